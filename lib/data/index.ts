@@ -1,0 +1,5 @@
+export * from './idx';
+export * from './mnist';
+export * from './moons';
+export * from './penguins';
+export * from './ring';

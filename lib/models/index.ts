@@ -1,0 +1,5 @@
+export * as boltzmann from './boltzmann';
+export * as flows from './flows';
+export * as gan from './gan';
+export * as gmm from './gmm';
+export * as vae from './vae';

@@ -1,0 +1,127 @@
+/**
+ * Dense layers and MLPs over TensorFlow.js variables: the building block of every neural model in the kit.
+ * All layers go through `dense`, so the fast path (see lib/runtime/kernels) serves every model.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export type Activation = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'leakyRelu' | 'softplus';
+
+const ACTIVATIONS: Activation[] = ['linear', 'relu', 'sigmoid', 'tanh', 'leakyRelu', 'softplus'];
+
+/** Applies an activation by name. */
+export function activate(x: tf.Tensor, activation: Activation): tf.Tensor {
+  switch (activation) {
+    case 'linear':
+      return x;
+    case 'relu':
+      return tf.relu(x);
+    case 'sigmoid':
+      return tf.sigmoid(x);
+    case 'tanh':
+      return tf.tanh(x);
+    case 'leakyRelu':
+      return tf.leakyRelu(x, 0.2);
+    case 'softplus':
+      return tf.softplus(x);
+  }
+}
+
+/** y = act(x W + b) for x [batch, in], W [in, out], b [out]. */
+export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, activation: Activation = 'linear'): tf.Tensor2D {
+  return activate(tf.add(tf.matMul(x, w), b), activation) as tf.Tensor2D;
+}
+
+export interface DenseOptions {
+  activation?: Activation;
+  /** Variable name prefix, used as the key when saving (default 'dense'). */
+  name?: string;
+}
+
+function checkDim(what: string, n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${what} must be a positive integer, got ${n}`);
+}
+
+/** A fully connected layer with PyTorch's default initialization, W, b ~ U(-1/√in, 1/√in). */
+export class Dense {
+  readonly w: tf.Variable<tf.Rank.R2>;
+  readonly b: tf.Variable<tf.Rank.R1>;
+  readonly activation: Activation;
+  readonly name: string;
+
+  constructor(readonly inDim: number, readonly outDim: number, options: DenseOptions = {}) {
+    checkDim('Dense inDim', inDim);
+    checkDim('Dense outDim', outDim);
+    this.activation = options.activation ?? 'linear';
+    if (!ACTIVATIONS.includes(this.activation)) throw new Error(`unknown activation '${this.activation}': use one of ${ACTIVATIONS.join(', ')}`);
+    this.name = options.name ?? 'dense';
+    const bound = 1 / Math.sqrt(inDim);
+    this.w = tf.variable(tf.randomUniform([inDim, outDim], -bound, bound), true, undefined) as tf.Variable<tf.Rank.R2>;
+    this.b = tf.variable(tf.randomUniform([outDim], -bound, bound), true, undefined) as tf.Variable<tf.Rank.R1>;
+  }
+
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    if (x.rank !== 2 || x.shape[1] !== this.inDim) {
+      throw new Error(`${this.name}: expected input [batch, ${this.inDim}], got [${x.shape.join(', ')}]`);
+    }
+    return dense(x, this.w, this.b, this.activation);
+  }
+
+  /** Trainable variables keyed by name, e.g. { 'enc.0.w': ..., 'enc.0.b': ... }. */
+  namedVariables(): Record<string, tf.Variable> {
+    return { [`${this.name}.w`]: this.w, [`${this.name}.b`]: this.b };
+  }
+
+  dispose(): void {
+    tf.dispose([this.w, this.b]);
+  }
+}
+
+export interface MLPOptions {
+  /** Activation of hidden layers (default 'relu'). */
+  hidden?: Activation;
+  /** Activation of the last layer (default 'linear'). */
+  output?: Activation;
+  name?: string;
+}
+
+/** A stack of Dense layers with sizes [in, h1, ..., out]. */
+export class MLP {
+  readonly layers: Dense[];
+  readonly name: string;
+
+  constructor(readonly sizes: number[], options: MLPOptions = {}) {
+    if (sizes.length < 2) throw new Error(`MLP sizes must list at least input and output sizes, got [${sizes.join(', ')}]`);
+    this.name = options.name ?? 'mlp';
+    this.layers = sizes.slice(1).map(
+      (out, i) =>
+        new Dense(sizes[i], out, {
+          activation: i === sizes.length - 2 ? options.output ?? 'linear' : options.hidden ?? 'relu',
+          name: `${this.name}.${i}`,
+        }),
+    );
+  }
+
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => this.layers.reduce((h, layer) => layer.apply(h), x));
+  }
+
+  get inDim(): number {
+    return this.sizes[0];
+  }
+
+  get outDim(): number {
+    return this.sizes[this.sizes.length - 1];
+  }
+
+  namedVariables(): Record<string, tf.Variable> {
+    return Object.assign({}, ...this.layers.map((l) => l.namedVariables()));
+  }
+
+  variables(): tf.Variable[] {
+    return Object.values(this.namedVariables());
+  }
+
+  dispose(): void {
+    this.layers.forEach((l) => l.dispose());
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * Plotly figures as plain objects: `{ data, layout }` exactly as plotly.js takes them, so a figure can be
+ * shown, tweaked (it is just data) and exported. The builders apply one look to every notebook: readable
+ * fonts, labeled axes, legends, and the Okabe-Ito palette, which stays distinguishable under the common
+ * forms of color blindness.
+ */
+
+export type Trace = Record<string, unknown>;
+export type Layout = Record<string, unknown>;
+
+export interface Figure {
+  data: Trace[];
+  layout: Layout;
+}
+
+/** Okabe & Ito (2008) color-blind-safe palette, black last. */
+export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#F0E442', '#000000'];
+
+/** Sequential color scale for densities and heatmaps (perceptually uniform, color-blind safe). */
+export const SEQUENTIAL = 'Viridis';
+
+export interface AxesOptions {
+  title?: string;
+  /** x-axis label, with units where the quantity has them, e.g. 'iterations' or 'μ (cm)'. */
+  xTitle?: string;
+  yTitle?: string;
+  logX?: boolean;
+  logY?: boolean;
+  width?: number;
+  height?: number;
+  /** Keep one unit on x equal to one unit on y (for 2D densities and samples). */
+  equalAxes?: boolean;
+  showLegend?: boolean;
+}
+
+/** The kit's base layout; `options` fill in titles and axis types. */
+export function baseLayout(options: AxesOptions = {}): Layout {
+  const axis = (title: string | undefined, log: boolean | undefined) => ({
+    title: { text: title ?? '', font: { size: 15 } },
+    type: log ? 'log' : 'linear',
+    showline: true,
+    linecolor: '#444',
+    mirror: true,
+    ticks: 'outside',
+    gridcolor: '#e5e5e5',
+    zeroline: false,
+    exponentformat: 'power',
+  });
+  const layout: Layout = {
+    title: options.title ? { text: options.title, x: 0.5, xanchor: 'center', font: { size: 17 } } : undefined,
+    font: { family: 'Helvetica, Arial, sans-serif', size: 14, color: '#222' },
+    colorway: PALETTE,
+    paper_bgcolor: 'white',
+    plot_bgcolor: 'white',
+    width: options.width ?? 640,
+    height: options.height ?? 420,
+    margin: { l: 70, r: 30, t: options.title ? 60 : 30, b: 60 },
+    xaxis: axis(options.xTitle, options.logX),
+    yaxis: { ...axis(options.yTitle, options.logY), ...(options.equalAxes ? { scaleanchor: 'x', scaleratio: 1 } : {}) },
+    legend: { bgcolor: 'rgba(255,255,255,0.8)', bordercolor: '#ccc', borderwidth: 1 },
+    showlegend: options.showLegend,
+  };
+  return JSON.parse(JSON.stringify(layout));
+}
+
+/** A figure from traces and axes options; traces get palette colors in order unless they set their own. */
+export function figure(data: Trace[], options: AxesOptions = {}): Figure {
+  return { data, layout: baseLayout(options) };
+}
+
+function checkSameLength(what: string, x: ArrayLike<number>, y: ArrayLike<number>): void {
+  if (x.length !== y.length) throw new Error(`${what}: x has ${x.length} values but y has ${y.length}`);
+}
+
+export interface Series {
+  name?: string;
+  x: ArrayLike<number>;
+  y: ArrayLike<number>;
+  /** 'lines' (default), 'markers' or 'lines+markers'. */
+  mode?: string;
+  dash?: 'solid' | 'dash' | 'dot' | 'dashdot';
+  color?: string;
+  /** Symmetric error bars. */
+  error?: ArrayLike<number>;
+}
+
+/** Line trace for one series. */
+export function lineTrace(s: Series): Trace {
+  checkSameLength(`series '${s.name ?? ''}'`, s.x, s.y);
+  return {
+    type: 'scatter',
+    mode: s.mode ?? 'lines',
+    name: s.name,
+    x: Array.from(s.x),
+    y: Array.from(s.y),
+    line: { width: 2.5, dash: s.dash ?? 'solid', ...(s.color ? { color: s.color } : {}) },
+    ...(s.color ? { marker: { color: s.color } } : {}),
+    ...(s.error ? { error_y: { type: 'data', array: Array.from(s.error), visible: true } } : {}),
+  };
+}
+
+/** Line chart of one or more series. */
+export function lines(series: Series[], options: AxesOptions = {}): Figure {
+  return figure(series.map(lineTrace), { showLegend: series.length > 1, ...options });
+}
+
+export interface Points {
+  name?: string;
+  x: ArrayLike<number>;
+  y: ArrayLike<number>;
+  color?: string | ArrayLike<number>;
+  size?: number;
+  opacity?: number;
+  /** Hover text per point. */
+  text?: string[];
+}
+
+/** Marker trace for one point set. */
+export function scatterTrace(p: Points): Trace {
+  checkSameLength(`points '${p.name ?? ''}'`, p.x, p.y);
+  const numericColor = p.color !== undefined && typeof p.color !== 'string';
+  return {
+    type: p.x.length > 5000 ? 'scattergl' : 'scatter',
+    mode: 'markers',
+    name: p.name,
+    x: Array.from(p.x),
+    y: Array.from(p.y),
+    text: p.text,
+    marker: {
+      size: p.size ?? 5,
+      opacity: p.opacity ?? 0.7,
+      ...(p.color === undefined ? {} : { color: numericColor ? Array.from(p.color as ArrayLike<number>) : p.color }),
+      ...(numericColor ? { colorscale: SEQUENTIAL, showscale: true } : {}),
+    },
+  };
+}
+
+/** Scatter plot of one or more point sets. */
+export function scatter(sets: Points[], options: AxesOptions = {}): Figure {
+  return figure(sets.map(scatterTrace), { showLegend: sets.length > 1, ...options });
+}
+
+export interface HistogramOptions extends AxesOptions {
+  bins?: number;
+  name?: string;
+  /** A density to draw over the normalized histogram, e.g. the fitted Gaussian. */
+  density?: { f: (x: number) => number; name?: string };
+}
+
+/** Histogram normalized to a probability density, with an optional density curve on top. */
+export function histogram(values: ArrayLike<number>, options: HistogramOptions = {}): Figure {
+  const v = Array.from(values);
+  if (v.length === 0) throw new Error('histogram: no values');
+  const finite = v.filter(Number.isFinite);
+  if (finite.length !== v.length) throw new Error(`histogram: ${v.length - finite.length} values are NaN or infinite`);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const x of finite) {
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  const bins = options.bins ?? Math.min(80, Math.max(10, Math.ceil(Math.sqrt(v.length))));
+  const data: Trace[] = [
+    {
+      type: 'histogram',
+      x: v,
+      histnorm: 'probability density',
+      xbins: { start: lo, end: hi + ((hi - lo) / bins || 1), size: (hi - lo) / bins || 1 },
+      name: options.name ?? 'samples',
+      marker: { color: PALETTE[0], line: { color: 'white', width: 0.5 } },
+      opacity: 0.6,
+    },
+  ];
+  if (options.density) {
+    const pad = 0.1 * (hi - lo || 1);
+    const xs = linspace(lo - pad, hi + pad, 300);
+    data.push(lineTrace({ name: options.density.name ?? 'density', x: xs, y: xs.map(options.density.f), color: PALETTE[3] }));
+  }
+  return figure(data, { yTitle: 'density', showLegend: data.length > 1, ...options });
+}
+
+export interface GridOptions extends AxesOptions {
+  x: ArrayLike<number>;
+  y: ArrayLike<number>;
+  /** Color bar title. */
+  zTitle?: string;
+  colorscale?: string;
+}
+
+function gridTrace(type: 'heatmap' | 'contour', z: number[][], options: GridOptions): Trace {
+  if (z.length !== options.y.length || z.some((row) => row.length !== options.x.length)) {
+    throw new Error(`${type}: z must have ${options.y.length} rows (one per y) of ${options.x.length} values (one per x)`);
+  }
+  return {
+    type,
+    x: Array.from(options.x),
+    y: Array.from(options.y),
+    z,
+    colorscale: options.colorscale ?? SEQUENTIAL,
+    colorbar: { title: { text: options.zTitle ?? '' } },
+  };
+}
+
+/** Heatmap of z[i][j] at (x[j], y[i]). */
+export function heatmap(z: number[][], options: GridOptions): Figure {
+  return figure([gridTrace('heatmap', z, options)], options);
+}
+
+/** Filled contour plot of z[i][j] at (x[j], y[i]). */
+export function contour(z: number[][], options: GridOptions & { lines?: boolean }): Figure {
+  const trace = gridTrace('contour', z, options);
+  if (options.lines) trace.contours = { coloring: 'lines' };
+  return figure([trace], options);
+}
+
+/** Contour-line trace for overlaying a density on samples. */
+export function contourLinesTrace(z: number[][], x: ArrayLike<number>, y: ArrayLike<number>, name?: string, color?: string): Trace {
+  return {
+    type: 'contour',
+    x: Array.from(x),
+    y: Array.from(y),
+    z,
+    name,
+    showscale: false,
+    contours: { coloring: 'none' },
+    line: { color: color ?? PALETTE[3], width: 1.5 },
+    showlegend: name !== undefined,
+  };
+}
+
+/** n evenly spaced numbers from a to b inclusive. */
+export function linspace(a: number, b: number, n: number): number[] {
+  if (!Number.isInteger(n) || n < 2) throw new Error(`linspace: n must be an integer >= 2, got ${n}`);
+  return Array.from({ length: n }, (_, i) => a + ((b - a) * i) / (n - 1));
+}
+
+/** Evaluates f on the grid (x[j], y[i]) as z[i][j], the layout heatmap and contour expect. */
+export function evalGrid(x: ArrayLike<number>, y: ArrayLike<number>, f: (x: number, y: number) => number): number[][] {
+  return Array.from(y, (yi) => Array.from(x, (xj) => f(xj, yi)));
+}

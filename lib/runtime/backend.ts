@@ -1,0 +1,112 @@
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+
+/** The TensorFlow.js backends this kit knows, fastest first. */
+export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+/** Environment variable that forces a backend, e.g. `GENLAB_BACKEND=cpu`. */
+export const BACKEND_ENV = 'GENLAB_BACKEND';
+
+/** Folder (under the project root) where `npm run native` installs @tensorflow/tfjs-node. */
+export const NATIVE_PREFIX = '.native';
+
+export interface BackendInfo {
+  name: BackendName;
+  /** Worker threads the backend computes with (1 for cpu and for wasm in Node). */
+  threads: number;
+  /** Why this backend was chosen, for the one-line report. */
+  reason: string;
+}
+
+const projectRoot = path.resolve(__dirname, '..', '..', '..');
+
+/** Parses a backend name (from the environment or a caller); a wrong name throws and lists the valid ones. */
+export function parseBackendName(value: string, source = BACKEND_ENV): BackendName {
+  const name = value.trim().toLowerCase();
+  if ((BACKENDS as readonly string[]).includes(name)) return name as BackendName;
+  throw new Error(
+    `${source}='${value}' is not a TensorFlow.js backend this kit supports: use one of ${BACKENDS.join(', ')} ` +
+      `(or unset ${source} to choose the fastest available).`,
+  );
+}
+
+/**
+ * Loads the native TensorFlow backend if @tensorflow/tfjs-node is really installed (by `npm run native`
+ * into .native/, or by the user into node_modules). The danfojs-node override puts plain tfjs under the
+ * name @tensorflow/tfjs-node, so success is judged by the 'tensorflow' backend being registered.
+ */
+function loadNative(): boolean {
+  if (tf.findBackendFactory('tensorflow')) return true;
+  const candidates = [path.join(projectRoot, NATIVE_PREFIX, 'node_modules', '@tensorflow', 'tfjs-node'), '@tensorflow/tfjs-node'];
+  for (const candidate of candidates) {
+    try {
+      require(candidate);
+    } catch {
+      continue;
+    }
+    if (tf.findBackendFactory('tensorflow')) return true;
+  }
+  return false;
+}
+
+function loadWasm(): boolean {
+  if (tf.findBackendFactory('wasm')) return true;
+  try {
+    require('@tensorflow/tfjs-backend-wasm');
+  } catch {
+    return false;
+  }
+  return tf.findBackendFactory('wasm') != null;
+}
+
+function threadsOf(name: BackendName): number {
+  if (name === 'wasm') {
+    const wasm = require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount?: () => number };
+    return wasm.getThreadsCount ? wasm.getThreadsCount() : 1;
+  }
+  if (name === 'tensorflow') return require('os').cpus().length;
+  return 1;
+}
+
+async function activate(name: BackendName): Promise<boolean> {
+  const loaded = name === 'tensorflow' ? loadNative() : name === 'wasm' ? loadWasm() : true;
+  if (!loaded) return false;
+  // Prod mode silences tfjs's "install the node backend" banner, which otherwise lands in notebook outputs.
+  tf.enableProdMode();
+  return (await tf.setBackend(name)) && tf.getBackend() === name;
+}
+
+let current: BackendInfo | undefined;
+
+/**
+ * Selects the backend: the one named by `requested` or by GENLAB_BACKEND, else the native TensorFlow
+ * backend when it really loads, else wasm, else cpu. A forced backend that cannot load is an error.
+ */
+export async function selectBackend(requested?: string): Promise<BackendInfo> {
+  const forced = requested ?? process.env[BACKEND_ENV];
+  if (forced !== undefined && forced.trim() !== '') {
+    const name = parseBackendName(forced, requested !== undefined ? 'backend' : BACKEND_ENV);
+    if (current?.name === name) return current;
+    if (!(await activate(name))) {
+      const hint = name === 'tensorflow' ? ' Install it with `npm run native` (needs internet access to Google storage).' : '';
+      throw new Error(`The '${name}' backend was requested but could not be loaded.${hint}`);
+    }
+    current = { name, threads: threadsOf(name), reason: requested !== undefined ? 'requested' : `forced by ${BACKEND_ENV}` };
+    return current;
+  }
+  if (current) return current;
+  for (const name of BACKENDS) {
+    if (await activate(name)) {
+      const reason = name === 'tensorflow' ? 'native' : name === 'wasm' ? 'native backend not installed' : 'wasm unavailable';
+      current = { name, threads: threadsOf(name), reason };
+      return current;
+    }
+  }
+  throw new Error('No TensorFlow.js backend could be initialized.');
+}
+
+/** The backend selected so far, if any. */
+export function backendInfo(): BackendInfo | undefined {
+  return current;
+}

@@ -1,0 +1,34 @@
+import * as tf from '@tensorflow/tfjs';
+import { BackendInfo, selectBackend } from './backend';
+import { quick } from './quick';
+import { seed } from './random';
+
+export * from './backend';
+export * from './display';
+export * from './progress';
+export * from './quick';
+export * from './random';
+
+export interface InitOptions {
+  /** Seed for every random draw (default 0). */
+  seed?: number;
+  /** Backend to use instead of the automatic choice or GENLAB_BACKEND. */
+  backend?: string;
+  /** Print the one-line report (default true). */
+  report?: boolean;
+}
+
+/**
+ * The first call of every notebook: selects the backend, seeds all random draws, and reports both in one
+ * line, e.g. `genlab: backend wasm (1 thread; native backend not installed) | seed 0 | quick mode`.
+ */
+export async function init(options: InitOptions = {}): Promise<BackendInfo> {
+  const info = await selectBackend(options.backend);
+  const s = options.seed ?? 0;
+  seed(s);
+  if (options.report ?? true) {
+    const threads = `${info.threads} thread${info.threads === 1 ? '' : 's'}`;
+    console.log(`genlab: backend ${info.name} (${threads}; ${info.reason}) | tfjs ${tf.version.tfjs} | seed ${s}${quick() ? ' | quick mode' : ''}`);
+  }
+  return info;
+}
