@@ -33,8 +33,9 @@ export class History {
 
   /** A danfojs DataFrame of the rows (danfojs loads on first use: it is large). */
   toDataFrame(): unknown {
-    const dfd = require('danfojs-node') as { DataFrame: new (rows: HistoryRow[]) => unknown };
-    return new dfd.DataFrame(this.rows);
+    const dfd = require('danfojs-node') as { DataFrame: new (rows: number[][], options: { columns: string[] }) => unknown };
+    const cols = this.columns;
+    return new dfd.DataFrame(this.rows.map((r) => cols.map((c) => (c in r ? r[c] : NaN))), { columns: cols });
   }
 
   /** CSV text of the rows. */

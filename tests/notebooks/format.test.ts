@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { cellSource, executeNotebook, kernelSpec, listNotebooks, makeHtmlOffline, readNotebook, ROOT } from '../../scripts/jupyter';
+
+const notebooks = listNotebooks();
+
+test('there are notebooks, named NN-topic.ipynb', () => {
+  assert.ok(notebooks.length > 0);
+  for (const nb of notebooks) assert.match(path.basename(nb), /^\d\d-[a-z0-9-]+\.ipynb$/);
+});
+
+for (const file of notebooks) {
+  test(`${path.basename(file)} is committed clean: nbformat 4.5, unique cell ids, no outputs, tslab kernel`, () => {
+    const nb = readNotebook(file);
+    assert.equal(nb.nbformat, 4);
+    assert.ok(nb.nbformat_minor >= 5, `nbformat_minor ${nb.nbformat_minor}`);
+    const ids = nb.cells.map((c) => c.id);
+    assert.equal(new Set(ids).size, ids.length, 'cell ids are unique');
+    for (const [i, cell] of nb.cells.entries()) {
+      assert.match(cell.id ?? '', /^[a-zA-Z0-9-_]{1,64}$/, `cell ${i} id`);
+      if (cell.cell_type === 'code') {
+        assert.deepEqual(cell.outputs, [], `cell ${i} has outputs`);
+        assert.equal(cell.execution_count ?? null, null, `cell ${i} has an execution count`);
+      }
+    }
+    const spec = nb.metadata.kernelspec as { name: string; language: string };
+    assert.equal(spec.name, 'tslab');
+    assert.equal(spec.language, 'typescript');
+    const first = nb.cells.find((c) => c.cell_type === 'code');
+    assert.ok(first && /runtime\.init\(/.test(cellSource(first)), 'the first code cell calls runtime.init');
+    assert.equal(nb.cells[0].cell_type, 'markdown', 'a notebook opens with its question in Markdown');
+  });
+}
+
+test('the kernelspec points at this checkout\'s own tslab', () => {
+  const spec = kernelSpec() as { argv: string[] };
+  assert.equal(spec.argv[0], path.join(ROOT, 'node_modules', '.bin', 'tslab'));
+  assert.deepEqual(spec.argv.slice(1), ['kernel', '--config-path', '{connection_file}']);
+});
+
+test('a malformed notebook gives one clear error naming the file and the problem', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-nb-'));
+  const cases: Array<[string, RegExp]> = [
+    ['{"cells": [', /malformed notebook, not valid JSON/],
+    ['{"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "cells": []}', /malformed notebook, nbformat is 3, expected 4/],
+    ['{"nbformat": 4, "nbformat_minor": 5, "metadata": {}}', /malformed notebook, 'cells' is missing or not a list/],
+    ['{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code", "id": "a", "source": "1", "metadata": {}}]}', /code cell 0 has no outputs list/],
+    ['{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "markdown", "source": "x", "metadata": {}}]}', /cell 0 has no id/],
+  ];
+  for (const [text, message] of cases) {
+    const file = path.join(dir, 'bad.ipynb');
+    fs.writeFileSync(file, text);
+    assert.throws(() => executeNotebook(file), (e: Error) => e.message.startsWith(`${file}: malformed notebook`) && message.test(e.message));
+  }
+  assert.throws(() => readNotebook(path.join(dir, 'missing.ipynb')), /missing.ipynb: cannot be read \(ENOENT\)/);
+});
+
+test('exported HTML loads no script or stylesheet from the network', () => {
+  const page =
+    '<html><head><script src="https://cdn.example/require.min.js"></script>' +
+    '<script src="file:///usr/share/javascript/mathjax/MathJax.js?config=TeX"></script>' +
+    '<link rel="stylesheet" href="https://cdn.example/x.css"></head><body><p>$x^2$</p></body></html>';
+  const out = makeHtmlOffline(page);
+  assert.doesNotMatch(out, /<script[^>]*\ssrc=/i);
+  assert.doesNotMatch(out, /<link[^>]*href="https?:/i);
+  assert.match(out, /window\.MathJax=\{tex:/);
+});
