@@ -31,11 +31,6 @@ export interface CheckOptions extends Tolerance {
   name?: string;
 }
 
-export interface CheckReport {
-  name: string;
-  trials: number;
-}
-
 interface Problem {
   kind: 'type' | 'shape' | 'nonfinite' | 'value';
   message: string;
@@ -192,11 +187,12 @@ function errorText(error: unknown): string {
  * Calls `student` and `reference` on `trials` random inputs from `inputs()` and throws a `CheckError` on the
  * first disagreement: not implemented yet, threw an error (which), wrong type, wrong shape, NaN/Infinity,
  * or wrong value (expected vs got), each with the input shown compactly. Tensors created during a trial
- * (inputs, results) are disposed. In a notebook, prints one line on success.
+ * (inputs, results) are disposed. Returns nothing (so a test cell prints nothing else); in a notebook,
+ * prints one line on success.
  *
  *   grading.check(gaussianKl, distributions.gaussianKl, { inputs: () => [runtime.randn(), 0.5 + runtime.random(), 0, 1] });
  */
-export function check(student: unknown, reference: unknown, options: CheckOptions): CheckReport {
+export function check(student: unknown, reference: unknown, options: CheckOptions): void {
   if (typeof student !== 'function') {
     throw new CheckError('type', `check: the function to check is ${typeName(student)}; run the exercise cell that defines it first`);
   }
@@ -254,5 +250,4 @@ export function check(student: unknown, reference: unknown, options: CheckOption
     });
   }
   if (inNotebook()) console.log(`✓ ${name} agrees with the reference on ${trials} random input${trials === 1 ? '' : 's'}`);
-  return { name, trials };
 }

@@ -21,11 +21,19 @@ function throwsCheck(fn: () => unknown, kind: string, message: RegExp): void {
 
 test('a correct answer passes, also written differently and returned as a tensor', async () => {
   await runtime.init({ seed: 0, report: false });
-  const report = check(gaussianKl, gaussianKl, { inputs: klInputs });
-  assert.deepEqual(report, { name: 'gaussianKl', trials: 20 });
+  let calls = 0;
+  const counted = (...args: [number, number, number, number]) => {
+    calls++;
+    return gaussianKl(...args);
+  };
+  check(counted, gaussianKl, { inputs: klInputs });
+  assert.equal(calls, 20);
   const asTensor = (m1: number, s1: number, m2: number, s2: number) =>
     tf.scalar(0.5 * (2 * Math.log(s2) - 2 * Math.log(s1) + (s1 * s1 + (m1 - m2) ** 2) / (s2 * s2) - 1));
-  assert.deepEqual(check(asTensor, gaussianKl, { inputs: klInputs, trials: 5, name: 'kl' }), { name: 'kl', trials: 5 });
+  check(asTensor, gaussianKl, { inputs: klInputs, trials: 5, name: 'kl' });
+  calls = 0;
+  check(counted, gaussianKl, { inputs: klInputs, trials: 5 });
+  assert.equal(calls, 5);
 });
 
 test('the stub is reported as not implemented yet', () => {
