@@ -1,0 +1,76 @@
+/**
+ * Bernoulli(p) over {0, 1}, from logits (log p / (1 - p), any real) or from probabilities in [0, 1].
+ * Internally everything is in logits: log p = -softplus(-l) and log(1 - p) = -softplus(l) stay finite.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Distribution } from './distribution';
+import { ValidationOptions } from './normal';
+import { normalizeSampleShape, requireAll, SampleShape, TensorLike, toTensor } from './util';
+import { nextSeed } from '../runtime/random';
+
+/** Probabilities are clipped to [EPS, 1 - EPS] before becoming logits, so p = 0 or 1 gives finite logits. */
+const EPS = 1e-7;
+
+export interface BernoulliParameters extends ValidationOptions {
+  probs?: TensorLike;
+  logits?: TensorLike;
+}
+
+export class Bernoulli extends Distribution {
+  readonly hasRsample = false;
+  readonly logits: tf.Tensor;
+
+  constructor(params: BernoulliParameters) {
+    if ((params.probs === undefined) === (params.logits === undefined)) {
+      throw new Error('Bernoulli: pass exactly one of { probs } or { logits }');
+    }
+    const validate = params.validate ?? true;
+    let logits: tf.Tensor;
+    if (params.probs !== undefined) {
+      const p = toTensor(params.probs, 'probs', 'Bernoulli');
+      if (validate) requireAll(p, (v) => v >= 0 && v <= 1, 'Bernoulli', 'probs', 'in [0, 1]', 'Pass logits instead for unconstrained values.');
+      logits = tf.tidy(() => {
+        const c = tf.clipByValue(p, EPS, 1 - EPS);
+        return tf.sub(tf.log(c), tf.log1p(tf.neg(c)));
+      });
+    } else {
+      logits = toTensor(params.logits!, 'logits', 'Bernoulli');
+      if (validate) requireAll(logits, (v) => !Number.isNaN(v), 'Bernoulli', 'logits', 'a number (not NaN)');
+    }
+    super(logits.shape, []);
+    this.logits = logits;
+  }
+
+  get probs(): tf.Tensor {
+    return tf.sigmoid(this.logits);
+  }
+
+  protected override drawNonDifferentiable(sampleShape: SampleShape): tf.Tensor {
+    return tf.tidy(() => {
+      const u = tf.randomUniform([...normalizeSampleShape(sampleShape), ...this.batchShape], 0, 1, 'float32', nextSeed());
+      return tf.cast(tf.less(u, this.probs), 'float32');
+    });
+  }
+
+  /** log p(x) = x l - softplus(l), for x in {0, 1} (and the cross-entropy for x in [0, 1]). */
+  logProb(x: TensorLike): tf.Tensor {
+    const v = this.checkValue(x);
+    return tf.tidy(() => tf.sub(tf.mul(v, this.logits), tf.softplus(this.logits)));
+  }
+
+  override get mean(): tf.Tensor {
+    return this.probs;
+  }
+
+  override get variance(): tf.Tensor {
+    return tf.tidy(() => {
+      const p = this.probs;
+      return tf.mul(p, tf.sub(1, p));
+    });
+  }
+
+  /** H = softplus(l) - p l. */
+  override entropy(): tf.Tensor {
+    return tf.tidy(() => tf.sub(tf.softplus(this.logits), tf.mul(this.probs, this.logits)));
+  }
+}

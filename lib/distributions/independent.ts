@@ -1,0 +1,56 @@
+/**
+ * Independent(base, n): reinterprets the last n batch axes of `base` as event axes, so that logProb sums
+ * over them. Independent(new Normal(mu, sigma), 1) is the diagonal Gaussian N(mu, diag(sigma^2)) of a VAE
+ * encoder, with log q(z|x) summed over the latent dimensions.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Distribution } from './distribution';
+import { SampleShape, TensorLike } from './util';
+
+export class Independent extends Distribution {
+  readonly hasRsample: boolean;
+
+  constructor(readonly base: Distribution, readonly reinterpretedBatchDims = 1) {
+    const n = reinterpretedBatchDims;
+    if (!Number.isInteger(n) || n < 0 || n > base.batchShape.length) {
+      throw new Error(`Independent: reinterpretedBatchDims must be an integer in [0, ${base.batchShape.length}] for a base of batch shape [${base.batchShape}], got ${n}`);
+    }
+    const cut = base.batchShape.length - n;
+    super(base.batchShape.slice(0, cut), [...base.batchShape.slice(cut), ...base.eventShape]);
+    this.hasRsample = base.hasRsample;
+  }
+
+  override get name(): string {
+    return `Independent(${this.base.name})`;
+  }
+
+  private sumEvent(t: tf.Tensor): tf.Tensor {
+    if (this.reinterpretedBatchDims === 0) return t;
+    const axes = Array.from({ length: this.reinterpretedBatchDims }, (_, i) => t.rank - 1 - i);
+    return tf.sum(t, axes);
+  }
+
+  override rsample(sampleShape: SampleShape = []): tf.Tensor {
+    return this.base.rsample(sampleShape);
+  }
+
+  protected override drawNonDifferentiable(sampleShape: SampleShape): tf.Tensor {
+    return this.base.sample(sampleShape);
+  }
+
+  logProb(x: TensorLike): tf.Tensor {
+    return tf.tidy(() => this.sumEvent(this.base.logProb(x)));
+  }
+
+  override get mean(): tf.Tensor {
+    return this.base.mean;
+  }
+
+  override get variance(): tf.Tensor {
+    return this.base.variance;
+  }
+
+  override entropy(): tf.Tensor {
+    return tf.tidy(() => this.sumEvent(this.base.entropy()));
+  }
+}
