@@ -19,6 +19,21 @@ export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '
 /** Sequential color scale for densities and heatmaps (perceptually uniform, color-blind safe). */
 export const SEQUENTIAL = 'Viridis';
 
+/**
+ * Plotly typesets a label as LaTeX only when the whole label is one `$...$` formula (text outside it is
+ * dropped). This turns mixed labels like 'KL $q(z|x)$ (nats)' into one formula with the text in \\text{},
+ * and leaves labels without a `$...$` pair as they are. Rendering needs MathJax in the page (export adds it).
+ */
+export function texLabel(label: string): string;
+export function texLabel(label: string | undefined): string | undefined;
+export function texLabel(label: string | undefined): string | undefined {
+  if (label === undefined || !/\$[^$]+\$/.test(label) || /^\$[^$]+\$$/.test(label)) return label;
+  // MathJax shows \text{} content literally; only braces need escaping (a backslash becomes U+2216 '∖').
+  const text = (t: string) => (t === '' ? '' : `\\text{${t.replace(/\\/g, '\u2216').replace(/[{}]/g, (c) => '\\' + c)}}`);
+  const parts = label.split(/\$([^$]+)\$/);
+  return '$' + parts.map((p, i) => (i % 2 === 1 ? p : text(p))).join('') + '$';
+}
+
 export interface AxesOptions {
   title?: string;
   /** x-axis label, with units where the quantity has them, e.g. 'iterations' or 'μ (cm)'. */
@@ -36,7 +51,7 @@ export interface AxesOptions {
 /** The kit's base layout; `options` fill in titles and axis types. */
 export function baseLayout(options: AxesOptions = {}): Layout {
   const axis = (title: string | undefined, log: boolean | undefined) => ({
-    title: { text: title ?? '', font: { size: 15 } },
+    title: { text: texLabel(title) ?? '', font: { size: 15 } },
     type: log ? 'log' : 'linear',
     showline: true,
     linecolor: '#444',
@@ -47,7 +62,7 @@ export function baseLayout(options: AxesOptions = {}): Layout {
     exponentformat: 'power',
   });
   const layout: Layout = {
-    title: options.title ? { text: options.title, x: 0.5, xanchor: 'center', font: { size: 17 } } : undefined,
+    title: options.title ? { text: texLabel(options.title), x: 0.5, xanchor: 'center', font: { size: 17 } } : undefined,
     font: { family: 'Helvetica, Arial, sans-serif', size: 14, color: '#222' },
     colorway: PALETTE,
     paper_bgcolor: 'white',
@@ -90,7 +105,7 @@ export function lineTrace(s: Series): Trace {
   return {
     type: 'scatter',
     mode: s.mode ?? 'lines',
-    name: s.name,
+    name: texLabel(s.name),
     x: Array.from(s.x),
     y: Array.from(s.y),
     line: { width: 2.5, dash: s.dash ?? 'solid', ...(s.color ? { color: s.color } : {}) },
@@ -122,7 +137,7 @@ export function scatterTrace(p: Points): Trace {
   return {
     type: p.x.length > 5000 ? 'scattergl' : 'scatter',
     mode: 'markers',
-    name: p.name,
+    name: texLabel(p.name),
     x: Array.from(p.x),
     y: Array.from(p.y),
     text: p.text,
@@ -166,7 +181,7 @@ export function histogram(values: ArrayLike<number>, options: HistogramOptions =
       x: v,
       histnorm: 'probability density',
       xbins: { start: lo, end: hi + ((hi - lo) / bins || 1), size: (hi - lo) / bins || 1 },
-      name: options.name ?? 'samples',
+      name: texLabel(options.name) ?? 'samples',
       marker: { color: PALETTE[0], line: { color: 'white', width: 0.5 } },
       opacity: 0.6,
     },
@@ -197,7 +212,7 @@ function gridTrace(type: 'heatmap' | 'contour', z: number[][], options: GridOpti
     y: Array.from(options.y),
     z,
     colorscale: options.colorscale ?? SEQUENTIAL,
-    colorbar: { title: { text: options.zTitle ?? '' } },
+    colorbar: { title: { text: texLabel(options.zTitle) ?? '' } },
   };
 }
 
@@ -220,7 +235,7 @@ export function contourLinesTrace(z: number[][], x: ArrayLike<number>, y: ArrayL
     x: Array.from(x),
     y: Array.from(y),
     z,
-    name,
+    name: texLabel(name),
     showscale: false,
     contours: { coloring: 'none' },
     line: { color: color ?? PALETTE[3], width: 1.5 },

@@ -1,3 +1,4 @@
 export * from './figure';
 export * from './image';
 export * from './show';
+export * from './export';

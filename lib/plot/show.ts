@@ -126,8 +126,48 @@ function formatCell(v: Row[string], digits: number): string {
   return v === null || v === undefined ? '' : String(v);
 }
 
-/** HTML and text renderings of rows of records; every string is escaped. */
-export function tableBundle(rows: Row[], options: TableOptions = {}): MimeBundle {
+/** MIME type carrying a table's columns and raw rows as JSON (for CSV export; notebooks do not render it). */
+export const TABLE_MIME = 'application/vnd.genlab.table+json';
+
+/** A danfojs DataFrame, or anything else with column names and rows of values. */
+export interface DataFrameLike {
+  columns: string[];
+  values: unknown[][] | unknown[];
+}
+
+function isDataFrameLike(t: unknown): t is DataFrameLike {
+  return !!t && !Array.isArray(t) && Array.isArray((t as DataFrameLike).columns) && Array.isArray((t as DataFrameLike).values);
+}
+
+function cellValue(v: unknown): Row[string] {
+  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+  return String(v);
+}
+
+/** Rows of records from an array of records or a DataFrame (danfojs `new dfd.DataFrame(...)`). */
+export function tableRows(table: Row[] | DataFrameLike): Row[] {
+  if (Array.isArray(table)) return table;
+  if (!isDataFrameLike(table)) throw new Error('table: expected an array of row objects or a DataFrame (with columns and values)');
+  const { columns } = table;
+  return (table.values as unknown[]).map((r) => {
+    const values = Array.isArray(r) ? r : [r];
+    return Object.fromEntries(columns.map((c, j) => [c, cellValue(values[j])]));
+  });
+}
+
+/** Comma-separated values with a header line (RFC 4180 quoting), full precision. */
+export function tableCsv(rows: Row[]): string {
+  const columns = Array.from(new Set(rows.flatMap((r) => Object.keys(r))));
+  const field = (v: Row[string]) => {
+    const s = v === null || v === undefined ? '' : String(v);
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [columns.map(field), ...rows.map((r) => columns.map((c) => field(r[c])))].map((l) => l.join(',')).join('\n') + '\n';
+}
+
+/** HTML and text renderings of rows of records (every string escaped), plus the raw rows as JSON. */
+export function tableBundle(table: Row[] | DataFrameLike, options: TableOptions = {}): MimeBundle {
+  const rows = tableRows(table);
   const digits = options.digits ?? 4;
   const columns = Array.from(new Set(rows.flatMap((r) => Object.keys(r))));
   const cells = rows.map((r) => columns.map((c) => formatCell(r[c], digits)));
@@ -138,12 +178,17 @@ export function tableBundle(rows: Row[], options: TableOptions = {}): MimeBundle
   const widths = columns.map((c, j) => Math.max(c.length, ...cells.map((r) => r[j].length)));
   const line = (vals: string[]) => vals.map((v, j) => v.padStart(widths[j])).join('  ');
   const text = [options.caption ?? '', line(columns), ...cells.map(line)].filter((l) => l !== '').join('\n');
-  return { 'text/html': html, 'text/plain': text };
+  const json = { columns, rows: rows.map((r) => columns.map((c) => (typeof r[c] === 'number' && !Number.isFinite(r[c]) ? String(r[c]) : r[c] ?? null))) };
+  return { 'text/html': html, 'text/plain': text, [TABLE_MIME]: json };
 }
 
-/** Shows rows of records (e.g. a training history) as a table: HTML in a notebook, aligned text elsewhere. */
-export function showTable(rows: Row[], options: TableOptions = {}): void {
+/**
+ * Shows a table (rows of records, e.g. a training history, or a danfojs DataFrame): HTML in a notebook,
+ * aligned text elsewhere. Named tables are exported to CSV by `npm run figures`.
+ */
+export function showTable(table: Row[] | DataFrameLike, options: TableOptions = {}): void {
   checkName(options.name);
+  const rows = tableRows(table);
   if (rows.length === 0) throw new Error('showTable: no rows');
   const bundle = tableBundle(rows, options);
   if (!displayBundle(bundle, outputMetadata(options.name, 'table'))) console.log(bundle['text/plain']);
