@@ -13,9 +13,9 @@ import { ROOT } from './jupyter';
 const VERSION = '4.22.0';
 const dir = path.join(ROOT, runtime.NATIVE_PREFIX);
 fs.mkdirSync(dir, { recursive: true });
-if (!fs.existsSync(path.join(dir, 'package.json'))) {
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'genlab-native-backend', private: true }, null, 2) + '\n');
-}
+// npm 11 blocks dependency install scripts unless allowScripts lists them; tfjs-node's script fetches libtensorflow.
+const manifest = { name: 'genlab-native-backend', private: true, allowScripts: { '@tensorflow/tfjs-node': true } };
+fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
 console.log(`Installing @tensorflow/tfjs-node@${VERSION} into ${dir} (downloads libtensorflow, ~100 MB)...`);
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const install = spawnSync(npm, ['install', '--no-audit', '--no-fund', '--foreground-scripts', `@tensorflow/tfjs-node@${VERSION}`], { cwd: dir, stdio: 'inherit' });
