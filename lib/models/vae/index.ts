@@ -1,1 +1,5 @@
-export {};
+export * from './vae';
+export * from './train';
+export * from './iwae';
+export * from './latent';
+export * from './checkpoint';

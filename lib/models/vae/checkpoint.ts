@@ -1,0 +1,110 @@
+/**
+ * Saving and loading a trained VAE with its optimizer state and training history, through the kit's
+ * atomic checkpoints (`training.saveCheckpoint`): a notebook reuses a model trained earlier, and training
+ * can continue exactly where it stopped.
+ */
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { ImageDataset } from '../../data/mnist';
+import { assignVariables, hasCheckpoint, loadCheckpoint, saveCheckpoint, WriteFile } from '../../training/checkpoint';
+import { History, HistoryRow } from '../../training/history';
+import { FitOptions, TrainerOptions, VaeTrainer } from './train';
+import { VAE, VaeConfig, vaeConfig } from './vae';
+
+/** What `config.json` of a saved VAE holds. */
+export interface SavedVaeConfig {
+  model: VaeConfig;
+  learningRate: number;
+  batchSize: number;
+  epochsDone: number;
+  /** Names of the optimizer tensors, in the optimizer's order. */
+  optimizerWeights: string[];
+  history: HistoryRow[];
+}
+
+const OPTIMIZER_PREFIX = 'optimizer/';
+
+/** <repo>/build/models/<name>: where notebooks keep trained models (build/ is git-ignored). */
+export function modelDir(name: string): string {
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name)) throw new Error(`model name '${name}' must be letters, digits, '.', '_' or '-' (it names a folder)`);
+  return path.resolve(__dirname, '..', '..', '..', '..', 'build', 'models', name);
+}
+
+/** Saves model weights, Adam state, epochs done and history rows to `dir` (atomically). */
+export async function saveVae(dir: string, trainer: VaeTrainer, history?: History, writeFile?: WriteFile): Promise<void> {
+  const optimizerWeights = await trainer.optimizer.getWeights();
+  const tensors: Record<string, tf.Tensor> = { ...trainer.model.namedVariables() };
+  const names: string[] = [];
+  optimizerWeights.forEach((w, i) => {
+    const key = `${OPTIMIZER_PREFIX}${i}`;
+    tensors[key] = w.tensor;
+    names.push(key);
+  });
+  const config: SavedVaeConfig = {
+    model: trainer.model.config,
+    learningRate: trainer.learningRate,
+    batchSize: trainer.batchSize,
+    epochsDone: trainer.epochsDone,
+    optimizerWeights: names,
+    history: history ? history.rows : [],
+  };
+  try {
+    saveCheckpoint(dir, config, tensors, writeFile);
+  } finally {
+    // getWeights returns the iteration counter as a fresh scalar; the moments are the optimizer's own variables.
+    optimizerWeights[0].tensor.dispose();
+  }
+}
+
+/** Loads a VAE saved by `saveVae`: the model, a trainer whose Adam state continues the saved run, and the history rows. */
+export async function loadVae(dir: string): Promise<{ model: VAE; trainer: VaeTrainer; history: HistoryRow[] }> {
+  const { config, tensors } = loadCheckpoint<SavedVaeConfig>(dir);
+  const model = new VAE(config.model);
+  const trainer = new VaeTrainer(model, { learningRate: config.learningRate, batchSize: config.batchSize });
+  try {
+    const modelTensors = Object.fromEntries(Object.entries(tensors).filter(([k]) => !k.startsWith(OPTIMIZER_PREFIX)));
+    assignVariables(model.namedVariables(), modelTensors, dir);
+    if (config.optimizerWeights.length > 0) {
+      await trainer.optimizer.setWeights(config.optimizerWeights.map((name) => ({ name, tensor: tensors[name] })));
+    }
+    trainer.epochsDone = config.epochsDone;
+  } catch (err) {
+    trainer.dispose();
+    model.dispose();
+    throw err;
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+  return { model, trainer, history: config.history };
+}
+
+export interface TrainOrLoadOptions extends TrainerOptions, FitOptions {
+  /** Saved-model name under build/models/ (omit to train without saving, as in quick mode). */
+  name?: string;
+  model: Partial<VaeConfig>;
+  train: ImageDataset;
+}
+
+/**
+ * Loads the model saved under `name` if there is one with the same configuration, otherwise trains it
+ * (and saves it under `name`). Either way the history rows end up in `options.history`.
+ */
+export async function trainOrLoad(options: TrainOrLoadOptions): Promise<{ model: VAE; trainer: VaeTrainer; loaded: boolean }> {
+  const dir = options.name ? modelDir(options.name) : undefined;
+  if (dir && hasCheckpoint(dir)) {
+    const saved = await loadVae(dir);
+    const sameConfig = JSON.stringify(saved.model.config) === JSON.stringify(vaeConfig(options.model)) && saved.trainer.epochsDone >= options.epochs;
+    if (sameConfig) {
+      for (const row of saved.history) options.history?.push(row);
+      console.log(`loaded ${options.name} from ${dir} (${saved.trainer.epochsDone} epochs; delete the folder to retrain)`);
+      return { model: saved.model, trainer: saved.trainer, loaded: true };
+    }
+    saved.trainer.dispose();
+    saved.model.dispose();
+  }
+  const model = new VAE(options.model);
+  const trainer = new VaeTrainer(model, options);
+  trainer.fit(options.train, options);
+  if (dir) await saveVae(dir, trainer, options.history);
+  return { model, trainer, loaded: false };
+}

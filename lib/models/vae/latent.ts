@@ -1,0 +1,70 @@
+/**
+ * Looking at the latent space (lectures 002, 004): encoding a data set, decoding a grid over a 2-D latent
+ * plane, traversing one latent coordinate, interpolating between two images.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ImageDataset } from '../../data/mnist';
+import { Labels, VAE } from './vae';
+
+/** Encoder means mu(x) of a data set as rows [n][latentDim] (batched, no noise). */
+export function encodeMeans(model: VAE, dataset: ImageDataset, batchSize = 1000): number[][] {
+  const rows: number[][] = [];
+  for (const batch of dataset.batches(batchSize, { shuffle: false })) {
+    const { mean, logVar } = model.encode(batch.x, model.config.classes > 0 ? batch.y : undefined);
+    rows.push(...(mean.arraySync() as number[][]));
+    tf.dispose([mean, logVar!].filter(Boolean));
+  }
+  return rows;
+}
+
+function checkSteps(what: string, steps: number): void {
+  if (!Number.isInteger(steps) || steps < 2) throw new Error(`${what}: steps must be an integer >= 2, got ${steps}`);
+}
+
+/**
+ * Decoded mean images over a steps x steps grid of a 2-D latent plane, z_1 and z_2 in [-extent, extent],
+ * row by row from the top (z_2 = +extent) so the grid reads like the scatter plot of the codes.
+ */
+export function decodeLatentGrid(model: VAE, steps = 15, extent = 2.5, labels?: Labels): tf.Tensor2D {
+  if (model.config.latentDim !== 2) throw new Error(`decodeLatentGrid needs a 2-D latent space, the model has latentDim ${model.config.latentDim}`);
+  checkSteps('decodeLatentGrid', steps);
+  if (!(extent > 0)) throw new Error(`decodeLatentGrid: extent must be positive, got ${extent}`);
+  const z: number[][] = [];
+  for (let r = 0; r < steps; r++) {
+    for (let c = 0; c < steps; c++) z.push([-extent + (2 * extent * c) / (steps - 1), extent - (2 * extent * r) / (steps - 1)]);
+  }
+  return tf.tidy(() => model.decode(tf.tensor2d(z), labels));
+}
+
+/** Decodes z(t) = (1 - t) z_a + t z_b for t in [0, 1], between the encoder means of two images x_a, x_b [1, inputDim]. */
+export function interpolate(model: VAE, xa: tf.Tensor2D, xb: tf.Tensor2D, steps = 10): tf.Tensor2D {
+  checkSteps('interpolate', steps);
+  if (model.config.classes > 0) throw new Error('interpolate: use an unconditional model (a conditional one also needs a label per step)');
+  return tf.tidy(() => {
+    const za = model.encode(xa).mean;
+    const zb = model.encode(xb).mean;
+    if (za.shape[0] !== 1 || zb.shape[0] !== 1) throw new Error(`interpolate: xa and xb must each be one image [1, ${model.config.inputDim}]`);
+    const t = tf.linspace(0, 1, steps).reshape([steps, 1]);
+    return model.decode(tf.add(tf.mul(tf.sub(1, t), za), tf.mul(t, zb)) as tf.Tensor2D);
+  });
+}
+
+/**
+ * Latent traversals: starting from the encoder mean of one image x [1, inputDim], sets coordinate d to
+ * each of `values` in turn, for each d in `dims`. Images [dims.length * values.length, inputDim], one row per d.
+ */
+export function traverse(model: VAE, x: tf.Tensor2D, dims: number[], values: number[]): tf.Tensor2D {
+  const d = model.config.latentDim;
+  dims.forEach((k) => {
+    if (!Number.isInteger(k) || k < 0 || k >= d) throw new Error(`traverse: latent coordinate ${k} is not in [0, ${d})`);
+  });
+  if (values.length === 0) throw new Error('traverse: values is empty');
+  if (model.config.classes > 0) throw new Error('traverse: use an unconditional model');
+  return tf.tidy(() => {
+    const base = model.encode(x).mean;
+    if (base.shape[0] !== 1) throw new Error(`traverse: x must be one image [1, ${model.config.inputDim}]`);
+    const start = base.arraySync()[0];
+    const z = dims.flatMap((k) => values.map((v) => start.map((s, j) => (j === k ? v : s))));
+    return model.decode(tf.tensor2d(z));
+  });
+}

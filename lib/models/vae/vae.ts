@@ -1,0 +1,254 @@
+/**
+ * The variational autoencoder of lectures 001, 003 and 004, and its two relatives used for comparison:
+ * the plain autoencoder (lectures 000, 002: same networks, no noise, no KL) and the conditional VAE
+ * (lecture 001: encoder and decoder both see the digit's label).
+ *
+ *   encoder  q_phi(z | x) = N(z; mu(x), diag(sigma^2(x))), with a log-variance head: sigma = exp(logvar / 2)
+ *   decoder  p_theta(x | z) = prod_j Bernoulli(x_j; sigmoid(logit_j(z)))   or   N(x; sigmoid(out(z)), s^2 I)
+ *   prior    p(z) = N(0, I)
+ *
+ * Every network is an `nn.MLP` / `nn.Dense`, so the kit's fast dense path serves it.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Dense, MLP } from '../../nn';
+import { nextSeed } from '../../runtime/random';
+
+/** The decoder's distribution p(x | z): Bernoulli (binary cross-entropy) or Gaussian with fixed std (squared error). */
+export type Likelihood = 'bernoulli' | 'gaussian';
+
+/** 'vae' samples z ~ q(z|x) and pays a KL term; 'autoencoder' uses z = mu(x) and reconstruction only. */
+export type LatentModelKind = 'vae' | 'autoencoder';
+
+export interface VaeConfig {
+  kind: LatentModelKind;
+  /** Pixels per image (784 for MNIST). */
+  inputDim: number;
+  /** Hidden layer sizes of the encoder; the decoder mirrors them (lecture model: [400]). */
+  hidden: number[];
+  /** Dimension of z (lecture model: 20). */
+  latentDim: number;
+  likelihood: Likelihood;
+  /** Standard deviation s of the Gaussian decoder N(x; mean(z), s^2 I); its loss is ||x - mean||^2 / (2 s^2) + const. */
+  gaussianStd: number;
+  /** Weight beta on the KL term: loss = L_rec + beta * L_KL (beta = 1 is the ELBO; lecture 002's alpha * L_rec + L_KL is beta = 1 / alpha). */
+  klWeight: number;
+  /** Number of label classes the encoder and decoder are conditioned on (0: unconditional). */
+  classes: number;
+}
+
+/** The lecture-standard model: 784-400-20, ReLU, Bernoulli decoder on [0, 1] pixels, beta = 1. */
+export const LECTURE_CONFIG: VaeConfig = {
+  kind: 'vae',
+  inputDim: 784,
+  hidden: [400],
+  latentDim: 20,
+  likelihood: 'bernoulli',
+  gaussianStd: 0.1,
+  klWeight: 1,
+  classes: 0,
+};
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+function positiveInteger(what: string, n: unknown): void {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new Error(`VAE config: ${what} must be a positive integer, got ${String(n)}`);
+}
+
+/** Fills in defaults from LECTURE_CONFIG and checks every field, naming the bad one. */
+export function vaeConfig(options: Partial<VaeConfig> = {}): VaeConfig {
+  const config: VaeConfig = { ...LECTURE_CONFIG, ...options, hidden: [...(options.hidden ?? LECTURE_CONFIG.hidden)] };
+  if (config.kind !== 'vae' && config.kind !== 'autoencoder') throw new Error(`VAE config: kind must be 'vae' or 'autoencoder', got '${config.kind}'`);
+  positiveInteger('inputDim', config.inputDim);
+  positiveInteger('latentDim', config.latentDim);
+  if (!Array.isArray(config.hidden) || config.hidden.length === 0) throw new Error(`VAE config: hidden must list at least one layer size, got [${config.hidden}]`);
+  config.hidden.forEach((h, i) => positiveInteger(`hidden[${i}]`, h));
+  if (config.likelihood !== 'bernoulli' && config.likelihood !== 'gaussian') {
+    throw new Error(`VAE config: likelihood must be 'bernoulli' or 'gaussian', got '${config.likelihood}'`);
+  }
+  if (!(config.gaussianStd > 0) || !Number.isFinite(config.gaussianStd)) throw new Error(`VAE config: gaussianStd must be a positive number, got ${config.gaussianStd}`);
+  if (!(config.klWeight >= 0) || !Number.isFinite(config.klWeight)) throw new Error(`VAE config: klWeight must be a finite number >= 0, got ${config.klWeight}`);
+  if (!Number.isInteger(config.classes) || config.classes < 0) throw new Error(`VAE config: classes must be a non-negative integer (0 = unconditional), got ${config.classes}`);
+  return config;
+}
+
+/** Labels for a conditional model: an int32 tensor [n] or plain numbers. */
+export type Labels = tf.Tensor1D | ArrayLike<number>;
+
+/** Per-image terms of the negative ELBO, each [n]: loss = reconstruction + klWeight * kl. */
+export interface ElboTerms {
+  /** -log p(x | z) at one z ~ q(z | x) (nats). */
+  reconstruction: tf.Tensor1D;
+  /** KL(q(z | x) || p(z)) in closed form (nats; zero for an autoencoder). */
+  kl: tf.Tensor1D;
+}
+
+/** A VAE, conditional VAE or plain autoencoder with MLP encoder and decoder (see `VaeConfig`). */
+export class VAE {
+  readonly config: VaeConfig;
+  /** x (and the one-hot label) to the last hidden layer, ReLU throughout. */
+  readonly encoderBody: MLP;
+  /** mu(x). */
+  readonly meanHead: Dense;
+  /** log sigma^2(x); absent in an autoencoder. */
+  readonly logVarHead: Dense | undefined;
+  /** z (and the one-hot label) to the decoder's pre-sigmoid output (Bernoulli logits or Gaussian mean before sigmoid). */
+  readonly decoder: MLP;
+
+  constructor(options: Partial<VaeConfig> = {}) {
+    this.config = vaeConfig(options);
+    const { inputDim, hidden, latentDim, classes } = this.config;
+    const last = hidden[hidden.length - 1];
+    this.encoderBody = new MLP([inputDim + classes, ...hidden], { hidden: 'relu', output: 'relu', name: 'encoder' });
+    this.meanHead = new Dense(last, latentDim, { name: 'encoder.mean' });
+    this.logVarHead = this.config.kind === 'vae' ? new Dense(last, latentDim, { name: 'encoder.logvar' }) : undefined;
+    this.decoder = new MLP([latentDim + classes, ...[...hidden].reverse(), inputDim], { hidden: 'relu', output: 'linear', name: 'decoder' });
+  }
+
+  get isVariational(): boolean {
+    return this.config.kind === 'vae';
+  }
+
+  /** Trainable variables keyed by stable names (the keys of a saved model). */
+  namedVariables(): Record<string, tf.Variable> {
+    return {
+      ...this.encoderBody.namedVariables(),
+      ...this.meanHead.namedVariables(),
+      ...(this.logVarHead ? this.logVarHead.namedVariables() : {}),
+      ...this.decoder.namedVariables(),
+    };
+  }
+
+  variables(): tf.Variable[] {
+    return Object.values(this.namedVariables());
+  }
+
+  /** Checks x is [n, inputDim] and returns n. */
+  checkInput(x: tf.Tensor, what = 'x'): number {
+    if (x.rank !== 2 || x.shape[1] !== this.config.inputDim) {
+      throw new Error(`${what} must be a batch of images [n, ${this.config.inputDim}], got [${x.shape.join(', ')}]`);
+    }
+    return x.shape[0];
+  }
+
+  /** One-hot labels [n, classes] for a conditional model, or undefined for an unconditional one. */
+  oneHot(labels: Labels | undefined, n: number): tf.Tensor2D | undefined {
+    const classes = this.config.classes;
+    if (classes === 0) {
+      if (labels !== undefined) throw new Error('labels were given to an unconditional model: build it with { classes: 10 } to condition on labels');
+      return undefined;
+    }
+    if (labels === undefined) throw new Error(`this model is conditioned on ${classes} classes: pass the labels (integers in [0, ${classes}))`);
+    const values = labels instanceof tf.Tensor ? labels.dataSync() : labels;
+    if (values.length !== n) throw new Error(`labels: expected ${n} labels (one per row), got ${values.length}`);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (!Number.isInteger(v) || v < 0 || v >= classes) throw new Error(`labels[${i}] = ${v}: labels must be integers in [0, ${classes})`);
+    }
+    return tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(values), 'int32'), classes).toFloat() as tf.Tensor2D);
+  }
+
+  private withLabels(h: tf.Tensor2D, oneHot: tf.Tensor2D | undefined): tf.Tensor2D {
+    return oneHot ? tf.concat([h, oneHot], 1) : h;
+  }
+
+  /** q(z | x): mean and log-variance [n, latentDim] (logVar is undefined for an autoencoder). */
+  encode(x: tf.Tensor2D, labels?: Labels): { mean: tf.Tensor2D; logVar?: tf.Tensor2D } {
+    const n = this.checkInput(x);
+    const result = tf.tidy(() => {
+      const h = this.encoderBody.apply(this.withLabels(x, this.oneHot(labels, n)));
+      const out: Record<string, tf.Tensor2D> = { mean: this.meanHead.apply(h) };
+      if (this.logVarHead) out.logVar = this.logVarHead.apply(h);
+      return out;
+    });
+    return { mean: result.mean, logVar: result.logVar };
+  }
+
+  /** The decoder's pre-sigmoid output [n, inputDim] for latents z [n, latentDim]. */
+  decoderOutput(z: tf.Tensor2D, labels?: Labels): tf.Tensor2D {
+    if (z.rank !== 2 || z.shape[1] !== this.config.latentDim) {
+      throw new Error(`z must be latents [n, ${this.config.latentDim}], got [${z.shape.join(', ')}]`);
+    }
+    return tf.tidy(() => this.decoder.apply(this.withLabels(z, this.oneHot(labels, z.shape[0]))));
+  }
+
+  /** Mean image E[x | z] in [0, 1], [n, inputDim]. */
+  decode(z: tf.Tensor2D, labels?: Labels): tf.Tensor2D {
+    return tf.tidy(() => tf.sigmoid(this.decoderOutput(z, labels)));
+  }
+
+  /** -log p(x | z) per image [n], from the decoder output (nats). */
+  reconstructionNll(x: tf.Tensor2D, output: tf.Tensor2D): tf.Tensor1D {
+    return tf.tidy(() => {
+      if (this.config.likelihood === 'bernoulli') {
+        // -log Bernoulli(x; sigmoid(l)) = max(l, 0) - x l + log(1 + exp(-|l|))   (BCE with logits, stable)
+        return tf.sum(tf.add(tf.sub(tf.relu(output), tf.mul(x, output)), tf.log1p(tf.exp(tf.neg(tf.abs(output))))), 1) as tf.Tensor1D;
+      }
+      // -log N(x; m, s^2 I) = ||x - m||^2 / (2 s^2) + (d / 2) log(2 pi s^2)
+      const s = this.config.gaussianStd;
+      const squared = tf.sum(tf.square(tf.sub(x, tf.sigmoid(output))), 1);
+      return tf.add(tf.div(squared, 2 * s * s), (this.config.inputDim / 2) * (LOG_2PI + 2 * Math.log(s))) as tf.Tensor1D;
+    });
+  }
+
+  /** The negative ELBO's two terms per image, with one reparameterized sample z = mu + sigma * eps per image. */
+  elboTerms(x: tf.Tensor2D, labels?: Labels): ElboTerms {
+    const n = this.checkInput(x);
+    return tf.tidy(() => {
+      const { mean, logVar } = this.encode(x, labels);
+      if (!logVar) {
+        return { reconstruction: this.reconstructionNll(x, this.decoderOutput(mean, labels)), kl: tf.zeros([n]) as tf.Tensor1D };
+      }
+      const z = reparameterize(mean, logVar, tf.randomNormal(mean.shape, 0, 1, 'float32', nextSeed()));
+      return { reconstruction: this.reconstructionNll(x, this.decoderOutput(z, labels)), kl: gaussianKl(mean, logVar) };
+    });
+  }
+
+  /** The training objective summed over the batch: sum_i [L_rec(x_i) + beta * KL_i] (PyTorch's reduction='sum'). */
+  loss(x: tf.Tensor2D, labels?: Labels): tf.Scalar {
+    return tf.tidy(() => {
+      const { reconstruction, kl } = this.elboTerms(x, labels);
+      return tf.sum(tf.add(reconstruction, tf.mul(kl, this.config.klWeight)));
+    });
+  }
+
+  /** Reconstructions E[x | z = mu(x)] of a batch (the encoder mean, no noise). */
+  reconstruct(x: tf.Tensor2D, labels?: Labels): tf.Tensor2D {
+    return tf.tidy(() => this.decode(this.encode(x, labels).mean, labels));
+  }
+
+  /** n mean images decoded from z ~ N(0, I) (with the given labels for a conditional model). */
+  sample(n: number, labels?: Labels): tf.Tensor2D {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`sample(n): n must be a positive integer, got ${n}`);
+    return tf.tidy(() => this.decode(tf.randomNormal([n, this.config.latentDim], 0, 1, 'float32', nextSeed()), labels));
+  }
+
+  dispose(): void {
+    this.encoderBody.dispose();
+    this.meanHead.dispose();
+    this.logVarHead?.dispose();
+    this.decoder.dispose();
+  }
+}
+
+/** z = mu + exp(logvar / 2) * eps  (the reparameterization trick with the log-variance head, lecture 002). */
+export function reparameterize(mean: tf.Tensor2D, logVar: tf.Tensor2D, eps: tf.Tensor2D): tf.Tensor2D {
+  if (mean.shape.join() !== logVar.shape.join() || mean.shape.join() !== eps.shape.join()) {
+    throw new Error(`reparameterize: mean [${mean.shape}], logVar [${logVar.shape}] and eps [${eps.shape}] must have the same shape`);
+  }
+  return tf.tidy(() => tf.add(mean, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps)));
+}
+
+/** KL(N(mu, diag(exp(logvar))) || N(0, I)) = -1/2 sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j)), per row [n]. */
+export function gaussianKl(mean: tf.Tensor2D, logVar: tf.Tensor2D): tf.Tensor1D {
+  if (mean.shape.join() !== logVar.shape.join()) throw new Error(`gaussianKl: mean [${mean.shape}] and logVar [${logVar.shape}] must have the same shape`);
+  return tf.tidy(() => tf.mul(tf.sum(tf.sub(tf.add(tf.square(mean), tf.exp(logVar)), tf.add(logVar, 1)), 1), 0.5) as tf.Tensor1D);
+}
+
+/** log N(z; mu, diag(exp(logvar))) per row [n]. */
+export function gaussianLogDensity(z: tf.Tensor2D, mean: tf.Tensor2D, logVar: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const d = z.shape[1];
+    const scaled = tf.div(tf.square(tf.sub(z, mean)), tf.exp(logVar));
+    return tf.mul(tf.add(tf.sum(tf.add(scaled, logVar), 1), d * LOG_2PI), -0.5) as tf.Tensor1D;
+  });
+}

@@ -1,0 +1,144 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { data, models, runtime, tf, training } from 'genlab';
+
+const { VAE, VaeTrainer, saveVae, loadVae, evaluate } = models.vae;
+
+const small = { inputDim: 784, hidden: [16], latentDim: 3 };
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-vae-'));
+}
+
+function images(n: number): data.ImageDataset {
+  return data.loadMnist('train', { limit: n });
+}
+
+/** Runs `steps` Adam steps on fixed batches, returning the per-step losses. */
+function continueTraining(trainer: models.vae.VaeTrainer, batches: tf.Tensor2D[]): number[] {
+  return batches.map((x) => {
+    const s = trainer.step(x);
+    return s.reconstruction + s.kl;
+  });
+}
+
+test('training leaks no tensors: tf.memory().numTensors is flat across steps', async () => {
+  await runtime.init({ seed: 0, report: false });
+  const variants: Partial<models.vae.VaeConfig>[] = [small, { ...small, classes: 10 }, { ...small, kind: 'autoencoder' }, { ...small, likelihood: 'gaussian' }];
+  for (const options of variants) {
+    const model = new VAE(options);
+    const trainer = new VaeTrainer(model, { batchSize: 32 });
+    const set = images(32 * 6);
+    const counts: number[] = [];
+    for (const batch of set.batches(32)) {
+      trainer.step(batch.x, options.classes ? batch.y : undefined);
+      counts.push(tf.memory().numTensors);
+    }
+    // The first step creates Adam's moment variables; afterwards nothing may accumulate.
+    assert.deepEqual(counts.slice(1), counts.slice(1).map(() => counts[1]), `${JSON.stringify(options)}: ${counts}`);
+    trainer.dispose();
+    model.dispose();
+  }
+});
+
+test('same seed, same numbers: two runs give identical losses', async () => {
+  const run = async () => {
+    await runtime.init({ seed: 7, report: false });
+    const model = new VAE(small);
+    const trainer = new VaeTrainer(model, { batchSize: 32 });
+    const history = new training.History();
+    trainer.fit(images(96), { epochs: 2, history, progress: false, test: images(64) });
+    const rows = history.rows.map(({ epoch, 'train loss': a, 'test loss': b }) => [epoch, a, b]);
+    trainer.dispose();
+    model.dispose();
+    return rows;
+  };
+  const a = await run();
+  const b = await run();
+  assert.deepEqual(a, b);
+  assert.equal(a.length, 2);
+});
+
+test('save, load and continue training reproduce the same losses as training on without saving', async () => {
+  await runtime.init({ seed: 1, report: false });
+  const model = new VAE(small);
+  const trainer = new VaeTrainer(model, { batchSize: 32 });
+  trainer.fit(images(64), { epochs: 1, progress: false });
+  const dir = path.join(tempDir(), 'model');
+  const history = new training.History();
+  history.push({ epoch: 1, 'train loss': 123.5 });
+  await saveVae(dir, trainer, history);
+  const batches = Array.from(images(96).batches(32, { shuffle: false }), (b) => b.x.clone());
+  runtime.seed(5);
+  const original = continueTraining(trainer, batches);
+  const loaded = await loadVae(dir);
+  assert.equal(loaded.trainer.epochsDone, 1);
+  assert.deepEqual(loaded.history, [{ epoch: 1, 'train loss': 123.5 }]);
+  assert.deepEqual(loaded.model.config, model.config);
+  runtime.seed(5);
+  const resumed = continueTraining(loaded.trainer, batches);
+  assert.deepEqual(resumed, original);
+  // A fresh optimizer (Adam moments reset) would not reproduce them: the saved state matters.
+  const fresh = await loadVae(dir);
+  const restarted = new VaeTrainer(fresh.model, { batchSize: 32 });
+  runtime.seed(5);
+  assert.notDeepEqual(continueTraining(restarted, batches), original);
+  tf.dispose(batches);
+});
+
+test('a model saved under an injected write failure is not loadable, and an earlier save survives it', async () => {
+  await runtime.init({ seed: 2, report: false });
+  const model = new VAE(small);
+  const trainer = new VaeTrainer(model, { batchSize: 32 });
+  const dir = path.join(tempDir(), 'model');
+  for (const failing of ['weights.bin', 'config.json', 'manifest.json']) {
+    const write: training.WriteFile = (file, content) => {
+      if (path.basename(file) === failing) {
+        fs.writeFileSync(file, typeof content === 'string' ? content.slice(0, 10) : content.subarray(0, 10));
+        throw new Error(`disk full while writing ${failing}`);
+      }
+      fs.writeFileSync(file, content);
+    };
+    await assert.rejects(saveVae(dir, trainer, undefined, write), /disk full/);
+    assert.equal(training.hasCheckpoint(dir), false);
+    await assert.rejects(loadVae(dir), /is not a saved model/);
+  }
+  await saveVae(dir, trainer);
+  const x = images(8).imagesTensor();
+  const before = model.reconstruct(x).arraySync();
+  trainer.fit(images(64), { epochs: 1, progress: false });
+  await assert.rejects(saveVae(dir, trainer, undefined, (file) => { throw new Error(`crash at ${path.basename(file)}`); }), /crash at weights.bin/);
+  const survivor = await loadVae(dir);
+  assert.deepEqual(survivor.model.reconstruct(x).arraySync(), before);
+  assert.equal(survivor.trainer.epochsDone, 0);
+});
+
+test('loading a folder saved for another architecture fails with a message naming the mismatch', async () => {
+  await runtime.init({ seed: 0, report: false });
+  const dir = path.join(tempDir(), 'model');
+  const model = new VAE(small);
+  const trainer = new VaeTrainer(model);
+  await saveVae(dir, trainer);
+  const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  config.model.latentDim = 4;
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+  await assert.rejects(loadVae(dir), /'encoder.mean.w' has shape \[16,3\], the model expects \[16,4\]/);
+});
+
+test('evaluate averages the terms per image and trainers reject bad settings', async () => {
+  await runtime.init({ seed: 0, report: false });
+  const model = new VAE({ ...small, kind: 'autoencoder' });
+  const set = images(50);
+  const m = evaluate(model, set, 20);
+  const direct = (model.elboTerms(set.imagesTensor()).reconstruction.dataSync() as Float32Array).reduce((a, b) => a + b, 0) / 50;
+  assert.ok(Math.abs(m.reconstruction - direct) < 1e-3 * direct);
+  assert.equal(m.kl, 0);
+  assert.throws(() => new VaeTrainer(model, { learningRate: 0 }), /learningRate must be a positive number, got 0/);
+  assert.throws(() => new VaeTrainer(model, { batchSize: 0 }), /batchSize must be a positive integer, got 0/);
+  assert.throws(() => new VaeTrainer(model).fit(set, { epochs: 0 }), /epochs must be a positive integer, got 0/);
+  assert.throws(() => evaluate(model, set, -1), /batchSize must be a positive integer, got -1/);
+  assert.throws(() => models.vae.modelDir('../etc'), /must be letters, digits/);
+});
