@@ -1,1 +1,4 @@
-export {};
+export * from './classifier';
+export * from './frechet';
+export * from './linalg';
+export * from './quality';

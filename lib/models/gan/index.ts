@@ -1,1 +1,3 @@
-export {};
+export * from './gan';
+export * from './losses';
+export * from './trainer';

@@ -1,0 +1,158 @@
+/**
+ * A small MNIST classifier trained by the kit (an MLP 784-256-256-10 on nn.MLP), the judge behind the
+ * sample-quality metrics: it labels generated digits (class histogram) and its penultimate layer gives the
+ * features of MNIST-FID. Trained once, saved under build/models/mnist-classifier and reused.
+ */
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { ImageDataset, loadMnist } from '../data/mnist';
+import { MLP } from '../nn';
+import { progress } from '../runtime';
+import { assignVariables, hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../training';
+
+export interface ClassifierConfig {
+  kind: 'mnist-classifier';
+  sizes: number[];
+  epochs: number;
+  testAccuracy: number;
+}
+
+/** Where notebooks and tests find the trained classifier: <repo>/build/models/mnist-classifier. */
+export const CLASSIFIER_DIR = path.resolve(__dirname, '..', '..', '..', 'build', 'models', 'mnist-classifier');
+
+/** Images are processed in chunks of this many rows (bounded memory for 10,000-image evaluations). */
+const CHUNK = 1000;
+
+export class MnistClassifier {
+  readonly mlp: MLP;
+
+  constructor(readonly sizes: number[] = [784, 256, 256, 10]) {
+    if (sizes.length < 3 || sizes[0] !== 784 || sizes[sizes.length - 1] !== 10) {
+      throw new Error(`MnistClassifier: sizes must go from 784 to 10 through at least one hidden layer, got [${sizes.join(', ')}]`);
+    }
+    this.mlp = new MLP(sizes, { hidden: 'relu', output: 'linear', name: 'clf' });
+  }
+
+  /** Dimension of the penultimate-layer features. */
+  get featureDim(): number {
+    return this.sizes[this.sizes.length - 2];
+  }
+
+  private checkImages(what: string, x: tf.Tensor2D): void {
+    if (x.rank !== 2 || x.shape[1] !== 784) throw new Error(`MnistClassifier.${what}: expected images [n, 784] in [0, 1], got [${x.shape.join(', ')}]`);
+  }
+
+  /** Class logits [n, 10]. */
+  logits(x: tf.Tensor2D): tf.Tensor2D {
+    this.checkImages('logits', x);
+    return this.mlp.apply(x);
+  }
+
+  /** Penultimate-layer activations [n, featureDim], the features of MNIST-FID. */
+  features(x: tf.Tensor2D): tf.Tensor2D {
+    this.checkImages('features', x);
+    return tf.tidy(() => this.mlp.layers.slice(0, -1).reduce((h, layer) => layer.apply(h), x));
+  }
+
+  /** Predicted classes of images [n, 784], computed in chunks. */
+  predict(images: tf.Tensor2D): Int32Array {
+    this.checkImages('predict', images);
+    const n = images.shape[0];
+    const out = new Int32Array(n);
+    for (let start = 0; start < n; start += CHUNK) {
+      const size = Math.min(CHUNK, n - start);
+      const pred = tf.tidy(() => tf.argMax(this.mlp.apply(tf.slice(images, [start, 0], [size, 784])), 1));
+      out.set(pred.dataSync() as Int32Array, start);
+      pred.dispose();
+    }
+    return out;
+  }
+
+  /** Penultimate features of images [n, 784] as a flat float array [n * featureDim], in chunks. */
+  featureValues(images: tf.Tensor2D): Float32Array {
+    this.checkImages('featureValues', images);
+    const n = images.shape[0];
+    const out = new Float32Array(n * this.featureDim);
+    for (let start = 0; start < n; start += CHUNK) {
+      const size = Math.min(CHUNK, n - start);
+      const f = tf.tidy(() => this.features(tf.slice(images, [start, 0], [size, 784])));
+      out.set(f.dataSync() as Float32Array, start * this.featureDim);
+      f.dispose();
+    }
+    return out;
+  }
+
+  /** Fraction of a dataset's images classified correctly. */
+  accuracy(dataset: ImageDataset): number {
+    const x = dataset.imagesTensor();
+    const pred = this.predict(x);
+    x.dispose();
+    let correct = 0;
+    for (let i = 0; i < pred.length; i++) if (pred[i] === dataset.labels[i]) correct++;
+    return correct / pred.length;
+  }
+
+  /**
+   * Trains by Adam on the softmax cross-entropy -(1/n) Σ log softmax(f(x_i))_{y_i} for `epochs` passes.
+   * Returns the mean training loss of each epoch.
+   */
+  train(dataset: ImageDataset, options: { epochs?: number; batchSize?: number; learningRate?: number } = {}): number[] {
+    const { epochs = 4, batchSize = 128, learningRate = 1e-3 } = options;
+    if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`MnistClassifier.train: epochs must be a positive integer, got ${epochs}`);
+    const optimizer = tf.train.adam(learningRate);
+    const vars = this.mlp.variables();
+    const losses: number[] = [];
+    try {
+      for (let epoch = 1; epoch <= epochs; epoch++) {
+        const bar = progress(dataset.batchCount(batchSize), { label: `classifier epoch ${epoch}` });
+        let total = tf.scalar(0);
+        for (const { x, y } of dataset.batches(batchSize)) {
+          const loss = optimizer.minimize(() => tf.tidy(() => tf.losses.softmaxCrossEntropy(tf.oneHot(y, 10), this.mlp.apply(x)) as tf.Scalar), true, vars) as tf.Scalar;
+          const next = tf.add(total, tf.mul(loss, x.shape[0])) as tf.Scalar;
+          tf.dispose([total, loss]);
+          total = next;
+          bar.tick();
+        }
+        losses.push(total.dataSync()[0] / dataset.size);
+        total.dispose();
+        bar.done({ 'train loss': losses[losses.length - 1] });
+      }
+    } finally {
+      optimizer.dispose();
+    }
+    return losses;
+  }
+
+  namedVariables(): Record<string, tf.Variable> {
+    return this.mlp.namedVariables();
+  }
+
+  dispose(): void {
+    this.mlp.dispose();
+  }
+}
+
+/** Loads a classifier saved by `mnistClassifier` (throws if `dir` holds none). */
+export function loadClassifier(dir: string = CLASSIFIER_DIR): { classifier: MnistClassifier; config: ClassifierConfig } {
+  const { config, tensors } = loadCheckpoint<ClassifierConfig>(dir);
+  if (config.kind !== 'mnist-classifier') throw new Error(`${dir} holds a '${config.kind}', not an MNIST classifier`);
+  const classifier = new MnistClassifier(config.sizes);
+  assignVariables(classifier.namedVariables(), tensors, dir);
+  tf.dispose(Object.values(tensors));
+  return { classifier, config };
+}
+
+/**
+ * The metrics classifier: loaded from `dir` when saved there, else trained on the 60,000 training images,
+ * evaluated on the 10,000 test images, and saved (a few minutes, once per machine).
+ */
+export function mnistClassifier(options: { dir?: string; epochs?: number } = {}): { classifier: MnistClassifier; config: ClassifierConfig } {
+  const dir = options.dir ?? CLASSIFIER_DIR;
+  if (hasCheckpoint(dir)) return loadClassifier(dir);
+  const classifier = new MnistClassifier();
+  const epochs = options.epochs ?? 4;
+  classifier.train(loadMnist('train'), { epochs });
+  const config: ClassifierConfig = { kind: 'mnist-classifier', sizes: classifier.sizes, epochs, testAccuracy: classifier.accuracy(loadMnist('test')) };
+  saveCheckpoint(dir, config, classifier.namedVariables());
+  return { classifier, config };
+}
