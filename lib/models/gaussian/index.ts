@@ -1,0 +1,2 @@
+export * from './kl-fit';
+export * from './mle';

@@ -1,0 +1,150 @@
+/**
+ * Maximum likelihood for the Gaussian family (DSA5204 lecture 9): the closed forms, the same optimum reached
+ * by gradient ascent on the log-likelihood, and the bias of the MLE variance.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { randn } from '../../runtime/random';
+
+export interface GaussianFit {
+  mu: number;
+  sigma: number;
+}
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+function checkData(x: ArrayLike<number>, what: string, min = 1): void {
+  if (x.length < min) throw new Error(`${what}: needs at least ${min} data point${min === 1 ? '' : 's'}, got ${x.length}`);
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) throw new Error(`${what}: data point ${i} is ${x[i]}; remove or impute missing values first`);
+  }
+}
+
+function checkSigma(sigma: number, what: string): void {
+  if (!(sigma > 0) || !Number.isFinite(sigma)) throw new Error(`${what}: sigma must be positive and finite, got ${sigma}`);
+}
+
+/** mu^ = (1/N) sum x_i, sigma^2 = (1/N) sum (x_i - mu^)^2: the maximizer of the log-likelihood. */
+export function gaussianMle(x: ArrayLike<number>): GaussianFit {
+  checkData(x, 'gaussianMle');
+  let mu = 0;
+  for (let i = 0; i < x.length; i++) mu += x[i];
+  mu /= x.length;
+  let ss = 0;
+  for (let i = 0; i < x.length; i++) ss += (x[i] - mu) ** 2;
+  return { mu, sigma: Math.sqrt(ss / x.length) };
+}
+
+/** sum_i log N(x_i; mu, sigma^2) = -N/2 log(2 pi sigma^2) - sum (x_i - mu)^2 / (2 sigma^2). */
+export function gaussianLogLikelihood(x: ArrayLike<number>, mu: number, sigma: number): number {
+  checkData(x, 'gaussianLogLikelihood');
+  checkSigma(sigma, 'gaussianLogLikelihood');
+  let ss = 0;
+  for (let i = 0; i < x.length; i++) ss += (x[i] - mu) ** 2;
+  return -0.5 * x.length * (LOG_2PI + 2 * Math.log(sigma)) - ss / (2 * sigma * sigma);
+}
+
+/** The log-likelihood on a grid: z[i][j] at (mus[j], sigmas[i]), the layout plot.contour expects. */
+export function logLikelihoodSurface(x: ArrayLike<number>, mus: number[], sigmas: number[]): number[][] {
+  return sigmas.map((s) => mus.map((m) => gaussianLogLikelihood(x, m, s)));
+}
+
+export interface AscentStep {
+  step: number;
+  mu: number;
+  sigma: number;
+  /** Average log-likelihood per data point, in nats. */
+  logLikelihood: number;
+}
+
+export interface AscentOptions {
+  steps?: number;
+  learningRate?: number;
+  /** Starting point (default mu = 0, sigma = 1). */
+  init?: GaussianFit;
+}
+
+/**
+ * Maximizes the average log-likelihood over (mu, log sigma) with Adam; returns the fit and its path.
+ * Optimizing log sigma keeps sigma > 0 without constraints.
+ */
+export function fitGaussianByGradientAscent(x: ArrayLike<number>, options: AscentOptions = {}): { fit: GaussianFit; trajectory: AscentStep[] } {
+  checkData(x, 'fitGaussianByGradientAscent');
+  const steps = options.steps ?? 2000;
+  const init = options.init ?? { mu: 0, sigma: 1 };
+  checkSigma(init.sigma, 'fitGaussianByGradientAscent init');
+  const data = tf.tensor1d(Float32Array.from(x));
+  const mu = tf.tidy(() => tf.variable(tf.scalar(init.mu)));
+  const logSigma = tf.tidy(() => tf.variable(tf.scalar(Math.log(init.sigma))));
+  const optimizer = tf.train.adam(options.learningRate ?? 0.05);
+  const trajectory: AscentStep[] = [];
+  try {
+    for (let step = 0; step <= steps; step++) {
+      const loss = optimizer.minimize(
+        () =>
+          tf.tidy(() => {
+            // -(1/N) sum log N(x_i; mu, sigma^2), dropping nothing: the value is the average NLL in nats
+            const z = tf.div(tf.sub(data, mu), tf.exp(logSigma));
+            return tf.add(tf.add(tf.mul(0.5, tf.mean(tf.square(z))), logSigma), 0.5 * LOG_2PI) as tf.Scalar;
+          }),
+        true,
+        [mu, logSigma],
+      ) as tf.Scalar;
+      trajectory.push({ step, mu: mu.dataSync()[0], sigma: Math.exp(logSigma.dataSync()[0]), logLikelihood: -loss.dataSync()[0] });
+      loss.dispose();
+    }
+    const last = trajectory[trajectory.length - 1];
+    return { fit: { mu: last.mu, sigma: last.sigma }, trajectory };
+  } finally {
+    tf.dispose([data, mu, logSigma]);
+    optimizer.dispose();
+  }
+}
+
+export interface MvnFit {
+  mean: number[];
+  covariance: number[][];
+}
+
+/** mu^ = (1/N) sum x_i, Sigma^ = (1/N) sum (x_i - mu^)(x_i - mu^)^T, for rows x_i of `x`. */
+export function mvnMle(x: number[][]): MvnFit {
+  if (x.length < 1) throw new Error('mvnMle: needs at least one data point');
+  const d = x[0].length;
+  x.forEach((row, i) => {
+    if (row.length !== d) throw new Error(`mvnMle: row ${i} has ${row.length} values, row 0 has ${d}`);
+    checkData(row, `mvnMle (row ${i})`);
+  });
+  const mean = new Array(d).fill(0);
+  for (const row of x) row.forEach((v, j) => (mean[j] += v / x.length));
+  const covariance = Array.from({ length: d }, () => new Array(d).fill(0));
+  for (const row of x) {
+    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) covariance[a][b] += ((row[a] - mean[a]) * (row[b] - mean[b])) / x.length;
+  }
+  return { mean, covariance };
+}
+
+export interface VarianceBiasRow {
+  n: number;
+  /** Average over repetitions of the MLE variance (1/N), relative to the true variance. */
+  mle: number;
+  /** Same for the unbiased estimator (1/(N-1)). */
+  unbiased: number;
+  /** What theory says the MLE averages to: (N-1)/N. */
+  expectedMle: number;
+}
+
+/**
+ * Draws `repetitions` data sets of each size N from N(0, 1) and averages both variance estimators:
+ * E[sigma^2_MLE] = (N-1)/N sigma^2, biased low for small N, while the 1/(N-1) version is unbiased.
+ */
+export function varianceEstimatorBias(sizes: number[], repetitions: number): VarianceBiasRow[] {
+  if (!Number.isInteger(repetitions) || repetitions < 1) throw new Error(`varianceEstimatorBias: repetitions must be a positive integer, got ${repetitions}`);
+  return sizes.map((n) => {
+    if (!Number.isInteger(n) || n < 2) throw new Error(`varianceEstimatorBias: every size must be an integer >= 2, got ${n}`);
+    let mle = 0;
+    for (let r = 0; r < repetitions; r++) {
+      const x = Array.from({ length: n }, randn);
+      mle += gaussianMle(x).sigma ** 2 / repetitions;
+    }
+    return { n, mle, unbiased: (mle * n) / (n - 1), expectedMle: (n - 1) / n };
+  });
+}

@@ -1,0 +1,110 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { distributions, models, runtime, tf } from 'genlab';
+
+const { gaussian } = models;
+
+function sample(n: number, mu: number, sigma: number): number[] {
+  return Array.from({ length: n }, () => mu + sigma * runtime.randn());
+}
+
+test('the closed-form MLE is a stationary point and a maximum of the log-likelihood', () => {
+  runtime.seed(0);
+  const x = sample(500, 3, 2);
+  const { mu, sigma } = gaussian.gaussianMle(x);
+  const ll = (m: number, s: number) => gaussian.gaussianLogLikelihood(x, m, s);
+  const h = 1e-4;
+  assert.ok(Math.abs((ll(mu + h, sigma) - ll(mu - h, sigma)) / (2 * h)) < 1e-4, 'd/dmu = 0');
+  assert.ok(Math.abs((ll(mu, sigma + h) - ll(mu, sigma - h)) / (2 * h)) < 1e-4, 'd/dsigma = 0');
+  for (const [dm, ds] of [[0.1, 0], [-0.1, 0], [0, 0.1], [0, -0.1]]) assert.ok(ll(mu + dm, sigma + ds) < ll(mu, sigma));
+});
+
+test('the log-likelihood equals the sum of Normal log-densities', () => {
+  const x = [0.5, -1, 2.25];
+  const expected = new distributions.Normal(1, 1.5).logProb(x).sum().dataSync()[0];
+  assert.ok(Math.abs(gaussian.gaussianLogLikelihood(x, 1, 1.5) - expected) < 1e-5);
+  const surface = gaussian.logLikelihoodSurface(x, [0, 1], [1.5, 2, 3]);
+  assert.equal(surface.length, 3);
+  assert.equal(surface[0][1], gaussian.gaussianLogLikelihood(x, 1, 1.5));
+});
+
+test('gradient ascent on the log-likelihood reaches the closed form to 1e-3 and leaks nothing', async () => {
+  await runtime.init({ seed: 1, report: false });
+  const x = sample(200, -1, 0.5);
+  const exact = gaussian.gaussianMle(x);
+  const before = tf.memory().numTensors;
+  const { fit, trajectory } = gaussian.fitGaussianByGradientAscent(x, { steps: 1500 });
+  assert.equal(tf.memory().numTensors, before);
+  assert.ok(Math.abs(fit.mu - exact.mu) < 1e-3, `mu ${fit.mu} vs ${exact.mu}`);
+  assert.ok(Math.abs(fit.sigma - exact.sigma) < 1e-3, `sigma ${fit.sigma} vs ${exact.sigma}`);
+  const best = gaussian.gaussianLogLikelihood(x, exact.mu, exact.sigma) / x.length;
+  assert.ok(Math.abs(trajectory[trajectory.length - 1].logLikelihood - best) < 1e-4);
+});
+
+test('multivariate MLE: hand-computed on a tiny set, and recovers known parameters', () => {
+  const tiny = gaussian.mvnMle([[1, 2], [3, 6], [5, 4]]);
+  assert.deepEqual(tiny.mean, [3, 4]);
+  // deviations (-2,-2), (0,2), (2,0): Sigma = [[8, 4], [4, 8]] / 3
+  tiny.covariance.flat().forEach((v, i) => assert.ok(Math.abs(v - [8 / 3, 4 / 3, 4 / 3, 8 / 3][i]) < 1e-12));
+  runtime.seed(2);
+  const n = 20000;
+  const rows = Array.from({ length: n }, () => {
+    const a = runtime.randn();
+    const b = runtime.randn();
+    return [1 + 2 * a, -1 + 0.5 * a + b];
+  });
+  const fit = gaussian.mvnMle(rows);
+  const truth = [[4, 1], [1, 1.25]];
+  assert.ok(Math.abs(fit.mean[0] - 1) < 5 * Math.sqrt(4 / n));
+  assert.ok(Math.abs(fit.mean[1] + 1) < 5 * Math.sqrt(1.25 / n));
+  for (let a = 0; a < 2; a++) {
+    for (let b = 0; b < 2; b++) {
+      // Var of a sample covariance entry is (S_aa S_bb + S_ab^2) / n.
+      const se = Math.sqrt((truth[a][a] * truth[b][b] + truth[a][b] ** 2) / n);
+      assert.ok(Math.abs(fit.covariance[a][b] - truth[a][b]) < 5 * se, `Sigma[${a}][${b}] = ${fit.covariance[a][b]}`);
+    }
+  }
+});
+
+test('the MLE variance averages to (N-1)/N of the truth; the 1/(N-1) estimator to the truth', () => {
+  runtime.seed(3);
+  const reps = 4000;
+  for (const row of gaussian.varianceEstimatorBias([2, 5, 20], reps)) {
+    // The sample variance of N(0,1) data has variance 2(N-1)/N^2 for the MLE version.
+    const se = Math.sqrt((2 * (row.n - 1)) / row.n ** 2 / reps);
+    assert.ok(Math.abs(row.mle - row.expectedMle) < 5 * se, `N=${row.n}: ${row.mle} vs ${row.expectedMle}`);
+    assert.ok(Math.abs(row.unbiased - 1) < (5 * se * row.n) / (row.n - 1));
+  }
+});
+
+test('forward KL is minimized by moment matching; reverse KL settles on the mode it starts near', async () => {
+  await runtime.init({ seed: 4, report: false });
+  const forward = gaussian.fitGaussianForwardKl(0.2, 9);
+  assert.deepEqual(forward, { mu: 0.2, sigma: 3 });
+  // p = 0.5 N(-3, 1) + 0.5 N(3, 1): E_p[log q] is maximal at the moments (mean 0, variance 10).
+  const expectedLogQ = (mu: number, s: number) => -0.5 * Math.log(2 * Math.PI * s * s) - (10 + mu * mu) / (2 * s * s);
+  const m = gaussian.fitGaussianForwardKl(0, 10);
+  for (const [dm, ds] of [[0.1, 0], [0, 0.1], [0, -0.1]]) assert.ok(expectedLogQ(m.mu + dm, m.sigma + ds) < expectedLogQ(m.mu, m.sigma));
+  const logP = (z: tf.Tensor1D) =>
+    tf.tidy(() => {
+      const a = tf.mul(-0.5, tf.square(tf.add(z, 3)));
+      const b = tf.mul(-0.5, tf.square(tf.sub(z, 3)));
+      return tf.logSumExp(tf.stack([a, b]), 0) as tf.Tensor1D;
+    });
+  const before = tf.memory().numTensors;
+  const right = gaussian.fitGaussianReverseKl(logP, { init: { mu: 2, sigma: 0.5 }, steps: 400, learningRate: 0.05 }).fit;
+  const left = gaussian.fitGaussianReverseKl(logP, { init: { mu: -1.5, sigma: 0.5 }, steps: 400, learningRate: 0.05 }).fit;
+  assert.equal(tf.memory().numTensors, before);
+  assert.ok(Math.abs(right.mu - 3) < 0.15 && Math.abs(right.sigma - 1) < 0.15, JSON.stringify(right));
+  assert.ok(Math.abs(left.mu + 3) < 0.15 && Math.abs(left.sigma - 1) < 0.15, JSON.stringify(left));
+});
+
+test('bad inputs are refused with the reason', () => {
+  assert.throws(() => gaussian.gaussianMle([]), /gaussianMle: needs at least 1 data point, got 0/);
+  assert.throws(() => gaussian.gaussianMle([1, NaN]), /data point 1 is NaN/);
+  assert.throws(() => gaussian.gaussianLogLikelihood([1], 0, -1), /sigma must be positive and finite, got -1/);
+  assert.throws(() => gaussian.mvnMle([[1, 2], [3]]), /row 1 has 1 values, row 0 has 2/);
+  assert.throws(() => gaussian.varianceEstimatorBias([1], 10), /every size must be an integer >= 2, got 1/);
+  assert.throws(() => gaussian.fitGaussianForwardKl(0, 0), /variance must be positive and finite, got 0/);
+  assert.throws(() => gaussian.fitGaussianByGradientAscent([1, 2], { init: { mu: 0, sigma: 0 } }), /sigma must be positive and finite, got 0/);
+});
