@@ -1,1 +1,2 @@
-export {};
+export * from './bernoulli-mixture';
+export * from './gaussian-mixture';
