@@ -44,8 +44,17 @@ export function interpolate(model: VAE, xa: tf.Tensor2D, xb: tf.Tensor2D, steps 
     const za = model.encode(xa).mean;
     const zb = model.encode(xb).mean;
     if (za.shape[0] !== 1 || zb.shape[0] !== 1) throw new Error(`interpolate: xa and xb must each be one image [1, ${model.config.inputDim}]`);
+    return model.decode(linearPath(za, zb, steps));
+  });
+}
+
+/** Points z(t) = (1 - t) z_a + t z_b for `steps` values of t evenly spaced in [0, 1]; z_a, z_b [1, d], result [steps, d]. */
+export function linearPath(za: tf.Tensor2D, zb: tf.Tensor2D, steps: number): tf.Tensor2D {
+  checkSteps('linearPath', steps);
+  if (za.shape.join() !== zb.shape.join() || za.shape[0] !== 1) throw new Error(`linearPath: za [${za.shape}] and zb [${zb.shape}] must both be one row [1, d]`);
+  return tf.tidy(() => {
     const t = tf.linspace(0, 1, steps).reshape([steps, 1]);
-    return model.decode(tf.add(tf.mul(tf.sub(1, t), za), tf.mul(t, zb)) as tf.Tensor2D);
+    return tf.add(tf.mul(tf.sub(1, t), za), tf.mul(t, zb)) as tf.Tensor2D;
   });
 }
 

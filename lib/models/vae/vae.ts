@@ -148,7 +148,7 @@ export class VAE {
   }
 
   private withLabels(h: tf.Tensor2D, oneHot: tf.Tensor2D | undefined): tf.Tensor2D {
-    return oneHot ? tf.concat([h, oneHot], 1) : h;
+    return oneHot ? appendOneHot(h, oneHot) : h;
   }
 
   /** q(z | x): mean and log-variance [n, latentDim] (logVar is undefined for an autoencoder). */
@@ -178,16 +178,8 @@ export class VAE {
 
   /** -log p(x | z) per image [n], from the decoder output (nats). */
   reconstructionNll(x: tf.Tensor2D, output: tf.Tensor2D): tf.Tensor1D {
-    return tf.tidy(() => {
-      if (this.config.likelihood === 'bernoulli') {
-        // -log Bernoulli(x; sigmoid(l)) = max(l, 0) - x l + log(1 + exp(-|l|))   (BCE with logits, stable)
-        return tf.sum(tf.add(tf.sub(tf.relu(output), tf.mul(x, output)), tf.log1p(tf.exp(tf.neg(tf.abs(output))))), 1) as tf.Tensor1D;
-      }
-      // -log N(x; m, s^2 I) = ||x - m||^2 / (2 s^2) + (d / 2) log(2 pi s^2)
-      const s = this.config.gaussianStd;
-      const squared = tf.sum(tf.square(tf.sub(x, tf.sigmoid(output))), 1);
-      return tf.add(tf.div(squared, 2 * s * s), (this.config.inputDim / 2) * (LOG_2PI + 2 * Math.log(s))) as tf.Tensor1D;
-    });
+    if (this.config.likelihood === 'bernoulli') return bernoulliNll(x, output);
+    return tf.tidy(() => gaussianNll(x, tf.sigmoid(output), this.config.gaussianStd));
   }
 
   /** The negative ELBO's two terms per image, with one reparameterized sample z = mu + sigma * eps per image. */
@@ -251,4 +243,23 @@ export function gaussianLogDensity(z: tf.Tensor2D, mean: tf.Tensor2D, logVar: tf
     const scaled = tf.div(tf.square(tf.sub(z, mean)), tf.exp(logVar));
     return tf.mul(tf.add(tf.sum(tf.add(scaled, logVar), 1), d * LOG_2PI), -0.5) as tf.Tensor1D;
   });
+}
+
+/** -log prod_j Bernoulli(x_j; sigmoid(l_j)) = sum_j max(l_j, 0) - x_j l_j + log(1 + exp(-|l_j|)) per row [n] (BCE with logits, stable). */
+export function bernoulliNll(x: tf.Tensor2D, logits: tf.Tensor2D): tf.Tensor1D {
+  if (x.shape.join() !== logits.shape.join()) throw new Error(`bernoulliNll: x [${x.shape}] and logits [${logits.shape}] must have the same shape`);
+  return tf.tidy(() => tf.sum(tf.add(tf.sub(tf.relu(logits), tf.mul(x, logits)), tf.log1p(tf.exp(tf.neg(tf.abs(logits))))), 1) as tf.Tensor1D);
+}
+
+/** -log N(x; mean, std^2 I) = ||x - mean||^2 / (2 std^2) + (d / 2) log(2 pi std^2) per row [n]. */
+export function gaussianNll(x: tf.Tensor2D, mean: tf.Tensor2D, std: number): tf.Tensor1D {
+  if (x.shape.join() !== mean.shape.join()) throw new Error(`gaussianNll: x [${x.shape}] and mean [${mean.shape}] must have the same shape`);
+  if (!(std > 0)) throw new Error(`gaussianNll: std must be positive, got ${std}`);
+  return tf.tidy(() => tf.add(tf.div(tf.sum(tf.square(tf.sub(x, mean)), 1), 2 * std * std), (x.shape[1] / 2) * (LOG_2PI + 2 * Math.log(std))) as tf.Tensor1D);
+}
+
+/** [h, onehot(y)]: how the conditional VAE feeds the label to its encoder (h = x) and decoder (h = z). */
+export function appendOneHot(h: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Tensor2D {
+  if (h.shape[0] !== oneHot.shape[0]) throw new Error(`appendOneHot: ${h.shape[0]} rows but ${oneHot.shape[0]} one-hot labels`);
+  return tf.concat([h, oneHot], 1);
 }
