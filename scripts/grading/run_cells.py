@@ -1,0 +1,213 @@
+"""Executes a notebook cell by cell through Jupyter (nbclient) for the grader, so that one bad cell costs
+only itself:
+
+- an error in a cell is recorded in its outputs and execution goes on (allow-errors semantics);
+- a cell that runs past the per-cell limit (an infinite loop) gets an error output `CellTimeout`; its kernel
+  is killed, a new one is started, the cells before it are replayed silently, and execution goes on after it;
+- a kernel that dies gets `KernelDied` the same way;
+- past the per-submission limit, the remaining cells get `NotRun`.
+
+usage: run_cells.py IN.ipynb OUT.ipynb --kernel tslab --cwd DIR --cell-timeout S --total-timeout S [--pid-file F]
+
+Run it with Debian's /usr/bin/python3 (nbclient, nbformat, jupyter_client) and JUPYTER_PATH pointing at the
+kernelspec. The kernel's process group is killed on every exit path, including SIGTERM.
+"""
+import argparse
+import copy
+import re
+import os
+import signal
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async, run_sync
+
+
+async def _cleanup(km):
+    await ensure_async(km.cleanup_resources())
+
+
+def error_output(ename, evalue):
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+ERROR_LINE = re.compile(r"^([A-Za-z_$][\w$]*(?:Error|Exception)):\s?(.*)$")
+COMPILE_LINE = re.compile(r"^\d+:\d+ - ")
+
+
+def tslab_error(cell):
+    """The error output for a cell that tslab reported as failed. tslab sends no error message, only the
+    compiler diagnostics or the stack trace on stderr, so the error is read from there."""
+    text = ANSI.sub("", "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream" and o.get("name") == "stderr"))
+    lines = [line.rstrip() for line in text.splitlines() if line.strip()]
+    compile_lines = [line for line in lines if COMPILE_LINE.match(line)]
+    if compile_lines:
+        return error_output("CompileError", "; ".join(compile_lines))
+    for line in lines:
+        m = ERROR_LINE.match(line.strip())
+        if m:
+            return error_output(m.group(1), m.group(2).strip())
+    return error_output("Error", lines[-1] if lines else "the cell failed without a message")
+
+
+class Runner:
+    def __init__(self, nb, args):
+        self.nb = nb
+        self.args = args
+        self.deadline = time.monotonic() + args.total_timeout
+        self.client = NotebookClient(
+            nb,
+            kernel_name=args.kernel,
+            timeout=max(1, int(args.cell_timeout)),
+            allow_errors=True,
+            startup_timeout=120,
+            resources={"metadata": {"path": args.cwd}},
+        )
+        self.client.reset_execution_trackers()
+        self.client.on_cell_executed = self.on_executed
+        self.status = None
+        self.pid = None
+
+    def on_executed(self, cell, cell_index, execute_reply):
+        self.status = (execute_reply or {}).get("content", {}).get("status")
+
+    def start(self):
+        client = self.client
+        client.km = client.create_kernel_manager()
+        client.start_new_kernel()
+        provisioner = getattr(client.km, "provisioner", None)
+        self.pid = getattr(provisioner, "pid", None) or getattr(getattr(client.km, "kernel", None), "pid", None)
+        if self.args.pid_file and self.pid:
+            with open(self.args.pid_file, "w") as f:
+                f.write(str(self.pid))
+        client.start_new_kernel_client()
+
+    def stop(self):
+        client = self.client
+        try:
+            if client.kc is not None:
+                client.kc.stop_channels()
+        except Exception:
+            pass
+        if self.pid:
+            # The kernel runs in its own session (jupyter_client starts it so): kill its whole group.
+            for kill in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
+                try:
+                    kill()
+                except (ProcessLookupError, PermissionError):
+                    pass
+        try:
+            if client.km is not None:
+                run_sync(_cleanup)(client.km)
+        except Exception:
+            pass
+        client.kc = None
+        client.km = None
+        self.pid = None
+
+    def remaining(self):
+        return self.deadline - time.monotonic()
+
+    def execute(self, cell, index):
+        """Runs one cell; returns None, or the name of the failure that killed the kernel."""
+        limit = min(self.args.cell_timeout, self.remaining())
+        if limit <= 0:
+            return "NotRun"
+        self.client.timeout = max(1, int(limit))
+        try:
+            for attempt in range(5):
+                self.status = None
+                cell.outputs = []
+                self.client.execute_cell(cell, index)
+                if self.status != "abort":
+                    break
+                # tslab aborts requests that arrive within 200 ms after a failed cell: wait and resend.
+                time.sleep(0.3)
+            if self.status == "error":
+                cell.outputs.append(tslab_error(cell))
+                time.sleep(0.3)
+            return None
+        except CellTimeoutError:
+            return "CellTimeout" if limit >= self.args.cell_timeout else "SubmissionTimeout"
+        except DeadKernelError:
+            return "KernelDied"
+
+    def restart(self, upto, skipped):
+        """A fresh kernel with cells 0..upto-1 replayed silently (except the skipped ones); False if that fails."""
+        self.stop()
+        if self.remaining() <= 0:
+            return False
+        self.start()
+        for j in range(upto):
+            cell = self.nb.cells[j]
+            if cell.cell_type != "code" or j in skipped:
+                continue
+            replay = copy.deepcopy(cell)
+            failure = self.execute(replay, j)
+            if failure is not None:
+                print(f"run_cells: replaying cell {j + 1} after a restart failed: {failure}", file=sys.stderr)
+                return False
+        return True
+
+    def run(self):
+        messages = {
+            "CellTimeout": lambda: (
+                f"the cell did not finish within {self.args.cell_timeout:g} s (an infinite loop?); "
+                "the kernel was stopped and the cells before this one were run again in a new kernel"
+            ),
+            "SubmissionTimeout": lambda: f"the submission's time limit of {self.args.total_timeout:g} s ran out in this cell",
+            "KernelDied": lambda: "the kernel died in this cell (crash or process exit); the cells before it were run again in a new kernel",
+            "NotRun": lambda: "not run: the submission's time limit ran out earlier, or the kernel could not be restarted",
+        }
+        skipped = set()
+        self.start()
+        alive = True
+        for index, cell in enumerate(self.nb.cells):
+            if cell.cell_type != "code":
+                continue
+            cell.outputs = []
+            cell.execution_count = None
+            failure = self.execute(cell, index) if alive else "NotRun"
+            if failure is None:
+                continue
+            cell.outputs = [error_output(failure, messages[failure]())]
+            skipped.add(index)
+            if failure in ("CellTimeout", "KernelDied") and alive:
+                alive = self.restart(index, skipped)
+            elif failure != "NotRun":
+                alive = False
+        self.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("input")
+    parser.add_argument("output")
+    parser.add_argument("--kernel", default="tslab")
+    parser.add_argument("--cwd", required=True)
+    parser.add_argument("--cell-timeout", type=float, default=120)
+    parser.add_argument("--total-timeout", type=float, default=900)
+    parser.add_argument("--pid-file")
+    args = parser.parse_args()
+
+    nb = nbformat.read(args.input, as_version=4)
+    runner = Runner(nb, args)
+
+    def on_term(signum, frame):
+        runner.stop()
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        runner.run()
+    finally:
+        runner.stop()
+    nbformat.write(nb, args.output)
+
+
+if __name__ == "__main__":
+    main()
