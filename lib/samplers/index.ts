@@ -1,1 +1,3 @@
-export {};
+export * from './diagnostics';
+export * from './gibbs';
+export * from './targets';
