@@ -344,6 +344,7 @@ export async function saveFigure(fig: Figure, file: string, options: SaveFigureO
   checkFigure(fig, 'saveFigure');
   const ext = path.extname(file).slice(1).toLowerCase();
   if (ext !== 'png' && ext !== 'svg' && ext !== 'html') throw new Error(`saveFigure: '${file}' must end in .png, .svg or .html`);
+  imageSize(fig, options);
   const out = path.resolve(file);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   if (ext === 'html') {
@@ -364,10 +365,9 @@ export interface NotebookOutput {
   [key: string]: unknown;
 }
 
-/** The parts of a notebook's .ipynb JSON that export reads. */
+/** The parts of a notebook's .ipynb JSON (nbformat 4) that export reads. */
 export interface NotebookJson {
-  cells: Array<{ cell_type: string; outputs?: NotebookOutput[]; [key: string]: unknown }>;
-  [key: string]: unknown;
+  cells: Array<{ outputs?: Array<Record<string, unknown>> }>;
 }
 
 export interface StaticImageOptions {
@@ -382,7 +382,7 @@ export interface StaticImageOptions {
 /** Plotly figure outputs of a notebook (outputs carrying the plotly MIME type), in order. */
 export function figureOutputs(notebook: NotebookJson): NotebookOutput[] {
   if (!notebook || !Array.isArray(notebook.cells)) throw new Error('addStaticImages: expected notebook JSON with a cells array (nbformat 4)');
-  return notebook.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data !== undefined && typeof o.data[PLOTLY_MIME] === 'object' && o.data[PLOTLY_MIME] !== null);
+  return notebook.cells.flatMap((c) => (c.outputs ?? []) as NotebookOutput[]).filter((o) => o.data !== undefined && typeof o.data[PLOTLY_MIME] === 'object' && o.data[PLOTLY_MIME] !== null);
 }
 
 /**
