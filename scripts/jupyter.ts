@@ -187,7 +187,7 @@ export function executeNotebook(file: string, options: ExecuteOptions = {}): Exe
 
 /** MathJax 3 (SVG output, fonts included) inline, so LaTeX in Markdown renders with no network. */
 function inlineMathJax(): string {
-  const file = path.join(path.dirname(require.resolve('mathjax/package.json')), 'es5', 'tex-svg.js');
+  const file = path.join(path.dirname(require.resolve('mathjax/package.json')), 'es5', 'tex-svg-full.js');
   const config =
     "window.MathJax={tex:{inlineMath:[['$','$'],['\\\\(','\\\\)']],displayMath:[['$$','$$'],['\\\\[','\\\\]']],processEscapes:true,processEnvironments:true}," +
     "options:{skipHtmlTags:['script','noscript','style','textarea','pre','code']},svg:{fontCache:'global'}};";
