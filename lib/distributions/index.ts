@@ -14,3 +14,4 @@ export * from './mvn';
 export * from './normal';
 export * from './uniform';
 export * from './util';
+export * from './linear-gaussian';

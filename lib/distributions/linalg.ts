@@ -119,3 +119,9 @@ export function matVec(l: tf.Tensor, v: tf.Tensor): tf.Tensor {
 export function outerSelf(a: tf.Tensor): tf.Tensor {
   return tf.matMul(a, a, false, true);
 }
+
+/** The lower triangle (diagonal included) of [..., d, d], zero above; differentiable, unlike tf.linalg.bandPart in tfjs 4.22. */
+export function lowerTriangular(a: tf.Tensor): tf.Tensor {
+  const d = checkSquare(a, 'a', 'lowerTriangular');
+  return tf.tidy(() => tf.mul(a, tf.tensor2d(Array.from({ length: d * d }, (_, i) => (i % d <= Math.floor(i / d) ? 1 : 0)), [d, d])));
+}

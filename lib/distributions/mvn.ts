@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Distribution } from './distribution';
-import { cholesky, diagonal, logDetFromCholesky, matVec, outerSelf, solveLowerTriangular } from './linalg';
+import { cholesky, diagonal, logDetFromCholesky, lowerTriangular, matVec, outerSelf, solveLowerTriangular } from './linalg';
 import { ValidationOptions } from './normal';
 import { broadcastShapes, LOG_2PI, normalizeSampleShape, requireAll, SampleShape, TensorLike, toTensor } from './util';
 import { nextSeed } from '../runtime/random';
@@ -39,7 +39,7 @@ export class MultivariateNormal extends Distribution {
     } else {
       const s = toTensor(params.scaleTril!, 'scaleTril', 'MultivariateNormal');
       checkMatrix(s, mu, 'scaleTril');
-      l = tf.linalg.bandPart(s, -1, 0);
+      l = lowerTriangular(s);
       if (validate) {
         requireAll(diagonal(l), (v) => v > 0 && Number.isFinite(v), 'MultivariateNormal', 'the diagonal of scaleTril', 'positive and finite',
           'A Cholesky factor has a positive diagonal.');

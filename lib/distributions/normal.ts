@@ -49,7 +49,13 @@ export class Normal extends Distribution {
   override rsample(sampleShape: SampleShape = []): tf.Tensor {
     // z = mu + sigma * eps, eps ~ N(0, 1): the reparameterization trick
     const eps = tf.randomNormal([...normalizeSampleShape(sampleShape), ...this.batchShape], 0, 1, 'float32', nextSeed());
-    return tf.add(this.loc, tf.mul(this.scale, eps));
+    return this.reparameterize(eps);
+  }
+
+  /** The draw that standard-normal noise eps maps to, z = mu + sigma * eps (differentiable in mu and sigma). */
+  reparameterize(eps: TensorLike): tf.Tensor {
+    const e = toTensor(eps, 'eps', 'Normal.reparameterize');
+    return tf.tidy(() => tf.add(this.loc, tf.mul(this.scale, e)));
   }
 
   logProb(x: TensorLike): tf.Tensor {

@@ -317,3 +317,12 @@ test('no tensor leaks across repeated evaluation, and same seed gives the same d
   const b = values(p.sample(5));
   assert.deepEqual(a, b);
 });
+
+test('lowerTriangular keeps the lower triangle and passes gradients (tf.linalg.bandPart does not)', async () => {
+  await setup();
+  const a = tf.tensor2d([[1, 2], [3, 4]]);
+  assert.deepEqual(Array.from(D.lowerTriangular(a).dataSync()), [1, 0, 3, 4]);
+  const g = tf.grad((x: tf.Tensor) => tf.sum(D.lowerTriangular(x)))(a);
+  assert.deepEqual(Array.from(g.dataSync()), [1, 0, 1, 1]);
+  tf.dispose([a, g]);
+});

@@ -86,13 +86,13 @@ export class GaussianMixture {
 
   /** Free parameters: (K - 1) weights + K d means + K d (d + 1) / 2 covariance entries. */
   get numParameters(): number {
-    return this.k - 1 + this.k * this.dim + (this.k * this.dim * (this.dim + 1)) / 2;
+    return gaussianMixtureParameterCount(this.k, this.dim);
   }
 
   /** BIC = -2 log p(X) + (number of parameters) log N; lower is better. */
   bic(x: tf.Tensor2D): number {
     const n = x.shape[0];
-    return -2 * n * this.logLikelihood(x) + this.numParameters * Math.log(n);
+    return bic(n * this.logLikelihood(x), this.numParameters, n);
   }
 
   /** The two-step recipe: k ~ Categorical(pi), then x ~ N(mu_k, Sigma_k). Returns draws [n, d] and components [n]. */
@@ -226,4 +226,16 @@ export function covarianceEllipse(mean: ArrayLike<number>, covariance: ArrayLike
     y.push(mean[1] + stds * (l21 * u + l22 * w));
   }
   return { x, y };
+}
+
+/** Free parameters of a K-component, d-dimensional full-covariance Gaussian mixture: (K - 1) + K d + K d (d + 1) / 2. */
+export function gaussianMixtureParameterCount(k: number, d: number): number {
+  if (!Number.isInteger(k) || k < 1 || !Number.isInteger(d) || d < 1) throw new Error(`gaussianMixtureParameterCount: k and d must be positive integers, got k = ${k}, d = ${d}`);
+  return k - 1 + k * d + (k * d * (d + 1)) / 2;
+}
+
+/** Bayesian information criterion, BIC = -2 log p(X) + (parameters) log N, from the total log-likelihood; lower is better. */
+export function bic(totalLogLikelihood: number, parameters: number, n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`bic: n must be a positive integer (the number of data points), got ${n}`);
+  return -2 * totalLogLikelihood + parameters * Math.log(n);
 }
