@@ -2,3 +2,4 @@ export * from './figure';
 export * from './image';
 export * from './show';
 export * from './export';
+export * from './grid';
