@@ -3,6 +3,7 @@
  * All layers go through `dense`, so the fast path (see lib/runtime/kernels) serves every model.
  */
 import * as tf from '@tensorflow/tfjs';
+import { DENSE_KERNEL, denseKernelActive, LEAKY_RELU_ALPHA } from '../runtime/kernels';
 
 export type Activation = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'leakyRelu' | 'softplus';
 
@@ -20,15 +21,25 @@ export function activate(x: tf.Tensor, activation: Activation): tf.Tensor {
     case 'tanh':
       return tf.tanh(x);
     case 'leakyRelu':
-      return tf.leakyRelu(x, 0.2);
+      return tf.leakyRelu(x, LEAKY_RELU_ALPHA);
     case 'softplus':
       return tf.softplus(x);
   }
 }
 
-/** y = act(x W + b) for x [batch, in], W [in, out], b [out]. */
+/**
+ * y = act(x W + b) for x [batch, in], W [in, out], b [out]. On wasm this is one fused kernel whose gradient
+ * is one fused kernel plus two products (lib/runtime/kernels); elsewhere it is the plain composition.
+ */
 export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, activation: Activation = 'linear'): tf.Tensor2D {
-  return activate(tf.add(tf.matMul(x, w), b), activation) as tf.Tensor2D;
+  if (!ACTIVATIONS.includes(activation)) throw new Error(`dense: unknown activation '${activation}': use one of ${ACTIVATIONS.join(', ')}`);
+  if (x.rank !== 2 || w.rank !== 2 || b.rank !== 1 || x.shape[1] !== w.shape[0] || b.shape[0] !== w.shape[1]) {
+    throw new Error(`dense: expected x [batch, in], w [in, out], b [out], got x [${x.shape}], w [${w.shape}], b [${b.shape}]`);
+  }
+  if (denseKernelActive() && x.dtype === 'float32') {
+    return tf.engine().runKernel(DENSE_KERNEL, { x, w, b }, { activation }) as tf.Tensor2D;
+  }
+  return tf.tidy(() => activate(tf.add(tf.matMul(x, w), b), activation)) as tf.Tensor2D;
 }
 
 export interface DenseOptions {
@@ -55,8 +66,9 @@ export class Dense {
     if (!ACTIVATIONS.includes(this.activation)) throw new Error(`unknown activation '${this.activation}': use one of ${ACTIVATIONS.join(', ')}`);
     this.name = options.name ?? 'dense';
     const bound = 1 / Math.sqrt(inDim);
-    this.w = tf.variable(tf.randomUniform([inDim, outDim], -bound, bound), true, undefined) as tf.Variable<tf.Rank.R2>;
-    this.b = tf.variable(tf.randomUniform([outDim], -bound, bound), true, undefined) as tf.Variable<tf.Rank.R1>;
+    // tf.variable shares its initial tensor's data; tidy disposes the initial tensors' own handles.
+    this.w = tf.tidy(() => tf.variable(tf.randomUniform([inDim, outDim], -bound, bound), true)) as tf.Variable<tf.Rank.R2>;
+    this.b = tf.tidy(() => tf.variable(tf.randomUniform([outDim], -bound, bound), true)) as tf.Variable<tf.Rank.R1>;
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {

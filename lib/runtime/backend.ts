@@ -1,5 +1,6 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { installWasmKernels, kernelsInfo } from './kernels';
 
 /** The TensorFlow.js backends this kit knows, fastest first. */
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -10,6 +11,9 @@ export const BACKEND_ENV = 'GENLAB_BACKEND';
 
 /** Folder (under the project root) where `npm run native` installs @tensorflow/tfjs-node. */
 export const NATIVE_PREFIX = '.native';
+
+/** Environment variable naming another folder to load @tensorflow/tfjs-node from (its node_modules parent). */
+export const NATIVE_DIR_ENV = 'GENLAB_NATIVE_DIR';
 
 export interface BackendInfo {
   name: BackendName;
@@ -38,7 +42,8 @@ export function parseBackendName(value: string, source = BACKEND_ENV): BackendNa
  */
 function loadNative(): boolean {
   if (tf.findBackendFactory('tensorflow')) return true;
-  const candidates = [path.join(projectRoot, NATIVE_PREFIX, 'node_modules', '@tensorflow', 'tfjs-node'), '@tensorflow/tfjs-node'];
+  const nativeDir = process.env[NATIVE_DIR_ENV] || path.join(projectRoot, NATIVE_PREFIX);
+  const candidates = [path.join(nativeDir, 'node_modules', '@tensorflow', 'tfjs-node'), '@tensorflow/tfjs-node'];
   for (const candidate of candidates) {
     try {
       require(candidate);
@@ -62,6 +67,8 @@ function loadWasm(): boolean {
 
 function threadsOf(name: BackendName): number {
   if (name === 'wasm') {
+    const kernels = kernelsInfo();
+    if (kernels?.native) return kernels.threads;
     const wasm = require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount?: () => number };
     return wasm.getThreadsCount ? wasm.getThreadsCount() : 1;
   }
@@ -74,7 +81,10 @@ async function activate(name: BackendName): Promise<boolean> {
   if (!loaded) return false;
   // Prod mode silences tfjs's "install the node backend" banner, which otherwise lands in notebook outputs.
   tf.enableProdMode();
-  return (await tf.setBackend(name)) && tf.getBackend() === name;
+  const active = (await tf.setBackend(name)) && tf.getBackend() === name;
+  // Fast matMul, dense and Adam kernels for wasm (lib/runtime/kernels).
+  if (active && name === 'wasm') installWasmKernels();
+  return active;
 }
 
 let current: BackendInfo | undefined;

@@ -1,0 +1,375 @@
+/*
+ * genlab native kernels for the TensorFlow.js wasm backend.
+ *
+ * Every function works in place on the wasm backend's heap: JavaScript passes the wasm Memory's
+ * ArrayBuffer and byte offsets of the operands (tensor slots the backend allocated), so no data is copied.
+ * GEMM is OpenBLAS's cblas_sgemm; the elementwise kernels are plain loops the compiler vectorizes.
+ * Built by native/build.sh; loaded when present by lib/runtime/kernels (which falls back to pure wasm).
+ */
+#include <math.h>
+#include <node_api.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <cblas.h>
+
+extern void openblas_set_num_threads(int);
+extern int openblas_get_num_threads(void);
+
+/* Activation codes shared with lib/runtime/kernels (ACTIVATION_CODES). */
+enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_SIGMOID = 2, ACT_TANH = 3, ACT_LEAKY_RELU = 4, ACT_SOFTPLUS = 5 };
+
+#define MAX_ARGS 20
+
+typedef struct {
+  napi_env env;
+  uint8_t *heap;
+  size_t length;
+  napi_value argv[MAX_ARGS];
+  size_t argc;
+  bool failed;
+} Args;
+
+static bool args_init(Args *a, napi_env env, napi_callback_info info, size_t expected, const char *name) {
+  a->env = env;
+  a->argc = MAX_ARGS;
+  a->failed = false;
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, &a->argc, a->argv, NULL, NULL) != napi_ok || a->argc != expected) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "genlab_native.%s expects %zu arguments", name, expected);
+    napi_throw_type_error(env, NULL, msg);
+    return false;
+  }
+  if (napi_get_arraybuffer_info(env, a->argv[0], &data, &a->length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "genlab_native: first argument must be the wasm heap ArrayBuffer");
+    return false;
+  }
+  a->heap = (uint8_t *)data;
+  return true;
+}
+
+static int64_t arg_int(Args *a, size_t i) {
+  int64_t x = 0;
+  if (napi_get_value_int64(a->env, a->argv[i], &x) != napi_ok) a->failed = true;
+  return x;
+}
+
+static double arg_double(Args *a, size_t i) {
+  double x = 0;
+  if (napi_get_value_double(a->env, a->argv[i], &x) != napi_ok) a->failed = true;
+  return x;
+}
+
+/* Pointer to `count` floats at byte `offset` of the heap, or NULL (and a thrown RangeError) if outside it. */
+static float *heap_floats(Args *a, int64_t offset, int64_t count) {
+  if (a->failed || offset < 0 || count < 0 || offset % 4 != 0 || offset + count * 4 > (int64_t)a->length) {
+    if (!a->failed) napi_throw_range_error(a->env, NULL, "genlab_native: operand outside the wasm heap");
+    a->failed = true;
+    return NULL;
+  }
+  return (float *)(a->heap + offset);
+}
+
+/*
+ * sgemm(heap, transA, transB, batch, m, n, k, aOffset, aBatchStride, bOffset, bBatchStride, cOffset)
+ * For each batch index i: C_i [m x n] = op(A_i) op(B_i), row-major; op(A) = A [m x k], or with transA
+ * A stored as [k x m]. Offsets and batch strides are in bytes; a stride of 0 broadcasts that operand.
+ */
+static napi_value sgemm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, 12, "sgemm")) return NULL;
+  bool ta = false, tb = false;
+  napi_get_value_bool(env, a.argv[1], &ta);
+  napi_get_value_bool(env, a.argv[2], &tb);
+  const int64_t batch = arg_int(&a, 3), m = arg_int(&a, 4), n = arg_int(&a, 5), k = arg_int(&a, 6);
+  const int64_t aOff = arg_int(&a, 7), aStride = arg_int(&a, 8), bOff = arg_int(&a, 9), bStride = arg_int(&a, 10);
+  const int64_t cOff = arg_int(&a, 11);
+  if (a.failed || batch < 1 || m < 0 || n < 0 || k < 0 || aStride < 0 || bStride < 0) {
+    napi_throw_range_error(env, NULL, "genlab_native.sgemm: invalid sizes");
+    return NULL;
+  }
+  if (!heap_floats(&a, aOff + (batch - 1) * aStride, m * k) || !heap_floats(&a, bOff + (batch - 1) * bStride, k * n) ||
+      !heap_floats(&a, cOff, batch * m * n))
+    return NULL;
+  for (int64_t i = 0; i < batch; i++) {
+    const float *pa = (const float *)(a.heap + aOff + i * aStride);
+    const float *pb = (const float *)(a.heap + bOff + i * bStride);
+    float *pc = (float *)(a.heap + cOff) + i * m * n;
+    if (m == 0 || n == 0) continue;
+    if (k == 0) {
+      memset(pc, 0, (size_t)(m * n) * sizeof(float));
+      continue;
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
+                1.0f, pa, ta ? (int)m : (int)k, pb, tb ? (int)k : (int)n, 0.0f, pc, (int)n);
+  }
+  return NULL;
+}
+
+/*
+ * Vectorizable float32 elementary functions (Cephes polynomials, ~2 ulp): straight-line arithmetic and
+ * selects only, so the compiler turns the loops below into AVX code. IEEE special values are preserved:
+ * NaN in gives NaN out, exp overflows to +inf, log(0) = -inf, log(x < 0) = NaN.
+ */
+static inline float bits_to_float(int32_t i) {
+  float f;
+  memcpy(&f, &i, sizeof f);
+  return f;
+}
+
+static inline int32_t float_to_bits(float f) {
+  int32_t i;
+  memcpy(&i, &f, sizeof i);
+  return i;
+}
+
+static inline float v_exp(float x) {
+  const float c = x < -88.0f ? -88.0f : (x > 88.5f ? 88.5f : x);
+  const float fl = floorf(c * 1.44269504088896341f + 0.5f);
+  float r = c - fl * 0.693359375f;
+  r = r - fl * -2.12194440e-4f;
+  const float z = r * r;
+  float y = 1.9875691500E-4f;
+  y = y * r + 1.3981999507E-3f;
+  y = y * r + 8.3334519073E-3f;
+  y = y * r + 4.1665795894E-2f;
+  y = y * r + 1.6666665459E-1f;
+  y = y * r + 5.0000001201E-1f;
+  y = y * z + r + 1.0f;
+  const int32_t n = (int32_t)fl, n1 = n >> 1, n2 = n - n1;
+  y = y * bits_to_float((n1 + 127) << 23) * bits_to_float((n2 + 127) << 23);
+  y = x > 88.72283905206835f ? INFINITY : y;
+  return x != x ? x : y;
+}
+
+static inline float v_log(float x) {
+  /* scale subnormals into the normal range */
+  const int sub = x < 1.17549435e-38f;
+  const float xs = sub ? x * 8388608.0f : x;
+  const int32_t bits = float_to_bits(xs);
+  float e = (float)(((bits >> 23) & 0xff) - 126) - (sub ? 23.0f : 0.0f);
+  float m = bits_to_float((bits & 0x007fffff) | 0x3f000000);
+  const int low = m < 0.707106781186547524f;
+  e = low ? e - 1.0f : e;
+  m = low ? m + m - 1.0f : m - 1.0f;
+  const float z = m * m;
+  float y = 7.0376836292E-2f;
+  y = y * m - 1.1514610310E-1f;
+  y = y * m + 1.1676998740E-1f;
+  y = y * m - 1.2420140846E-1f;
+  y = y * m + 1.4249322787E-1f;
+  y = y * m - 1.6668057665E-1f;
+  y = y * m + 2.0000714765E-1f;
+  y = y * m - 2.4999993993E-1f;
+  y = y * m + 3.3333331174E-1f;
+  y = y * m * z;
+  y = y + -2.12194440e-4f * e;
+  y = y - 0.5f * z;
+  float r = m + y;
+  r = r + 0.693359375f * e;
+  r = x == INFINITY ? INFINITY : r;
+  r = x == 0.0f ? -INFINITY : r;
+  return (x < 0.0f || x != x) ? NAN : r;
+}
+
+/* log(1 + x), accurate for small x: log(u) * x / (u - 1) with u = 1 + x (Goldberg). */
+static inline float v_log1p(float x) {
+  const float u = 1.0f + x;
+  const float d = u - 1.0f;
+  const float r = v_log(u) * (x / (d == 0.0f ? 1.0f : d));
+  return d == 0.0f ? x : (x == INFINITY ? INFINITY : r);
+}
+
+static inline float v_sigmoid(float x) { return 1.0f / (1.0f + v_exp(-x)); }
+
+static inline float v_softplus(float x) { return (x > 0.0f ? x : 0.0f) + v_log1p(v_exp(-fabsf(x))); }
+
+static inline float v_tanh(float x) {
+  const float ax = fabsf(x);
+  const float z = x * x;
+  float p = -5.70498872745E-3f;
+  p = p * z + 2.06390887954E-2f;
+  p = p * z - 5.37397155531E-2f;
+  p = p * z + 1.33314422036E-1f;
+  p = p * z - 3.33332819422E-1f;
+  const float small = p * z * x + x;
+  const float big = 1.0f - 2.0f / (v_exp(ax + ax) + 1.0f);
+  const float r = ax < 0.625f ? small : (x < 0.0f ? -big : big);
+  return x != x ? x : r;
+}
+
+#define ELEMENTWISE(expr)                                  \
+  for (int64_t i = 0; i < rows; i++) {                     \
+    float *restrict row = y + i * cols;                    \
+    for (int64_t j = 0; j < cols; j++) {                   \
+      const float z = row[j] + (bias ? bias[j] : 0.0f);    \
+      row[j] = (expr);                                     \
+    }                                                      \
+  }
+
+static void apply_bias_activation(float *restrict y, const float *restrict bias, int64_t rows, int64_t cols, int act,
+                                  float alpha) {
+  switch (act) {
+    case ACT_RELU: ELEMENTWISE(z > 0.0f ? z : 0.0f); break;
+    case ACT_SIGMOID: ELEMENTWISE(v_sigmoid(z)); break;
+    case ACT_TANH: ELEMENTWISE(v_tanh(z)); break;
+    case ACT_LEAKY_RELU: ELEMENTWISE(z > 0.0f ? z : alpha * z); break;
+    case ACT_SOFTPLUS: ELEMENTWISE(v_softplus(z)); break;
+    default: ELEMENTWISE(z); break;
+  }
+}
+
+/*
+ * biasActivate(heap, yOffset, rows, cols, biasOffset, act, alpha): y = act(y + bias) in place, row-wise;
+ * a negative biasOffset means no bias.
+ */
+static napi_value bias_activate(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, 7, "biasActivate")) return NULL;
+  const int64_t rows = arg_int(&a, 2), cols = arg_int(&a, 3);
+  const int act = (int)arg_int(&a, 5);
+  const float alpha = (float)arg_double(&a, 6);
+  float *y = heap_floats(&a, arg_int(&a, 1), rows * cols);
+  const int64_t biasOff = arg_int(&a, 4);
+  const float *bias = biasOff < 0 ? NULL : heap_floats(&a, biasOff, cols);
+  if (!y || (biasOff >= 0 && !bias)) return NULL;
+  apply_bias_activation(y, bias, rows, cols, act, alpha);
+  return NULL;
+}
+
+#define SLOPE_LOOP(slope)                                 \
+  for (int64_t i = 0; i < rows; i++) {                    \
+    const float *restrict dyr = dy + i * cols;            \
+    const float *restrict yr = y + i * cols;              \
+    float *restrict dzr = dz + i * cols;                  \
+    for (int64_t j = 0; j < cols; j++) {                  \
+      const float yv = yr[j];                             \
+      (void)yv;                                           \
+      const float g = dyr[j] * (slope);                   \
+      dzr[j] = g;                                         \
+      db[j] += g;                                         \
+    }                                                     \
+  }
+
+/*
+ * denseGrad(heap, dyOffset, yOffset, rows, cols, act, alpha, dzOffset, dbOffset):
+ * dz = dy * act'(z) written with the layer's output y (what the forward pass keeps), db = column sums of dz.
+ */
+static napi_value dense_grad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, 9, "denseGrad")) return NULL;
+  const int64_t rows = arg_int(&a, 3), cols = arg_int(&a, 4);
+  const int act = (int)arg_int(&a, 5);
+  const float alpha = (float)arg_double(&a, 6);
+  const float *restrict dy = heap_floats(&a, arg_int(&a, 1), rows * cols);
+  const float *restrict y = heap_floats(&a, arg_int(&a, 2), rows * cols);
+  float *restrict dz = heap_floats(&a, arg_int(&a, 7), rows * cols);
+  float *restrict db = heap_floats(&a, arg_int(&a, 8), cols);
+  if (!dy || !y || !dz || !db) return NULL;
+  memset(db, 0, (size_t)cols * sizeof(float));
+  switch (act) {
+    case ACT_RELU: SLOPE_LOOP(yv > 0.0f ? 1.0f : 0.0f); break;
+    case ACT_SIGMOID: SLOPE_LOOP(yv * (1.0f - yv)); break;
+    case ACT_TANH: SLOPE_LOOP(1.0f - yv * yv); break;
+    case ACT_LEAKY_RELU: SLOPE_LOOP(yv > 0.0f ? 1.0f : alpha); break;
+    case ACT_SOFTPLUS: SLOPE_LOOP(1.0f - v_exp(-yv)); break; /* sigmoid(z) = 1 - exp(-softplus(z)) */
+    default: SLOPE_LOOP(1.0f); break;
+  }
+  return NULL;
+}
+
+/* Unary op codes shared with lib/runtime/kernels (UNARY_CODES). */
+enum { U_EXP = 0, U_LOG = 1, U_LOG1P = 2, U_SIGMOID = 3, U_SOFTPLUS = 4, U_TANH = 5 };
+
+#define UNARY_LOOP(expr)                                    \
+  for (int64_t i = 0; i < n; i++) {                         \
+    const float v = x[i];                                   \
+    y[i] = (expr);                                          \
+  }
+
+/* unary(heap, op, n, xOffset, yOffset): y = f(x) elementwise. */
+static napi_value unary(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, 5, "unary")) return NULL;
+  const int op = (int)arg_int(&a, 1);
+  const int64_t n = arg_int(&a, 2);
+  const float *restrict x = heap_floats(&a, arg_int(&a, 3), n);
+  float *restrict y = heap_floats(&a, arg_int(&a, 4), n);
+  if (!x || !y) return NULL;
+  switch (op) {
+    case U_EXP: UNARY_LOOP(v_exp(v)); break;
+    case U_LOG: UNARY_LOOP(v_log(v)); break;
+    case U_LOG1P: UNARY_LOOP(v_log1p(v)); break;
+    case U_SIGMOID: UNARY_LOOP(v_sigmoid(v)); break;
+    case U_SOFTPLUS: UNARY_LOOP(v_softplus(v)); break;
+    case U_TANH: UNARY_LOOP(v_tanh(v)); break;
+    default: napi_throw_range_error(env, NULL, "genlab_native.unary: unknown op"); break;
+  }
+  return NULL;
+}
+
+static void adam_update(int64_t n, const float *restrict value, const float *restrict g, const float *restrict m,
+                        const float *restrict v, float *restrict valueOut, float *restrict mOut, float *restrict vOut,
+                        float negLr, float ob1, float ob2, float eps, float c1, float c2, float b1, float b2) {
+  for (int64_t i = 0; i < n; i++) {
+    const float mi = m[i] * b1 + g[i] * ob1;
+    const float vi = v[i] * b2 + (g[i] * g[i]) * ob2;
+    mOut[i] = mi;
+    vOut[i] = vi;
+    valueOut[i] = (mi / c1) / (sqrtf(vi / c2) + eps) * negLr + value[i];
+  }
+}
+
+/*
+ * adam(heap, n, valueOff, gradOff, mOff, vOff, valueOut, mOut, vOut, lr, 1-b1, 1-b2, eps, c1, c2, b1, b2)
+ * m' = b1 m + (1-b1) g; v' = b2 v + (1-b2) g^2; value' = value - lr (m'/c1) / (sqrt(v'/c2) + eps),
+ * with c1 = 1 - b1^t, c2 = 1 - b2^t: the same float32 operations, in the same order, as tf.train.adam
+ * (all constants are passed already rounded to float32, as tfjs rounds them).
+ */
+static napi_value adam(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, 17, "adam")) return NULL;
+  const int64_t n = arg_int(&a, 1);
+  const float *value = heap_floats(&a, arg_int(&a, 2), n), *g = heap_floats(&a, arg_int(&a, 3), n);
+  const float *m = heap_floats(&a, arg_int(&a, 4), n), *v = heap_floats(&a, arg_int(&a, 5), n);
+  float *valueOut = heap_floats(&a, arg_int(&a, 6), n), *mOut = heap_floats(&a, arg_int(&a, 7), n);
+  float *vOut = heap_floats(&a, arg_int(&a, 8), n);
+  const float negLr = -(float)arg_double(&a, 9), ob1 = (float)arg_double(&a, 10), ob2 = (float)arg_double(&a, 11);
+  const float eps = (float)arg_double(&a, 12), c1 = (float)arg_double(&a, 13), c2 = (float)arg_double(&a, 14);
+  const float b1 = (float)arg_double(&a, 15), b2 = (float)arg_double(&a, 16);
+  if (!value || !g || !m || !v || !valueOut || !mOut || !vOut) return NULL;
+  adam_update(n, value, g, m, v, valueOut, mOut, vOut, negLr, ob1, ob2, eps, c1, c2, b1, b2);
+  return NULL;
+}
+
+static napi_value set_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int64_t n = 1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1) napi_get_value_int64(env, argv[0], &n);
+  openblas_set_num_threads(n < 1 ? 1 : (int)n);
+  return NULL;
+}
+
+static napi_value get_threads(napi_env env, napi_callback_info info) {
+  napi_value out;
+  napi_create_int32(env, openblas_get_num_threads(), &out);
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"biasActivate", NULL, bias_activate, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"denseGrad", NULL, dense_grad, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unary", NULL, unary, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adam", NULL, adam, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"threads", NULL, get_threads, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

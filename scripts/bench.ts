@@ -1,0 +1,330 @@
+/**
+ * Training-step benchmark of the kit's MNIST-sized workloads on the selected TensorFlow.js backend.
+ *
+ *   npm run bench [-- --json] [-- --torch] [-- --rounds N] [-- --steps N] [-- --only vae,gan,rbm]
+ *
+ * Workloads (the same as ../shared/anchors/torch_steps.py, built from nn.MLP / nn.dense):
+ *   vae: MLP VAE 784-400-20, batch 128, Bernoulli BCE + KL, Adam 1e-3 (one step)
+ *   gan: MLP GAN, G 100-256-512-1024-784, D 784-1024-512-256-1, batch 64, Adam 2e-4 (one D step + one G step)
+ *   rbm: binary RBM 784x500, CD-1, batch 100, plain SGD (one update)
+ * Each workload is warmed up, then timed in rounds of `steps` steps; the table shows the median round.
+ * With --torch, every round of a workload is followed by the PyTorch reference (one thread) on the same
+ * workload, so both see the same machine load; the ratio is tfjs time / PyTorch time.
+ * The backend comes from GENLAB_BACKEND (default: the fastest available); GENLAB_NATIVE=0 turns the
+ * native kernels off, GENLAB_THREADS sets their thread count.
+ */
+import { execFileSync } from 'child_process';
+import * as path from 'path';
+import { nn, runtime, tf } from 'genlab';
+import { kernelsInfo } from 'genlab/dist/runtime/kernels';
+
+const TORCH_SCRIPT = process.env.GENLAB_TORCH_STEPS ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'anchors', 'torch_steps.py');
+const PYTHON = '/usr/bin/python3';
+
+interface Workload {
+  name: 'vae' | 'gan' | 'rbm';
+  description: string;
+  /** Images per step. */
+  batch: number;
+  /** Matrix-product FLOPs of one step as PyTorch computes it (the work both sides must do). */
+  flops: number;
+  step(): void;
+  dispose(): void;
+}
+
+const gemm = (m: number, k: number, n: number): number => 2 * m * k * n;
+
+/** FLOPs of forward (+ backward) products of an MLP at a batch; the first layer's input gradient optional. */
+function mlpFlops(sizes: number[], batch: number, backward: boolean, inputGradient: boolean): number {
+  let total = 0;
+  for (let i = 0; i + 1 < sizes.length; i++) {
+    const f = gemm(batch, sizes[i], sizes[i + 1]);
+    total += f;
+    if (backward) total += f + (i > 0 || inputGradient ? f : 0);
+  }
+  return total;
+}
+
+/** mean over elements of the Bernoulli cross-entropy with logits: relu(l) - l y + log(1 + exp(-|l|)). */
+function bceWithLogits(logits: tf.Tensor, targets: tf.Tensor, reduction: 'sum' | 'mean'): tf.Scalar {
+  const perElement = tf.add(tf.sub(tf.relu(logits), tf.mul(logits, targets)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
+  return reduction === 'sum' ? tf.sum(perElement) : tf.mean(perElement);
+}
+
+function binaryBatch(rows: number, cols: number): tf.Tensor2D {
+  return tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([rows, cols]), 0.5), 'float32')) as tf.Tensor2D;
+}
+
+function vaeWorkload(): Workload {
+  const batch = 128;
+  const latent = 20;
+  const encoder = new nn.MLP([784, 400, 2 * latent], { name: 'enc' });
+  const decoder = new nn.MLP([latent, 400, 784], { name: 'dec' });
+  const variables = [...encoder.variables(), ...decoder.variables()];
+  const optimizer = tf.train.adam(1e-3);
+  const x = binaryBatch(batch, 784);
+  return {
+    name: 'vae',
+    description: 'MLP VAE 784-400-20, batch 128, Adam',
+    batch,
+    flops: mlpFlops([784, 400, 40], batch, true, false) + mlpFlops([20, 400, 784], batch, true, true),
+    step: () => {
+      optimizer.minimize(() => {
+        const stats = encoder.apply(x);
+        const mu = tf.slice(stats, [0, 0], [batch, latent]);
+        const logvar = tf.slice(stats, [0, latent], [batch, latent]);
+        const z = tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logvar)), tf.randomNormal([batch, latent]))) as tf.Tensor2D;
+        // loss = [BCE(x, decoder(z)) + KL(q(z|x) || N(0, I))] / batch, KL = -1/2 sum(1 + log s^2 - mu^2 - s^2)
+        const kl = tf.mul(-0.5, tf.sum(tf.sub(tf.sub(tf.add(1, logvar), tf.square(mu)), tf.exp(logvar))));
+        return tf.div(tf.add(bceWithLogits(decoder.apply(z), x, 'sum'), kl), batch) as tf.Scalar;
+      }, false, variables);
+    },
+    dispose: () => {
+      encoder.dispose();
+      decoder.dispose();
+      optimizer.dispose();
+      x.dispose();
+    },
+  };
+}
+
+function ganWorkload(): Workload {
+  const batch = 64;
+  const noise = 100;
+  const gSizes = [noise, 256, 512, 1024, 784];
+  const dSizes = [784, 1024, 512, 256, 1];
+  const generator = new nn.MLP(gSizes, { hidden: 'leakyRelu', output: 'tanh', name: 'g' });
+  const discriminator = new nn.MLP(dSizes, { hidden: 'leakyRelu', name: 'd' });
+  const gOptimizer = tf.train.adam(2e-4);
+  const dOptimizer = tf.train.adam(2e-4);
+  const real = tf.tidy(() => tf.sub(tf.mul(tf.randomUniform([batch, 784]), 2), 1)) as tf.Tensor2D;
+  const ones = tf.ones([batch, 1]);
+  const zeros = tf.zeros([batch, 1]);
+  const gForward = mlpFlops(gSizes, batch, false, false);
+  const dForward = mlpFlops(dSizes, batch, false, false);
+  return {
+    name: 'gan',
+    description: 'MLP GAN G 100-256-512-1024-784, D 784-1024-512-256-1, batch 64, D+G step, Adam',
+    batch,
+    // D step: G forward, D on real and fake with backward; G step: D forward/backward into G, G backward.
+    flops: gForward + 2 * mlpFlops(dSizes, batch, true, false) + mlpFlops(dSizes, batch, true, true) +
+      mlpFlops(gSizes, batch, true, false) - gForward,
+    step: () => {
+      const z = tf.randomNormal([batch, noise]) as tf.Tensor2D;
+      const fake = generator.apply(z);
+      // D maximizes log D(x) + log(1 - D(G(z))); G minimizes -log D(G(z)) (non-saturating)
+      dOptimizer.minimize(
+        () => tf.add(bceWithLogits(discriminator.apply(real), ones, 'mean'), bceWithLogits(discriminator.apply(fake), zeros, 'mean')) as tf.Scalar,
+        false,
+        discriminator.variables(),
+      );
+      fake.dispose();
+      gOptimizer.minimize(() => bceWithLogits(discriminator.apply(generator.apply(z)), ones, 'mean'), false, generator.variables());
+      z.dispose();
+    },
+    dispose: () => {
+      generator.dispose();
+      discriminator.dispose();
+      gOptimizer.dispose();
+      dOptimizer.dispose();
+      tf.dispose([real, ones, zeros]);
+    },
+  };
+}
+
+function rbmWorkload(): Workload {
+  const batch = 100;
+  const visible = 784;
+  const hidden = 500;
+  const lr = 0.05;
+  const w = tf.variable(tf.mul(tf.randomNormal([visible, hidden]), 0.01), false) as tf.Variable<tf.Rank.R2>;
+  const a = tf.variable(tf.zeros([visible]), false) as tf.Variable<tf.Rank.R1>;
+  const b = tf.variable(tf.zeros([hidden]), false) as tf.Variable<tf.Rank.R1>;
+  const v0 = binaryBatch(batch, visible);
+  const bernoulli = (p: tf.Tensor): tf.Tensor2D => tf.cast(tf.less(tf.randomUniform(p.shape), p), 'float32') as tf.Tensor2D;
+  return {
+    name: 'rbm',
+    description: 'binary RBM 784x500, CD-1, batch 100',
+    batch,
+    flops: 5 * gemm(batch, visible, hidden),
+    step: () => {
+      tf.tidy(() => {
+        // p(h=1|v) = sigmoid(v W + b), p(v=1|h) = sigmoid(h W^T + a)
+        const ph0 = nn.dense(v0, w, b, 'sigmoid');
+        const h0 = bernoulli(ph0);
+        const pv1 = tf.sigmoid(tf.add(tf.matMul(h0, w, false, true), a));
+        const v1 = bernoulli(pv1);
+        const ph1 = nn.dense(v1, w, b, 'sigmoid');
+        // dW = (v0^T p(h|v0) - v1^T p(h|v1)) / batch
+        const positive = tf.matMul(v0, ph0, true, false);
+        const negative = tf.matMul(v1, ph1, true, false);
+        w.assign(tf.add(w, tf.mul(lr / batch, tf.sub(positive, negative))));
+        a.assign(tf.add(a, tf.mul(lr, tf.mean(tf.sub(v0, v1), 0))));
+        b.assign(tf.add(b, tf.mul(lr, tf.mean(tf.sub(ph0, ph1), 0))));
+      });
+    },
+    dispose: () => tf.dispose([w, a, b, v0]),
+  };
+}
+
+const FACTORIES = { vae: vaeWorkload, gan: ganWorkload, rbm: rbmWorkload };
+
+interface Options {
+  json: boolean;
+  torch: boolean;
+  rounds: number;
+  steps: number;
+  only: (keyof typeof FACTORIES)[];
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { json: false, torch: false, rounds: 5, steps: 10, only: ['vae', 'gan', 'rbm'] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = (): string => {
+      if (i + 1 >= argv.length) throw new Error(`${arg} needs a value`);
+      return argv[++i];
+    };
+    const count = (what: string): number => {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${what} must be a positive integer, got ${argv[i]}`);
+      return n;
+    };
+    if (arg === '--json') options.json = true;
+    else if (arg === '--torch') options.torch = true;
+    else if (arg === '--rounds') options.rounds = count('--rounds');
+    else if (arg === '--steps') options.steps = count('--steps');
+    else if (arg === '--only') {
+      const names = value().split(',');
+      for (const name of names) {
+        if (!(name in FACTORIES)) throw new Error(`--only: unknown workload '${name}', use some of ${Object.keys(FACTORIES).join(',')}`);
+      }
+      options.only = names as Options['only'];
+    } else throw new Error(`unknown option '${arg}': use --json, --torch, --rounds N, --steps N, --only vae,gan,rbm`);
+  }
+  return options;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((p, q) => p - q);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
+
+/** One run of the PyTorch anchor (all workloads): ms/step per workload, each its script's median of 5 rounds. */
+function torchRun(steps: number): Record<string, number> {
+  const out = execFileSync(PYTHON, [TORCH_SCRIPT, '1', String(steps)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  const result: Record<string, number> = {};
+  for (const line of out.split('\n')) {
+    const match = /^(\w+) ([\d.]+) ms\/step/.exec(line.trim());
+    if (match) result[match[1]] = Number(match[2]);
+  }
+  return result;
+}
+
+interface Row {
+  workload: string;
+  description: string;
+  batch: number;
+  msPerStep: number;
+  imagesPerSecond: number;
+  gflops: number;
+  epochSeconds: number;
+  rounds: number[];
+  torchMsPerStep?: number;
+  torchRounds?: number[];
+  ratio?: number;
+  leakedTensors: number;
+}
+
+/**
+ * Warms every workload up, then runs `rounds` rounds; a round times `steps` steps of each workload and,
+ * with --torch, then runs the PyTorch anchor, so tfjs and PyTorch alternate under the same machine load.
+ */
+function runAll(options: Options): Row[] {
+  const workloads = options.only.map((name) => FACTORIES[name]());
+  for (const w of workloads) for (let i = 0; i < 3; i++) w.step();
+  const rounds = workloads.map((): number[] => []);
+  const torchRounds = workloads.map((): number[] => []);
+  const leaked = workloads.map(() => 0);
+  for (let r = 0; r < options.rounds; r++) {
+    workloads.forEach((w, i) => {
+      const before = tf.memory().numTensors;
+      const start = performance.now();
+      for (let s = 0; s < options.steps; s++) w.step();
+      rounds[i].push((performance.now() - start) / options.steps);
+      leaked[i] += tf.memory().numTensors - before;
+    });
+    if (options.torch) {
+      const torch = torchRun(options.steps);
+      workloads.forEach((w, i) => torchRounds[i].push(torch[w.name]));
+    }
+  }
+  return workloads.map((w, i) => {
+    w.dispose();
+    const ms = median(rounds[i]);
+    const row: Row = {
+      workload: w.name,
+      description: w.description,
+      batch: w.batch,
+      msPerStep: ms,
+      imagesPerSecond: (w.batch * 1000) / ms,
+      gflops: w.flops / ms / 1e6,
+      epochSeconds: ((60000 / w.batch) * ms) / 1000,
+      rounds: rounds[i],
+      leakedTensors: leaked[i],
+    };
+    if (options.torch) {
+      row.torchMsPerStep = median(torchRounds[i]);
+      row.torchRounds = torchRounds[i];
+      row.ratio = ms / row.torchMsPerStep;
+    }
+    return row;
+  });
+}
+
+function table(rows: Row[]): string {
+  const header = ['workload', 'ms/step', 'images/s', 'GFLOP/s', 's/epoch (60k)', 'torch ms/step', 'ratio'];
+  const body = rows.map((r) => [
+    r.workload,
+    r.msPerStep.toFixed(1),
+    r.imagesPerSecond.toFixed(0),
+    r.gflops.toFixed(1),
+    r.epochSeconds.toFixed(1),
+    r.torchMsPerStep !== undefined ? r.torchMsPerStep.toFixed(1) : '-',
+    r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : '-',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  return [header, ...body].map((cells) => cells.map((c, i) => c.padStart(widths[i])).join('  ')).join('\n');
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const info = await runtime.init({ seed: 0, report: false });
+  const kernels = kernelsInfo();
+  const header = {
+    backend: info.name,
+    threads: info.threads,
+    kernels: info.name === 'wasm' ? kernels?.reason ?? 'stock wasm kernels' : `stock ${info.name} kernels`,
+    tfjs: tf.version.tfjs,
+    rounds: options.rounds,
+    stepsPerRound: options.steps,
+    torch: options.torch ? `${PYTHON} ${TORCH_SCRIPT} 1 (1 thread)` : undefined,
+  };
+  if (!options.json) {
+    console.log(`genlab bench: backend ${header.backend} (${header.threads} thread${header.threads === 1 ? '' : 's'}; ${header.kernels}) | tfjs ${header.tfjs} | median of ${options.rounds} rounds x ${options.steps} steps${options.torch ? ' | PyTorch 1 thread, alternating rounds' : ''}`);
+  }
+  const rows = runAll(options);
+  if (options.json) {
+    console.log(JSON.stringify({ ...header, workloads: rows }, null, 2));
+  } else {
+    console.log(table(rows));
+    const leaks = rows.filter((r) => r.leakedTensors !== 0);
+    if (leaks.length) console.log(`WARNING: tensors leaked per run: ${leaks.map((r) => `${r.workload} ${r.leakedTensors}`).join(', ')}`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,111 @@
+/**
+ * The fast paths of lib/nn and lib/runtime/kernels on wasm (native addon when built) against TensorFlow.js's
+ * stock cpu kernels. Tolerances: products are float32 sums of up to 37 terms of size <= 1, so different
+ * summation orders differ by ~1e-6; we allow rtol = atol = 1e-5. Unary kernels are ~2 ulp polynomials: 1e-6.
+ */
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { nn, runtime, tf } from 'genlab';
+import { kernelsInfo } from 'genlab/dist/runtime/kernels';
+import { ACTIVATIONS, assertClose, checkDenseGradients, checkMatMul, on, trainMlp, values } from './checks';
+
+before(async () => {
+  await runtime.init({ seed: 0, report: false, backend: 'wasm' });
+});
+
+test('the wasm kernels are installed when the wasm backend is selected', () => {
+  const info = kernelsInfo();
+  assert.ok(info, 'installWasmKernels was not called by selectBackend');
+  assert.ok(info.threads >= 1);
+});
+
+for (const activation of ACTIVATIONS) {
+  test(`dense(${activation}) and its gradients equal the stock ops`, async () => {
+    await checkDenseGradients(activation);
+  });
+}
+
+test('matMul with transposes (rank 2 and batched) equals the stock cpu kernel', async () => {
+  await checkMatMul();
+});
+
+test('tf.fused.matMul with bias, activations and transposes equals the stock cpu kernel', async () => {
+  const av = values(11 * 19, 7);
+  const bv = values(19 * 5, 8);
+  const biasv = values(5, 9);
+  for (const activation of ['linear', 'relu', 'sigmoid', 'leakyrelu', 'elu'] as const) {
+    const compute = (): tf.Tensor[] => [
+      tf.fused.matMul({ a: tf.tensor2d(av, [19, 11]), b: tf.tensor2d(bv, [5, 19]), transposeA: true, transposeB: true, bias: tf.tensor1d(biasv), activation }),
+      tf.fused.matMul({ a: tf.tensor2d(av, [11, 19]), b: tf.tensor2d(bv, [19, 5]), activation }),
+    ];
+    const expected = await on('cpu', compute);
+    const actual = await on('wasm', compute);
+    assertClose(actual[0], expected[0], 1e-5, 1e-5, `fused matMul ${activation} (bias, transposed)`);
+    assertClose(actual[1], expected[1], 1e-5, 1e-5, `fused matMul ${activation} (no bias)`);
+  }
+});
+
+test('exp, log, log1p, sigmoid, softplus, tanh equal the stock kernels, special values included', async () => {
+  const specials = [0, -0, 1e-30, -1e-30, 1e-8, -1e-8, 0.5, -0.5, 1, -1, 20, -20, 88, 89, -88, -100, 1e30, -1e30, Infinity, -Infinity, NaN];
+  const xv = Float32Array.from([...specials, ...values(2000, 10, 30)]);
+  const ops: [string, (x: tf.Tensor) => tf.Tensor, Float32Array][] = [
+    ['exp', tf.exp, xv],
+    ['log', tf.log, xv.map(Math.abs)],
+    ['log', tf.log, xv],
+    ['log1p', tf.log1p, xv.map((v) => Math.abs(v) - 1)],
+    ['sigmoid', tf.sigmoid, xv],
+    ['softplus', tf.softplus, xv],
+    ['tanh', tf.tanh, xv],
+  ];
+  for (const [name, op, input] of ops) {
+    const [expected] = await on('cpu', () => [op(tf.tensor1d(input))]);
+    const [actual] = await on('wasm', () => [op(tf.tensor1d(input))]);
+    assertClose(actual, expected, 1e-6, 1e-7, `${name}(x)`);
+  }
+});
+
+test('tf.train.adam on wasm (fused kernel) gives the stock optimizer numbers', async () => {
+  // loss = sum(c * w): the gradient is exactly c on both backends, so only the update rule is compared.
+  const c = values(50, 11);
+  const w0 = values(50, 12);
+  const run = (): tf.Tensor[] => {
+    const w = tf.variable(tf.tensor1d(w0));
+    const optimizer = tf.train.adam(0.05, 0.8, 0.99);
+    const ct = tf.tensor1d(c);
+    for (let i = 0; i < 7; i++) optimizer.minimize(() => tf.sum(tf.mul(ct, w)), false, [w]);
+    const out = w.clone();
+    optimizer.dispose();
+    w.dispose();
+    return [out];
+  };
+  const [expected] = await on('cpu', run);
+  const [actual] = await on('wasm', run);
+  assertClose(actual, expected, 0, 0, 'Adam parameters after 7 steps (bit for bit)');
+});
+
+test('training an MLP with Adam leaks no tensor and is reproducible from the seed', () => {
+  trainMlp(0, 2);
+  const before = tf.memory().numTensors;
+  const first = trainMlp(5, 10);
+  assert.equal(tf.memory().numTensors, before, 'tensors leaked by 10 training steps');
+  const second = trainMlp(5, 10);
+  first.forEach((p, i) => assert.deepEqual(second[i], p, `parameter ${i} differs between two runs with seed 5`));
+});
+
+test('dense rejects wrong shapes and activations with a message naming them', () => {
+  const x = tf.zeros([4, 3]) as tf.Tensor2D;
+  const w = tf.zeros([3, 2]) as tf.Tensor2D;
+  const b = tf.zeros([2]) as tf.Tensor1D;
+  assert.throws(() => nn.dense(x, tf.zeros([4, 2]) as tf.Tensor2D, b), /dense: expected x \[batch, in\], w \[in, out\], b \[out\], got x \[4,3\], w \[4,2\]/);
+  assert.throws(() => nn.dense(x, w, tf.zeros([3]) as tf.Tensor1D), /b \[3\]/);
+  assert.throws(() => nn.dense(x, w, b, 'gelu' as nn.Activation), /unknown activation 'gelu'/);
+  assert.throws(() => new nn.Dense(3, 0), /Dense outDim must be a positive integer, got 0/);
+  tf.dispose([x, w, b]);
+});
+
+test('training a convolution on wasm fails with a message that says what to do', () => {
+  const x = tf.ones([1, 5, 5, 1]) as tf.Tensor4D;
+  const filter = tf.ones([3, 3, 1, 2]) as tf.Tensor4D;
+  assert.throws(() => tf.grad((f: tf.Tensor) => tf.sum(tf.conv2d(x, f as tf.Tensor4D, 1, 'same')))(filter), /not supported on the wasm backend.*backend: 'cpu'/);
+  tf.dispose([x, filter]);
+});
