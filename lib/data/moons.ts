@@ -1,1 +1,60 @@
-export {};
+/**
+ * The two-moons data set (as scikit-learn's make_moons): two interleaving half circles in 2D with Gaussian noise,
+ * the standard toy density for flows. Generated from its own seed, so a train and a test set are reproducible
+ * and independent of every other random draw.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface MoonsOptions {
+  /** Standard deviation of the Gaussian noise added to each coordinate (default 0.1). */
+  noise?: number;
+  /** Seed of the generator (default 0). */
+  seed?: number;
+}
+
+export interface PointSet2D {
+  /** Row-major [size, 2] coordinates. */
+  points: Float32Array;
+  /** 0 for the upper moon, 1 for the lower moon. */
+  labels: Int32Array;
+  size: number;
+  /** The points as a [size, 2] tensor (the caller disposes it). */
+  tensor(): tf.Tensor2D;
+}
+
+/** mulberry32: a small seeded 32-bit generator. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * n points, half on the upper moon (cos t, sin t) and half on the lower moon (1 - cos t, 0.5 - sin t),
+ * t ~ U[0, π], plus N(0, noise²) noise per coordinate.
+ */
+export function moons(n: number, options: MoonsOptions = {}): PointSet2D {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`moons: n must be a positive integer, got ${n}`);
+  const noise = options.noise ?? 0.1;
+  if (!(noise >= 0) || !Number.isFinite(noise)) throw new Error(`moons: noise must be a finite number >= 0, got ${noise}`);
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed) || seed < 0) throw new Error(`moons: seed must be a non-negative integer, got ${seed}`);
+  const random = mulberry32(seed);
+  const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const points = new Float32Array(2 * n);
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const label = i < Math.ceil(n / 2) ? 0 : 1;
+    const t = Math.PI * random();
+    const x = label === 0 ? Math.cos(t) : 1 - Math.cos(t);
+    const y = label === 0 ? Math.sin(t) : 0.5 - Math.sin(t);
+    points[2 * i] = x + noise * gaussian();
+    points[2 * i + 1] = y + noise * gaussian();
+    labels[i] = label;
+  }
+  return { points, labels, size: n, tensor: () => tf.tensor2d(points, [n, 2]) };
+}

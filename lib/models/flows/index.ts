@@ -1,1 +1,6 @@
-export {};
+export * from './flow';
+export * from './planar';
+export * from './coupling';
+export * from './energies';
+export * from './train';
+export * from './jacobian';

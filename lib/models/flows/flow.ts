@@ -1,0 +1,135 @@
+/**
+ * Normalizing flows (lecture 001): sample z_0 from an easy base distribution and apply K bijections
+ * z_k = f_k(z_{k-1}); the density of x = z_K follows from the change of variables,
+ *   log p(x) = log p(z_0) - Σ_k log |det ∂f_k/∂z_{k-1}|.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { nextSeed } from '../../runtime';
+import { checkCount, checkPoints } from './checks';
+
+/** The output of one direction of a flow: the transformed points and log |det J| of that direction, per point. */
+export type FlowResult = {
+  y: tf.Tensor2D;
+  logDet: tf.Tensor1D;
+};
+
+/** One bijection f: R^d -> R^d with a cheap log-determinant. */
+export interface Flow {
+  readonly dim: number;
+  readonly name: string;
+  /** y = f(z) and log |det ∂f/∂z| at z. */
+  forward(z: tf.Tensor2D): FlowResult;
+  /** z = f^{-1}(y) and log |det ∂f^{-1}/∂y| = -log |det ∂f/∂z| at z. Absent when the flow has no usable inverse. */
+  inverse?(y: tf.Tensor2D): FlowResult;
+  namedVariables(): Record<string, tf.Variable>;
+  dispose(): void;
+}
+
+/** A base distribution q_0 over R^d. */
+export interface BaseDistribution {
+  readonly dim: number;
+  sample(n: number): tf.Tensor2D;
+  logProb(z: tf.Tensor2D): tf.Tensor1D;
+}
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+/**
+ * N(0, I) in d dimensions. Kept private to the flows (lib/distributions had no Normal when this was written):
+ * log N(z; 0, I) = -½ (d log 2π + ||z||²).
+ */
+class StandardNormal implements BaseDistribution {
+  constructor(readonly dim: number) {}
+
+  sample(n: number): tf.Tensor2D {
+    checkCount('sample size n', n);
+    return tf.randomNormal([n, this.dim], 0, 1, 'float32', nextSeed());
+  }
+
+  logProb(z: tf.Tensor2D): tf.Tensor1D {
+    checkPoints('StandardNormal.logProb', z, this.dim);
+    return tf.tidy(() => tf.mul(-0.5, tf.add(tf.sum(tf.square(z), 1), this.dim * LOG_2PI)) as tf.Tensor1D);
+  }
+}
+
+/** A flow that is a composition f_K ∘ ... ∘ f_1 over a base distribution q_0. */
+export class NormalizingFlow {
+  readonly dim: number;
+  readonly base: BaseDistribution;
+
+  constructor(readonly flows: Flow[], base?: BaseDistribution) {
+    if (flows.length === 0 && !base) throw new Error('NormalizingFlow needs at least one flow or a base distribution to know its dimension');
+    this.dim = base?.dim ?? flows[0].dim;
+    flows.forEach((f, i) => {
+      if (f.dim !== this.dim) throw new Error(`flow ${i} ('${f.name}') has dim ${f.dim} but the flow's dimension is ${this.dim}; all layers must share it`);
+    });
+    this.base = base ?? new StandardNormal(this.dim);
+  }
+
+  get length(): number {
+    return this.flows.length;
+  }
+
+  /** x = f_K(...f_1(z_0)) and Σ_k log |det ∂f_k/∂z_{k-1}|. */
+  forward(z0: tf.Tensor2D): FlowResult {
+    checkPoints('NormalizingFlow.forward', z0, this.dim);
+    return tf.tidy(() => {
+      let y = z0;
+      let logDet = tf.zeros([z0.shape[0]]) as tf.Tensor1D;
+      for (const f of this.flows) {
+        const step = f.forward(y);
+        y = step.y;
+        logDet = tf.add(logDet, step.logDet);
+      }
+      return { y, logDet };
+    });
+  }
+
+  /** n samples x ~ q_K with their log-density: log q_K(x) = log q_0(z_0) - Σ_k log |det ∂f_k/∂z_{k-1}|. */
+  sample(n: number): { x: tf.Tensor2D; logProb: tf.Tensor1D } {
+    checkCount('sample size n', n);
+    return tf.tidy(() => {
+      const z0 = this.base.sample(n);
+      const { y, logDet } = this.forward(z0);
+      return { x: y, logProb: tf.sub(this.base.logProb(z0), logDet) as tf.Tensor1D };
+    });
+  }
+
+  /** log q_K(x) by inverting every layer: log q_K(x) = log q_0(f^{-1}(x)) + Σ_k log |det ∂f_k^{-1}/∂z_k|. */
+  logProb(x: tf.Tensor2D): tf.Tensor1D {
+    checkPoints('NormalizingFlow.logProb', x, this.dim);
+    const missing = this.flows.filter((f) => !f.inverse).map((f) => f.name);
+    if (missing.length > 0) throw new Error(`NormalizingFlow.logProb needs inverses, but ${missing.join(', ')} ha${missing.length > 1 ? 've' : 's'} none; use sample() for log q of samples`);
+    return tf.tidy(() => {
+      let z = x;
+      let logDet = tf.zeros([x.shape[0]]) as tf.Tensor1D;
+      for (let k = this.flows.length - 1; k >= 0; k--) {
+        const step = this.flows[k].inverse!(z);
+        z = step.y;
+        logDet = tf.add(logDet, step.logDet);
+      }
+      return tf.add(this.base.logProb(z), logDet) as tf.Tensor1D;
+    });
+  }
+
+  /** z_0 = f^{-1}(x) (the base point a data point comes from). */
+  inverse(x: tf.Tensor2D): tf.Tensor2D {
+    checkPoints('NormalizingFlow.inverse', x, this.dim);
+    return tf.tidy(() => this.flows.reduceRight((z, f) => {
+      if (!f.inverse) throw new Error(`NormalizingFlow.inverse: layer '${f.name}' has no inverse`);
+      return f.inverse(z).y;
+    }, x));
+  }
+
+  namedVariables(): Record<string, tf.Variable> {
+    return Object.assign({}, ...this.flows.map((f) => f.namedVariables()));
+  }
+
+  variables(): tf.Variable[] {
+    return Object.values(this.namedVariables());
+  }
+
+  dispose(): void {
+    this.flows.forEach((f) => f.dispose());
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Training a flow two ways.
+ *  - Reverse KL to an unnormalized target p̃(z) = exp(-U(z)) (variational inference, Rezende & Mohamed 2015):
+ *      KL(q_K || p) = E_{z_0 ~ q_0}[log q_0(z_0) - Σ_k log |det ∂f_k/∂z_{k-1}| + U(z_K)] + log Z.
+ *  - Maximum likelihood on data: minimize -(1/N) Σ_n log q_K(x_n), which needs the inverse of every layer.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { nextSeed, Progress } from '../../runtime';
+import { checkCount, checkPoints } from './checks';
+import { NormalizingFlow } from './flow';
+
+export interface FitOptions {
+  steps: number;
+  batchSize?: number;
+  learningRate?: number;
+  /** Called after every step with the step index (from 1) and the loss. */
+  onStep?: (step: number, loss: number) => void;
+  /** Show a progress bar with this label. */
+  progress?: string;
+}
+
+function checkFit(flow: NormalizingFlow, options: FitOptions): { batchSize: number; learningRate: number } {
+  checkCount('steps', options.steps);
+  const batchSize = options.batchSize ?? 256;
+  checkCount('batchSize', batchSize);
+  const learningRate = options.learningRate ?? 1e-2;
+  if (!(learningRate > 0)) throw new Error(`learningRate must be > 0, got ${learningRate}`);
+  if (flow.variables().length === 0) throw new Error('the flow has no trainable variables to fit');
+  return { batchSize, learningRate };
+}
+
+function run(flow: NormalizingFlow, options: FitOptions, learningRate: number, loss: (step: number) => tf.Scalar): number[] {
+  const optimizer = tf.train.adam(learningRate);
+  const variables = flow.variables();
+  const bar = options.progress ? new Progress(options.steps, { label: options.progress }) : undefined;
+  const losses: number[] = [];
+  try {
+    for (let step = 1; step <= options.steps; step++) {
+      const cost = optimizer.minimize(() => loss(step), true, variables)!;
+      const value = cost.dataSync()[0];
+      cost.dispose();
+      if (!Number.isFinite(value)) throw new Error(`the loss became ${value} at step ${step}; lower the learning rate (now ${learningRate})`);
+      losses.push(value);
+      options.onStep?.(step, value);
+      bar?.tick({ loss: value });
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  bar?.done();
+  return losses;
+}
+
+export interface ReverseKlOptions extends FitOptions {
+  /** Steps over which the energy's weight β rises linearly from 0.01 to 1 (the paper's annealing); 0 = none (default). */
+  annealSteps?: number;
+}
+
+/** E_{q_0}[log q_0(z_0) - Σ log|det| + β U(z_K)]: the reverse KL up to log Z (β = 1), estimated on `n` samples. */
+export function reverseKlLoss(flow: NormalizingFlow, energy: (z: tf.Tensor2D) => tf.Tensor1D, n: number, beta = 1): tf.Scalar {
+  checkCount('sample size n', n);
+  return tf.tidy(() => {
+    const { x, logProb } = flow.sample(n);
+    return tf.mean(tf.add(logProb, tf.mul(beta, energy(x)))) as tf.Scalar;
+  });
+}
+
+/** Fits the flow to exp(-U) by minimizing the reverse KL with Adam; returns the loss per step (KL - log Z at β = 1). */
+export function fitReverseKl(flow: NormalizingFlow, energy: (z: tf.Tensor2D) => tf.Tensor1D, options: ReverseKlOptions): number[] {
+  const { batchSize, learningRate } = checkFit(flow, options);
+  const anneal = options.annealSteps ?? 0;
+  if (!Number.isInteger(anneal) || anneal < 0) throw new Error(`annealSteps must be a non-negative integer, got ${anneal}`);
+  const beta = (step: number) => (anneal === 0 ? 1 : Math.min(1, 0.01 + step / anneal));
+  return run(flow, options, learningRate, (step) => reverseKlLoss(flow, energy, batchSize, beta(step)));
+}
+
+/** KL(q || p) in nats = E_q[log q(z) + U(z)] + log Z by Monte Carlo on n samples, with its standard error. */
+export function reverseKl(flow: NormalizingFlow, target: { energy: (z: tf.Tensor2D) => tf.Tensor1D; logZ: number }, n = 20000): { kl: number; standardError: number } {
+  checkCount('sample size n', n);
+  const terms = tf.tidy(() => {
+    const { x, logProb } = flow.sample(n);
+    return tf.add(logProb, target.energy(x));
+  });
+  const values = terms.dataSync();
+  terms.dispose();
+  let mean = 0;
+  for (const v of values) mean += v / n;
+  let variance = 0;
+  for (const v of values) variance += (v - mean) ** 2 / (n - 1);
+  return { kl: mean + target.logZ, standardError: Math.sqrt(variance / n) };
+}
+
+/** -(1/N) Σ log q(x_n): the negative log-likelihood per point. */
+export function negativeLogLikelihood(flow: NormalizingFlow, x: tf.Tensor2D): tf.Scalar {
+  checkPoints('negativeLogLikelihood', x, flow.dim);
+  return tf.tidy(() => tf.neg(tf.mean(flow.logProb(x))) as tf.Scalar);
+}
+
+/** Fits the flow to data x [N, d] by maximum likelihood with Adam on random minibatches; returns the NLL per step. */
+export function fitMaximumLikelihood(flow: NormalizingFlow, x: tf.Tensor2D, options: FitOptions): number[] {
+  checkPoints('fitMaximumLikelihood', x, flow.dim);
+  const { batchSize, learningRate } = checkFit(flow, options);
+  const n = x.shape[0];
+  return run(flow, options, learningRate, () =>
+    tf.tidy(() => {
+      const index = tf.randomUniform([Math.min(batchSize, n)], 0, n, 'int32', nextSeed());
+      return negativeLogLikelihood(flow, tf.gather(x, index) as tf.Tensor2D);
+    }),
+  );
+}
