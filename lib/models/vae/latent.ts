@@ -4,6 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../../data/mnist';
+import { AxesOptions, Figure, lineTrace, linspace, PALETTE, Points, scatter } from '../../plot/figure';
+import { randn } from '../../runtime/random';
 import { Labels, VAE } from './vae';
 
 /** Encoder means mu(x) of a data set as rows [n][latentDim] (batched, no noise). */
@@ -76,4 +78,59 @@ export function traverse(model: VAE, x: tf.Tensor2D, dims: number[], values: num
     const z = dims.flatMap((k) => values.map((v) => start.map((s, j) => (j === k ? v : s))));
     return model.decode(tf.tensor2d(z));
   });
+}
+
+/** Ten distinguishable colors for digits 0-9 (Okabe-Ito, then grey and wine). */
+export const DIGIT_COLORS = [...PALETTE.slice(0, 7), '#000000', '#999999', '#882255'];
+
+/**
+ * Scatter of 2-D codes colored by digit, optionally with the circles of radius 1 and 2 of the prior
+ * N(0, I) (where ~39% and ~86% of its mass lie) to show whether the codes sit where sampling looks.
+ */
+export function latentScatterFigure(codes: number[][], labels: ArrayLike<number>, options: AxesOptions & { priorCircles?: boolean } = {}): Figure {
+  if (codes.length !== labels.length) throw new Error(`latentScatterFigure: ${codes.length} codes but ${labels.length} labels`);
+  if (codes.length > 0 && codes[0].length !== 2) throw new Error(`latentScatterFigure: codes must be 2-D, got ${codes[0].length}-D (use a model with latentDim 2)`);
+  const sets: Points[] = DIGIT_COLORS.map((color, digit) => {
+    const rows = codes.filter((_, i) => labels[i] === digit);
+    return { name: String(digit), x: rows.map((r) => r[0]), y: rows.map((r) => r[1]), color, size: 4, opacity: 0.6 };
+  });
+  const fig = scatter(sets, { xTitle: 'z_1', yTitle: 'z_2', equalAxes: true, showLegend: true, ...options });
+  if (options.priorCircles) {
+    const t = linspace(0, 2 * Math.PI, 100);
+    for (const r of [1, 2]) {
+      fig.data.push(lineTrace({ name: `N(0, I): radius ${r}`, x: t.map((a) => r * Math.cos(a)), y: t.map((a) => r * Math.sin(a)), color: '#000000' }));
+    }
+  }
+  return fig;
+}
+
+/**
+ * Fraction of `draws` prior samples z ~ N(0, I) that fall in a hole of the code cloud: farther from every
+ * code than 95% of codes are from their nearest neighbour. Near 0 when the codes cover the prior (a VAE),
+ * large when they sit elsewhere or leave gaps (an autoencoder).
+ */
+export function holeFraction(codes: number[][], draws = 2000, reference = 1000): number {
+  if (codes.length < 2) throw new Error(`holeFraction: need at least 2 codes, got ${codes.length}`);
+  if (!Number.isInteger(draws) || draws < 1) throw new Error(`holeFraction: draws must be a positive integer, got ${draws}`);
+  const d = codes[0].length;
+  const nearest = (z: number[], skip: number) => {
+    let best = Infinity;
+    for (let i = 0; i < codes.length; i++) {
+      if (i === skip) continue;
+      let s = 0;
+      for (let j = 0; j < d; j++) s += (codes[i][j] - z[j]) ** 2;
+      if (s < best) best = s;
+    }
+    return Math.sqrt(best);
+  };
+  const step = Math.max(1, Math.floor(codes.length / reference));
+  const spacing: number[] = [];
+  for (let i = 0; i < codes.length; i += step) spacing.push(nearest(codes[i], i));
+  spacing.sort((a, b) => a - b);
+  const threshold = spacing[Math.floor(0.95 * (spacing.length - 1))];
+  let holes = 0;
+  for (let k = 0; k < draws; k++) {
+    if (nearest(Array.from({ length: d }, () => randn()), -1) > threshold) holes++;
+  }
+  return holes / draws;
 }

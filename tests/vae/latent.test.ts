@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { models, runtime, tf } from 'genlab';
+
+const vae = models.vae;
+
+test('linearPath runs from z_a to z_b in equal steps', () => {
+  const za = tf.tensor2d([[0, 2, -1]]);
+  const zb = tf.tensor2d([[4, 2, 1]]);
+  const path = vae.linearPath(za, zb, 5).arraySync();
+  assert.deepEqual(path[0], [0, 2, -1]);
+  assert.deepEqual(path[4], [4, 2, 1]);
+  assert.deepEqual(path[2], [2, 2, 0]);
+  assert.throws(() => vae.linearPath(za, zb, 1), /steps must be an integer >= 2, got 1/);
+  assert.throws(() => vae.linearPath(za, tf.zeros([1, 2]) as tf.Tensor2D, 3), /must both be one row/);
+});
+
+test('decodeLatentGrid decodes the plane row by row from the top-left corner', async () => {
+  await runtime.init({ seed: 0, report: false });
+  const model = new vae.VAE({ inputDim: 6, hidden: [4], latentDim: 2 });
+  const grid = vae.decodeLatentGrid(model, 3, 2);
+  assert.deepEqual(grid.shape, [9, 6]);
+  const corners = model.decode(tf.tensor2d([[-2, 2], [2, -2]])).arraySync();
+  const rows = grid.arraySync();
+  assert.deepEqual(rows[0], corners[0]);
+  assert.deepEqual(rows[8], corners[1]);
+  const model3 = new vae.VAE({ inputDim: 6, hidden: [4], latentDim: 3 });
+  assert.throws(() => vae.decodeLatentGrid(model3), /needs a 2-D latent space, the model has latentDim 3/);
+  assert.throws(() => vae.decodeLatentGrid(model, 3, 0), /extent must be positive, got 0/);
+});
+
+test('traverse changes only the chosen latent coordinate', async () => {
+  await runtime.init({ seed: 0, report: false });
+  const model = new vae.VAE({ inputDim: 6, hidden: [4], latentDim: 3 });
+  const x = tf.tensor2d([[0.1, 0.9, 0.3, 0, 1, 0.5]]);
+  const mu = model.encode(x).mean.arraySync()[0];
+  const images = vae.traverse(model, x, [1], [mu[1], 5]);
+  assert.deepEqual(images.shape, [2, 6]);
+  assert.deepEqual(images.arraySync()[0], model.reconstruct(x).arraySync()[0]);
+  assert.deepEqual(images.arraySync()[1], model.decode(tf.tensor2d([[mu[0], 5, mu[2]]])).arraySync()[0]);
+  assert.throws(() => vae.traverse(model, x, [3], [0]), /latent coordinate 3 is not in \[0, 3\)/);
+  assert.throws(() => vae.traverse(model, x, [0], []), /values is empty/);
+});
+
+test('holeFraction is small for codes drawn from the prior and near 1 for codes far from it', async () => {
+  await runtime.init({ seed: 3, report: false });
+  const centered = Array.from({ length: 2000 }, () => [runtime.randn(), runtime.randn()]);
+  const shifted = centered.map(([a, b]) => [a + 6, b]);
+  const inside = vae.holeFraction(centered, 1000);
+  const outside = vae.holeFraction(shifted, 1000);
+  // By construction about 5% of prior draws are as isolated as the 5% most isolated codes.
+  assert.ok(inside < 0.15, `codes from N(0, I): ${inside}`);
+  assert.ok(outside > 0.9, `codes centered at (6, 0): ${outside}`);
+  assert.throws(() => vae.holeFraction([[0, 0]]), /need at least 2 codes/);
+});
+
+test('latentScatterFigure has one trace per digit plus the prior circles, and checks its inputs', () => {
+  const codes = [[0, 1], [1, 0], [2, 2]];
+  const fig = vae.latentScatterFigure(codes, [0, 9, 9], { priorCircles: true });
+  assert.equal(fig.data.length, 12);
+  assert.deepEqual((fig.data[9] as { x: number[] }).x, [1, 2]);
+  assert.throws(() => vae.latentScatterFigure(codes, [0, 1]), /3 codes but 2 labels/);
+  assert.throws(() => vae.latentScatterFigure([[0, 1, 2]], [0]), /codes must be 2-D, got 3-D/);
+});
+
+test('likelihood helpers reject mismatched shapes and bad scales', () => {
+  const a = tf.zeros([2, 3]) as tf.Tensor2D;
+  const b = tf.zeros([2, 4]) as tf.Tensor2D;
+  assert.throws(() => vae.bernoulliNll(a, b), /bernoulliNll: x \[2,3\] and logits \[2,4\] must have the same shape/);
+  assert.throws(() => vae.gaussianNll(a, b, 1), /gaussianNll: x \[2,3\] and mean \[2,4\]/);
+  assert.throws(() => vae.gaussianNll(a, a, 0), /std must be positive, got 0/);
+  assert.throws(() => vae.appendOneHot(a, tf.zeros([3, 10]) as tf.Tensor2D), /2 rows but 3 one-hot labels/);
+});
