@@ -85,19 +85,25 @@ export function autocorrelation(x: ArrayLike<number>, maxLag: number): number[] 
 }
 
 /**
- * Effective sample size n / tau with the integrated autocorrelation time tau = 1 + 2 sum_k rho_k, the sum
- * truncated by Geyer's initial positive sequence (pairs rho_{2m} + rho_{2m+1} summed while positive).
+ * Integrated autocorrelation time tau = 1 + 2 sum_k rho_k from autocorrelations rho_0 = 1, rho_1, ...,
+ * truncated by Geyer's initial positive sequence: pairs rho_{2m} + rho_{2m+1} are summed while positive.
  */
-export function effectiveSampleSize(x: ArrayLike<number>): number {
-  checkSeries('effectiveSampleSize(x)', x, 4);
-  const n = x.length;
-  const rho = autocorrelation(x, Math.min(n - 1, 1000));
+export function integratedAutocorrelationTime(rho: ArrayLike<number>): number {
+  if (rho.length < 2 || rho[0] !== 1) throw new Error(`integratedAutocorrelationTime: rho must start with rho_0 = 1 and have at least 2 lags, got [${Array.from(rho).slice(0, 3).join(', ')}${rho.length > 3 ? ', ...' : ''}]`);
   let tau = -1;
   for (let m = 0; 2 * m + 1 < rho.length; m++) {
     const pair = rho[2 * m] + rho[2 * m + 1];
     if (pair <= 0) break;
     tau += 2 * pair;
   }
+  return tau;
+}
+
+/** Effective sample size n / tau (tau the integrated autocorrelation time, from up to 1000 lags). */
+export function effectiveSampleSize(x: ArrayLike<number>): number {
+  checkSeries('effectiveSampleSize(x)', x, 4);
+  const n = x.length;
+  const tau = integratedAutocorrelationTime(autocorrelation(x, Math.min(n - 1, 1000)));
   return n / Math.max(tau, 1 / n);
 }
 

@@ -54,6 +54,28 @@ export function tableConditionals(joint: number[][]): FullConditionals & { condi
   };
 }
 
+/** The category u falls into under the cumulative distribution of `probs` (inverse-CDF sampling, u in [0, 1)). */
+export function inverseCdf(probs: ArrayLike<number>, u: number): number {
+  let cumulative = 0;
+  for (let k = 0; k < probs.length; k++) {
+    cumulative += probs[k];
+    if (u < cumulative) return k;
+  }
+  return probs.length - 1;
+}
+
+/**
+ * One sweep of the tutorial's algorithm with given uniforms, in plain numbers: x ~ P(X | Y = y) by
+ * inverse CDF with u[0], then y ~ P(Y | X = x) with u[1]. Returns the new [x, y].
+ */
+export function tableGibbsSweep(joint: number[][], state: [number, number], u: [number, number]): [number, number] {
+  const c = tableConditionals(joint);
+  const [, y] = state;
+  if (!Number.isInteger(y) || y < 0 || y >= joint[0].length) throw new Error(`tableGibbsSweep: y must be a column index in [0, ${joint[0].length}), got ${y}`);
+  const x = inverseCdf(c.conditionalXgivenY[y], u[0]);
+  return [x, inverseCdf(c.conditionalYgivenX[x], u[1])];
+}
+
 /** Index of a state (x, y) of a rows x cols table in row-major order: x * cols + y. */
 export function tableStateCodes(run: { values: Float32Array; dims: number }, cols: number): Int32Array {
   if (run.dims !== 2) throw new Error(`tableStateCodes: states must have 2 coordinates, got ${run.dims}`);

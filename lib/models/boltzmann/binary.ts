@@ -15,19 +15,14 @@ export function binaryStates(n: number, start = 0, count = 2 ** n - start): tf.T
 }
 
 /**
- * Reduces a function of all 2^n states chunk by chunk: `f(states)` gets [chunk, n] states and returns a
- * tensor the caller accumulates with `combine` (run inside one tidy per chunk; results are kept).
+ * Visits all 2^n states chunk by chunk: `f(states, start)` gets states start.. as [chunk, n] rows, inside
+ * one tidy scope per chunk (so `f` accumulates numbers or tf.keep-s what it keeps).
  */
 export function forEachStateChunk(n: number, f: (states: tf.Tensor2D, start: number) => void, chunk = 1 << 14): void {
   const total = 2 ** n;
   for (let start = 0; start < total; start += chunk) {
     tf.tidy(() => f(binaryStates(n, start, Math.min(chunk, total - start)), start));
   }
-}
-
-/** log sum_k exp(x_k) of a 1-D tensor, as a number. */
-export function logSumExp(x: tf.Tensor1D): number {
-  return tf.tidy(() => tf.logSumExp(x).dataSync()[0]);
 }
 
 /** log(exp(a) + exp(b)) for numbers, stable. */

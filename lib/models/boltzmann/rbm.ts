@@ -20,6 +20,26 @@ export interface RbmParameters {
   hiddenBias: tf.Tensor1D;
 }
 
+/** F(v) = -a^T v - sum_j softplus(b_j + (v^T W)_j) of each row of v [batch, D], as a function of the parameters. */
+export function freeEnergyOf(v: tf.Tensor2D, p: RbmParameters): tf.Tensor1D {
+  return tf.tidy(() => {
+    const field = tf.add(tf.matMul(v, p.weights), p.hiddenBias);
+    return tf.neg(tf.add(tf.sum(tf.mul(v, p.visibleBias), 1), tf.sum(tf.softplus(field), 1))) as tf.Tensor1D;
+  });
+}
+
+/**
+ * The CD weight gradient <v h^T>_data - <v h^T>_model per example, with the hidden units averaged out:
+ * v0^T p(h|v0) / B - vk^T p(h|vk) / M, for data v0 [B, D], chain states vk [M, D] and their hidden
+ * probabilities ph0 [B, H], phk [M, H].
+ */
+export function contrastiveWeightGradient(v0: tf.Tensor2D, ph0: tf.Tensor2D, vk: tf.Tensor2D, phk: tf.Tensor2D): tf.Tensor2D {
+  if (v0.shape[0] !== ph0.shape[0] || vk.shape[0] !== phk.shape[0] || v0.shape[1] !== vk.shape[1] || ph0.shape[1] !== phk.shape[1]) {
+    throw new Error(`contrastiveWeightGradient: shapes do not match: v0 [${v0.shape}], ph0 [${ph0.shape}], vk [${vk.shape}], phk [${phk.shape}]`);
+  }
+  return tf.tidy(() => tf.sub(tf.div(tf.matMul(tf.transpose(v0), ph0), v0.shape[0]), tf.div(tf.matMul(tf.transpose(vk), phk), vk.shape[0])) as tf.Tensor2D);
+}
+
 export interface RbmInit {
   /** Standard deviation of the initial weights (default 0.01, Hinton's practical guide). */
   weightScale?: number;
@@ -145,7 +165,13 @@ export class RBM {
 
   /** F(v) = -a^T v - sum_j softplus(b_j + (v^T W)_j), [batch]: P(v) = exp(-F(v)) / Z. */
   freeEnergy(v: tf.Tensor2D): tf.Tensor1D {
-    return tf.tidy(() => tf.neg(tf.add(tf.sum(tf.mul(v, this.visibleBias), 1), tf.sum(tf.softplus(this.hiddenField(v)), 1))) as tf.Tensor1D);
+    checkBinaryBatch('v', v, this.visible);
+    return freeEnergyOf(v, this.parameters());
+  }
+
+  /** The parameters as tensors (the variables themselves, not copies). */
+  parameters(): RbmParameters {
+    return { weights: this.weights, visibleBias: this.visibleBias, hiddenBias: this.hiddenBias };
   }
 
   /** Mean squared reconstruction error sum_i (v_i - p(v_i | h = p(h|v)))^2 per image (mean-field, deterministic). */

@@ -7,9 +7,10 @@
  *   velocity = momentum * velocity + learningRate * (gradient - weightDecay * W),  W += velocity.
  */
 import * as tf from '@tensorflow/tfjs';
-import { permutation } from '../../runtime/random';
+import { permutation, seed } from '../../runtime/random';
+import { assignVariables, hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../../training/checkpoint';
 import { bernoulli, checkBinaryBatch } from './binary';
-import { RBM } from './rbm';
+import { contrastiveWeightGradient, RBM } from './rbm';
 
 export interface CdOptions {
   /** Gibbs steps per update (CD-k / PCD-k), default 1. */
@@ -78,10 +79,8 @@ export class CdTrainer {
         v = rbm.sampleVisible(h);
       }
       const negativeHidden = rbm.hiddenProbs(v);
-      const b = v0.shape[0];
-      const m = v.shape[0];
       // <v h^T>_data - <v h^T>_model, per example
-      const gradW = tf.sub(tf.div(tf.matMul(tf.transpose(v0), positiveHidden), b), tf.div(tf.matMul(tf.transpose(v), negativeHidden), m));
+      const gradW = contrastiveWeightGradient(v0, positiveHidden, v, negativeHidden);
       const gradA = tf.sub(tf.mean(v0, 0), tf.mean(v, 0));
       const gradB = tf.sub(tf.mean(positiveHidden, 0), tf.mean(negativeHidden, 0));
       this.update(rbm.weights, this.velocity.weights, tf.sub(gradW, tf.mul(rbm.weights, this.weightDecay)));
@@ -156,4 +155,80 @@ export function fitRbm(rbm: RBM, images: Float32Array, options: FitOptions): CdT
     options.onEpoch?.(epoch, trainer);
   }
   return trainer;
+}
+
+export interface RbmRecipe {
+  /** Hidden units. */
+  hidden: number;
+  /** Training options (epochs, k, persistent, learning rate, ...); callbacks are not part of a recipe. */
+  fit: Omit<FitOptions, 'onEpoch'>;
+  /** Seed of the run (default 0). */
+  seed: number;
+  /** Number of training images (recorded so a checkpoint is only reused for the same data). */
+  images: number;
+}
+
+export interface RbmEpochRow {
+  epoch: number;
+  /** Mean-field reconstruction error on a fixed set of 1,000 training images (squared pixels per image). */
+  reconstruction: number;
+  /** Average log pseudo-likelihood on 100 training images (nats per image). */
+  pseudoLogLikelihood: number;
+  /** Cumulative training time (s). */
+  seconds: number;
+}
+
+export interface TrainedRbm {
+  rbm: RBM;
+  history: RbmEpochRow[];
+  /** Training time of the run that produced the weights (s). */
+  seconds: number;
+  /** Whether the weights came from a checkpoint. */
+  loaded: boolean;
+}
+
+/** The checkpoint folder contents written by trainOrLoadRbm. */
+interface RbmCheckpointConfig {
+  recipe: RbmRecipe;
+  history: RbmEpochRow[];
+  seconds: number;
+}
+
+/**
+ * Trains an RBM by `recipe` on `images` and saves it under `dir`, or loads it from `dir` when a checkpoint
+ * of the same recipe is there (so a long full-size run is paid once). `onEpoch` sees each history row.
+ */
+export function trainOrLoadRbm(dir: string, images: Float32Array, visible: number, recipe: RbmRecipe, onEpoch?: (row: RbmEpochRow) => void): TrainedRbm {
+  if (images.length !== recipe.images * visible) throw new Error(`trainOrLoadRbm: recipe.images = ${recipe.images} but images hold ${images.length / visible} images of ${visible} pixels`);
+  if (hasCheckpoint(dir)) {
+    const saved = loadCheckpoint<RbmCheckpointConfig>(dir);
+    if (JSON.stringify(saved.config.recipe) === JSON.stringify(recipe)) {
+      const rbm = new RBM(visible, recipe.hidden, { weightScale: 0 });
+      assignVariables(rbm.namedVariables(), saved.tensors, dir);
+      tf.dispose(Object.values(saved.tensors));
+      return { rbm, history: saved.config.history, seconds: saved.config.seconds, loaded: true };
+    }
+    tf.dispose(Object.values(saved.tensors));
+  }
+  seed(recipe.seed);
+  const bias = pixelLogits(images, visible);
+  const rbm = new RBM(visible, recipe.hidden, { visibleBias: bias });
+  bias.dispose();
+  const monitor = tf.tensor2d(images.subarray(0, Math.min(1000, recipe.images) * visible), [Math.min(1000, recipe.images), visible]);
+  const small = tf.tidy(() => tf.slice(monitor, [0, 0], [Math.min(100, monitor.shape[0]), -1])) as tf.Tensor2D;
+  const history: RbmEpochRow[] = [];
+  const started = Date.now();
+  let trainSeconds = 0;
+  fitRbm(rbm, images, {
+    ...recipe.fit,
+    onEpoch: (epoch) => {
+      trainSeconds = (Date.now() - started) / 1000;
+      const row = { epoch, reconstruction: rbm.reconstructionError(monitor), pseudoLogLikelihood: rbm.pseudoLogLikelihood(small), seconds: trainSeconds };
+      history.push(row);
+      onEpoch?.(row);
+    },
+  }).dispose();
+  tf.dispose([monitor, small]);
+  saveCheckpoint<RbmCheckpointConfig>(dir, { recipe, history, seconds: trainSeconds }, rbm.namedVariables());
+  return { rbm, history, seconds: trainSeconds, loaded: false };
 }
