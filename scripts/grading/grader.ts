@@ -145,13 +145,14 @@ export function prepareSubmission(instructor: Notebook, tests: InstructorTest[],
 }
 
 interface ErrorOutput {
-  output_type: 'error';
   ename: string;
   evalue: string;
 }
 
 function errorsOf(cell: NotebookCell): ErrorOutput[] {
-  return (cell.outputs ?? []).filter((o): o is ErrorOutput & Record<string, unknown> => o.output_type === 'error') as ErrorOutput[];
+  return (cell.outputs ?? [])
+    .filter((o) => o.output_type === 'error')
+    .map((o) => ({ ename: String(o.ename ?? 'Error'), evalue: String(o.evalue ?? '') }));
 }
 
 function firstLine(text: string, max = 300): string {
@@ -159,10 +160,11 @@ function firstLine(text: string, max = 300): string {
   return line.length > max ? `${line.slice(0, max - 3)}...` : line;
 }
 
+/** Outcomes that run_cells.py writes itself: their message is the whole reason. */
+const RUNNER_OUTCOMES = new Set(['CellTimeout', 'SubmissionTimeout', 'KernelDied', 'NotRun']);
+
 function describeError(e: ErrorOutput): string {
-  if (e.ename === 'CellTimeout' || e.ename === 'SubmissionTimeout' || e.ename === 'KernelDied') return `${firstLine(e.evalue)}`;
-  if (e.ename === 'NotRun') return firstLine(e.evalue);
-  return firstLine(`${e.ename}: ${e.evalue}`);
+  return firstLine(RUNNER_OUTCOMES.has(e.ename) ? e.evalue : `${e.ename}: ${e.evalue}`);
 }
 
 const NOTE_TEXT: Record<Exclude<Note, null>, string> = {
