@@ -108,3 +108,39 @@ test('bad inputs are refused with the reason', () => {
   assert.throws(() => gaussian.fitGaussianForwardKl(0, 0), /variance must be positive and finite, got 0/);
   assert.throws(() => gaussian.fitGaussianByGradientAscent([1, 2], { init: { mu: 0, sigma: 0 } }), /sigma must be positive and finite, got 0/);
 });
+
+test('the tensor version of the multivariate MLE equals the plain one', async () => {
+  await runtime.init({ seed: 5, report: false });
+  const rows = Array.from({ length: 50 }, () => [runtime.randn(), 2 * runtime.randn() + 1, runtime.randn() - runtime.random()]);
+  const plain = gaussian.mvnMle(rows);
+  const { mean, covariance } = gaussian.mvnMleTensor(tf.tensor2d(rows));
+  Array.from(mean.dataSync()).forEach((v, i) => assert.ok(Math.abs(v - plain.mean[i]) < 1e-5));
+  (covariance.arraySync() as number[][]).flat().forEach((v, i) => assert.ok(Math.abs(v - plain.covariance.flat()[i]) < 1e-4));
+  assert.throws(() => gaussian.mvnMleTensor(tf.zeros([3]) as unknown as tf.Tensor2D), /x must be \[N, d\] with N >= 1, got \[3\]/);
+});
+
+test('choleskyFactor reproduces the matrix, and Gaussian samples have the requested covariance', async () => {
+  await runtime.init({ seed: 6, report: false });
+  const sigma = [4, 2, 0.4, 2, 3, -0.6, 0.4, -0.6, 1];
+  const l = gaussian.choleskyFactor(sigma, 3);
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) {
+      let s = 0;
+      for (let k = 0; k < 3; k++) s += l[i * 3 + k] * l[j * 3 + k];
+      assert.ok(Math.abs(s - sigma[i * 3 + j]) < 1e-12);
+      if (j > i) assert.equal(l[i * 3 + j], 0);
+    }
+  }
+  const n = 20000;
+  const x = gaussian.sampleGaussian(tf.tensor1d([1, -2, 0]), tf.tensor2d(sigma, [3, 3]), n);
+  const fit = gaussian.mvnMle(x.arraySync() as number[][]);
+  [1, -2, 0].forEach((m, i) => assert.ok(Math.abs(fit.mean[i] - m) < 5 * Math.sqrt(sigma[i * 4] / n)));
+  for (let a = 0; a < 3; a++) {
+    for (let b = 0; b < 3; b++) {
+      const se = Math.sqrt((sigma[a * 4] * sigma[b * 4] + sigma[a * 3 + b] ** 2) / n);
+      assert.ok(Math.abs(fit.covariance[a][b] - sigma[a * 3 + b]) < 5 * se);
+    }
+  }
+  assert.throws(() => gaussian.choleskyFactor([1, 2, 2, 1], 2), /not positive definite \(pivot 1 is -3\)/);
+  assert.throws(() => gaussian.sampleGaussian(tf.zeros([2]) as tf.Tensor1D, tf.eye(3) as tf.Tensor2D, 5), /covariance must be \[2, 2\]/);
+});

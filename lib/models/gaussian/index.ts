@@ -1,2 +1,3 @@
 export * from './kl-fit';
 export * from './mle';
+export * from './sample';
