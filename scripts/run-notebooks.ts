@@ -5,7 +5,7 @@
  * notebook, status and seconds, and exits non-zero if any notebook fails.
  */
 import * as path from 'path';
-import { executeNotebook, exportHtml, listNotebooks } from './jupyter';
+import { ExecuteResult, executeNotebook, exportHtml, listNotebooks } from './jupyter';
 
 interface Args {
   quick: boolean;
@@ -42,7 +42,12 @@ function main(): number {
   for (const nb of notebooks) {
     const name = path.basename(nb);
     process.stdout.write(`  ${name} ... `);
-    const result = executeNotebook(nb, { cellTimeout: args.cellTimeout, env: { GENLAB_QUICK: args.quick ? '1' : '0' } });
+    let result: ExecuteResult;
+    try {
+      result = executeNotebook(nb, { cellTimeout: args.cellTimeout, env: { GENLAB_QUICK: args.quick ? '1' : '0' } });
+    } catch (err) {
+      result = { ok: false, seconds: 0, error: (err as Error).message, timedOut: false };
+    }
     let status = result.ok ? 'ok' : 'FAILED';
     if (result.ok && result.output) {
       try {
