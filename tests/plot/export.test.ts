@@ -211,3 +211,15 @@ test('figures script writes PNG, SVG, HTML per figure, image grids and CSV table
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('saveFigure writes the format its file name asks for', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-save-'));
+  try {
+    const png = PNG.sync.read(fs.readFileSync(await plot.saveFigure(heatFig, path.join(dir, 'a', 'heat.png'), { renderer, width: 300, height: 250 })));
+    assert.deepEqual([png.width, png.height], [600, 500], 'PNG default scale is 2');
+    assert.equal(checkXml(fs.readFileSync(await plot.saveFigure(heatFig, path.join(dir, 'heat.svg'), { renderer }), 'utf8')), 'svg');
+    assert.match(fs.readFileSync(await plot.saveFigure(heatFig, path.join(dir, 'heat.html')), 'utf8'), /^<!DOCTYPE html>/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
