@@ -1,9 +1,10 @@
 /**
- * npm run notebooks -- [--quick] [--timeout SECONDS] [name ...]
+ * npm run notebooks -- [--quick] [--timeout SECONDS] [name | file.ipynb ...]
  * Executes every notebook (or those whose file name contains one of the names) top to bottom through
  * Jupyter with the project's tslab kernel, writes build/notebooks/<name>.ipynb and .html, prints a table of
  * notebook, status and seconds, and exits non-zero if any notebook fails.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { ExecuteResult, executeNotebook, exportHtml, listNotebooks } from './jupyter';
 
@@ -22,7 +23,7 @@ function parseArgs(argv: string[]): Args {
       args.cellTimeout = Number(argv[++i]);
       if (!(args.cellTimeout > 0)) throw new Error(`--timeout needs a positive number of seconds, got ${argv[i]}`);
     } else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run notebooks -- [--quick] [--timeout SECONDS_PER_CELL] [name ...]');
+      console.log('usage: npm run notebooks -- [--quick] [--timeout SECONDS_PER_CELL] [name | file.ipynb ...]');
       process.exit(0);
     } else if (a.startsWith('--')) throw new Error(`unknown option ${a} (use --quick, --timeout, or notebook names)`);
     else args.names.push(a);
@@ -32,7 +33,10 @@ function parseArgs(argv: string[]): Args {
 
 function main(): number {
   const args = parseArgs(process.argv.slice(2));
-  const notebooks = listNotebooks(args.names);
+  // A name that is the path of an .ipynb file runs that file; other names select from notebooks/.
+  const files = args.names.filter((n) => n.endsWith('.ipynb') && fs.existsSync(n)).map((n) => path.resolve(n));
+  const names = args.names.filter((n) => !files.includes(path.resolve(n)));
+  const notebooks = [...files, ...(names.length || !files.length ? listNotebooks(names) : [])];
   if (notebooks.length === 0) {
     console.error(`No notebook in notebooks/ matches ${args.names.map((n) => `'${n}'`).join(', ')}.`);
     return 2;

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
+import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { cellSource, executeNotebook, kernelSpec, listNotebooks, makeHtmlOffline, readNotebook, ROOT } from '../../scripts/jupyter';
 
@@ -67,4 +68,18 @@ test('exported HTML loads no script or stylesheet from the network', () => {
   assert.doesNotMatch(out, /<script[^>]*\ssrc=/i);
   assert.doesNotMatch(out, /<link[^>]*href="https?:/i);
   assert.match(out, /window\.MathJax=\{tex:/);
+});
+
+test('the runner reports a malformed notebook as failed, with the reason, and exits non-zero', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-run-'));
+  const file = path.join(dir, '99-broken.ipynb');
+  fs.writeFileSync(file, '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [');
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'scripts', 'run-notebooks.js'), '--quick', file], { encoding: 'utf8' });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /99-broken\.ipynb\s+FAILED/);
+  assert.match(r.stdout, /malformed notebook, not valid JSON/);
+  assert.match(r.stdout, /0 passed, 1 failed/);
+  const bad = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'scripts', 'run-notebooks.js'), '--fast'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown option --fast/);
 });
