@@ -8,12 +8,13 @@
  *   gan: MLP GAN, G 100-256-512-1024-784, D 784-1024-512-256-1, batch 64, Adam 2e-4 (one D step + one G step)
  *   rbm: binary RBM 784x500, CD-1, batch 100, plain SGD (one update)
  * Each workload is warmed up, then timed in rounds of `steps` steps; the table shows the median round.
- * With --torch, every round of a workload is followed by the PyTorch reference (one thread) on the same
- * workload, so both see the same machine load; the ratio is tfjs time / PyTorch time.
+ * With --torch, every round of a workload is followed by a round of the PyTorch reference (the step
+ * functions of ../shared/anchors/torch_steps.py, one thread) on the same workload, so both see the same
+ * machine load; the ratio is median tfjs time / median PyTorch time.
  * The backend comes from GENLAB_BACKEND (default: the fastest available); GENLAB_NATIVE=0 turns the
  * native kernels off, GENLAB_THREADS sets their thread count.
  */
-import { execFileSync } from 'child_process';
+import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
 import * as path from 'path';
 import { nn, runtime, tf } from 'genlab';
 import { kernelsInfo } from 'genlab/dist/runtime/kernels';
@@ -211,15 +212,86 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 };
 
-/** One run of the PyTorch anchor (all workloads): ms/step per workload, each its script's median of 5 rounds. */
-function torchRun(steps: number): Record<string, number> {
-  const out = execFileSync(PYTHON, [TORCH_SCRIPT, '1', String(steps)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
-  const result: Record<string, number> = {};
-  for (const line of out.split('\n')) {
-    const match = /^(\w+) ([\d.]+) ms\/step/.exec(line.trim());
-    if (match) result[match[1]] = Number(match[2]);
+/**
+ * The PyTorch reference as a long-lived worker: it runs the anchor script's own step functions (its source
+ * up to the timing loop, with 1 thread), and times `steps` steps of one workload on request, so that tfjs
+ * and PyTorch rounds can alternate under the same machine load.
+ */
+const TORCH_WORKER = `
+import sys, time
+path = sys.argv[1]
+src = open(path).read()
+cut = src.find('\\nfor name, make in')
+if cut < 0:
+    sys.exit(path + ': the timing loop "for name, make in ..." was not found')
+sys.argv = [path, '1']
+anchor = {'__name__': 'torch_steps'}
+exec(compile(src[:cut], path, 'exec'), anchor)
+steps = {name: anchor[name + '_step']() for name in ('vae', 'gan', 'rbm')}
+print('ready', flush=True)
+for line in sys.stdin:
+    name, n = line.split()
+    start = time.perf_counter()
+    for _ in range(int(n)):
+        steps[name]()
+    print((time.perf_counter() - start) / int(n) * 1000, flush=True)
+`;
+
+class TorchWorker {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: string[] = [];
+  private waiting?: (line: string) => void;
+  private stderr = '';
+  private exited?: Error;
+  private failWaiting?: (error: Error) => void;
+
+  constructor() {
+    this.child = spawn(PYTHON, ['-c', TORCH_WORKER, TORCH_SCRIPT], { env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    let buffered = '';
+    this.child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        if (this.waiting) {
+          const resolve = this.waiting;
+          this.waiting = undefined;
+          resolve(line);
+        } else this.lines.push(line);
+      }
+    });
+    this.child.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.child.on('exit', (code) => {
+      this.exited = new Error(`the PyTorch worker (${PYTHON} ${TORCH_SCRIPT}) exited with code ${code}:\n${this.stderr}`);
+      this.failWaiting?.(this.exited);
+    });
   }
-  return result;
+
+  private next(): Promise<string> {
+    const line = this.lines.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    if (this.exited) return Promise.reject(this.exited);
+    return new Promise((resolve, reject) => {
+      this.waiting = resolve;
+      this.failWaiting = reject;
+    });
+  }
+
+  async ready(): Promise<void> {
+    const line = await this.next();
+    if (line !== 'ready') throw new Error(`the PyTorch worker did not start: ${line}\n${this.stderr}`);
+  }
+
+  /** ms/step of `steps` steps of one workload. */
+  async time(name: string, steps: number): Promise<number> {
+    this.child.stdin.write(`${name} ${steps}\n`);
+    return Number(await this.next());
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
 }
 
 interface Row {
@@ -239,48 +311,55 @@ interface Row {
 
 /**
  * Warms every workload up, then runs `rounds` rounds; a round times `steps` steps of each workload and,
- * with --torch, then runs the PyTorch anchor, so tfjs and PyTorch alternate under the same machine load.
+ * with --torch, right after it the same number of PyTorch steps of the same workload, so that both see
+ * the same machine load. Tensor leaks are counted over all timed steps.
  */
-function runAll(options: Options): Row[] {
+async function runAll(options: Options): Promise<Row[]> {
   const workloads = options.only.map((name) => FACTORIES[name]());
-  for (const w of workloads) for (let i = 0; i < 3; i++) w.step();
-  const rounds = workloads.map((): number[] => []);
-  const torchRounds = workloads.map((): number[] => []);
-  const leaked = workloads.map(() => 0);
-  for (let r = 0; r < options.rounds; r++) {
-    workloads.forEach((w, i) => {
-      const before = tf.memory().numTensors;
-      const start = performance.now();
-      for (let s = 0; s < options.steps; s++) w.step();
-      rounds[i].push((performance.now() - start) / options.steps);
-      leaked[i] += tf.memory().numTensors - before;
+  const torch = options.torch ? new TorchWorker() : undefined;
+  try {
+    await torch?.ready();
+    for (const w of workloads) {
+      for (let i = 0; i < 3; i++) w.step();
+      await torch?.time(w.name, 3);
+    }
+    const rounds = workloads.map((): number[] => []);
+    const torchRounds = workloads.map((): number[] => []);
+    const leaked = workloads.map(() => 0);
+    for (let r = 0; r < options.rounds; r++) {
+      for (const [i, w] of workloads.entries()) {
+        const before = tf.memory().numTensors;
+        const start = performance.now();
+        for (let s = 0; s < options.steps; s++) w.step();
+        rounds[i].push((performance.now() - start) / options.steps);
+        leaked[i] += tf.memory().numTensors - before;
+        if (torch) torchRounds[i].push(await torch.time(w.name, options.steps));
+      }
+    }
+    return workloads.map((w, i) => {
+      const ms = median(rounds[i]);
+      const row: Row = {
+        workload: w.name,
+        description: w.description,
+        batch: w.batch,
+        msPerStep: ms,
+        imagesPerSecond: (w.batch * 1000) / ms,
+        gflops: w.flops / ms / 1e6,
+        epochSeconds: ((60000 / w.batch) * ms) / 1000,
+        rounds: rounds[i],
+        leakedTensors: leaked[i],
+      };
+      if (torch) {
+        row.torchMsPerStep = median(torchRounds[i]);
+        row.torchRounds = torchRounds[i];
+        row.ratio = ms / row.torchMsPerStep;
+      }
+      return row;
     });
-    if (options.torch) {
-      const torch = torchRun(options.steps);
-      workloads.forEach((w, i) => torchRounds[i].push(torch[w.name]));
-    }
+  } finally {
+    torch?.close();
+    workloads.forEach((w) => w.dispose());
   }
-  return workloads.map((w, i) => {
-    w.dispose();
-    const ms = median(rounds[i]);
-    const row: Row = {
-      workload: w.name,
-      description: w.description,
-      batch: w.batch,
-      msPerStep: ms,
-      imagesPerSecond: (w.batch * 1000) / ms,
-      gflops: w.flops / ms / 1e6,
-      epochSeconds: ((60000 / w.batch) * ms) / 1000,
-      rounds: rounds[i],
-      leakedTensors: leaked[i],
-    };
-    if (options.torch) {
-      row.torchMsPerStep = median(torchRounds[i]);
-      row.torchRounds = torchRounds[i];
-      row.ratio = ms / row.torchMsPerStep;
-    }
-    return row;
-  });
 }
 
 function table(rows: Row[]): string {
@@ -309,12 +388,12 @@ async function main(): Promise<void> {
     tfjs: tf.version.tfjs,
     rounds: options.rounds,
     stepsPerRound: options.steps,
-    torch: options.torch ? `${PYTHON} ${TORCH_SCRIPT} 1 (1 thread)` : undefined,
+    torch: options.torch ? `${PYTHON} ${TORCH_SCRIPT}: its step functions, 1 thread, rounds alternating with tfjs` : undefined,
   };
   if (!options.json) {
     console.log(`genlab bench: backend ${header.backend} (${header.threads} thread${header.threads === 1 ? '' : 's'}; ${header.kernels}) | tfjs ${header.tfjs} | median of ${options.rounds} rounds x ${options.steps} steps${options.torch ? ' | PyTorch 1 thread, alternating rounds' : ''}`);
   }
-  const rows = runAll(options);
+  const rows = await runAll(options);
   if (options.json) {
     console.log(JSON.stringify({ ...header, workloads: rows }, null, 2));
   } else {

@@ -8,7 +8,7 @@
  *  - replaces wasm's BatchMatMul and _FusedMatMul: OpenBLAS sgemm computed in place on the wasm heap when the
  *    native addon (native/, `native/build.sh`) is built, else explicit Transpose + the plain wasm product;
  *  - makes Identity (and same-dtype Cast) share data instead of copying it (tfjs clones every tensor it
- *    saves for backprop);
+ *    saves for backprop), and Sum/Mean gradients without a JavaScript array of ones;
  *  - adds `GenlabDense` (y = act(x W + b), one kernel) with a registered gradient (one fused kernel for
  *    dz = dy * act'(y) and db, then two products); `nn.dense` uses it on wasm;
  *  - with the addon, replaces wasm's Exp, Log, Log1p, Sigmoid, Softplus, Tanh by vectorized native loops;
@@ -186,6 +186,33 @@ function installSharing(kernelName: string, original: tf.KernelConfig): void {
       backend.incRef(x.dataId);
       return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
     }) as unknown as tf.KernelFunc,
+  });
+}
+
+/**
+ * Gradients of Sum and Mean as dy times onesLike(x) (a wasm fill kernel) instead of tfjs's dy * ones(x.shape),
+ * which fills a JavaScript array and copies it into the heap at every step. Same values on every backend.
+ */
+function installReductionGradients(): void {
+  const broadcastDy = (dy: tf.Tensor, x: tf.Tensor, axis: unknown): { dx: tf.Tensor; reduceSize: number } => {
+    const axes = tf.util.parseAxisParam(axis as number | number[], x.shape);
+    const expanded = tf.reshape(dy, x.shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+    return { dx: tf.mul(expanded, tf.onesLike(x)), reduceSize: axes.reduce((p, a) => p * x.shape[a], 1) };
+  };
+  tf.registerGradient({
+    kernelName: tf.Sum,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => ({ x: () => broadcastDy(dy as tf.Tensor, saved[0], (attrs as { axis: unknown }).axis).dx }),
+  });
+  tf.registerGradient({
+    kernelName: tf.Mean,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => ({
+      x: () => {
+        const { dx, reduceSize } = broadcastDy(dy as tf.Tensor, saved[0], (attrs as { axis: unknown }).axis);
+        return tf.div(dx, reduceSize);
+      },
+    }),
   });
 }
 
@@ -457,6 +484,7 @@ export function installWasmKernels(): KernelsInfo {
   native?.setThreads(threads);
   installSharing(tf.Identity, identity);
   installSharing(tf.Cast, cast);
+  installReductionGradients();
   installMatMul(matMul);
   installFusedMatMul(fusedMatMul);
   installDense();
