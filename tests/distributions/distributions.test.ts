@@ -300,6 +300,14 @@ test('invalid parameters throw errors that name the parameter and value', async 
   assert.throws(() => D.kl(new D.Normal(0, 1), new D.MultivariateNormal([0, 0], { covariance: [[1, 0], [0, 1]] })), /event shape \[\] .* \[2\]/);
   assert.throws(() => D.klMonteCarlo(new D.Normal(0, 1), new D.Normal(0, 1), 1), /samples must be an integer >= 2, got 1/);
   assert.throws(() => D.cholesky(tf.zeros([2, 3])), /must be a square matrix/);
+  const build = ([m, s]: tf.Tensor[]) => new D.Normal(m, s);
+  const mu = tf.scalar(0);
+  const sd = tf.scalar(1);
+  assert.throws(() => D.gradientEstimate('pathwise' as 'score', build, [mu, sd], tf.square, 10), /estimator must be 'score' or 'reparameterization', got 'pathwise'/);
+  assert.throws(() => D.gradientEstimate('score', build, [mu, sd], tf.square, 1), /samples must be an integer >= 2, got 1/);
+  assert.throws(() => D.gradientEstimate('score', () => new D.Normal(0, 1), [mu, sd], tf.square, 10), /must return a batch of 10 distributions/);
+  assert.throws(() => D.monteCarlo(new D.Normal(0, 1), (z) => tf.sum(z), 10), /f must return one value per draw/);
+  tf.dispose([mu, sd]);
 });
 
 test('no tensor leaks across repeated evaluation, and same seed gives the same draws', async () => {
