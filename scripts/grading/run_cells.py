@@ -5,7 +5,8 @@ only itself:
 - a cell that runs past the per-cell limit (an infinite loop) gets an error output `CellTimeout`; its kernel
   is killed, a new one is started, the cells before it are replayed silently, and execution goes on after it;
 - a kernel that dies gets `KernelDied` the same way;
-- past the per-submission limit, the remaining cells get `NotRun`.
+- past the per-submission limit (counted from the first kernel's start), the cell running gets
+  `SubmissionTimeout` and the remaining cells get `NotRun`.
 
 usage: run_cells.py IN.ipynb OUT.ipynb --kernel tslab --cwd DIR --cell-timeout S --total-timeout S [--pid-file F]
 
@@ -58,7 +59,7 @@ class Runner:
     def __init__(self, nb, args):
         self.nb = nb
         self.args = args
-        self.deadline = time.monotonic() + args.total_timeout
+        self.deadline = None
         self.client = NotebookClient(
             nb,
             kernel_name=args.kernel,
@@ -127,7 +128,7 @@ class Runner:
                     break
                 # tslab aborts requests that arrive within 200 ms after a failed cell: wait and resend.
                 time.sleep(0.3)
-            if self.status == "error":
+            if self.status == "error" and not any(o.get("output_type") == "error" for o in cell.outputs):
                 cell.outputs.append(tslab_error(cell))
                 time.sleep(0.3)
             return None
@@ -165,6 +166,8 @@ class Runner:
         }
         skipped = set()
         self.start()
+        # The submission's time limit counts from the moment its first kernel is ready.
+        self.deadline = time.monotonic() + self.args.total_timeout
         alive = True
         for index, cell in enumerate(self.nb.cells):
             if cell.cell_type != "code":
