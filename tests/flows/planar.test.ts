@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { models, runtime, tf } from 'genlab';
 
-const { PlanarFlow, PlanarStack, planarFlows, planarLogDet, planarUHat, jacobian, logAbsDet } = models.flows;
+const { PlanarFlow, PlanarStack, planarFlows, planarLogDet, planarUHat, planarRawU, jacobian, logAbsDet } = models.flows;
 
 /** max over points of |det_formula / det_jacobian - 1|, from the two log-determinants. */
 function maxRelativeDetError(logDet: tf.Tensor1D, jacobians: number[][][]): number {
@@ -66,7 +66,10 @@ test('planarUHat satisfies ûᵀw = -1 + softplus(wᵀu) and leaves u alone alon
   const diff = tf.sub(uHat, u);
   const cross = tf.sub(tf.mul(tf.sum(tf.mul(diff, w), 1, true), w), tf.mul(tf.sum(tf.square(w), 1, true), diff));
   assert.ok(tf.max(tf.abs(cross)).dataSync()[0] < 1e-4);
-  tf.dispose([u, w, uHat, diff, cross]);
+  // planarRawU inverts the map: the raw u it returns has exactly the requested û
+  const back = planarUHat(planarRawU(uHat, w), w);
+  assert.ok(tf.max(tf.abs(tf.sub(back, uHat))).dataSync()[0] < 1e-4);
+  tf.dispose([u, w, uHat, diff, cross, back]);
 });
 
 test('PlanarStack (fused op, hand-derived gradients) equals K PlanarFlow layers in values, gradients and inverse', async () => {
@@ -118,6 +121,7 @@ test('planar functions reject bad inputs with messages that name the parameter',
   assert.throws(() => layer.forward(bad), /expected points of shape \[batch, 2\], got \[4, 3\]/);
   assert.throws(() => planarLogDet(bad, layer.u, layer.w, 0), /planarLogDet: expected points of shape \[batch, 2\]/);
   assert.throws(() => planarUHat(tf.zeros([3]) as tf.Tensor1D, layer.w), /u and w must both be \[d\] or both be \[K, d\]/);
+  assert.throws(() => planarRawU(tf.tensor1d([-2, 0]), tf.tensor1d([1, 0])), /ûᵀw must be > -1/);
   assert.throws(() => new PlanarStack(2, 0), /number of planar layers K must be a positive integer, got 0/);
   assert.throws(() => new PlanarStack(2, 3).layer(3), /layer index must be an integer in \[0, 2\], got 3/);
   tf.dispose(bad);

@@ -27,6 +27,22 @@ export function planarUHat<T extends tf.Tensor1D | tf.Tensor2D>(u: T, w: T): T {
   });
 }
 
+/**
+ * The inverse of planarUHat: a raw u whose constrained û is the given one (needs ûᵀw > -1). With c = ûᵀw,
+ * u = û + (s - c) w / ||w||² where m(s) = c, i.e. s = log(exp(c + 1) - 1). Used to start layers at a chosen û.
+ */
+export function planarRawU<T extends tf.Tensor1D | tf.Tensor2D>(uHat: T, w: T): T {
+  if ((w.rank !== 1 && w.rank !== 2) || uHat.rank !== w.rank || uHat.shape.some((s, i) => s !== w.shape[i])) {
+    throw new Error(`planarRawU: uHat and w must both be [d] or both be [K, d], got uHat [${uHat.shape.join(', ')}] and w [${w.shape.join(', ')}]`);
+  }
+  return tf.tidy(() => {
+    const c = tf.sum(tf.mul(w, uHat), -1, true);
+    if (tf.min(c).dataSync()[0] <= -1) throw new Error('planarRawU: ûᵀw must be > -1 (no raw u maps to this û)');
+    const s = tf.log(tf.expm1(tf.add(c, 1)));
+    return tf.add(uHat, tf.mul(tf.div(tf.sub(s, c), tf.sum(tf.square(w), -1, true)), w)) as T;
+  });
+}
+
 /** log |det ∂f/∂z| = log |1 + h'(wᵀz + b) uᵀw| per row of z [n, d], with h' = 1 - tanh², in O(d) per point. */
 export function planarLogDet(z: tf.Tensor2D, u: tf.Tensor1D, w: tf.Tensor1D, b: tf.Scalar | number): tf.Tensor1D {
   const d = w.shape[0];
@@ -66,9 +82,18 @@ export function planarInverse(y: tf.Tensor2D, uHat: tf.Tensor1D, w: tf.Tensor1D,
   });
 }
 
+/** A raw u whose û is N(0, scale²) (sign flipped where ûᵀw would be <= -1/2), so that layers start near the identity. */
+function initialRawU<T extends tf.Tensor1D | tf.Tensor2D>(w: T, scale: number): T {
+  return tf.tidy(() => {
+    const draw = tf.randomNormal(w.shape, 0, scale, 'float32', nextSeed());
+    const uHat = tf.where(tf.lessEqual(tf.sum(tf.mul(w, draw), -1, true), -0.5), tf.neg(draw), draw) as T;
+    return planarRawU(uHat, w);
+  });
+}
+
 export interface PlanarOptions {
   name?: string;
-  /** Standard deviation of the initial u and w (default 0.1; b starts at 0). */
+  /** Standard deviation of the initial û and w (default 0.1; b starts at 0), so that the flow starts near the identity. */
   initScale?: number;
 }
 
@@ -84,8 +109,8 @@ export class PlanarFlow implements Flow {
     const scale = options.initScale ?? 0.1;
     if (!(scale > 0)) throw new Error(`PlanarFlow initScale must be > 0, got ${scale}`);
     this.name = options.name ?? 'planar';
-    this.u = tf.variable(tf.randomNormal([dim], 0, scale, 'float32', nextSeed())) as tf.Variable<tf.Rank.R1>;
     this.w = tf.variable(tf.randomNormal([dim], 0, scale, 'float32', nextSeed())) as tf.Variable<tf.Rank.R1>;
+    this.u = tf.variable(initialRawU(this.w, scale)) as tf.Variable<tf.Rank.R1>;
     this.b = tf.variable(tf.scalar(0)) as tf.Variable<tf.Rank.R0>;
   }
 
@@ -144,8 +169,8 @@ export class PlanarStack implements Flow {
     const scale = options.initScale ?? 0.1;
     if (!(scale > 0)) throw new Error(`PlanarStack initScale must be > 0, got ${scale}`);
     this.name = options.name ?? 'planar';
-    this.u = tf.variable(tf.randomNormal([K, dim], 0, scale, 'float32', nextSeed())) as tf.Variable<tf.Rank.R2>;
     this.w = tf.variable(tf.randomNormal([K, dim], 0, scale, 'float32', nextSeed())) as tf.Variable<tf.Rank.R2>;
+    this.u = tf.variable(initialRawU(this.w, scale)) as tf.Variable<tf.Rank.R2>;
     this.b = tf.variable(tf.zeros([K])) as tf.Variable<tf.Rank.R1>;
   }
 
