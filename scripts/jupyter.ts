@@ -2,7 +2,7 @@
  * Running notebooks through Jupyter itself (nbconvert/nbclient speaking the real kernel protocol) with the
  * project's own tslab kernel. Shared by the notebook runner, the grader and the tests.
  */
-import { spawnSync, SpawnSyncReturns } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -144,8 +144,8 @@ function jupyterEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** The part of nbconvert's error output that tells what failed (the failing cell and its error). */
-export function summarizeFailure(r: SpawnSyncReturns<string>): string {
-  const text = `${r.stderr ?? ''}`;
+export function summarizeFailure(stderr: string): string {
+  const text = stderr;
   const marker = text.indexOf('An error occurred while executing the following cell');
   const relevant = marker >= 0 ? text.slice(marker) : text;
   const lines = relevant.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('[NbConvertApp]'));
@@ -153,7 +153,7 @@ export function summarizeFailure(r: SpawnSyncReturns<string>): string {
 }
 
 /** Executes `file` top to bottom through Jupyter with the project's tslab kernel. */
-export function executeNotebook(file: string, options: ExecuteOptions = {}): ExecuteResult {
+export async function executeNotebook(file: string, options: ExecuteOptions = {}): Promise<ExecuteResult> {
   readNotebook(file);
   const jupyter = findJupyter();
   installKernelSpec();
@@ -169,19 +169,24 @@ export function executeNotebook(file: string, options: ExecuteOptions = {}): Exe
     '--output-dir', outDir, '--output', path.basename(file, '.ipynb'), file,
   ];
   const start = Date.now();
-  const r = spawnSync(jupyter, args, {
-    cwd: path.dirname(file),
-    env: jupyterEnv(options.env),
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-    timeout: options.totalTimeout ? options.totalTimeout * 1000 : undefined,
-    killSignal: 'SIGKILL',
-  });
+  const child = spawn(jupyter, args, { cwd: path.dirname(file), env: jupyterEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stderr = '';
+  child.stdout.resume();
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let timedOut = false;
+  const timer = options.totalTimeout
+    ? setTimeout(() => {
+        timedOut = true;
+        // The kernel is a child of Jupyter: kill the whole process group.
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      }, options.totalTimeout * 1000)
+    : undefined;
+  const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  if (timer) clearTimeout(timer);
   const seconds = (Date.now() - start) / 1000;
-  const timedOut = r.error !== undefined && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
   const written = fs.existsSync(output) ? output : undefined;
-  if (r.status === 0 && written) return { ok: true, seconds, output: written, timedOut: false };
-  const error = timedOut ? `timed out after ${options.totalTimeout} s` : summarizeFailure(r) || `jupyter exited with status ${r.status}`;
+  if (status === 0 && written) return { ok: true, seconds, output: written, timedOut: false };
+  const error = timedOut ? `timed out after ${options.totalTimeout} s` : summarizeFailure(stderr) || `jupyter exited with status ${status}`;
   return { ok: false, seconds, output: written, error, timedOut };
 }
 
@@ -190,7 +195,7 @@ function inlineMathJax(): string {
   const file = path.join(path.dirname(require.resolve('mathjax/package.json')), 'es5', 'tex-svg-full.js');
   const config =
     "window.MathJax={tex:{inlineMath:[['$','$'],['\\\\(','\\\\)']],displayMath:[['$$','$$'],['\\\\[','\\\\]']],processEscapes:true,processEnvironments:true}," +
-    "options:{skipHtmlTags:['script','noscript','style','textarea','pre','code']},svg:{fontCache:'global'}};";
+    "options:{skipHtmlTags:['script','noscript','style','textarea','pre','code']},svg:{fontCache:'local'}};";
   return `<script>${config}</script>\n<script>${fs.readFileSync(file, 'utf8').replace(/<\/script/gi, '<\\/script')}</script>`;
 }
 
@@ -226,7 +231,7 @@ export function exportHtml(executed: string): string {
     maxBuffer: 64 * 1024 * 1024,
   });
   const html = path.join(dir, `${base}.html`);
-  if (r.status !== 0 || !fs.existsSync(html)) throw new Error(`HTML export of ${executed} failed:\n${summarizeFailure(r)}`);
+  if (r.status !== 0 || !fs.existsSync(html)) throw new Error(`HTML export of ${executed} failed:\n${summarizeFailure(r.stderr ?? '')}`);
   fs.writeFileSync(html, makeHtmlOffline(fs.readFileSync(html, 'utf8')));
   return html;
 }

@@ -1,81 +1,145 @@
 /**
- * npm run notebooks -- [--quick] [--timeout SECONDS] [name | file.ipynb ...]
+ * npm run notebooks -- [--quick] [--jobs N] [--timeout SECONDS] [name | file.ipynb ...]
  * Executes every notebook (or those whose file name contains one of the names) top to bottom through
  * Jupyter with the project's tslab kernel, writes build/notebooks/<name>.ipynb and .html, prints a table of
- * notebook, status and seconds, and exits non-zero if any notebook fails.
+ * notebook, status and seconds, and exits non-zero if any notebook fails. Where a Chromium is found, every
+ * figure of an executed notebook also gets a static PNG, so the notebook reads without JavaScript (GitHub,
+ * nbviewer, an untrusted JupyterLab); --no-static-images skips that.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
-import { ExecuteResult, executeNotebook, exportHtml, listNotebooks } from './jupyter';
+import { plot } from 'genlab';
+import { ExecuteResult, executeNotebook, exportHtml, listNotebooks, readNotebook } from './jupyter';
+
+const USAGE = 'usage: npm run notebooks -- [--quick] [--jobs N] [--timeout SECONDS_PER_CELL] [--no-static-images] [name | file.ipynb ...]';
 
 interface Args {
   quick: boolean;
+  jobs: number;
   cellTimeout: number;
+  staticImages: boolean;
   names: string[];
 }
 
+function positiveNumber(flag: string, value: string | undefined, integer: boolean): number {
+  const n = Number(value);
+  if (!(n > 0) || (integer && !Number.isInteger(n))) throw new Error(`${flag} needs a positive ${integer ? 'integer' : 'number'}, got ${value}`);
+  return n;
+}
+
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, cellTimeout: 1800, names: [] };
+  // Notebooks compute on one thread each (wasm), so by default two run at a time on a machine with 2+ cores.
+  const args: Args = { quick: false, jobs: Math.min(2, os.cpus().length), cellTimeout: 1800, staticImages: true, names: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') args.quick = true;
-    else if (a === '--timeout') {
-      args.cellTimeout = Number(argv[++i]);
-      if (!(args.cellTimeout > 0)) throw new Error(`--timeout needs a positive number of seconds, got ${argv[i]}`);
-    } else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run notebooks -- [--quick] [--timeout SECONDS_PER_CELL] [name | file.ipynb ...]');
+    else if (a === '--jobs') args.jobs = positiveNumber(a, argv[++i], true);
+    else if (a === '--timeout') args.cellTimeout = positiveNumber(a, argv[++i], false);
+    else if (a === '--no-static-images') args.staticImages = false;
+    else if (a === '--help' || a === '-h') {
+      console.log(USAGE);
       process.exit(0);
-    } else if (a.startsWith('--')) throw new Error(`unknown option ${a} (use --quick, --timeout, or notebook names)`);
+    } else if (a.startsWith('--')) throw new Error(`unknown option ${a}\n${USAGE}`);
     else args.names.push(a);
   }
   return args;
 }
 
-function main(): number {
+interface Row {
+  name: string;
+  status: string;
+  seconds: number;
+  error?: string;
+}
+
+/** One headless browser for the whole run, used by one notebook at a time. */
+class StaticImages {
+  private renderer?: Promise<plot.FigureRenderer>;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** Adds static PNGs to the figures of an executed notebook file; returns how many. */
+  add(file: string): Promise<number> {
+    const job = this.queue.then(async () => {
+      const notebook = readNotebook(file);
+      this.renderer ??= plot.FigureRenderer.launch();
+      const count = await plot.addStaticImages(notebook, { renderer: await this.renderer });
+      if (count > 0) fs.writeFileSync(file, JSON.stringify(notebook, null, 1) + '\n');
+      return count;
+    });
+    this.queue = job.catch(() => undefined);
+    return job;
+  }
+
+  async close(): Promise<void> {
+    if (this.renderer) await (await this.renderer).close();
+  }
+}
+
+async function runOne(file: string, args: Args, images: StaticImages | undefined): Promise<Row> {
+  const name = path.basename(file);
+  let result: ExecuteResult;
+  try {
+    result = await executeNotebook(file, { cellTimeout: args.cellTimeout, env: { GENLAB_QUICK: args.quick ? '1' : '0' } });
+  } catch (err) {
+    result = { ok: false, seconds: 0, error: (err as Error).message, timedOut: false };
+  }
+  const row: Row = { name, status: result.ok ? 'ok' : 'FAILED', seconds: result.seconds, error: result.error };
+  if (result.ok && result.output) {
+    try {
+      if (images) await images.add(result.output);
+      exportHtml(result.output);
+    } catch (err) {
+      row.status = 'FAILED (export)';
+      row.error = (err as Error).message;
+    }
+  }
+  console.log(`  ${name} ${row.status} (${row.seconds.toFixed(1)} s)`);
+  if (row.error) console.log(`${row.error}\n`.replace(/^/gm, '    '));
+  return row;
+}
+
+async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   // A name that is the path of an .ipynb file runs that file; other names select from notebooks/.
   const files = args.names.filter((n) => n.endsWith('.ipynb') && fs.existsSync(n)).map((n) => path.resolve(n));
   const names = args.names.filter((n) => !files.includes(path.resolve(n)));
   const notebooks = [...files, ...(names.length || !files.length ? listNotebooks(names) : [])];
   if (notebooks.length === 0) {
-    console.error(`No notebook in notebooks/ matches ${args.names.map((n) => `'${n}'`).join(', ')}.`);
+    console.error(`No notebook in notebooks/ matches ${names.map((n) => `'${n}'`).join(', ')}.`);
     return 2;
   }
-  console.log(`Executing ${notebooks.length} notebook(s)${args.quick ? ' in quick mode' : ' at full size (use --quick for a fast run)'}.`);
-  const rows: Array<{ name: string; status: string; seconds: number }> = [];
-  for (const nb of notebooks) {
-    const name = path.basename(nb);
-    process.stdout.write(`  ${name} ... `);
-    let result: ExecuteResult;
-    try {
-      result = executeNotebook(nb, { cellTimeout: args.cellTimeout, env: { GENLAB_QUICK: args.quick ? '1' : '0' } });
-    } catch (err) {
-      result = { ok: false, seconds: 0, error: (err as Error).message, timedOut: false };
-    }
-    let status = result.ok ? 'ok' : 'FAILED';
-    if (result.ok && result.output) {
-      try {
-        exportHtml(result.output);
-      } catch (err) {
-        status = 'FAILED (html)';
-        result.error = (err as Error).message;
-      }
-    }
-    console.log(`${status} (${result.seconds.toFixed(1)} s)`);
-    if (status !== 'ok') console.log(`${result.error}\n`.replace(/^/gm, '    '));
-    rows.push({ name, status, seconds: result.seconds });
+  const jobs = Math.min(args.jobs, notebooks.length);
+  console.log(`Executing ${notebooks.length} notebook(s)${args.quick ? ' in quick mode' : ' at full size (use --quick for a fast run)'}, ${jobs} at a time.`);
+  let images: StaticImages | undefined;
+  if (args.staticImages) {
+    if (plot.findChromium()) images = new StaticImages();
+    else console.log(`No Chromium found, so executed notebooks get no static images of their figures.\n${plot.noBrowserMessage()}`);
   }
+  const rows: Row[] = [];
+  const queue = [...notebooks];
+  try {
+    await Promise.all(
+      Array.from({ length: jobs }, async () => {
+        for (let file = queue.shift(); file; file = queue.shift()) rows.push(await runOne(file, args, images));
+      }),
+    );
+  } finally {
+    await images?.close();
+  }
+  rows.sort((a, b) => a.name.localeCompare(b.name));
   const width = Math.max(8, ...rows.map((r) => r.name.length));
-  console.log(`\n${'notebook'.padEnd(width)}  ${'status'.padEnd(13)}  seconds`);
-  for (const r of rows) console.log(`${r.name.padEnd(width)}  ${r.status.padEnd(13)}  ${r.seconds.toFixed(1).padStart(7)}`);
+  console.log(`\n${'notebook'.padEnd(width)}  ${'status'.padEnd(15)}  seconds`);
+  for (const r of rows) console.log(`${r.name.padEnd(width)}  ${r.status.padEnd(15)}  ${r.seconds.toFixed(1).padStart(7)}`);
   const failed = rows.filter((r) => r.status !== 'ok').length;
   console.log(`\n${rows.length - failed} passed, ${failed} failed; executed notebooks and HTML pages are in build/notebooks/`);
   return failed ? 1 : 0;
 }
 
-try {
-  process.exitCode = main();
-} catch (err) {
-  console.error(`error: ${(err as Error).message}`);
-  process.exitCode = 2;
-}
+main().then(
+  (code) => (process.exitCode = code),
+  (err) => {
+    console.error(`error: ${(err as Error).message}`);
+    process.exitCode = 2;
+  },
+);

@@ -42,7 +42,7 @@ test('the kernelspec points at this checkout\'s own tslab', () => {
   assert.deepEqual(spec.argv.slice(1), ['kernel', '--config-path', '{connection_file}']);
 });
 
-test('a malformed notebook gives one clear error naming the file and the problem', () => {
+test('a malformed notebook gives one clear error naming the file and the problem', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-nb-'));
   const cases: Array<[string, RegExp]> = [
     ['{"cells": [', /malformed notebook, not valid JSON/],
@@ -54,7 +54,7 @@ test('a malformed notebook gives one clear error naming the file and the problem
   for (const [text, message] of cases) {
     const file = path.join(dir, 'bad.ipynb');
     fs.writeFileSync(file, text);
-    assert.throws(() => executeNotebook(file), (e: Error) => e.message.startsWith(`${file}: malformed notebook`) && message.test(e.message));
+    await assert.rejects(executeNotebook(file), (e: Error) => e.message.startsWith(`${file}: malformed notebook`) && message.test(e.message));
   }
   assert.throws(() => readNotebook(path.join(dir, 'missing.ipynb')), /missing.ipynb: cannot be read \(ENOENT\)/);
 });
