@@ -71,3 +71,19 @@ test('likelihood helpers reject mismatched shapes and bad scales', () => {
   assert.throws(() => vae.gaussianNll(a, a, 0), /std must be positive, got 0/);
   assert.throws(() => vae.appendOneHot(a, tf.zeros([3, 10]) as tf.Tensor2D), /2 rows but 3 one-hot labels/);
 });
+
+test('KL per dimension sums to the closed-form KL and ranks active coordinates first', async () => {
+  await runtime.init({ seed: 0, report: false });
+  const model = new vae.VAE({ inputDim: 6, hidden: [4], latentDim: 3 });
+  const x = tf.randomUniform([5, 6]) as tf.Tensor2D;
+  const perDim = vae.klPerDimension(model, x);
+  const { mean, logVar } = model.encode(x);
+  const total = vae.gaussianKl(mean, logVar!).mean().dataSync()[0];
+  assert.ok(Math.abs(perDim.reduce((a, b) => a + b, 0) - total) < 1e-5);
+  const order = vae.mostActiveDimensions(model, x, 3);
+  assert.deepEqual([...order].sort(), [0, 1, 2]);
+  assert.ok(perDim[order[0]] >= perDim[order[1]] && perDim[order[1]] >= perDim[order[2]]);
+  assert.throws(() => vae.mostActiveDimensions(model, x, 4), /count must be an integer in \[1, 3\], got 4/);
+  const ae = new vae.VAE({ kind: 'autoencoder', inputDim: 6, hidden: [4], latentDim: 3 });
+  assert.throws(() => vae.klPerDimension(ae, x), /needs a VAE/);
+});

@@ -39,6 +39,14 @@ test('training leaks no tensors: tf.memory().numTensors is flat across steps', a
     }
     // The first step creates Adam's moment variables; afterwards nothing may accumulate.
     assert.deepEqual(counts.slice(1), counts.slice(1).map(() => counts[1]), `${JSON.stringify(options)}: ${counts}`);
+    // Whole epochs with evaluation and saving leave nothing behind either.
+    const dir = path.join(tempDir(), 'model');
+    trainer.fit(set, { epochs: 1, progress: false, test: set });
+    await saveVae(dir, trainer);
+    const afterEpoch = tf.memory().numTensors;
+    trainer.fit(set, { epochs: 1, progress: false, test: set });
+    await saveVae(dir, trainer);
+    assert.equal(tf.memory().numTensors, afterEpoch, `${JSON.stringify(options)}: fit + evaluate + save`);
     trainer.dispose();
     model.dispose();
   }
@@ -80,12 +88,16 @@ test('save, load and continue training reproduce the same losses as training on 
   assert.deepEqual(loaded.model.config, model.config);
   runtime.seed(5);
   const resumed = continueTraining(loaded.trainer, batches);
-  assert.deepEqual(resumed, original);
+  // Equal up to float32 rounding (Adam's restored bias correction beta^t is recomputed as a power).
+  const close = (a: number[], b: number[]) => a.every((v, i) => Math.abs(v - b[i]) <= 1e-5 * Math.abs(b[i]));
+  assert.equal(resumed[0], original[0]);
+  assert.ok(close(resumed, original), `resumed ${resumed} vs original ${original}`);
   // A fresh optimizer (Adam moments reset) would not reproduce them: the saved state matters.
   const fresh = await loadVae(dir);
   const restarted = new VaeTrainer(fresh.model, { batchSize: 32 });
   runtime.seed(5);
-  assert.notDeepEqual(continueTraining(restarted, batches), original);
+  const reset = continueTraining(restarted, batches);
+  assert.ok(!close(reset, original), `a fresh optimizer gave ${reset}, the same as ${original}`);
   tf.dispose(batches);
 });
 

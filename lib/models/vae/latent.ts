@@ -134,3 +134,23 @@ export function holeFraction(codes: number[][], draws = 2000, reference = 1000):
   }
   return holes / draws;
 }
+
+/**
+ * Average KL(q(z_j | x) || N(0, 1)) of each latent coordinate j over a batch x, in nats. Coordinates with
+ * a KL near 0 are inactive: the encoder ignores them and the decoder learned to ignore them too.
+ */
+export function klPerDimension(model: VAE, x: tf.Tensor2D, labels?: Labels): number[] {
+  if (!model.isVariational) throw new Error('klPerDimension needs a VAE (an autoencoder has no q(z | x))');
+  return tf.tidy(() => {
+    const { mean, logVar } = model.encode(x, labels);
+    // KL_j = 1/2 (mu_j^2 + sigma_j^2 - 1 - log sigma_j^2), averaged over the batch
+    return tf.mean(tf.mul(tf.sub(tf.add(tf.square(mean), tf.exp(logVar!)), tf.add(logVar!, 1)), 0.5), 0).arraySync() as number[];
+  });
+}
+
+/** The `count` latent coordinates with the largest average KL on x, most active first. */
+export function mostActiveDimensions(model: VAE, x: tf.Tensor2D, count: number, labels?: Labels): number[] {
+  const kl = klPerDimension(model, x, labels);
+  if (!Number.isInteger(count) || count < 1 || count > kl.length) throw new Error(`mostActiveDimensions: count must be an integer in [1, ${kl.length}], got ${count}`);
+  return kl.map((v, j) => [v, j]).sort((a, b) => b[0] - a[0]).slice(0, count).map(([, j]) => j);
+}

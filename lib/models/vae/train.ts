@@ -50,10 +50,12 @@ export function evaluate(model: VAE, dataset: ImageDataset, batchSize = 500): Va
   const sums = { reconstruction: 0, kl: 0 };
   for (const batch of dataset.batches(batchSize, { shuffle: false })) {
     const labels = model.config.classes > 0 ? batch.y : undefined;
-    const [rec, kl] = tf.tidy(() => {
+    const sumsOfBatch = tf.tidy(() => {
       const terms = model.elboTerms(batch.x, labels);
       return tf.stack([tf.sum(terms.reconstruction), tf.sum(terms.kl)]);
-    }).dataSync() as Float32Array;
+    });
+    const [rec, kl] = sumsOfBatch.dataSync() as Float32Array;
+    sumsOfBatch.dispose();
     sums.reconstruction += rec;
     sums.kl += kl;
   }
