@@ -3,10 +3,11 @@
  *
  *   npm run bench [-- --json] [-- --torch] [-- --rounds N] [-- --steps N] [-- --only vae,gan,rbm]
  *
- * Workloads (the same as ../shared/anchors/torch_steps.py, built from nn.MLP / nn.dense):
- *   vae: MLP VAE 784-400-20, batch 128, Bernoulli BCE + KL, Adam 1e-3 (one step)
- *   gan: MLP GAN, G 100-256-512-1024-784, D 784-1024-512-256-1, batch 64, Adam 2e-4 (one D step + one G step)
- *   rbm: binary RBM 784x500, CD-1, batch 100, plain SGD (one update)
+ * Workloads: the kit's own model classes (all built on nn.MLP / nn.Dense), on the workloads of
+ * ../shared/anchors/torch_steps.py, with random binary (or uniform) images standing in for MNIST:
+ *   vae: models.vae.VAE 784-400-20, Bernoulli, VaeTrainer.step: batch 128, Adam 1e-3 (one step)
+ *   gan: models.gan.GAN MNIST_GAN, GanTrainer.step: batch 64, Adam 2e-4 (one D step + one G step)
+ *   rbm: models.boltzmann.RBM 784x500, CdTrainer.step: CD-1, batch 100, plain SGD (one update)
  * Each workload is warmed up, then timed in rounds of `steps` steps; the table shows the median round.
  * With --torch, every round of a workload is followed by a round of the PyTorch reference (the step
  * functions of ../shared/anchors/torch_steps.py, one thread) on the same workload, so both see the same
@@ -16,7 +17,7 @@
  */
 import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
 import * as path from 'path';
-import { nn, runtime, tf } from 'genlab';
+import { models, runtime, tf } from 'genlab';
 import { kernelsInfo } from 'genlab/dist/runtime/kernels';
 
 const TORCH_SCRIPT = process.env.GENLAB_TORCH_STEPS ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'anchors', 'torch_steps.py');
@@ -46,44 +47,26 @@ function mlpFlops(sizes: number[], batch: number, backward: boolean, inputGradie
   return total;
 }
 
-/** mean over elements of the Bernoulli cross-entropy with logits: relu(l) - l y + log(1 + exp(-|l|)). */
-function bceWithLogits(logits: tf.Tensor, targets: tf.Tensor, reduction: 'sum' | 'mean'): tf.Scalar {
-  const perElement = tf.add(tf.sub(tf.relu(logits), tf.mul(logits, targets)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
-  return reduction === 'sum' ? tf.sum(perElement) : tf.mean(perElement);
-}
-
 function binaryBatch(rows: number, cols: number): tf.Tensor2D {
   return tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([rows, cols]), 0.5), 'float32')) as tf.Tensor2D;
 }
 
 function vaeWorkload(): Workload {
   const batch = 128;
-  const latent = 20;
-  const encoder = new nn.MLP([784, 400, 2 * latent], { name: 'enc' });
-  const decoder = new nn.MLP([latent, 400, 784], { name: 'dec' });
-  const variables = [...encoder.variables(), ...decoder.variables()];
-  const optimizer = tf.train.adam(1e-3);
+  const model = new models.vae.VAE(models.vae.LECTURE_CONFIG);
+  const trainer = new models.vae.VaeTrainer(model, { batchSize: batch, learningRate: 1e-3 });
   const x = binaryBatch(batch, 784);
   return {
     name: 'vae',
-    description: 'MLP VAE 784-400-20, batch 128, Adam',
+    description: 'models.vae.VAE (lecture config 784-400-20, Bernoulli) + VaeTrainer.step, batch 128, Adam',
     batch,
     flops: mlpFlops([784, 400, 40], batch, true, false) + mlpFlops([20, 400, 784], batch, true, true),
     step: () => {
-      optimizer.minimize(() => {
-        const stats = encoder.apply(x);
-        const mu = tf.slice(stats, [0, 0], [batch, latent]);
-        const logvar = tf.slice(stats, [0, latent], [batch, latent]);
-        const z = tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logvar)), tf.randomNormal([batch, latent]))) as tf.Tensor2D;
-        // loss = [BCE(x, decoder(z)) + KL(q(z|x) || N(0, I))] / batch, KL = -1/2 sum(1 + log s^2 - mu^2 - s^2)
-        const kl = tf.mul(-0.5, tf.sum(tf.sub(tf.sub(tf.add(1, logvar), tf.square(mu)), tf.exp(logvar))));
-        return tf.div(tf.add(bceWithLogits(decoder.apply(z), x, 'sum'), kl), batch) as tf.Scalar;
-      }, false, variables);
+      trainer.step(x);
     },
     dispose: () => {
-      encoder.dispose();
-      decoder.dispose();
-      optimizer.dispose();
+      trainer.dispose();
+      model.dispose();
       x.dispose();
     },
   };
@@ -91,80 +74,47 @@ function vaeWorkload(): Workload {
 
 function ganWorkload(): Workload {
   const batch = 64;
-  const noise = 100;
-  const gSizes = [noise, 256, 512, 1024, 784];
+  const gan = new models.gan.GAN(models.gan.MNIST_GAN);
+  const trainer = new models.gan.GanTrainer(gan, { generatorLearningRate: 2e-4 });
+  const real = tf.tidy(() => tf.randomUniform([batch, 784])) as tf.Tensor2D;
+  const gSizes = [100, 256, 512, 1024, 784];
   const dSizes = [784, 1024, 512, 256, 1];
-  const generator = new nn.MLP(gSizes, { hidden: 'leakyRelu', output: 'tanh', name: 'g' });
-  const discriminator = new nn.MLP(dSizes, { hidden: 'leakyRelu', name: 'd' });
-  const gOptimizer = tf.train.adam(2e-4);
-  const dOptimizer = tf.train.adam(2e-4);
-  const real = tf.tidy(() => tf.sub(tf.mul(tf.randomUniform([batch, 784]), 2), 1)) as tf.Tensor2D;
-  const ones = tf.ones([batch, 1]);
-  const zeros = tf.zeros([batch, 1]);
   const gForward = mlpFlops(gSizes, batch, false, false);
-  const dForward = mlpFlops(dSizes, batch, false, false);
   return {
     name: 'gan',
-    description: 'MLP GAN G 100-256-512-1024-784, D 784-1024-512-256-1, batch 64, D+G step, Adam',
+    description: 'models.gan.GAN (MNIST_GAN: G 100-256-512-1024-784, D 784-1024-512-256-1) + GanTrainer.step (D step + G step), batch 64, Adam',
     batch,
     // D step: G forward, D on real and fake with backward; G step: D forward/backward into G, G backward.
     flops: gForward + 2 * mlpFlops(dSizes, batch, true, false) + mlpFlops(dSizes, batch, true, true) +
       mlpFlops(gSizes, batch, true, false) - gForward,
     step: () => {
-      const z = tf.randomNormal([batch, noise]) as tf.Tensor2D;
-      const fake = generator.apply(z);
-      // D maximizes log D(x) + log(1 - D(G(z))); G minimizes -log D(G(z)) (non-saturating)
-      dOptimizer.minimize(
-        () => tf.add(bceWithLogits(discriminator.apply(real), ones, 'mean'), bceWithLogits(discriminator.apply(fake), zeros, 'mean')) as tf.Scalar,
-        false,
-        discriminator.variables(),
-      );
-      fake.dispose();
-      gOptimizer.minimize(() => bceWithLogits(discriminator.apply(generator.apply(z)), ones, 'mean'), false, generator.variables());
-      z.dispose();
+      trainer.step(real);
     },
     dispose: () => {
-      generator.dispose();
-      discriminator.dispose();
-      gOptimizer.dispose();
-      dOptimizer.dispose();
-      tf.dispose([real, ones, zeros]);
+      trainer.dispose();
+      gan.dispose();
+      real.dispose();
     },
   };
 }
 
 function rbmWorkload(): Workload {
   const batch = 100;
-  const visible = 784;
-  const hidden = 500;
-  const lr = 0.05;
-  const w = tf.variable(tf.mul(tf.randomNormal([visible, hidden]), 0.01), false) as tf.Variable<tf.Rank.R2>;
-  const a = tf.variable(tf.zeros([visible]), false) as tf.Variable<tf.Rank.R1>;
-  const b = tf.variable(tf.zeros([hidden]), false) as tf.Variable<tf.Rank.R1>;
-  const v0 = binaryBatch(batch, visible);
-  const bernoulli = (p: tf.Tensor): tf.Tensor2D => tf.cast(tf.less(tf.randomUniform(p.shape), p), 'float32') as tf.Tensor2D;
+  const rbm = new models.boltzmann.RBM(784, 500);
+  // Plain SGD, as the PyTorch reference (no momentum, no weight decay).
+  const trainer = new models.boltzmann.CdTrainer(rbm, { k: 1, learningRate: 0.05, momentum: 0, weightDecay: 0 });
+  const v0 = binaryBatch(batch, 784);
   return {
     name: 'rbm',
-    description: 'binary RBM 784x500, CD-1, batch 100',
+    description: 'models.boltzmann.RBM 784x500 + CdTrainer.step (CD-1), batch 100',
     batch,
-    flops: 5 * gemm(batch, visible, hidden),
-    step: () => {
-      tf.tidy(() => {
-        // p(h=1|v) = sigmoid(v W + b), p(v=1|h) = sigmoid(h W^T + a)
-        const ph0 = nn.dense(v0, w, b, 'sigmoid');
-        const h0 = bernoulli(ph0);
-        const pv1 = tf.sigmoid(tf.add(tf.matMul(h0, w, false, true), a));
-        const v1 = bernoulli(pv1);
-        const ph1 = nn.dense(v1, w, b, 'sigmoid');
-        // dW = (v0^T p(h|v0) - v1^T p(h|v1)) / batch
-        const positive = tf.matMul(v0, ph0, true, false);
-        const negative = tf.matMul(v1, ph1, true, false);
-        w.assign(tf.add(w, tf.mul(lr / batch, tf.sub(positive, negative))));
-        a.assign(tf.add(a, tf.mul(lr, tf.mean(tf.sub(v0, v1), 0))));
-        b.assign(tf.add(b, tf.mul(lr, tf.mean(tf.sub(ph0, ph1), 0))));
-      });
+    flops: 5 * gemm(batch, 784, 500),
+    step: () => trainer.step(v0),
+    dispose: () => {
+      trainer.dispose();
+      rbm.dispose();
+      v0.dispose();
     },
-    dispose: () => tf.dispose([w, a, b, v0]),
   };
 }
 
