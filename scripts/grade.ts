@@ -3,12 +3,13 @@
  *                  [--full] <submission.ipynb | folder ...>
  * Grades each submission in isolation (its own copy and kernel) through Jupyter with the project's tslab
  * kernel in quick mode, with the instructor's graded tests restored, and writes the score table to
- * DIR/scores.csv and DIR/scores.json (default build/grades/) plus the executed notebooks to DIR/executed/.
+ * DIR/scores.csv and DIR/scores.json (default build/grades/), one total per submission to DIR/totals.csv, and
+ * the executed notebooks to DIR/executed/.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { BUILD_DIR } from './jupyter';
-import { ScoreRow, gradeSubmission, toCsv } from './grading/grader';
+import { ScoreRow, gradeSubmission, toCsv, totalsCsv } from './grading/grader';
 
 const USAGE =
   'usage: npm run grade -- [--timeout SECONDS_PER_CELL] [--submission-timeout SECONDS] [--out DIR]\n' +
@@ -103,8 +104,9 @@ function main(): number {
   fs.mkdirSync(args.outDir, { recursive: true });
   fs.writeFileSync(path.join(args.outDir, 'scores.csv'), toCsv(rows));
   fs.writeFileSync(path.join(args.outDir, 'scores.json'), `${JSON.stringify(rows, null, 2)}\n`);
+  fs.writeFileSync(path.join(args.outDir, 'totals.csv'), totalsCsv(rows));
   const where = path.relative(process.cwd(), args.outDir) || '.';
-  console.log(`\nScore table: ${where}/scores.csv and ${where}/scores.json; executed notebooks in ${where}/executed/`);
+  console.log(`\nScore table: ${where}/scores.csv and ${where}/scores.json; totals per submission: ${where}/totals.csv; executed notebooks in ${where}/executed/`);
   return 0;
 }
 

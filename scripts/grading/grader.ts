@@ -294,9 +294,22 @@ export function gradeSubmission(file: string, options: GradeOptions = {}, label 
   }
 }
 
-/** The score table as CSV (RFC 4180 quoting). */
-export function toCsv(rows: ScoreRow[]): string {
+function csv(header: string[], rows: Array<Array<string | number>>): string {
   const quote = (v: string | number) => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
-  const header = ['submission', 'test', 'points', 'max_points', 'reason'];
-  return [header.join(','), ...rows.map((r) => [r.submission, r.test, r.points, r.max_points, r.reason].map(quote).join(','))].join('\n') + '\n';
+  return [header.join(','), ...rows.map((r) => r.map(quote).join(','))].join('\n') + '\n';
+}
+
+/** The score table as CSV (RFC 4180 quoting): one row per submission and test. */
+export function toCsv(rows: ScoreRow[]): string {
+  return csv(['submission', 'test', 'points', 'max_points', 'reason'], rows.map((r) => [r.submission, r.test, r.points, r.max_points, r.reason]));
+}
+
+/** One row per submission with its total, for a gradebook. */
+export function totalsCsv(rows: ScoreRow[]): string {
+  const totals = new Map<string, { points: number; max: number }>();
+  for (const r of rows) {
+    const t = totals.get(r.submission) ?? { points: 0, max: 0 };
+    totals.set(r.submission, { points: t.points + r.points, max: t.max + r.max_points });
+  }
+  return csv(['submission', 'points', 'max_points'], [...totals].map(([s, t]) => [s, t.points, t.max]));
 }

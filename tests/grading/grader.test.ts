@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Notebook, NotebookCell, cellSource, readNotebook } from '../../scripts/jupyter';
 import { claimedTestId, sourceLines } from '../../scripts/grading/format';
-import { findInstructorNotebook, gradeSubmission, prepareSubmission, scoreExecuted, toCsv } from '../../scripts/grading/grader';
+import { findInstructorNotebook, gradeSubmission, prepareSubmission, scoreExecuted, toCsv, totalsCsv } from '../../scripts/grading/grader';
 import { instructorTests, serializeNotebook, studentVersion } from '../../scripts/grading/release';
 
 const FIXTURE = path.join(__dirname, '..', '..', '..', 'tests', 'grading', 'fixtures', '99-grading-fixture.ipynb');
@@ -118,9 +118,15 @@ test('scores: an error-free test cell earns its points; an error gives 0 with th
   assert.ok(rows.every((r) => r.submission === 'alice.ipynb'));
 });
 
-test('the CSV quotes commas, quotes and newlines', () => {
+test('the CSVs: scores quote commas, quotes and newlines; totals sum per submission', () => {
   const csv = toCsv([{ submission: 'a b.ipynb', test: 't', points: 0, max_points: 2, reason: 'x, "y"\nz' }]);
   assert.equal(csv, 'submission,test,points,max_points,reason\na b.ipynb,t,0,2,"x, ""y""\nz"\n');
+  const rows = [
+    { submission: 'alice', test: 'a', points: 2, max_points: 2, reason: 'passed' },
+    { submission: 'bob', test: 'a', points: 0, max_points: 2, reason: 'x' },
+    { submission: 'alice', test: 'b', points: 1, max_points: 3, reason: 'y' },
+  ];
+  assert.equal(totalsCsv(rows), 'submission,points,max_points\nalice,3,5\nbob,0,2\n');
 });
 
 test('the instructor notebook is found by --source, by the assignment metadata, or by file name', () => {
