@@ -154,3 +154,25 @@ test('evaluate averages the terms per image and trainers reject bad settings', a
   assert.throws(() => evaluate(model, set, -1), /batchSize must be a positive integer, got -1/);
   assert.throws(() => models.vae.modelDir('../etc'), /must be letters, digits/);
 });
+
+test('trainOrLoad trains and saves, then reloads, continues a shorter run, and retrains a changed configuration', async () => {
+  await runtime.init({ seed: 0, report: false });
+  const dir = path.join(tempDir(), 'model');
+  const set = images(64);
+  const base = { dir, model: small, train: set, batchSize: 32, progress: false };
+  const first = await models.vae.trainOrLoad({ ...base, epochs: 1 });
+  assert.equal(first.loaded, false);
+  assert.ok(training.hasCheckpoint(dir));
+  const x = set.imagesTensor();
+  const again = await models.vae.trainOrLoad({ ...base, epochs: 1 });
+  assert.equal(again.loaded, true);
+  assert.deepEqual(again.model.reconstruct(x).arraySync(), first.model.reconstruct(x).arraySync());
+  const history = new training.History();
+  const longer = await models.vae.trainOrLoad({ ...base, epochs: 3, history });
+  assert.equal(longer.trainer.epochsDone, 3);
+  assert.deepEqual(history.column('epoch'), [1, 2, 3]);
+  assert.equal((await loadVae(dir)).trainer.epochsDone, 3);
+  const changed = await models.vae.trainOrLoad({ ...base, model: { ...small, latentDim: 4 }, epochs: 1 });
+  assert.equal(changed.loaded, false);
+  assert.equal((await loadVae(dir)).model.config.latentDim, 4);
+});

@@ -81,30 +81,44 @@ export async function loadVae(dir: string): Promise<{ model: VAE; trainer: VaeTr
 export interface TrainOrLoadOptions extends TrainerOptions, FitOptions {
   /** Saved-model name under build/models/ (omit to train without saving, as in quick mode). */
   name?: string;
+  /** Folder to use instead of build/models/<name>. */
+  dir?: string;
   model: Partial<VaeConfig>;
   train: ImageDataset;
 }
 
 /**
- * Loads the model saved under `name` if there is one with the same configuration, otherwise trains it
- * (and saves it under `name`). Either way the history rows end up in `options.history`.
+ * Loads the model saved under `name` if there is one with the same configuration (model, learning rate,
+ * batch size); if it has fewer epochs than asked, training continues from where it stopped (weights and
+ * Adam state) and the result is saved again. Without a saved model it trains from scratch (and saves it
+ * under `name`). Either way the history rows end up in `options.history`.
  */
 export async function trainOrLoad(options: TrainOrLoadOptions): Promise<{ model: VAE; trainer: VaeTrainer; loaded: boolean }> {
-  const dir = options.name ? modelDir(options.name) : undefined;
+  const dir = options.dir ?? (options.name ? modelDir(options.name) : undefined);
+  const history = options.history ?? new History();
+  const config = vaeConfig(options.model);
+  const learningRate = options.learningRate ?? 1e-3;
+  const batchSize = options.batchSize ?? 128;
   if (dir && hasCheckpoint(dir)) {
     const saved = await loadVae(dir);
-    const sameConfig = JSON.stringify(saved.model.config) === JSON.stringify(vaeConfig(options.model)) && saved.trainer.epochsDone >= options.epochs;
-    if (sameConfig) {
-      for (const row of saved.history) options.history?.push(row);
-      console.log(`loaded ${options.name} from ${dir} (${saved.trainer.epochsDone} epochs; delete the folder to retrain)`);
+    const same = JSON.stringify(saved.model.config) === JSON.stringify(config) && saved.trainer.learningRate === learningRate && saved.trainer.batchSize === batchSize;
+    if (same) {
+      for (const row of saved.history) history.push(row);
+      const remaining = options.epochs - saved.trainer.epochsDone;
+      console.log(`loaded the model saved in ${dir} (${saved.trainer.epochsDone} epochs${remaining > 0 ? `; training ${remaining} more` : ''}; delete the folder to retrain)`);
+      if (remaining > 0) {
+        saved.trainer.fit(options.train, { ...options, epochs: remaining, history });
+        await saveVae(dir, saved.trainer, history);
+      }
       return { model: saved.model, trainer: saved.trainer, loaded: true };
     }
+    console.log(`${dir} holds a different configuration: training a new model (it will be replaced)`);
     saved.trainer.dispose();
     saved.model.dispose();
   }
-  const model = new VAE(options.model);
-  const trainer = new VaeTrainer(model, options);
-  trainer.fit(options.train, options);
-  if (dir) await saveVae(dir, trainer, options.history);
+  const model = new VAE(config);
+  const trainer = new VaeTrainer(model, { learningRate, batchSize });
+  trainer.fit(options.train, { ...options, history });
+  if (dir) await saveVae(dir, trainer, history);
   return { model, trainer, loaded: false };
 }
