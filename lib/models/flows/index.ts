@@ -4,3 +4,4 @@ export * from './coupling';
 export * from './energies';
 export * from './train';
 export * from './jacobian';
+export * from './figures';
