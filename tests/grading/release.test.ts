@@ -1,9 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { grading } from 'genlab';
 import { Notebook, NotebookCell, cellSource, readNotebook } from '../../scripts/jupyter';
 import { claimedTestId, replaceSolutions, sourceLines } from '../../scripts/grading/format';
+import { findPython } from '../../scripts/grading/grader';
 import { instructorTests, serializeNotebook, studentVersion } from '../../scripts/grading/release';
 
 const FIXTURE = path.join(__dirname, '..', '..', '..', 'tests', 'grading', 'fixtures', '99-grading-fixture.ipynb');
@@ -70,11 +74,15 @@ test('--keep-hidden keeps hidden tests', () => {
   assert.ok(student.cells.some((c) => claimedTestId(c) === '99-square-negative'));
 });
 
-test('the student version is valid nbformat JSON that reads back the same', () => {
+test('the student version is valid nbformat (checked by nbformat itself) and reads back the same', () => {
   const { notebook: student } = studentVersion(readNotebook(FIXTURE), NAME);
   const text = serializeNotebook(student);
   assert.deepEqual(JSON.parse(text), student);
-  assert.ok(text.endsWith('}\n'));
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-release-')), `${NAME}.ipynb`);
+  fs.writeFileSync(file, text);
+  const r = spawnSync(findPython(), ['-c', 'import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))', file], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  fs.rmSync(path.dirname(file), { recursive: true });
 });
 
 test('grading is added to the genlab import when the notebook does not import it', () => {
