@@ -318,6 +318,19 @@ function installDense(): void {
       return [dz, db];
     }) as unknown as tf.KernelFunc,
   });
+  // Second-order gradients (e.g. a gradient penalty) differentiate the fused backward kernel too:
+  // dz = dy * s(y), db = sum_rows dz, so with g = ddz + ddb (broadcast over rows): d/d dy = g s(y), d/dy = g dy s'(y).
+  tf.registerGradient({
+    kernelName: DENSE_GRAD_KERNEL,
+    inputsToSave: ['dy', 'y'],
+    gradFunc: (dys, saved, attrs) => {
+      const [ddz, ddb] = dys as tf.Tensor[];
+      const [dy, y] = saved;
+      const { slope, curvature } = activationSlope(y, (attrs as { activation: KernelActivation }).activation);
+      const g = tf.add(ddz, ddb);
+      return { dy: () => tf.mul(g, slope), y: () => tf.mul(tf.mul(g, dy), curvature) };
+    },
+  });
   tf.registerGradient({
     kernelName: DENSE_KERNEL,
     inputsToSave: ['x', 'w'],
@@ -339,29 +352,28 @@ function installDense(): void {
   });
 }
 
-/** dz = dy * act'(z) written with the output y, and db = sum over rows of dz (pure-wasm fallback). */
-function denseGradByOps(dy: tf.Tensor2D, y: tf.Tensor2D, activation: KernelActivation): [tf.Tensor, tf.Tensor] {
-  let dz: tf.Tensor;
+/** act'(z) as a function of the output y = act(z), and its derivative with respect to y. */
+function activationSlope(y: tf.Tensor, activation: KernelActivation): { slope: tf.Tensor; curvature: tf.Tensor } {
   switch (activation) {
     case 'linear':
-      dz = dy;
-      break;
+      return { slope: tf.onesLike(y), curvature: tf.zerosLike(y) };
     case 'relu':
-      dz = tf.mul(dy, tf.step(y));
-      break;
+      return { slope: tf.step(y), curvature: tf.zerosLike(y) };
     case 'leakyRelu':
-      dz = tf.mul(dy, tf.step(y, LEAKY_RELU_ALPHA));
-      break;
+      return { slope: tf.step(y, LEAKY_RELU_ALPHA), curvature: tf.zerosLike(y) };
     case 'sigmoid':
-      dz = tf.mul(dy, tf.mul(y, tf.sub(1, y)));
-      break;
+      return { slope: tf.mul(y, tf.sub(1, y)), curvature: tf.sub(1, tf.mul(2, y)) };
     case 'tanh':
-      dz = tf.mul(dy, tf.sub(1, tf.square(y)));
-      break;
+      return { slope: tf.sub(1, tf.square(y)), curvature: tf.mul(-2, y) };
     case 'softplus':
-      dz = tf.mul(dy, tf.neg(tf.expm1(tf.neg(y))));
-      break;
+      // sigmoid(z) = 1 - exp(-y)
+      return { slope: tf.neg(tf.expm1(tf.neg(y))), curvature: tf.exp(tf.neg(y)) };
   }
+}
+
+/** dz = dy * act'(z) written with the output y, and db = sum over rows of dz (pure-wasm fallback). */
+function denseGradByOps(dy: tf.Tensor2D, y: tf.Tensor2D, activation: KernelActivation): [tf.Tensor, tf.Tensor] {
+  const dz = activation === 'linear' ? dy : tf.mul(dy, activationSlope(y, activation).slope);
   return [dz, tf.sum(dz, 0)];
 }
 

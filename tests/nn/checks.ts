@@ -111,3 +111,29 @@ export function trainMlp(seed: number, steps: number): Float32Array[] {
   mlp.dispose();
   return params;
 }
+
+/** Second order through dense: d/dW of ||dL/dx||^2 with L = sum(dense(x, W, b) * r) (a gradient penalty). */
+export async function checkDenseSecondOrder(activation: Activation): Promise<void> {
+  const batch = 5;
+  const inDim = 7;
+  const outDim = 6;
+  const xv = values(batch * inDim, 21);
+  const wv = values(inDim * outDim, 22, 0.7);
+  const bv = values(outDim, 23, 0.5);
+  const rv = values(batch * outDim, 24);
+  const compute = (reference: boolean) => (): tf.Tensor[] => {
+    const x = tf.tensor2d(xv, [batch, inDim]);
+    const b = tf.tensor1d(bv);
+    const r = tf.tensor2d(rv, [batch, outDim]);
+    const layer = (xx: tf.Tensor2D, ww: tf.Tensor2D) =>
+      reference ? nn.activate(tf.add(tf.matMul(xx, ww), b), activation) : nn.dense(xx, ww, b, activation);
+    const penalty = (w: tf.Tensor) => {
+      const dx = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(layer(xx as tf.Tensor2D, w as tf.Tensor2D), r)))(x);
+      return tf.sum(tf.square(dx));
+    };
+    return [tf.grad(penalty)(tf.tensor2d(wv, [inDim, outDim]))];
+  };
+  const [expected] = await on('cpu', compute(true));
+  const [actual] = await on('wasm', compute(false));
+  assertClose(actual, expected, 1e-4, 1e-5, `second-order gradient through dense(${activation})`);
+}

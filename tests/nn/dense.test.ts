@@ -7,7 +7,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nn, runtime, tf } from 'genlab';
 import { kernelsInfo } from 'genlab/dist/runtime/kernels';
-import { ACTIVATIONS, assertClose, checkDenseGradients, checkMatMul, on, trainMlp, values } from './checks';
+import { ACTIVATIONS, assertClose, checkDenseGradients, checkDenseSecondOrder, checkMatMul, on, trainMlp, values } from './checks';
 
 before(async () => {
   await runtime.init({ seed: 0, report: false, backend: 'wasm' });
@@ -24,6 +24,28 @@ for (const activation of ACTIVATIONS) {
     await checkDenseGradients(activation);
   });
 }
+
+// tfjs does not differentiate through tensors a kernel saves from its outputs, so second-order gradients
+// through sigmoid/tanh (stock and fused alike) drop the activation-curvature term; the fused dense matches
+// tfjs there and is exact for linear/relu/leakyRelu. Left out: leakyRelu (tfjs's own leakyRelu gradient, a
+// Greater mask, has no gradient to compare against) and softplus (stock tfjs keeps its curvature term
+// because its gradient uses the saved input; the fused layer, like sigmoid, drops it).
+for (const activation of ACTIVATIONS.filter((a) => a !== 'leakyRelu' && a !== 'softplus')) {
+  test(`second-order gradients through dense(${activation}) (a gradient penalty) equal the stock ops`, async () => {
+    await checkDenseSecondOrder(activation);
+  });
+}
+
+test('second-order gradients through dense(leakyRelu) run (slope constant away from 0)', async () => {
+  await tf.setBackend('wasm');
+  const w = tf.ones([3, 2]);
+  const x = tf.tensor2d([[1, -2, 0.5]]);
+  const b = tf.zeros([2]) as tf.Tensor1D;
+  const g = tf.grad((ww: tf.Tensor) => tf.sum(tf.square(tf.grad((xx: tf.Tensor) => tf.sum(nn.dense(xx as tf.Tensor2D, ww as tf.Tensor2D, b, 'leakyRelu')))(x))))(w);
+  // dL/dx = W s, s = act'(z) constant in W almost everywhere: d||W s||^2/dW = 2 (W s) s^T, here z = [-0.5, -0.5] so s = 0.2.
+  assertClose(g.dataSync() as Float32Array, new Float32Array(6).fill(2 * 0.4 * 0.2), 1e-6, 1e-7, 'leakyRelu penalty gradient');
+  tf.dispose([w, x, b, g]);
+});
 
 test('matMul with transposes (rank 2 and batched) equals the stock cpu kernel', async () => {
   await checkMatMul();
