@@ -64,11 +64,16 @@ export class MultivariateNormal extends Distribution {
     const v = this.checkValue(x);
     return tf.tidy(() => {
       // log N(x; mu, Sigma) = -(d log 2 pi + log det Sigma + |L^{-1}(x - mu)|^2) / 2
-      const diff = tf.sub(v, this.loc);
-      const lBroadcast = tf.broadcastTo(this.scaleTril, [...diff.shape, this.dim]);
-      const white = solveLowerTriangular(lBroadcast, diff, true);
-      const mahalanobis = tf.sum(tf.square(white), -1);
-      return tf.mul(-0.5, tf.add(tf.add(mahalanobis, logDetFromCholesky(this.scaleTril)), this.dim * LOG_2PI));
+      const diff = tf.sub(v, this.loc); // [...sample, ...batch, d]
+      // Solve once per batch member with all draws as columns: L [...batch, d, d] X = diff^T [...batch, d, draws]
+      const b = this.batchShape.length;
+      const sampleShape = diff.shape.slice(0, diff.rank - 1 - b);
+      const draws = sampleShape.reduce((p, q) => p * q, 1);
+      const columns = tf.transpose(tf.reshape(diff, [draws, ...this.batchShape, this.dim]), [...Array.from({ length: b + 1 }, (_, i) => i + 1), 0]);
+      const white = solveLowerTriangular(tf.broadcastTo(this.scaleTril, [...this.batchShape, this.dim, this.dim]), columns);
+      const mahalanobis = tf.sum(tf.square(white), -2); // [...batch, draws]
+      const perDraw = tf.reshape(tf.transpose(mahalanobis, [b, ...Array.from({ length: b }, (_, i) => i)]), [...sampleShape, ...this.batchShape]);
+      return tf.mul(-0.5, tf.add(tf.add(perDraw, logDetFromCholesky(this.scaleTril)), this.dim * LOG_2PI));
     });
   }
 
