@@ -19,10 +19,18 @@ export interface GanConfig {
   hidden?: Activation;
   /** Activation of G's last layer: 'sigmoid' for images in [0, 1], 'linear' for unbounded data (default 'sigmoid'). */
   output?: Activation;
+  /**
+   * PacGAN packing (Lin et al. 2018): D judges `pack` samples at once, concatenated into one input, so a
+   * generator whose samples lack diversity is easy to spot (default 1, the plain GAN).
+   */
+  pack?: number;
 }
 
 /** The lecture-scale MNIST GAN: G 100-256-512-1024-784, D 784-1024-512-256-1 (as in the PyTorch reference). */
 export const MNIST_GAN: GanConfig = { latentDim: 100, dataDim: 784, generatorHidden: [256, 512, 1024], discriminatorHidden: [1024, 512, 256], output: 'sigmoid' };
+
+/** A compact MNIST GAN, G 100-256-512-784, D 784-512-256-1: about 3x cheaper per step than MNIST_GAN. */
+export const MNIST_GAN_COMPACT: GanConfig = { latentDim: 100, dataDim: 784, generatorHidden: [256, 512], discriminatorHidden: [512, 256], output: 'sigmoid' };
 
 /** A small GAN for 2D toy data such as the ring of Gaussians. */
 export const TOY_GAN: GanConfig = { latentDim: 8, dataDim: 2, generatorHidden: [128, 128], discriminatorHidden: [128, 128], output: 'linear' };
@@ -44,10 +52,11 @@ export class GAN {
     }
     checkSizes('generatorHidden', config.generatorHidden);
     checkSizes('discriminatorHidden', config.discriminatorHidden);
-    this.config = { hidden: 'leakyRelu', output: 'sigmoid', ...config };
-    const { latentDim, dataDim, hidden } = this.config;
+    if (config.pack !== undefined && (!Number.isInteger(config.pack) || config.pack < 1)) throw new Error(`GAN config: pack must be a positive integer, got ${config.pack}`);
+    this.config = { hidden: 'leakyRelu', output: 'sigmoid', pack: 1, ...config };
+    const { latentDim, dataDim, hidden, pack } = this.config;
     this.generator = new MLP([latentDim, ...config.generatorHidden, dataDim], { hidden, output: this.config.output, name: 'G' });
-    this.discriminator = new MLP([dataDim, ...config.discriminatorHidden, 1], { hidden, output: 'linear', name: 'D' });
+    this.discriminator = new MLP([dataDim * pack, ...config.discriminatorHidden, 1], { hidden, output: 'linear', name: 'D' });
   }
 
   get latentDim(): number {
@@ -74,12 +83,16 @@ export class GAN {
     return tf.tidy(() => this.generate(this.sampleLatent(n)));
   }
 
-  /** Discriminator logits l with D_θ(x) = sigmoid(l), [n, 1]. */
+  /** Discriminator logits l with D_θ(x) = sigmoid(l), [n / pack, 1] (one per pack of consecutive rows). */
   logits(x: tf.Tensor2D): tf.Tensor2D {
-    return this.discriminator.apply(x);
+    const { pack, dataDim } = this.config;
+    if (x.rank !== 2 || x.shape[1] !== dataDim || x.shape[0] % pack !== 0) {
+      throw new Error(`GAN.logits: expected samples [n, ${dataDim}] with n a multiple of pack = ${pack}, got [${x.shape.join(', ')}]`);
+    }
+    return pack === 1 ? this.discriminator.apply(x) : tf.tidy(() => this.discriminator.apply(tf.reshape(x, [x.shape[0] / pack, pack * dataDim])));
   }
 
-  /** D_θ(x), the probability that x is real, [n, 1]. */
+  /** D_θ(x), the probability that x (a pack of rows, if pack > 1) is real, [n / pack, 1]. */
   discriminate(x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => tf.sigmoid(this.logits(x)));
   }

@@ -1,3 +1,6 @@
 export * from './gan';
 export * from './losses';
 export * from './trainer';
+export * from './mnist';
+export * from './plots';
+export * from './ring';

@@ -8,7 +8,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../../data/mnist';
 import { imageGridPng } from '../../plot/image';
-import { progress } from '../../runtime';
+import { nextSeed, progress } from '../../runtime';
 import { History } from '../../training';
 import { GAN } from './gan';
 import { discriminatorLoss, generatorLoss, GeneratorLossName } from './losses';
@@ -22,6 +22,12 @@ export interface GanTrainerOptions {
   discriminatorLearningRate?: number;
   /** Adam β1 of both optimizers (default 0.5, the DCGAN choice). */
   beta1?: number;
+  /**
+   * Instance noise (Sønderby et al. 2017): D sees x + σε, ε ~ N(0, I), for real and fake samples alike, so the
+   * two distributions overlap and D cannot win on details no generator can match, such as MNIST's exactly-0
+   * background pixels against a sigmoid's outputs (default 0, no noise).
+   */
+  instanceNoise?: number;
 }
 
 /** What one D step + G step measured. */
@@ -50,6 +56,7 @@ function checkRate(what: string, value: number): void {
 /** One Adam optimizer for D and one for G; `step(real)` performs one D step then one G step. */
 export class GanTrainer {
   readonly lossName: GeneratorLossName;
+  readonly instanceNoise: number;
   private readonly generatorOptimizer: tf.Optimizer;
   private readonly discriminatorOptimizer: tf.Optimizer;
   private readonly generatorVars: tf.Variable[];
@@ -64,45 +71,79 @@ export class GanTrainer {
     checkRate('generatorLearningRate', lrG);
     checkRate('discriminatorLearningRate', lrD);
     if (!(beta1 >= 0 && beta1 < 1)) throw new Error(`GanTrainer: beta1 must be in [0, 1), got ${beta1}`);
+    this.instanceNoise = options.instanceNoise ?? 0;
+    if (!(this.instanceNoise >= 0) || !Number.isFinite(this.instanceNoise)) throw new Error(`GanTrainer: instanceNoise must be a number >= 0, got ${options.instanceNoise}`);
     this.generatorOptimizer = tf.train.adam(lrG, beta1, 0.999);
     this.discriminatorOptimizer = tf.train.adam(lrD, beta1, 0.999);
     this.generatorVars = gan.generator.variables();
     this.discriminatorVars = gan.discriminator.variables();
   }
 
-  /**
-   * One discriminator step then one generator step on a real batch [n, dataDim] (the same z for both).
-   * Leaves no tensors behind; the real batch stays owned by the caller.
-   */
-  step(real: tf.Tensor2D): GanStepStats {
-    const { gan } = this;
-    if (real.rank !== 2 || real.shape[1] !== gan.dataDim) {
-      throw new Error(`GanTrainer.step(real): expected a batch [n, ${gan.dataDim}], got [${real.shape.join(', ')}]`);
+  private checkBatch(what: string, real: tf.Tensor2D): void {
+    if (real.rank !== 2 || real.shape[1] !== this.gan.dataDim) {
+      throw new Error(`GanTrainer.${what}(real): expected a batch [n, ${this.gan.dataDim}], got [${real.shape.join(', ')}]`);
     }
-    const lossG = generatorLoss(this.lossName);
-    // Means of D read inside the gradient function must be kept out of its tidy; disposed below.
+  }
+
+  /** D's logits of samples, through the instance noise when there is some. */
+  private judged(x: tf.Tensor2D): tf.Tensor2D {
+    if (this.instanceNoise === 0) return this.gan.logits(x);
+    return tf.tidy(() => this.gan.logits(tf.add(x, tf.randomNormal(x.shape, 0, this.instanceNoise, 'float32', nextSeed())) as tf.Tensor2D));
+  }
+
+  /**
+   * Step 1 alone: one Adam step of D on a real batch and fakes G(z), descending
+   * L_D = -mean[log D(x) + log(1 - D(G(z)))]. Returns [L_D, mean D(x), mean D(G(z))] as a tensor [3].
+   */
+  private discriminatorUpdate(real: tf.Tensor2D, z: tf.Tensor2D): tf.Tensor1D {
+    const { gan } = this;
+    // The means of D are read inside the gradient function, so they are kept out of its tidy, then freed.
     let dReal!: tf.Scalar;
     let dFake!: tf.Scalar;
-    const stats = tf.tidy(() => {
-      const z = gan.sampleLatent(real.shape[0]);
+    const out = tf.tidy(() => {
       const fake = gan.generate(z);
-      // Step 1: ascend mean[log D(x) + log(1 - D(G(z)))] in θ, i.e. descend L_D.
       const d = tf.variableGrads(() => {
-        const realLogits = gan.logits(real);
-        const fakeLogits = gan.logits(fake);
+        const realLogits = this.judged(real);
+        const fakeLogits = this.judged(fake);
         dReal = tf.keep(tf.mean(tf.sigmoid(realLogits)));
         dFake = tf.keep(tf.mean(tf.sigmoid(fakeLogits)));
         return discriminatorLoss(realLogits, fakeLogits);
       }, this.discriminatorVars);
       this.discriminatorOptimizer.applyGradients(d.grads);
+      return tf.stack([d.value, dReal, dFake]) as tf.Tensor1D;
+    });
+    tf.dispose([dReal, dFake]);
+    return out;
+  }
+
+  /** One step of D only (G fixed): lets D grow strong against a fixed G. */
+  discriminatorStep(real: tf.Tensor2D): { discriminatorLoss: number; dReal: number; dFake: number } {
+    this.checkBatch('discriminatorStep', real);
+    const out = tf.tidy(() => this.discriminatorUpdate(real, this.gan.sampleLatent(real.shape[0])));
+    const [dl, dr, df] = Array.from(out.dataSync());
+    out.dispose();
+    return { discriminatorLoss: dl, dReal: dr, dFake: df };
+  }
+
+  /**
+   * One discriminator step then one generator step on a real batch [n, dataDim] (the same z for both):
+   * the "one D step + one G step" unit of GAN training. Leaves no tensors behind; `real` stays the caller's.
+   */
+  step(real: tf.Tensor2D): GanStepStats {
+    this.checkBatch('step', real);
+    const { gan } = this;
+    const lossG = generatorLoss(this.lossName);
+    const stats = tf.tidy(() => {
+      const z = gan.sampleLatent(real.shape[0]);
+      const d = this.discriminatorUpdate(real, z);
       // Step 2: descend the generator loss in φ against the updated discriminator.
-      const g = tf.variableGrads(() => lossG(gan.logits(gan.generate(z))), this.generatorVars);
+      const g = tf.variableGrads(() => lossG(this.judged(gan.generate(z))), this.generatorVars);
       const gNorm = gradientNorm(g.grads);
       this.generatorOptimizer.applyGradients(g.grads);
-      return tf.stack([d.value, g.value, dReal, dFake, gNorm]);
+      return tf.concat([d, tf.stack([g.value, gNorm])]);
     });
-    const [dl, gl, dr, df, gn] = Array.from(stats.dataSync());
-    tf.dispose([stats, dReal, dFake]);
+    const [dl, dr, df, gl, gn] = Array.from(stats.dataSync());
+    stats.dispose();
     if (!Number.isFinite(dl) || !Number.isFinite(gl)) {
       throw new Error(`GAN training diverged: discriminator loss ${dl}, generator loss ${gl}; lower the learning rates`);
     }
@@ -144,8 +185,8 @@ export interface TrainGanOptions {
   snapshotSize?: number;
   /** If set, each snapshot of square images is also saved there as `step-000123.png`. */
   saveDir?: string;
-  /** Called after each snapshot (e.g. to compute sample-quality metrics at the end of an epoch). */
-  onSnapshot?: (snapshot: GanSnapshot) => void;
+  /** Called after each snapshot with the history so far (e.g. to compute sample-quality metrics per epoch). */
+  onSnapshot?: (snapshot: GanSnapshot, history: History) => void;
   /** Progress label (default 'GAN'). */
   label?: string;
 }
@@ -181,7 +222,7 @@ export function trainGan(trainer: GanTrainer, batches: Iterator<tf.Tensor2D>, op
     if (options.saveDir !== undefined) {
       fs.writeFileSync(path.join(options.saveDir, `step-${String(step).padStart(6, '0')}.png`), imageGridPng(snapshot.samples, { imageShape: [side, side], columns: 8 }));
     }
-    options.onSnapshot?.(snapshot);
+    options.onSnapshot?.(snapshot, history);
   };
   try {
     if (snapshotAt.has(0)) snap(0);
@@ -205,4 +246,30 @@ export function trainGan(trainer: GanTrainer, batches: Iterator<tf.Tensor2D>, op
 export function* imageBatches(dataset: ImageDataset, batchSize: number): Generator<tf.Tensor2D> {
   if (dataset.size < batchSize) throw new Error(`imageBatches: batchSize ${batchSize} exceeds the dataset's ${dataset.size} images`);
   for (;;) for (const b of dataset.batches(batchSize, { dropLast: true })) yield b.x;
+}
+
+/**
+ * The lecture's "discriminator too strong" failure, measured: G stays fixed while D trains for `steps`
+ * steps; before each, record mean D(G(z)) and ‖∇φ L_G‖ of both generator losses on the same latent codes.
+ * Rows: 'D steps', 'D(G(z))', 'minimax', 'non-saturating'.
+ */
+export function gradientsAsDiscriminatorWins(trainer: GanTrainer, batches: Iterator<tf.Tensor2D>, steps: number, latentCount = 64): History {
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`gradientsAsDiscriminatorWins: steps must be a positive integer, got ${steps}`);
+  const { gan } = trainer;
+  const z = gan.sampleLatent(latentCount);
+  const history = new History();
+  try {
+    for (let step = 0; step <= steps; step++) {
+      const dFake = tf.tidy(() => tf.mean(gan.discriminate(gan.generate(z))));
+      history.push({ 'D steps': step, 'D(G(z))': dFake.dataSync()[0], minimax: generatorGradientNorm(gan, 'minimax', z), 'non-saturating': generatorGradientNorm(gan, 'nonSaturating', z) });
+      dFake.dispose();
+      if (step === steps) break;
+      const next = batches.next();
+      if (next.done) throw new Error(`gradientsAsDiscriminatorWins: the batch source ran out after ${step} steps`);
+      trainer.discriminatorStep(next.value);
+    }
+  } finally {
+    z.dispose();
+  }
+  return history;
 }

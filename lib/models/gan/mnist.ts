@@ -1,0 +1,183 @@
+/**
+ * The MNIST GAN experiment of notebook 10: train an MLP GAN for some epochs, and after each epoch judge
+ * its samples with the kit's classifier (classes covered, class-histogram entropy, MNIST-FID). A finished
+ * run is saved (weights, per-step history, per-epoch metrics, sample grids) and reused when the same
+ * options are asked for again.
+ */
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { ImageDataset, loadMnist } from '../../data/mnist';
+import { classHistogram, featureStats, frechetDistance, GaussianStats, MnistClassifier } from '../../metrics';
+import { assignVariables, hasCheckpoint, History, HistoryRow, loadCheckpoint, saveCheckpoint } from '../../training';
+import { GAN, GanConfig, MNIST_GAN } from './gan';
+import { GeneratorLossName } from './losses';
+import { GanSnapshot, GanTrainer, imageBatches, trainGan } from './trainer';
+
+export interface MnistGanOptions {
+  /** Network sizes (default MNIST_GAN, the lecture scale). */
+  config?: GanConfig;
+  generatorLoss?: GeneratorLossName;
+  epochs: number;
+  /** Default 64. */
+  batchSize?: number;
+  /** Train on the first `trainLimit` training images only (default all 60,000). */
+  trainLimit?: number;
+  /** Adam learning rate of both networks (default 2e-4). */
+  learningRate?: number;
+  /** Standard deviation of the instance noise added to D's inputs (default 0.1; see GanTrainerOptions). */
+  instanceNoise?: number;
+  /** Generated (and real) images per metric evaluation (default 2000). */
+  evalSize?: number;
+  /** Save the finished run there, and reuse a run saved there with the same options. */
+  dir?: string;
+  /** If set, the sample grid of every epoch is also written there as a PNG while training runs. */
+  gridDir?: string;
+}
+
+export interface MnistGanRun {
+  gan: GAN;
+  /** One row per D+G step (see trainGan). */
+  steps: History;
+  /** One row per epoch (epoch 0 = untrained): epoch, 'modes covered', 'entropy (nats)', 'MNIST-FID', 'D loss', 'G loss'. */
+  epochs: History;
+  /** Samples at fixed z after each epoch (and before training). */
+  grids: GanSnapshot[];
+  /** MNIST-FID between real test and real training images of the same count: the floor of the metric. */
+  floorFid: number;
+  /** True when the run was loaded from `dir` rather than trained. */
+  fromCheckpoint: boolean;
+}
+
+interface SavedRun {
+  kind: 'gan-mnist';
+  options: Required<Omit<MnistGanOptions, 'dir' | 'gridDir'>>;
+  steps: HistoryRow[];
+  epochs: HistoryRow[];
+  grids: { step: number; n: number }[];
+  floorFid: number;
+}
+
+const GENERATION_CHUNK = 500;
+
+/** Where notebook 10 keeps its full-mode MNIST GAN run: <repo>/build/models/gan-mnist. */
+export const MNIST_GAN_DIR = path.resolve(__dirname, '..', '..', '..', '..', 'build', 'models', 'gan-mnist');
+
+/** n generated images [n, 784], drawn in chunks. */
+function generate(gan: GAN, n: number): tf.Tensor2D {
+  const parts: tf.Tensor2D[] = [];
+  for (let done = 0; done < n; done += GENERATION_CHUNK) parts.push(gan.sample(Math.min(GENERATION_CHUNK, n - done)));
+  const all = tf.concat(parts) as tf.Tensor2D;
+  tf.dispose(parts);
+  return all;
+}
+
+/** Class histogram and MNIST-FID of n generated images against the real statistics. */
+export function judgeGenerator(gan: GAN, classifier: MnistClassifier, realStats: GaussianStats, n: number): { modesCovered: number; entropy: number; fid: number; counts: number[] } {
+  const x = generate(gan, n);
+  try {
+    const h = classHistogram(classifier, x);
+    return { modesCovered: h.modesCovered, entropy: h.entropy, fid: frechetDistance(realStats, featureStats(classifier, x)), counts: h.counts };
+  } finally {
+    x.dispose();
+  }
+}
+
+function statsOf(classifier: MnistClassifier, data: ImageDataset): GaussianStats {
+  const x = data.imagesTensor();
+  try {
+    return featureStats(classifier, x);
+  } finally {
+    x.dispose();
+  }
+}
+
+function normalize(options: MnistGanOptions): SavedRun['options'] {
+  const o = { config: MNIST_GAN, generatorLoss: 'nonSaturating' as GeneratorLossName, batchSize: 64, trainLimit: 60000, learningRate: 2e-4, instanceNoise: 0.1, evalSize: 2000, ...options };
+  if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new Error(`trainMnistGan: epochs must be a positive integer, got ${o.epochs}`);
+  if (!Number.isInteger(o.evalSize) || o.evalSize < 2) throw new Error(`trainMnistGan: evalSize must be an integer >= 2, got ${o.evalSize}`);
+  if (o.config.dataDim !== 784) throw new Error(`trainMnistGan: config.dataDim must be 784 for MNIST, got ${o.config.dataDim}`);
+  const { dir: _dir, gridDir: _gridDir, ...rest } = o;
+  return rest;
+}
+
+function loadRun(dir: string, options: SavedRun['options']): MnistGanRun | undefined {
+  if (!hasCheckpoint(dir)) return undefined;
+  const { config, tensors } = loadCheckpoint<SavedRun>(dir);
+  if (config.kind !== 'gan-mnist' || JSON.stringify(config.options) !== JSON.stringify(options)) {
+    tf.dispose(Object.values(tensors));
+    return undefined;
+  }
+  const gan = new GAN(options.config);
+  const weights: Record<string, tf.Tensor> = {};
+  for (const name of Object.keys(gan.namedVariables())) weights[name] = tensors[name];
+  assignVariables(gan.namedVariables(), weights, dir);
+  const grids = config.grids.map((g, i) => ({ ...g, samples: tensors[`grid.${i}`].dataSync() as Float32Array }));
+  tf.dispose(Object.values(tensors));
+  const steps = new History();
+  config.steps.forEach((r) => steps.push(r));
+  const epochs = new History();
+  config.epochs.forEach((r) => epochs.push(r));
+  return { gan, steps, epochs, grids, floorFid: config.floorFid, fromCheckpoint: true };
+}
+
+/**
+ * Trains (or reloads from `options.dir`) an MLP GAN on MNIST. The generator's weights are kept at the end of
+ * every epoch; after training, each of them is judged with the classifier (`evalSize` generated images
+ * against as many real test images), so the classifier may be passed as a function that loads it late.
+ */
+export function trainMnistGan(classifier: MnistClassifier | (() => MnistClassifier), options: MnistGanOptions): MnistGanRun {
+  const o = normalize(options);
+  if (options.dir !== undefined) {
+    const saved = loadRun(options.dir, o);
+    if (saved) return saved;
+  }
+  const train = loadMnist('train', { limit: o.trainLimit });
+  const stepsPerEpoch = Math.floor(train.size / o.batchSize);
+  if (stepsPerEpoch < 1) throw new Error(`trainMnistGan: ${train.size} training images make no batch of ${o.batchSize}`);
+  const gan = new GAN(o.config);
+  const trainer = new GanTrainer(gan, { generatorLoss: o.generatorLoss, generatorLearningRate: o.learningRate, instanceNoise: o.instanceNoise });
+  const generatorVars = gan.generator.namedVariables();
+  const copyGenerator = (): Record<string, Float32Array> => Object.fromEntries(Object.entries(generatorVars).map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
+  const epochWeights: Record<string, Float32Array>[] = [];
+  const batches = imageBatches(train, o.batchSize);
+  let steps: History;
+  let grids: GanSnapshot[];
+  try {
+    const run = trainGan(trainer, batches, {
+      steps: stepsPerEpoch * o.epochs,
+      snapshotAt: Array.from({ length: o.epochs + 1 }, (_, e) => e * stepsPerEpoch),
+      label: `GAN, ${o.epochs} epoch${o.epochs > 1 ? 's' : ''} of ${stepsPerEpoch} steps`,
+      saveDir: options.gridDir,
+      onSnapshot: () => epochWeights.push(copyGenerator()),
+    });
+    steps = run.history;
+    grids = run.snapshots;
+  } finally {
+    batches.return(undefined);
+    trainer.dispose();
+  }
+  // Judge the generator of every epoch, then restore the final one.
+  const judge = typeof classifier === 'function' ? classifier() : classifier;
+  const realStats = statsOf(judge, loadMnist('test', { limit: o.evalSize }));
+  const floorFid = frechetDistance(realStats, statsOf(judge, loadMnist('train', { limit: o.evalSize })));
+  const epochs = new History();
+  epochWeights.forEach((weights, epoch) => {
+    for (const [k, v] of Object.entries(generatorVars)) tf.tidy(() => v.assign(tf.tensor(weights[k], v.shape)));
+    const m = judgeGenerator(gan, judge, realStats, o.evalSize);
+    const row: HistoryRow = { epoch, 'modes covered': m.modesCovered, 'entropy (nats)': m.entropy, 'MNIST-FID': m.fid };
+    if (epoch > 0) {
+      const recent = steps.rows.slice((epoch - 1) * stepsPerEpoch, epoch * stepsPerEpoch);
+      row['D loss'] = recent.reduce((s, r) => s + r['D loss'], 0) / recent.length;
+      row['G loss'] = recent.reduce((s, r) => s + r['G loss'], 0) / recent.length;
+    }
+    epochs.push(row);
+  });
+  if (options.dir !== undefined) {
+    const tensors: Record<string, tf.Tensor> = { ...gan.namedVariables() };
+    grids.forEach((g, i) => (tensors[`grid.${i}`] = tf.tensor1d(g.samples)));
+    const saved: SavedRun = { kind: 'gan-mnist', options: o, steps: steps.rows, epochs: epochs.rows, grids: grids.map(({ step, n }) => ({ step, n })), floorFid };
+    saveCheckpoint(options.dir, saved, tensors);
+    grids.forEach((_, i) => tensors[`grid.${i}`].dispose());
+  }
+  return { gan, steps, epochs, grids, floorFid, fromCheckpoint: false };
+}
