@@ -309,6 +309,84 @@ static napi_value unary(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Binary op codes shared with lib/runtime/kernels (BINARY_CODES). */
+enum { B_ADD = 0, B_SUB = 1, B_MUL = 2, B_DIV = 3 };
+
+/*
+ * out[i, j] = a[i, j] op b[i, j] over rows x cols, where each operand is full (stride cols, 1), a row
+ * vector broadcast over rows (0, 1) or a scalar (0, 0): the shapes tfjs broadcasting produces most.
+ */
+#define BINARY_ROWS(EXPR)                                                                  \
+  for (int64_t i = 0; i < rows; i++) {                                                     \
+    const float *restrict ar = a + i * aRow;                                               \
+    const float *restrict br = b + i * bRow;                                               \
+    float *restrict outr = out + i * cols;                                                 \
+    if (aCol && bCol)                                                                      \
+      for (int64_t j = 0; j < cols; j++) { const float x = ar[j], y = br[j]; outr[j] = (EXPR); } \
+    else if (aCol)                                                                         \
+      for (int64_t j = 0; j < cols; j++) { const float x = ar[j], y = br[0]; outr[j] = (EXPR); } \
+    else if (bCol)                                                                         \
+      for (int64_t j = 0; j < cols; j++) { const float x = ar[0], y = br[j]; outr[j] = (EXPR); } \
+    else                                                                                   \
+      for (int64_t j = 0; j < cols; j++) { const float x = ar[0], y = br[0]; outr[j] = (EXPR); } \
+  }
+
+static void binary_loop(int op, int64_t rows, int64_t cols, const float *restrict a, int64_t aRow, int aCol,
+                        const float *restrict b, int64_t bRow, int bCol, float *restrict out) {
+  switch (op) {
+    case B_ADD: BINARY_ROWS(x + y); break;
+    case B_SUB: BINARY_ROWS(x - y); break;
+    case B_MUL: BINARY_ROWS(x * y); break;
+    default: BINARY_ROWS(x / y); break;
+  }
+}
+
+/* Operand layouts: 0 = full [rows, cols], 1 = row vector [cols], 2 = scalar. */
+static int64_t layout_count(int layout, int64_t rows, int64_t cols) {
+  return layout == 0 ? rows * cols : (layout == 1 ? cols : 1);
+}
+
+/* binary(heap, op, rows, cols, aOffset, aLayout, bOffset, bLayout, outOffset) */
+static napi_value binary(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, 9, "binary")) return NULL;
+  const int op = (int)arg_int(&a, 1);
+  const int64_t rows = arg_int(&a, 2), cols = arg_int(&a, 3);
+  const int aLayout = (int)arg_int(&a, 5), bLayout = (int)arg_int(&a, 7);
+  if (op < B_ADD || op > B_DIV || aLayout < 0 || aLayout > 2 || bLayout < 0 || bLayout > 2) {
+    napi_throw_range_error(env, NULL, "genlab_native.binary: unknown op or layout");
+    return NULL;
+  }
+  const float *x = heap_floats(&a, arg_int(&a, 4), layout_count(aLayout, rows, cols));
+  const float *y = heap_floats(&a, arg_int(&a, 6), layout_count(bLayout, rows, cols));
+  float *out = heap_floats(&a, arg_int(&a, 8), rows * cols);
+  if (!x || !y || !out) return NULL;
+  binary_loop(op, rows, cols, x, aLayout == 0 ? cols : 0, aLayout != 2, y, bLayout == 0 ? cols : 0, bLayout != 2, out);
+  return NULL;
+}
+
+/* transpose(heap, batch, rows, cols, xOffset, outOffset): out[k] = x[k]^T for each [rows, cols] matrix, in tiles. */
+static napi_value transpose(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, 6, "transpose")) return NULL;
+  const int64_t batch = arg_int(&a, 1), rows = arg_int(&a, 2), cols = arg_int(&a, 3);
+  const float *x = heap_floats(&a, arg_int(&a, 4), batch * rows * cols);
+  float *out = heap_floats(&a, arg_int(&a, 5), batch * rows * cols);
+  if (!x || !out) return NULL;
+  const int64_t T = 32;
+  for (int64_t k = 0; k < batch; k++) {
+    const float *xm = x + k * rows * cols;
+    float *om = out + k * rows * cols;
+    for (int64_t i0 = 0; i0 < rows; i0 += T)
+      for (int64_t j0 = 0; j0 < cols; j0 += T) {
+        const int64_t i1 = i0 + T < rows ? i0 + T : rows, j1 = j0 + T < cols ? j0 + T : cols;
+        for (int64_t i = i0; i < i1; i++)
+          for (int64_t j = j0; j < j1; j++) om[j * rows + i] = xm[i * cols + j];
+      }
+  }
+  return NULL;
+}
+
 static void adam_update(int64_t n, const float *restrict value, const float *restrict g, const float *restrict m,
                         const float *restrict v, float *restrict valueOut, float *restrict mOut, float *restrict vOut,
                         float negLr, float ob1, float ob2, float eps, float c1, float c2, float b1, float b2) {
@@ -364,6 +442,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"biasActivate", NULL, bias_activate, NULL, NULL, NULL, napi_enumerable, NULL},
       {"denseGrad", NULL, dense_grad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unary", NULL, unary, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"binary", NULL, binary, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"transpose", NULL, transpose, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adam", NULL, adam, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threads", NULL, get_threads, NULL, NULL, NULL, napi_enumerable, NULL},

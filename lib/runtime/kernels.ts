@@ -11,7 +11,8 @@
  *    saves for backprop), and Sum/Mean gradients without a JavaScript array of ones;
  *  - adds `GenlabDense` (y = act(x W + b), one kernel) with a registered gradient (one fused kernel for
  *    dz = dy * act'(y) and db, then two products); `nn.dense` uses it on wasm;
- *  - with the addon, replaces wasm's Exp, Log, Log1p, Sigmoid, Softplus, Tanh by vectorized native loops;
+ *  - with the addon, replaces wasm's Exp, Log, Log1p, Sigmoid, Softplus, Tanh, Add, Sub, Mul, Div and
+ *    matrix Transpose by vectorized native loops;
  *  - adds `GenlabAdam` (one pass per variable) and routes `tf.train.adam` optimizers through it on wasm
  *    (same float32 operations in the same order as tfjs's AdamOptimizer, so the numbers are identical);
  *  - registers wasm's missing Conv2DBackpropFilter as a kernel that throws a clear error.
@@ -27,6 +28,9 @@ interface NativeKernels {
   denseGrad(heap: ArrayBuffer, dyOff: number, yOff: number, rows: number, cols: number, act: number, alpha: number,
     dzOff: number, dbOff: number): void;
   unary(heap: ArrayBuffer, op: number, n: number, xOff: number, yOff: number): void;
+  binary(heap: ArrayBuffer, op: number, rows: number, cols: number, aOff: number, aLayout: number, bOff: number,
+    bLayout: number, outOff: number): void;
+  transpose(heap: ArrayBuffer, batch: number, rows: number, cols: number, xOff: number, outOff: number): void;
   adam(heap: ArrayBuffer, n: number, valueOff: number, gradOff: number, mOff: number, vOff: number,
     valueOut: number, mOut: number, vOut: number, lr: number, oneMinusBeta1: number, oneMinusBeta2: number,
     eps: number, c1: number, c2: number, beta1: number, beta2: number): void;
@@ -275,6 +279,75 @@ function installUnary(): void {
   }
 }
 
+/** Binary kernels the addon computes (op codes of native/genlab_native.c); IEEE results identical to wasm's. */
+const BINARY_CODES: Record<string, number> = { [tf.Add]: 0, [tf.Sub]: 1, [tf.Multiply]: 2, [tf.RealDiv]: 3 };
+
+/**
+ * How a float32 operand of shape `shape` sits in an output [rows, cols] (cols = its last dimension):
+ * 0 full, 1 a row vector broadcast over rows, 2 a scalar; undefined for other broadcasts (stock kernel).
+ */
+function operandLayout(shape: number[], outShape: number[]): number | undefined {
+  const size = sizeOf(shape);
+  const outSize = sizeOf(outShape);
+  if (size === outSize && shape.length === outShape.length) return 0;
+  if (size === 1) return 2;
+  const cols = outShape[outShape.length - 1];
+  if (size === cols && shape[shape.length - 1] === cols) return 1;
+  return undefined;
+}
+
+/** Add, Sub, Mul, Div: one vectorized native loop for same-shape, row-broadcast and scalar operands. */
+function installBinary(): void {
+  for (const [name, code] of Object.entries(BINARY_CODES)) {
+    const original = tf.getKernel(name, 'wasm');
+    if (!original) continue;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({
+      kernelName: name,
+      backendName: 'wasm',
+      kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
+        const { a, b } = inputs;
+        if (a.dtype === 'float32' && b.dtype === 'float32') {
+          const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+          const aLayout = operandLayout(a.shape, outShape);
+          const bLayout = operandLayout(b.shape, outShape);
+          const outSize = sizeOf(outShape);
+          if (aLayout !== undefined && bLayout !== undefined && outSize > 0) {
+            const cols = outShape.length ? outShape[outShape.length - 1] : 1;
+            const out = backend.makeOutput(outShape, 'float32');
+            native!.binary(heap(backend), code, outSize / cols, cols, offset(backend, a), aLayout, offset(backend, b), bLayout, offset(backend, out));
+            return out;
+          }
+        }
+        return original.kernelFunc({ inputs, backend: backend as never, attrs: attrs as tf.NamedAttrMap });
+      }) as unknown as tf.KernelFunc,
+    });
+  }
+}
+
+/** Transpose of the last two dimensions of a float32 tensor (tf.transpose of a matrix): a tiled native copy. */
+function installTranspose(original: tf.KernelConfig): void {
+  tf.unregisterKernel(tf.Transpose, 'wasm');
+  tf.registerKernel({
+    kernelName: tf.Transpose,
+    backendName: 'wasm',
+    kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
+      const { x } = inputs;
+      const perm = attrs.perm as number[];
+      const rank = x.shape.length;
+      const swapsLastTwo = rank >= 2 && perm.every((p, i) => (i < rank - 2 ? p === i : p === (i === rank - 2 ? rank - 1 : rank - 2)));
+      if (x.dtype !== 'float32' || !swapsLastTwo || sizeOf(x.shape) === 0) {
+        return original.kernelFunc({ inputs, backend: backend as never, attrs: attrs as tf.NamedAttrMap });
+      }
+      const rows = x.shape[rank - 2];
+      const cols = x.shape[rank - 1];
+      const out = backend.makeOutput([...x.shape.slice(0, -2), cols, rows], 'float32');
+      native!.transpose(heap(backend), sizeOf(x.shape) / (rows * cols), rows, cols, offset(backend, x), offset(backend, out));
+      return out;
+    }) as unknown as tf.KernelFunc,
+  });
+}
+
 /** GenlabDense: y = act(x W + b) for x [rows, in], W [in, out], b [out], in one kernel. */
 function installDense(): void {
   tf.registerKernel({
@@ -502,6 +575,8 @@ export function installWasmKernels(): KernelsInfo {
   installDense();
   if (native) {
     installUnary();
+    installBinary();
+    installTranspose(tf.getKernel(tf.Transpose, 'wasm')!);
     installAdam();
     installAdamOptimizer();
   }

@@ -86,6 +86,38 @@ test('exp, log, log1p, sigmoid, softplus, tanh equal the stock kernels, special 
   }
 });
 
+test('add, sub, mul, div with every broadcast and tf.transpose equal the stock kernels exactly', async () => {
+  const shapes: [number[], number[]][] = [
+    [[6, 7], [6, 7]],
+    [[6, 7], [7]],
+    [[7], [6, 7]],
+    [[6, 7], []],
+    [[], [6, 7]],
+    [[6, 7], [6, 1]],
+    [[2, 6, 7], [1, 7]],
+    [[2, 6, 7], [2, 6, 7]],
+    [[0, 7], [7]],
+  ];
+  const special = [0, -0, Infinity, -Infinity, NaN, 1e-40];
+  for (const [sa, sb] of shapes) {
+    const av = values(Math.max(1, sa.reduce((p, d) => p * d, 1)), 13, 3).map((v, i) => (i < special.length ? special[i] : v));
+    const bv = values(Math.max(1, sb.reduce((p, d) => p * d, 1)), 14, 3).map((v, i) => (i === 1 ? 0 : v));
+    for (const op of [tf.add, tf.sub, tf.mul, tf.div]) {
+      const compute = (): tf.Tensor[] => [op(tf.tensor(av.slice(0, sa.reduce((p, d) => p * d, 1)), sa), tf.tensor(bv.slice(0, sb.reduce((p, d) => p * d, 1)), sb))];
+      const [expected] = await on('cpu', compute);
+      const [actual] = await on('wasm', compute);
+      assertClose(actual, expected, 0, 0, `${op.name} [${sa}] [${sb}]`);
+    }
+  }
+  const xv = values(3 * 37 * 45, 15);
+  for (const [shape, perm] of [[[37, 45], [1, 0]], [[3, 37, 15], [0, 2, 1]], [[3, 37, 15], [1, 0, 2]]] as [number[], number[]][]) {
+    const compute = (): tf.Tensor[] => [tf.transpose(tf.tensor(xv.slice(0, shape.reduce((p, d) => p * d, 1)), shape), perm)];
+    const [expected] = await on('cpu', compute);
+    const [actual] = await on('wasm', compute);
+    assertClose(actual, expected, 0, 0, `transpose [${shape}] perm [${perm}]`);
+  }
+});
+
 test('tf.train.adam on wasm (fused kernel) gives the stock optimizer numbers', async () => {
   // loss = sum(c * w): the gradient is exactly c on both backends, so only the update rule is compared.
   const c = values(50, 11);
