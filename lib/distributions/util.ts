@@ -15,10 +15,9 @@ export function toTensor(value: TensorLike, name: string, owner: string): tf.Ten
     if (value.dtype !== 'float32') return tf.cast(value, 'float32');
     return value;
   }
-  if (typeof value === 'number' && !Number.isFinite(value) && !Number.isNaN(value)) return tf.scalar(value);
   try {
     return tf.tensor(value as number | number[], undefined, 'float32');
-  } catch (e) {
+  } catch {
     throw new Error(`${owner}: ${name} must be a number, an array of numbers or a tensor, got ${JSON.stringify(value)}`);
   }
 }
