@@ -55,6 +55,8 @@ export class ImageDataset {
     readonly labels: Uint8Array,
     readonly rows: number,
     readonly cols: number,
+    /** Where the images come from, e.g. 'train' or 'test': it seeds static binarization, so splits differ. */
+    readonly source = 'images',
   ) {
     if (images.length !== labels.length * rows * cols) {
       throw new Error(`ImageDataset: ${images.length} pixels do not make ${labels.length} images of ${rows}x${cols}`);
@@ -73,7 +75,7 @@ export class ImageDataset {
   take(count: number): ImageDataset {
     if (!Number.isInteger(count) || count < 1) throw new Error(`take(count): count must be a positive integer, got ${count}`);
     const n = Math.min(count, this.size);
-    return new ImageDataset(this.images.subarray(0, n * this.pixels), this.labels.subarray(0, n), this.rows, this.cols);
+    return new ImageDataset(this.images.subarray(0, n * this.pixels), this.labels.subarray(0, n), this.rows, this.cols, this.source);
   }
 
   /** The images whose label is in `classes`. */
@@ -89,8 +91,10 @@ export class ImageDataset {
     if (mode === 'threshold') {
       for (let i = 0; i < out.length; i++) out[i] = this.images[i] > 0.5 ? 1 : 0;
     } else if (mode === 'static') {
-      // A fixed generator, independent of the notebook's seed, so every user gets the same binary data set.
+      // A fixed generator, independent of the notebook's seed, so every user gets the same binary data set;
+      // its seed depends on the source, so that test image j is not thresholded like training image j.
       let state = 0x2545f491;
+      for (const c of this.source === 'train' ? '' : this.source) state = (Math.imul(state ^ c.charCodeAt(0), 0x01000193) | 0) || 1;
       for (let i = 0; i < out.length; i++) {
         state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
         out[i] = (state >>> 0) / 4294967296 < this.images[i] ? 1 : 0;
@@ -98,7 +102,7 @@ export class ImageDataset {
     } else {
       throw new Error(`binarized(mode): mode must be 'threshold' or 'static', got '${mode}'`);
     }
-    return new ImageDataset(out, this.labels, this.rows, this.cols);
+    return new ImageDataset(out, this.labels, this.rows, this.cols, this.source);
   }
 
   /** The images as one [n, rows * cols] tensor. */
@@ -157,7 +161,7 @@ export class ImageDataset {
       images.set(this.images.subarray(src * p, (src + 1) * p), dst * p);
       labels[dst] = this.labels[src];
     });
-    return new ImageDataset(images, labels, this.rows, this.cols);
+    return new ImageDataset(images, labels, this.rows, this.cols, this.source);
   }
 }
 
@@ -202,5 +206,5 @@ export function loadMnist(split: Split, options: LoadOptions = {}): ImageDataset
   if (!Number.isInteger(count) || count < 1) throw new Error(`loadMnist: limit must be a positive integer, got ${options.limit}`);
   const pixels = new Float32Array(count * rows * cols);
   for (let i = 0; i < pixels.length; i++) pixels[i] = images.data[i] / 255;
-  return new ImageDataset(pixels, (labels.data as Uint8Array).slice(0, count), rows, cols);
+  return new ImageDataset(pixels, (labels.data as Uint8Array).slice(0, count), rows, cols, split);
 }

@@ -59,6 +59,11 @@ test('static binarization is a fixed Bernoulli sample whose mean matches the int
     variance += ds.images[i] * (1 - ds.images[i]);
   }
   assert.ok(Math.abs(mean - expected) < 5 * Math.sqrt(variance), `${mean} vs ${expected}`);
+  // Splits draw different thresholds: the same images binarize differently as 'train' and as 'test'.
+  const asTrain = new data.ImageDataset(ds.images, ds.labels, 28, 28, 'train').binarized('static');
+  const asTest = new data.ImageDataset(ds.images, ds.labels, 28, 28, 'test').binarized('static');
+  assert.deepEqual(Array.from(asTest.images.subarray(0, 5000)), Array.from(a.images.subarray(0, 5000)));
+  assert.notDeepEqual(Array.from(asTrain.images.subarray(0, 5000)), Array.from(asTest.images.subarray(0, 5000)));
   const t = ds.binarized('threshold');
   for (let i = 0; i < 784 * 10; i++) assert.equal(t.images[i], ds.images[i] > 0.5 ? 1 : 0);
 });
