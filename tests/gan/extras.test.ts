@@ -1,0 +1,116 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { data, metrics, models, runtime, tf } from 'genlab';
+
+const { GAN, GanTrainer, gradientsAsDiscriminatorWins, trainRingGan, movingAverage, snapshotPanels, trainMnistGan } = models.gan;
+const SMALL = { latentDim: 4, dataDim: 2, generatorHidden: [16], discriminatorHidden: [16], output: 'linear' as const };
+
+test('setup', async () => {
+  await runtime.init({ seed: 0, report: false });
+});
+
+test('packing: D judges pack consecutive rows as one input', () => {
+  const gan = new GAN({ ...SMALL, pack: 2 });
+  assert.equal(gan.discriminator.inDim, 4);
+  const x = tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]);
+  const logits = gan.logits(x);
+  assert.deepEqual(logits.shape, [2, 1]);
+  // The first pack is the row [1, 2, 3, 4].
+  const first = gan.discriminator.apply(tf.tensor2d([[1, 2, 3, 4]]));
+  assert.ok(Math.abs(logits.dataSync()[0] - first.dataSync()[0]) < 1e-6);
+  const odd = tf.zeros([3, 2]) as tf.Tensor2D;
+  assert.throws(() => gan.logits(odd), /n a multiple of pack = 2, got \[3, 2\]/);
+  assert.throws(() => new GAN({ ...SMALL, pack: 0 }), /pack must be a positive integer, got 0/);
+  tf.dispose([x, logits, first, odd]);
+  gan.dispose();
+});
+
+test('a discriminator step changes D only; instance noise leaks nothing', () => {
+  runtime.seed(21);
+  const gan = new GAN(SMALL);
+  const trainer = new GanTrainer(gan, { instanceNoise: 0.1 });
+  const real = data.sampleRing(16);
+  const g0 = gan.generator.layers[0].w.dataSync().slice();
+  const d0 = gan.discriminator.layers[0].w.dataSync().slice();
+  const s = trainer.discriminatorStep(real);
+  assert.ok(s.dReal > 0 && s.dReal < 1 && s.discriminatorLoss > 0);
+  assert.deepEqual(gan.generator.layers[0].w.dataSync(), g0);
+  assert.notDeepEqual(gan.discriminator.layers[0].w.dataSync(), d0);
+  trainer.step(real);
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) trainer.step(real);
+  assert.equal(tf.memory().numTensors, before);
+  assert.throws(() => new GanTrainer(gan, { instanceNoise: -1 }), /instanceNoise must be a number >= 0, got -1/);
+  trainer.dispose();
+  gan.dispose();
+  real.dispose();
+});
+
+test('gradientsAsDiscriminatorWins records both gradient norms before each D step', () => {
+  runtime.seed(22);
+  const gan = new GAN(SMALL);
+  const trainer = new GanTrainer(gan, { discriminatorLearningRate: 1e-2 });
+  const batches = data.ringBatches(32);
+  const h = gradientsAsDiscriminatorWins(trainer, batches, 5, 16);
+  batches.return(undefined);
+  assert.deepEqual(h.column('D steps'), [0, 1, 2, 3, 4, 5]);
+  for (const c of ['D(G(z))', 'minimax', 'non-saturating']) assert.ok(h.column(c).every((v) => Number.isFinite(v) && v > 0), c);
+  assert.throws(() => gradientsAsDiscriminatorWins(trainer, batches, 0), /steps must be a positive integer, got 0/);
+  trainer.dispose();
+  gan.dispose();
+});
+
+test('trainRingGan: coverage at every snapshot, same seed same numbers', () => {
+  const run = () => trainRingGan({ steps: 12, seed: 23, snapshotEvery: 5, batchSize: 32, config: { generatorHidden: [8], discriminatorHidden: [8] } });
+  const a = run();
+  const b = run();
+  assert.deepEqual(a.coverage.column('step'), [0, 5, 10, 12]);
+  assert.deepEqual(a.coverage.rows, b.coverage.rows);
+  assert.deepEqual(a.run.history.column('G loss'), b.run.history.column('G loss'));
+  a.gan.dispose();
+  b.gan.dispose();
+  assert.throws(() => trainRingGan({ steps: 0 }), /steps must be a positive integer, got 0/);
+});
+
+test('movingAverage and snapshotPanels', () => {
+  assert.deepEqual(movingAverage([1, 2, 3, 4], 2), [1, 1.5, 2.5, 3.5]);
+  assert.deepEqual(movingAverage([2, 4], 5), [2, 3]);
+  assert.throws(() => movingAverage([1], 0), /window must be a positive integer, got 0/);
+  const snaps = [0, 10, 20].map((step) => ({ step, n: 2, samples: Float32Array.of(0, 0, 1, 1) }));
+  const fig = snapshotPanels(snaps, { reference: [[0, 0]] });
+  assert.equal(fig.data.length, 6);
+  assert.ok('xaxis3' in fig.layout && 'yaxis3' in fig.layout);
+  assert.throws(() => snapshotPanels([]), /no snapshots/);
+  assert.throws(() => snapshotPanels([{ step: 0, n: 1, samples: Float32Array.of(1, 2, 3) }]), /2D samples/);
+});
+
+test('trainMnistGan: one metric row per epoch, saved and reloaded identically', () => {
+  runtime.seed(24);
+  const { classifier } = metrics.mnistClassifier();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gan-mnist-'));
+  const options = { epochs: 2, trainLimit: 64, batchSize: 32, evalSize: 40, config: { latentDim: 8, dataDim: 784, generatorHidden: [16], discriminatorHidden: [16] }, dir: path.join(dir, 'run') };
+  const run = trainMnistGan(classifier, options);
+  assert.equal(run.fromCheckpoint, false);
+  assert.deepEqual(run.epochs.column('epoch'), [0, 1, 2]);
+  assert.equal(run.steps.rows.length, 4);
+  assert.equal(run.grids.length, 3);
+  for (const r of run.epochs.rows) {
+    assert.ok(r['modes covered'] >= 1 && r['modes covered'] <= 10);
+    assert.ok(r['entropy (nats)'] >= 0 && r['entropy (nats)'] <= Math.log(10) + 1e-9);
+    assert.ok(r['MNIST-FID'] > 0);
+  }
+  assert.ok(run.floorFid > 0);
+  const again = trainMnistGan(classifier, options);
+  assert.equal(again.fromCheckpoint, true);
+  assert.deepEqual(again.epochs.rows, run.epochs.rows);
+  assert.deepEqual(Array.from(again.grids[2].samples), Array.from(run.grids[2].samples));
+  assert.deepEqual(again.gan.generator.layers[0].w.dataSync(), run.gan.generator.layers[0].w.dataSync());
+  assert.throws(() => trainMnistGan(classifier, { ...options, epochs: 0 }), /epochs must be a positive integer, got 0/);
+  assert.throws(() => trainMnistGan(classifier, { ...options, config: { ...options.config, dataDim: 2 } }), /dataDim must be 784/);
+  run.gan.dispose();
+  again.gan.dispose();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
