@@ -121,3 +121,18 @@ test('bad configurations and inputs throw errors naming the parameter', () => {
   assert.throws(() => reparameterize(tf.zeros([1, 2]) as tf.Tensor2D, tf.zeros([1, 3]) as tf.Tensor2D, tf.zeros([1, 2]) as tf.Tensor2D), /same shape/);
   model.dispose();
 });
+
+test('reconstruction with leading sample axes equals the per-sample computation (x broadcast)', async () => {
+  await runtime.init({ seed: 0, report: false });
+  for (const likelihood of ['bernoulli', 'gaussian'] as const) {
+    const model = new VAE({ inputDim: 5, hidden: [3], latentDim: 2, likelihood, gaussianStd: 0.3 });
+    const x = tf.randomUniform([4, 5]) as tf.Tensor2D;
+    const outputs = tf.randomNormal([3, 4, 5]) as tf.Tensor3D;
+    const stacked = model.reconstructionNll(x, outputs).arraySync();
+    for (let s = 0; s < 3; s++) {
+      const single = model.reconstructionNll(x, outputs.slice([s, 0, 0], [1, 4, 5]).reshape([4, 5]) as tf.Tensor2D).arraySync();
+      single.forEach((v, i) => assert.ok(Math.abs(v - stacked[s][i]) < 1e-4, `${likelihood} sample ${s} image ${i}`));
+    }
+    model.dispose();
+  }
+});

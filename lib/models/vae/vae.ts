@@ -176,8 +176,13 @@ export class VAE {
     return tf.tidy(() => tf.sigmoid(this.decoderOutput(z, labels)));
   }
 
-  /** -log p(x | z) per image [n], from the decoder output (nats). */
-  reconstructionNll(x: tf.Tensor2D, output: tf.Tensor2D): tf.Tensor1D {
+  /**
+   * -log p(x | z) per image [n], from the decoder output [n, inputDim] (nats). The output may carry
+   * leading sample axes, [s, n, inputDim], giving [s, n]: x is broadcast over them.
+   */
+  reconstructionNll(x: tf.Tensor2D, output: tf.Tensor2D): tf.Tensor1D;
+  reconstructionNll(x: tf.Tensor2D, output: tf.Tensor3D): tf.Tensor2D;
+  reconstructionNll(x: tf.Tensor2D, output: tf.Tensor): tf.Tensor {
     if (this.config.likelihood === 'bernoulli') return bernoulliNll(x, output);
     return tf.tidy(() => gaussianNll(x, tf.sigmoid(output), this.config.gaussianStd));
   }
@@ -245,17 +250,28 @@ export function gaussianLogDensity(z: tf.Tensor2D, mean: tf.Tensor2D, logVar: tf
   });
 }
 
-/** -log prod_j Bernoulli(x_j; sigmoid(l_j)) = sum_j max(l_j, 0) - x_j l_j + log(1 + exp(-|l_j|)) per row [n] (BCE with logits, stable). */
-export function bernoulliNll(x: tf.Tensor2D, logits: tf.Tensor2D): tf.Tensor1D {
-  if (x.shape.join() !== logits.shape.join()) throw new Error(`bernoulliNll: x [${x.shape}] and logits [${logits.shape}] must have the same shape`);
-  return tf.tidy(() => tf.sum(tf.add(tf.sub(tf.relu(logits), tf.mul(x, logits)), tf.log1p(tf.exp(tf.neg(tf.abs(logits))))), 1) as tf.Tensor1D);
+function checkTrailing(what: string, x: tf.Tensor, other: tf.Tensor, otherName: string): void {
+  const trailing = other.shape.slice(other.rank - x.rank);
+  if (other.rank < x.rank || trailing.join() !== x.shape.join()) {
+    throw new Error(`${what}: x [${x.shape}] and ${otherName} [${other.shape}] must have the same shape (${otherName} may add leading sample axes)`);
+  }
 }
 
-/** -log N(x; mean, std^2 I) = ||x - mean||^2 / (2 std^2) + (d / 2) log(2 pi std^2) per row [n]. */
-export function gaussianNll(x: tf.Tensor2D, mean: tf.Tensor2D, std: number): tf.Tensor1D {
-  if (x.shape.join() !== mean.shape.join()) throw new Error(`gaussianNll: x [${x.shape}] and mean [${mean.shape}] must have the same shape`);
+/**
+ * -log prod_j Bernoulli(x_j; sigmoid(l_j)) = sum_j max(l_j, 0) - x_j l_j + log(1 + exp(-|l_j|)), summed over
+ * the last axis (BCE with logits, stable). x [n, d], logits [n, d] or [s, n, d] (x broadcast), result [n] or [s, n].
+ */
+export function bernoulliNll(x: tf.Tensor, logits: tf.Tensor): tf.Tensor {
+  checkTrailing('bernoulliNll', x, logits, 'logits');
+  return tf.tidy(() => tf.sum(tf.add(tf.sub(tf.relu(logits), tf.mul(x, logits)), tf.log1p(tf.exp(tf.neg(tf.abs(logits))))), -1));
+}
+
+/** -log N(x; mean, std^2 I) = ||x - mean||^2 / (2 std^2) + (d / 2) log(2 pi std^2) over the last axis (mean may add leading sample axes). */
+export function gaussianNll(x: tf.Tensor, mean: tf.Tensor, std: number): tf.Tensor {
+  checkTrailing('gaussianNll', x, mean, 'mean');
   if (!(std > 0)) throw new Error(`gaussianNll: std must be positive, got ${std}`);
-  return tf.tidy(() => tf.add(tf.div(tf.sum(tf.square(tf.sub(x, mean)), 1), 2 * std * std), (x.shape[1] / 2) * (LOG_2PI + 2 * Math.log(std))) as tf.Tensor1D);
+  const d = x.shape[x.rank - 1];
+  return tf.tidy(() => tf.add(tf.div(tf.sum(tf.square(tf.sub(x, mean)), -1), 2 * std * std), (d / 2) * (LOG_2PI + 2 * Math.log(std))));
 }
 
 /** [h, onehot(y)]: how the conditional VAE feeds the label to its encoder (h = x) and decoder (h = z). */
