@@ -14,7 +14,7 @@ test('two moons without noise lie exactly on their two half circles, half the po
   }
 });
 
-test('with noise, the mean is (1/2, 1/4) and each coordinate has variance Var(shape) + noise² (5 standard errors)', () => {
+test('with noise, the mean is (1/2, 1/4) within 5 standard errors derived from the exact variances', () => {
   const n = 20000;
   const noise = 0.2;
   const m = data.moons(n, { noise, seed: 7 });
@@ -24,11 +24,12 @@ test('with noise, the mean is (1/2, 1/4) and each coordinate has variance Var(sh
     mx += m.points[2 * i] / n;
     my += m.points[2 * i + 1] / n;
   }
-  // x: ½(cos t) + ½(1 - cos t) mixture, t ~ U[0, π]: E = ½, Var = E[cos²t] + ¼ - ¼ = ½ (+ noise²)
-  // y: E = ½(2/π) + ½(½ - 2/π) = ¼; Var = E[sin²t]... computed exactly below from the mixture.
-  const varX = 0.5 + noise ** 2;
+  // t ~ U[0, π]: E[cos t] = 0, E[cos²t] = E[sin²t] = ½, E[sin t] = 2/π. Half the points on each moon:
+  // x = cos t or 1 - cos t: E[x] = ½, E[x²] = ½·½ + ½·(1 + ½) = 1, Var = ¾ (+ noise²)
+  // y = sin t or ½ - sin t: E[y] = ¼, E[y²] = ½·½ + ½·(¼ - 2/π + ½)
+  const varX = 0.75 + noise ** 2;
   const eSin = 2 / Math.PI;
-  const eY2 = 0.5 * 0.5 + 0.5 * (0.25 - eSin + 0.5); // ½E[sin²t] + ½E[(½ - sin t)²]
+  const eY2 = 0.5 * 0.5 + 0.5 * (0.25 - eSin + 0.5);
   const varY = eY2 - 0.25 ** 2 + noise ** 2;
   assert.ok(Math.abs(mx - 0.5) < 5 * Math.sqrt(varX / n), `mean x ${mx}`);
   assert.ok(Math.abs(my - 0.25) < 5 * Math.sqrt(varY / n), `mean y ${my}`);
