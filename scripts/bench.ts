@@ -13,7 +13,8 @@
  * functions of ../shared/anchors/torch_steps.py, one thread) on the same workload, so both see the same
  * machine load; the ratio is median tfjs time / median PyTorch time.
  * The backend comes from GENLAB_BACKEND (default: the fastest available); GENLAB_NATIVE=0 turns the
- * native kernels off, GENLAB_THREADS sets their thread count.
+ * native kernels off (pure-wasm fallback), GENLAB_THREADS sets their thread count, and --stock runs
+ * tfjs's own wasm kernels without any of genlab's (the baseline).
  */
 import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
 import * as path from 'path';
@@ -126,10 +127,12 @@ interface Options {
   rounds: number;
   steps: number;
   only: (keyof typeof FACTORIES)[];
+  /** Stock tfjs wasm kernels (genlab's kernels not installed), to show what they buy. */
+  stock: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { json: false, torch: false, rounds: 5, steps: 10, only: ['vae', 'gan', 'rbm'] };
+  const options: Options = { json: false, torch: false, rounds: 5, steps: 10, only: ['vae', 'gan', 'rbm'], stock: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -143,6 +146,7 @@ function parseArgs(argv: string[]): Options {
     };
     if (arg === '--json') options.json = true;
     else if (arg === '--torch') options.torch = true;
+    else if (arg === '--stock') options.stock = true;
     else if (arg === '--rounds') options.rounds = count('--rounds');
     else if (arg === '--steps') options.steps = count('--steps');
     else if (arg === '--only') {
@@ -151,7 +155,7 @@ function parseArgs(argv: string[]): Options {
         if (!(name in FACTORIES)) throw new Error(`--only: unknown workload '${name}', use some of ${Object.keys(FACTORIES).join(',')}`);
       }
       options.only = names as Options['only'];
-    } else throw new Error(`unknown option '${arg}': use --json, --torch, --rounds N, --steps N, --only vae,gan,rbm`);
+    } else throw new Error(`unknown option '${arg}': use --json, --torch, --stock, --rounds N, --steps N, --only vae,gan,rbm`);
   }
   return options;
 }
@@ -327,14 +331,23 @@ function table(rows: Row[]): string {
   return [header, ...body].map((cells) => cells.map((c, i) => c.padStart(widths[i])).join('  ')).join('\n');
 }
 
+/** The wasm backend activated directly, without runtime.init's hook: tfjs's own kernels only. */
+async function stockWasm(): Promise<{ name: string; threads: number }> {
+  require('@tensorflow/tfjs-backend-wasm');
+  tf.enableProdMode();
+  if (!(await tf.setBackend('wasm'))) throw new Error('--stock: the wasm backend could not be loaded');
+  runtime.seed(0);
+  return { name: 'wasm', threads: 1 };
+}
+
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const info = await runtime.init({ seed: 0, report: false });
+  const info = options.stock ? await stockWasm() : await runtime.init({ seed: 0, report: false });
   const kernels = kernelsInfo();
   const header = {
     backend: info.name,
     threads: info.threads,
-    kernels: info.name === 'wasm' ? kernels?.reason ?? 'stock wasm kernels' : `stock ${info.name} kernels`,
+    kernels: info.name === 'wasm' ? kernels?.reason ?? 'stock tfjs wasm kernels' : `stock ${info.name} kernels`,
     tfjs: tf.version.tfjs,
     rounds: options.rounds,
     stepsPerRound: options.steps,
