@@ -19,9 +19,9 @@ export function snapshotPanels(snapshots: GanSnapshot[], options: SnapshotPanels
   const columns = Math.min(options.columns ?? 4, snapshots.length);
   const rows = Math.ceil(snapshots.length / columns);
   const range = options.range ?? 3;
-  const size = 210;
-  const base = baseLayout({ title: options.title, width: columns * size + 80, height: rows * size + 90 });
-  const layout: Record<string, unknown> = { ...base, showlegend: false, grid: { rows, columns, pattern: 'independent', xgap: 0.12, ygap: 0.18 }, annotations: [] as unknown[] };
+  const size = 230;
+  const base = baseLayout({ title: options.title, width: columns * size + 80, height: rows * (size + 40) + 90 });
+  const layout: Record<string, unknown> = { ...base, showlegend: false, grid: { rows, columns, pattern: 'independent', xgap: 0.12, ygap: 0.32 }, annotations: [] as unknown[] };
   const traces: Trace[] = [];
   snapshots.forEach((snap, i) => {
     const suffix = i === 0 ? '' : String(i + 1);
