@@ -41,10 +41,10 @@ test('training leaks no tensors: tf.memory().numTensors is flat across steps', a
     assert.deepEqual(counts.slice(1), counts.slice(1).map(() => counts[1]), `${JSON.stringify(options)}: ${counts}`);
     // Whole epochs with evaluation and saving leave nothing behind either.
     const dir = path.join(tempDir(), 'model');
-    trainer.fit(set, { epochs: 1, progress: false, test: set });
+    await trainer.fit(set, { epochs: 1, progress: false, test: set });
     await saveVae(dir, trainer);
     const afterEpoch = tf.memory().numTensors;
-    trainer.fit(set, { epochs: 1, progress: false, test: set });
+    await trainer.fit(set, { epochs: 1, progress: false, test: set });
     await saveVae(dir, trainer);
     assert.equal(tf.memory().numTensors, afterEpoch, `${JSON.stringify(options)}: fit + evaluate + save`);
     trainer.dispose();
@@ -58,7 +58,7 @@ test('same seed, same numbers: two runs give identical losses', async () => {
     const model = new VAE(small);
     const trainer = new VaeTrainer(model, { batchSize: 32 });
     const history = new training.History();
-    trainer.fit(images(96), { epochs: 2, history, progress: false, test: images(64) });
+    await trainer.fit(images(96), { epochs: 2, history, progress: false, test: images(64) });
     const rows = history.rows.map(({ epoch, 'train loss': a, 'test loss': b }) => [epoch, a, b]);
     trainer.dispose();
     model.dispose();
@@ -74,7 +74,7 @@ test('save, load and continue training reproduce the same losses as training on 
   await runtime.init({ seed: 1, report: false });
   const model = new VAE(small);
   const trainer = new VaeTrainer(model, { batchSize: 32 });
-  trainer.fit(images(64), { epochs: 1, progress: false });
+  await trainer.fit(images(64), { epochs: 1, progress: false });
   const dir = path.join(tempDir(), 'model');
   const history = new training.History();
   history.push({ epoch: 1, 'train loss': 123.5 });
@@ -121,7 +121,7 @@ test('a model saved under an injected write failure is not loadable, and an earl
   await saveVae(dir, trainer);
   const x = images(8).imagesTensor();
   const before = model.reconstruct(x).arraySync();
-  trainer.fit(images(64), { epochs: 1, progress: false });
+  await trainer.fit(images(64), { epochs: 1, progress: false });
   await assert.rejects(saveVae(dir, trainer, undefined, (file) => { throw new Error(`crash at ${path.basename(file)}`); }), /crash at weights.bin/);
   const survivor = await loadVae(dir);
   assert.deepEqual(survivor.model.reconstruct(x).arraySync(), before);
@@ -150,7 +150,7 @@ test('evaluate averages the terms per image and trainers reject bad settings', a
   assert.equal(m.kl, 0);
   assert.throws(() => new VaeTrainer(model, { learningRate: 0 }), /learningRate must be a positive number, got 0/);
   assert.throws(() => new VaeTrainer(model, { batchSize: 0 }), /batchSize must be a positive integer, got 0/);
-  assert.throws(() => new VaeTrainer(model).fit(set, { epochs: 0 }), /epochs must be a positive integer, got 0/);
+  await assert.rejects(new VaeTrainer(model).fit(set, { epochs: 0 }), /epochs must be a positive integer, got 0/);
   assert.throws(() => evaluate(model, set, -1), /batchSize must be a positive integer, got -1/);
   assert.throws(() => models.vae.modelDir('../etc'), /must be letters, digits/);
 });

@@ -107,7 +107,7 @@ export async function trainOrLoad(options: TrainOrLoadOptions): Promise<{ model:
       const remaining = options.epochs - saved.trainer.epochsDone;
       console.log(`loaded the model saved in ${dir} (${saved.trainer.epochsDone} epochs${remaining > 0 ? `; training ${remaining} more` : ''}; delete the folder to retrain)`);
       if (remaining > 0) {
-        saved.trainer.fit(options.train, { ...options, epochs: remaining, history });
+        await saved.trainer.fit(options.train, { ...options, epochs: remaining, history });
         await saveVae(dir, saved.trainer, history);
       }
       return { model: saved.model, trainer: saved.trainer, loaded: true };
@@ -118,7 +118,7 @@ export async function trainOrLoad(options: TrainOrLoadOptions): Promise<{ model:
   }
   const model = new VAE(config);
   const trainer = new VaeTrainer(model, { learningRate, batchSize });
-  trainer.fit(options.train, { ...options, history });
+  await trainer.fit(options.train, { ...options, history });
   if (dir) await saveVae(dir, trainer, history);
   return { model, trainer, loaded: false };
 }

@@ -104,8 +104,12 @@ export class VaeTrainer {
     return { reconstruction, kl };
   }
 
-  /** Trains for `epochs` passes over `train`; returns the metrics of the last epoch. */
-  fit(train: ImageDataset, options: FitOptions): { train: VaeMetrics; test?: VaeMetrics } {
+  /**
+   * Trains for `epochs` passes over `train`; returns the metrics of the last epoch. Asynchronous: it
+   * yields to the event loop after every step so a notebook kernel can send the progress and curve
+   * updates (a kernel blocked for minutes with queued sends can crash).
+   */
+  async fit(train: ImageDataset, options: FitOptions): Promise<{ train: VaeMetrics; test?: VaeMetrics }> {
     if (!Number.isInteger(options.epochs) || options.epochs < 1) throw new Error(`fit: epochs must be a positive integer, got ${options.epochs}`);
     const klWeight = this.model.config.klWeight;
     let last: { train: VaeMetrics; test?: VaeMetrics } | undefined;
@@ -121,6 +125,7 @@ export class VaeTrainer {
         sums.kl += step.kl;
         seen += batch.x.shape[0];
         bar?.tick({ loss: averages(sums, seen, klWeight).loss });
+        await new Promise((resolve) => setImmediate(resolve));
       }
       const seconds = (Date.now() - start) / 1000;
       const trainMetrics = averages(sums, seen, klWeight);
