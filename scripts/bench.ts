@@ -19,7 +19,7 @@
 import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
 import * as path from 'path';
 import { models, runtime, tf } from 'genlab';
-import { kernelsInfo } from 'genlab/dist/runtime/kernels';
+const { kernelsInfo } = runtime;
 
 const TORCH_SCRIPT = process.env.GENLAB_TORCH_STEPS ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'anchors', 'torch_steps.py');
 const PYTHON = '/usr/bin/python3';

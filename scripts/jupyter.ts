@@ -13,29 +13,26 @@ export const BUILD_DIR = path.join(ROOT, 'build');
 export const KERNEL_PATH = path.join(BUILD_DIR, 'jupyter');
 export const KERNEL_NAME = 'tslab';
 
+const PYTHON_ENV = 'GENLAB_PYTHON';
 const INSTALL_HINT =
   'Install Jupyter (Debian/Ubuntu: `sudo apt-get install jupyter-nbconvert python3-nbclient python3-ipykernel`; ' +
-  'elsewhere: `python3 -m pip install nbconvert nbclient ipykernel`) or set JUPYTER=/path/to/jupyter.';
+  `elsewhere: \`python3 -m pip install nbconvert nbclient ipykernel\`) or set ${PYTHON_ENV}=/path/to/python.`;
 
-function works(candidate: string): boolean {
-  const r = spawnSync(candidate, ['nbconvert', '--version'], { encoding: 'utf8' });
-  return r.status === 0;
-}
+let pythonCache: string | undefined;
 
-let jupyterCache: string | undefined;
-
-/** The `jupyter` command to use: $JUPYTER, else the first on PATH with nbconvert, else Debian's. */
-export function findJupyter(): string {
-  if (jupyterCache) return jupyterCache;
-  const forced = process.env.JUPYTER;
-  if (forced) {
-    if (!works(forced)) throw new Error(`JUPYTER=${forced} cannot run \`nbconvert --version\`. ${INSTALL_HINT}`);
-    return (jupyterCache = forced);
+/**
+ * The Python whose Jupyter (nbclient, nbconvert) runs the notebooks: $GENLAB_PYTHON, else `python3` on
+ * PATH if it has Jupyter, else Debian's /usr/bin/python3 (a pyenv or venv python3 often lacks Jupyter).
+ */
+export function findPython(): string {
+  if (pythonCache) return pythonCache;
+  const forced = process.env[PYTHON_ENV];
+  const candidates = forced ? [forced] : ['python3', '/usr/bin/python3', 'python'];
+  for (const candidate of candidates) {
+    const r = spawnSync(candidate, ['-c', 'import nbclient, nbconvert, nbformat, jupyter_core'], { encoding: 'utf8' });
+    if (r.status === 0) return (pythonCache = candidate);
   }
-  for (const candidate of ['jupyter', '/usr/bin/jupyter', '/usr/local/bin/jupyter']) {
-    if (works(candidate)) return (jupyterCache = candidate);
-  }
-  throw new Error(`Jupyter with nbconvert was not found. ${INSTALL_HINT}`);
+  throw new Error(`${forced ? `${PYTHON_ENV}=${forced} has no Jupyter (nbclient, nbconvert)` : `No Python with Jupyter (nbclient, nbconvert) was found (tried ${candidates.join(', ')})`}. ${INSTALL_HINT}`);
 }
 
 /** The kernelspec of the project's tslab: the kernel binary is this checkout's node_modules/.bin/tslab. */
@@ -122,10 +119,6 @@ export interface ExecuteOptions {
   cellTimeout?: number;
   /** Extra environment for the kernel, e.g. { GENLAB_QUICK: '1' }. */
   env?: Record<string, string>;
-  /** Keep executing after a failing cell (the grader needs every test cell's result). */
-  allowErrors?: boolean;
-  /** Kill the whole execution after this many seconds (default: none). */
-  totalTimeout?: number;
 }
 
 export interface ExecuteResult {
@@ -135,59 +128,54 @@ export interface ExecuteResult {
   output?: string;
   /** What went wrong, in a few lines. */
   error?: string;
-  timedOut: boolean;
 }
 
-function jupyterEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+/** The environment for Jupyter: the project's kernelspec first on JUPYTER_PATH, plus `extra`. */
+export function jupyterEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const existing = process.env.JUPYTER_PATH;
   return { ...process.env, JUPYTER_PATH: existing ? `${KERNEL_PATH}${path.delimiter}${existing}` : KERNEL_PATH, ...extra };
 }
 
-/** The part of nbconvert's error output that tells what failed (the failing cell and its error). */
-export function summarizeFailure(stderr: string): string {
-  const text = stderr;
-  const marker = text.indexOf('An error occurred while executing the following cell');
-  const relevant = marker >= 0 ? text.slice(marker) : text;
-  const lines = relevant.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('[NbConvertApp]'));
-  return lines.slice(0, 40).join('\n');
+/** The first error output of an executed notebook, as "cell N: Name: message" with the cell's first lines. */
+export function firstError(nb: Notebook): string | undefined {
+  for (const [i, cell] of nb.cells.entries()) {
+    const error = (cell.outputs ?? []).find((o) => o.output_type === 'error') as { ename?: string; evalue?: string } | undefined;
+    if (!error) continue;
+    const source = cellSource(cell).split('\n').slice(0, 6).map((l) => `  | ${l}`).join('\n');
+    return `cell ${i + 1}: ${error.ename}: ${error.evalue}\n${source}`;
+  }
+  return undefined;
 }
 
-/** Executes `file` top to bottom through Jupyter with the project's tslab kernel. */
+/**
+ * Executes `file` top to bottom through Jupyter (nbclient) with the project's tslab kernel, stopping at the
+ * first failing cell; the executed copy (written either way) shows where and why it stopped.
+ */
 export async function executeNotebook(file: string, options: ExecuteOptions = {}): Promise<ExecuteResult> {
-  readNotebook(file);
-  const jupyter = findJupyter();
+  const source = readNotebook(file);
+  const python = findPython();
   installKernelSpec();
   const outDir = options.outDir ?? path.join(BUILD_DIR, 'notebooks');
   fs.mkdirSync(outDir, { recursive: true });
   const output = path.join(outDir, path.basename(file));
   fs.rmSync(output, { force: true });
+  const cellTimeout = options.cellTimeout ?? 1800;
   const args = [
-    'nbconvert', '--to', 'notebook', '--execute',
-    `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
-    `--ExecutePreprocessor.timeout=${options.cellTimeout ?? 1800}`,
-    ...(options.allowErrors ? ['--allow-errors'] : []),
-    '--output-dir', outDir, '--output', path.basename(file, '.ipynb'), file,
+    path.join(ROOT, 'scripts', 'grading', 'run_cells.py'), file, output,
+    '--kernel', KERNEL_NAME, '--cwd', path.dirname(file), '--stop-on-error',
+    '--cell-timeout', String(cellTimeout), '--total-timeout', String(cellTimeout * Math.max(1, source.cells.length)),
   ];
   const start = Date.now();
-  const child = spawn(jupyter, args, { cwd: path.dirname(file), env: jupyterEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(python, args, { env: jupyterEnv(options.env), stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stdout.resume();
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  let timedOut = false;
-  const timer = options.totalTimeout
-    ? setTimeout(() => {
-        timedOut = true;
-        // The kernel is a child of Jupyter: kill the whole process group.
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      }, options.totalTimeout * 1000)
-    : undefined;
   const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  if (timer) clearTimeout(timer);
   const seconds = (Date.now() - start) / 1000;
-  const written = fs.existsSync(output) ? output : undefined;
-  if (status === 0 && written) return { ok: true, seconds, output: written, timedOut: false };
-  const error = timedOut ? `timed out after ${options.totalTimeout} s` : summarizeFailure(stderr) || `jupyter exited with status ${status}`;
-  return { ok: false, seconds, output: written, error, timedOut };
+  if (status !== 0 || !fs.existsSync(output)) {
+    return { ok: false, seconds, error: stderr.trim().split('\n').slice(-15).join('\n') || `the notebook runner exited with status ${status}` };
+  }
+  const error = firstError(readNotebook(output));
+  return { ok: error === undefined, seconds, output, error };
 }
 
 /** MathJax 3 (SVG output, fonts included) inline, so LaTeX in Markdown renders with no network. */
@@ -222,16 +210,15 @@ export function makeHtmlOffline(html: string): string {
 
 /** Exports an executed notebook to a self-contained HTML page next to it; returns its path. */
 export function exportHtml(executed: string): string {
-  const jupyter = findJupyter();
   const dir = path.dirname(executed);
   const base = path.basename(executed, '.ipynb');
-  const r = spawnSync(jupyter, ['nbconvert', '--to', 'html', '--output-dir', dir, '--output', base, executed], {
+  const r = spawnSync(findPython(), ['-m', 'nbconvert', '--to', 'html', '--output-dir', dir, '--output', base, executed], {
     env: jupyterEnv(),
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
   const html = path.join(dir, `${base}.html`);
-  if (r.status !== 0 || !fs.existsSync(html)) throw new Error(`HTML export of ${executed} failed:\n${summarizeFailure(r.stderr ?? '')}`);
+  if (r.status !== 0 || !fs.existsSync(html)) throw new Error(`HTML export of ${executed} failed:\n${(r.stderr ?? '').trim().split('\n').slice(-10).join('\n')}`);
   fs.writeFileSync(html, makeHtmlOffline(fs.readFileSync(html, 'utf8')));
   return html;
 }

@@ -82,7 +82,7 @@ async function runOne(file: string, args: Args, images: StaticImages | undefined
   try {
     result = await executeNotebook(file, { cellTimeout: args.cellTimeout, env: { GENLAB_QUICK: args.quick ? '1' : '0' } });
   } catch (err) {
-    result = { ok: false, seconds: 0, error: (err as Error).message, timedOut: false };
+    result = { ok: false, seconds: 0, error: (err as Error).message };
   }
   const row: Row = { name, status: result.ok ? 'ok' : 'FAILED', seconds: result.seconds, error: result.error };
   if (result.ok && result.output) {

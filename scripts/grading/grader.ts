@@ -7,7 +7,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { KERNEL_NAME, KERNEL_PATH, Notebook, NotebookCell, ROOT, cellSource, installKernelSpec, readNotebook } from '../jupyter';
+import { KERNEL_NAME, Notebook, NotebookCell, ROOT, cellSource, findPython, installKernelSpec, jupyterEnv, readNotebook } from '../jupyter';
 import { claimedTestId } from './format';
 import { InstructorTest, instructorTests, serializeNotebook } from './release';
 
@@ -40,21 +40,6 @@ type Note = 'edited' | 'deleted' | null;
 export interface PreparedSubmission {
   notebook: Notebook;
   notes: Map<string, Note>;
-}
-
-const PYTHON_CANDIDATES = [process.env.GENLAB_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => !!p);
-let pythonCache: string | undefined;
-
-/** A Python with nbclient (Debian's /usr/bin/python3 here; GENLAB_PYTHON overrides). */
-export function findPython(): string {
-  if (pythonCache) return pythonCache;
-  for (const candidate of PYTHON_CANDIDATES) {
-    if (spawnSync(candidate, ['-c', 'import nbclient, nbformat'], { encoding: 'utf8' }).status === 0) return (pythonCache = candidate);
-  }
-  throw new Error(
-    `No Python with nbclient found (tried ${PYTHON_CANDIDATES.join(', ')}). Install Jupyter ` +
-      '(Debian/Ubuntu: `sudo apt-get install python3-nbclient jupyter-nbconvert`) or set GENLAB_PYTHON=/path/to/python.',
-  );
 }
 
 /**
@@ -255,7 +240,6 @@ export function gradeSubmission(file: string, options: GradeOptions = {}, label 
   try {
     fs.writeFileSync(input, serializeNotebook(notebook));
     installKernelSpec();
-    const existing = process.env.JUPYTER_PATH;
     const r = spawnSync(
       findPython(),
       [
@@ -269,7 +253,7 @@ export function gradeSubmission(file: string, options: GradeOptions = {}, label 
       ],
       {
         encoding: 'utf8',
-        env: { ...process.env, JUPYTER_PATH: existing ? `${KERNEL_PATH}${path.delimiter}${existing}` : KERNEL_PATH, ...options.env },
+        env: jupyterEnv(options.env),
         // run_cells enforces the limits itself; this is the backstop if it hangs (SIGTERM makes it kill its kernel).
         timeout: (submissionTimeout + 120) * 1000,
         killSignal: 'SIGTERM',

@@ -8,7 +8,10 @@ only itself:
 - past the per-submission limit (counted from the first kernel's start), the cell running gets
   `SubmissionTimeout` and the remaining cells get `NotRun`.
 
-usage: run_cells.py IN.ipynb OUT.ipynb --kernel tslab --cwd DIR --cell-timeout S --total-timeout S [--pid-file F]
+With --stop-on-error (the notebook runner) it stops at the first failing cell instead, leaving the cells after
+it unexecuted, so that the executed copy shows where and why the notebook broke.
+
+usage: run_cells.py IN.ipynb OUT.ipynb --kernel tslab --cwd DIR --cell-timeout S --total-timeout S [--pid-file F] [--stop-on-error]
 
 Run it with Debian's /usr/bin/python3 (nbclient, nbformat, jupyter_client) and JUPYTER_PATH pointing at the
 kernelspec. The kernel's process group is killed on every exit path, including SIGTERM.
@@ -36,7 +39,7 @@ def error_output(ename, evalue):
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-ERROR_LINE = re.compile(r"^([A-Za-z_$][\w$]*(?:Error|Exception)):\s?(.*)$")
+ERROR_LINE = re.compile(r"^((?:[A-Za-z_$][\w$]*)?(?:Error|Exception)):\s?(.*)$")
 COMPILE_LINE = re.compile(r"^\d+:\d+ - ")
 
 
@@ -176,8 +179,12 @@ class Runner:
             cell.execution_count = None
             failure = self.execute(cell, index) if alive else "NotRun"
             if failure is None:
+                if self.args.stop_on_error and any(o.get("output_type") == "error" for o in cell.outputs):
+                    break
                 continue
             cell.outputs = [error_output(failure, messages[failure]())]
+            if self.args.stop_on_error:
+                break
             skipped.add(index)
             if failure in ("CellTimeout", "KernelDied") and alive:
                 alive = self.restart(index, skipped)
@@ -195,6 +202,7 @@ def main():
     parser.add_argument("--cell-timeout", type=float, default=120)
     parser.add_argument("--total-timeout", type=float, default=900)
     parser.add_argument("--pid-file")
+    parser.add_argument("--stop-on-error", action="store_true")
     args = parser.parse_args()
 
     nb = nbformat.read(args.input, as_version=4)

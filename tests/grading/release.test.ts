@@ -5,9 +5,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { grading } from 'genlab';
-import { Notebook, NotebookCell, cellSource, readNotebook } from '../../scripts/jupyter';
+import { Notebook, NotebookCell, cellSource, findPython, readNotebook } from '../../scripts/jupyter';
 import { claimedTestId, replaceSolutions, sourceLines } from '../../scripts/grading/format';
-import { findPython } from '../../scripts/grading/grader';
 import { instructorTests, serializeNotebook, studentVersion } from '../../scripts/grading/release';
 
 const FIXTURE = path.join(__dirname, '..', '..', '..', 'tests', 'grading', 'fixtures', '99-grading-fixture.ipynb');

@@ -9,9 +9,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Notebook, NotebookCell, ROOT } from '../../scripts/jupyter';
+import { Notebook, NotebookCell, ROOT, findPython } from '../../scripts/jupyter';
 import { sourceLines } from '../../scripts/grading/format';
-import { findPython } from '../../scripts/grading/grader';
 import { serializeNotebook } from '../../scripts/grading/release';
 
 const hasPythonKernel = fs.existsSync('/usr/share/jupyter/kernels/python3') || fs.existsSync('/usr/local/share/jupyter/kernels/python3');

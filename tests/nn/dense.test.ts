@@ -6,8 +6,8 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nn, runtime, tf } from 'genlab';
-import { kernelsInfo } from 'genlab/dist/runtime/kernels';
 import { ACTIVATIONS, assertClose, checkDenseGradients, checkDenseSecondOrder, checkMatMul, on, trainMlp, values } from './checks';
+const { kernelsInfo } = runtime;
 
 before(async () => {
   await runtime.init({ seed: 0, report: false, backend: 'wasm' });

@@ -5,8 +5,8 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runtime, tf } from 'genlab';
-import { kernelsInfo, NATIVE_ENV } from 'genlab/dist/runtime/kernels';
 import { ACTIVATIONS, checkDenseGradients, checkMatMul, trainMlp } from './checks';
+const { kernelsInfo, NATIVE_ENV } = runtime;
 
 before(async () => {
   process.env[NATIVE_ENV] = '0';

@@ -83,3 +83,19 @@ test('the runner reports a malformed notebook as failed, with the reason, and ex
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /unknown option --fast/);
 });
+
+test('a failing cell stops the run and is reported with its error message and its cell', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-run-'));
+  const file = path.join(dir, '97-failing.ipynb');
+  const cell = (id: string, source: string) => ({ cell_type: 'code', id, source, metadata: {}, outputs: [], execution_count: null });
+  const nb = {
+    nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' } },
+    cells: [cell('a', "console.log('first');"), cell('b', "throw new Error('the data file is missing: reinstall it');"), cell('c', "console.log('never');")],
+  };
+  fs.writeFileSync(file, JSON.stringify(nb));
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'scripts', 'run-notebooks.js'), '--no-static-images', file], { encoding: 'utf8' });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /cell 2: Error: the data file is missing: reinstall it/);
+  const executed = readNotebook(path.join(ROOT, 'build', 'notebooks', '97-failing.ipynb'));
+  assert.deepEqual(executed.cells[2].outputs, [], 'cells after the failing one are not run');
+});
