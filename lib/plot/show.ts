@@ -86,8 +86,9 @@ export class LiveFigure {
   }
 
   update(fig: Figure): void {
-    const embed = !plotlyEmbedded;
-    if (this.output.update(figureBundle(fig, this.name, embed), outputMetadata(this.name, 'figure'))) plotlyEmbedded = true;
+    // plotly.js goes out once, in an output of its own, so that the frequent updates stay small.
+    if (!plotlyEmbedded && displayBundle({ 'text/html': `<script type="text/javascript">${plotlyBundle()}</script>`, 'text/plain': '' })) plotlyEmbedded = true;
+    this.output.update(figureBundle(fig, this.name, false), outputMetadata(this.name, 'figure'));
   }
 }
 

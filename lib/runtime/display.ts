@@ -21,6 +21,22 @@ function writer(): WriteDisplayData | null {
   }
 }
 
+let guarded = false;
+
+/**
+ * tslab does not wait for its ZeroMQ sends to finish: an output sent while the socket is still busy with a
+ * large earlier one is rejected with EBUSY, and the unhandled rejection would kill the kernel mid-training.
+ * This drops such an output instead (a progress redraw, typically; the next one replaces it).
+ */
+export function guardNotebookOutput(): void {
+  if (guarded || !inNotebook()) return;
+  guarded = true;
+  process.on('unhandledRejection', (reason) => {
+    if ((reason as { code?: string } | null)?.code === 'EBUSY') return;
+    throw reason;
+  });
+}
+
 /** True inside a running tslab kernel (a notebook), false in plain Node (scripts, tests). */
 export function inNotebook(): boolean {
   return writer() != null;

@@ -5,7 +5,7 @@ export type Metrics = Record<string, number>;
 export interface ProgressOptions {
   /** What is being counted, e.g. 'epoch 3' or 'AIS'. */
   label?: string;
-  /** Minimum milliseconds between two redraws in a notebook (default 250). */
+  /** Minimum milliseconds between two redraws in a notebook (default 500). */
   redrawMs?: number;
   /** Minimum milliseconds between two printed lines outside a notebook (default 5000). */
   printMs?: number;
@@ -68,7 +68,7 @@ export class Progress {
   private render(final: boolean): void {
     const now = Date.now();
     if (final) this.finished = true;
-    if (!final && now - this.lastDraw < (this.options.redrawMs ?? 250)) return;
+    if (!final && now - this.lastDraw < (this.options.redrawMs ?? 500)) return;
     this.lastDraw = now;
     const fraction = this.count / this.total;
     const html =
