@@ -42,18 +42,6 @@ test('traverse changes only the chosen latent coordinate', async () => {
   assert.throws(() => vae.traverse(model, x, [0], []), /values is empty/);
 });
 
-test('holeFraction is small for codes drawn from the prior and near 1 for codes far from it', async () => {
-  await runtime.init({ seed: 3, report: false });
-  const centered = Array.from({ length: 2000 }, () => [runtime.randn(), runtime.randn()]);
-  const shifted = centered.map(([a, b]) => [a + 6, b]);
-  const inside = vae.holeFraction(centered, 1000);
-  const outside = vae.holeFraction(shifted, 1000);
-  // By construction about 5% of prior draws are as isolated as the 5% most isolated codes.
-  assert.ok(inside < 0.15, `codes from N(0, I): ${inside}`);
-  assert.ok(outside > 0.9, `codes centered at (6, 0): ${outside}`);
-  assert.throws(() => vae.holeFraction([[0, 0]]), /need at least 2 codes/);
-});
-
 test('latentScatterFigure has one trace per digit plus the prior circles, and checks its inputs', () => {
   const codes = [[0, 1], [1, 0], [2, 2]];
   const fig = vae.latentScatterFigure(codes, [0, 9, 9], { priorCircles: true });

@@ -5,7 +5,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../../data/mnist';
 import { AxesOptions, Figure, lineTrace, linspace, PALETTE, Points, scatter } from '../../plot/figure';
-import { randn } from '../../runtime/random';
 import { Labels, VAE } from './vae';
 
 /** Encoder means mu(x) of a data set as rows [n][latentDim] (batched, no noise). */
@@ -102,37 +101,6 @@ export function latentScatterFigure(codes: number[][], labels: ArrayLike<number>
     }
   }
   return fig;
-}
-
-/**
- * Fraction of `draws` prior samples z ~ N(0, I) that fall in a hole of the code cloud: farther from every
- * code than 95% of codes are from their nearest neighbour. Near 0 when the codes cover the prior (a VAE),
- * large when they sit elsewhere or leave gaps (an autoencoder).
- */
-export function holeFraction(codes: number[][], draws = 2000, reference = 1000): number {
-  if (codes.length < 2) throw new Error(`holeFraction: need at least 2 codes, got ${codes.length}`);
-  if (!Number.isInteger(draws) || draws < 1) throw new Error(`holeFraction: draws must be a positive integer, got ${draws}`);
-  const d = codes[0].length;
-  const nearest = (z: number[], skip: number) => {
-    let best = Infinity;
-    for (let i = 0; i < codes.length; i++) {
-      if (i === skip) continue;
-      let s = 0;
-      for (let j = 0; j < d; j++) s += (codes[i][j] - z[j]) ** 2;
-      if (s < best) best = s;
-    }
-    return Math.sqrt(best);
-  };
-  const step = Math.max(1, Math.floor(codes.length / reference));
-  const spacing: number[] = [];
-  for (let i = 0; i < codes.length; i += step) spacing.push(nearest(codes[i], i));
-  spacing.sort((a, b) => a - b);
-  const threshold = spacing[Math.floor(0.95 * (spacing.length - 1))];
-  let holes = 0;
-  for (let k = 0; k < draws; k++) {
-    if (nearest(Array.from({ length: d }, () => randn()), -1) > threshold) holes++;
-  }
-  return holes / draws;
 }
 
 /**
