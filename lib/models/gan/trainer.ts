@@ -226,7 +226,8 @@ export function trainGan(trainer: GanTrainer, batches: Iterator<tf.Tensor2D>, op
   };
   try {
     if (snapshotAt.has(0)) snap(0);
-    const bar = progress(steps, { label: options.label ?? 'GAN' });
+    // One redraw every 2 s: long synchronous loops that redraw more often have crashed tslab's iopub socket (EBUSY).
+    const bar = progress(steps, { label: options.label ?? 'GAN', redrawMs: 2000 });
     for (let step = 1; step <= steps; step++) {
       const next = batches.next();
       if (next.done) throw new Error(`trainGan: the batch source ran out after ${step - 1} of ${steps} steps`);
