@@ -158,6 +158,7 @@ export async function executeNotebook(file: string, options: ExecuteOptions = {}
   const outDir = options.outDir ?? path.join(BUILD_DIR, 'notebooks');
   fs.mkdirSync(outDir, { recursive: true });
   const output = path.join(outDir, path.basename(file));
+  if (path.resolve(output) === path.resolve(file)) throw new Error(`executeNotebook: the executed copy would overwrite ${file}; choose another outDir`);
   fs.rmSync(output, { force: true });
   const cellTimeout = options.cellTimeout ?? 1800;
   const args = [

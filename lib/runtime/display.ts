@@ -21,19 +21,37 @@ function writer(): WriteDisplayData | null {
   }
 }
 
-let guarded = false;
+type ErrorEvent = 'uncaughtException' | 'unhandledRejection';
+const ERROR_EVENTS: ErrorEvent[] = ['uncaughtException', 'unhandledRejection'];
+
+/** The process's error handlers now, to compare with after loading a backend. */
+export function errorListeners(): Record<ErrorEvent, Function[]> {
+  return { uncaughtException: process.listeners('uncaughtException'), unhandledRejection: process.listeners('unhandledRejection') };
+}
+
+let rejectionFilterInstalled = false;
 
 /**
- * tslab does not wait for its ZeroMQ sends to finish: an output sent while the socket is still busy with a
- * large earlier one is rejected with EBUSY, and the unhandled rejection would kill the kernel mid-training.
- * This drops such an output instead (a progress redraw, typically; the next one replaces it).
+ * Keeps the tslab kernel alive through errors outside a cell's own code. The wasm backend's Emscripten
+ * module installs process handlers that rethrow every uncaught exception and unhandled rejection, which
+ * kills the kernel; tslab's own handlers report the error and carry on. So the handlers added since
+ * `before` are removed. And tslab does not wait for its ZeroMQ sends: an output sent while the socket is
+ * still busy with a large earlier one is rejected with EBUSY; such an output (a progress redraw, typically,
+ * which the next one replaces) is dropped silently instead of being reported.
  */
-export function guardNotebookOutput(): void {
-  if (guarded || !inNotebook()) return;
-  guarded = true;
-  process.on('unhandledRejection', (reason) => {
+export function keepKernelAlive(before: Record<ErrorEvent, Function[]>): void {
+  if (!inNotebook()) return;
+  for (const event of ERROR_EVENTS) {
+    const added = (process as NodeJS.EventEmitter).listeners(event).filter((listener) => !before[event].includes(listener));
+    for (const listener of added) (process as NodeJS.EventEmitter).removeListener(event, listener as (...args: unknown[]) => void);
+  }
+  if (rejectionFilterInstalled) return;
+  rejectionFilterInstalled = true;
+  const reporters = process.listeners('unhandledRejection');
+  reporters.forEach((listener) => process.removeListener('unhandledRejection', listener));
+  process.on('unhandledRejection', (reason: unknown, promise: Promise<unknown>) => {
     if ((reason as { code?: string } | null)?.code === 'EBUSY') return;
-    throw reason;
+    reporters.forEach((report) => report(reason, promise));
   });
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { BackendInfo, selectBackend } from './backend';
-import { guardNotebookOutput } from './display';
+import { errorListeners, keepKernelAlive } from './display';
 import { quick } from './quick';
 import { seed } from './random';
 
@@ -25,8 +25,9 @@ export interface InitOptions {
  * line, e.g. `genlab: backend wasm (1 thread; native backend not installed) | seed 0 | quick mode`.
  */
 export async function init(options: InitOptions = {}): Promise<BackendInfo> {
-  guardNotebookOutput();
+  const listeners = errorListeners();
   const info = await selectBackend(options.backend);
+  keepKernelAlive(listeners);
   const s = options.seed ?? 0;
   seed(s);
   if (options.report ?? true) {
