@@ -163,19 +163,27 @@ test('RBM and trainer reject bad inputs with clear messages', () => {
   rbm.dispose();
 });
 
-test('contrastiveWeightGradient is the gradient of mean F(vk) - mean F(v0) with respect to W (autodiff)', async () => {
+test('the contrastive gradients are the gradients of mean F(vk) - mean F(v0) with respect to W, a and b (autodiff)', async () => {
   await runtime.init({ seed: 6, report: false });
-  const { contrastiveWeightGradient, freeEnergyOf } = models.boltzmann;
+  const { contrastiveGradients, contrastiveWeightGradient, freeEnergyOf } = models.boltzmann;
   const rbm = RBM.random(7, 5, 0.7, 0.5);
   const [v0, vk] = tf.tidy(() => [tf.cast(tf.less(tf.randomUniform([6, 7]), 0.5), 'float32'), tf.cast(tf.less(tf.randomUniform([9, 7]), 0.5), 'float32')]) as tf.Tensor2D[];
   const p = rbm.parameters();
-  const diff = tf.tidy(() => {
-    const auto = tf.grad((w: tf.Tensor) => tf.sub(tf.mean(freeEnergyOf(vk, { ...p, weights: w as tf.Tensor2D })), tf.mean(freeEnergyOf(v0, { ...p, weights: w as tf.Tensor2D }))))(p.weights);
-    const cd = contrastiveWeightGradient(v0, rbm.hiddenProbs(v0), vk, rbm.hiddenProbs(vk));
-    return tf.max(tf.abs(tf.sub(auto, cd))).dataSync()[0];
+  const before = tf.memory().numTensors;
+  const diffs = tf.tidy(() => {
+    const objective = (w: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => {
+      const q = { weights: w as tf.Tensor2D, visibleBias: a as tf.Tensor1D, hiddenBias: b as tf.Tensor1D };
+      return tf.sub(tf.mean(freeEnergyOf(vk, q)), tf.mean(freeEnergyOf(v0, q)));
+    };
+    const [dW, da, db] = tf.grads(objective)([p.weights, p.visibleBias, p.hiddenBias]);
+    const cd = contrastiveGradients(v0, rbm.hiddenProbs(v0), vk, rbm.hiddenProbs(vk));
+    const maxDiff = (x: tf.Tensor, y: tf.Tensor) => tf.max(tf.abs(tf.sub(x, y))).dataSync()[0];
+    const weightOnly = contrastiveWeightGradient(v0, rbm.hiddenProbs(v0), vk, rbm.hiddenProbs(vk));
+    return [maxDiff(dW, cd.weights), maxDiff(da, cd.visibleBias), maxDiff(db, cd.hiddenBias), maxDiff(weightOnly, cd.weights)];
   });
-  assert.ok(diff < 1e-5, `max difference ${diff}`);
-  assert.throws(() => contrastiveWeightGradient(v0, rbm.hiddenProbs(vk), vk, rbm.hiddenProbs(vk)), /shapes do not match/);
+  assert.equal(tf.memory().numTensors, before);
+  diffs.forEach((d, i) => assert.ok(d < 1e-5, `${['W', 'a', 'b', 'weight-only'][i]}: max difference ${d}`));
+  assert.throws(() => contrastiveGradients(v0, rbm.hiddenProbs(vk), vk, rbm.hiddenProbs(vk)), /shapes do not match/);
   tf.dispose([v0, vk]);
   rbm.dispose();
 });

@@ -100,7 +100,7 @@ export function annealedImportanceSampling(rbm: RBM, options: AisOptions = {}): 
         if (k === betas.length - 1) return { v: v.clone(), w };
         // T_k: h ~ p_beta(h | v) = sigmoid(beta field), v ~ p_beta(v | h) = sigmoid((1 - beta) a_A + beta (a_B + W h))
         const h = bernoulli(tf.sigmoid(tf.mul(field, beta)));
-        const visibleField = tf.add(tf.mul(baseBias, 1 - beta), tf.mul(tf.add(tf.matMul(h, tf.transpose(rbm.weights)), rbm.visibleBias), beta));
+        const visibleField = tf.add(tf.mul(baseBias, 1 - beta), tf.mul(tf.add(tf.matMul(h, rbm.weights, false, true), rbm.visibleBias), beta));
         return { v: bernoulli(tf.sigmoid(visibleField)) as tf.Tensor2D, w };
       });
       tf.dispose([v, logW]);

@@ -5,8 +5,7 @@
  *   p(h_j = 1 | v) = sigmoid(b_j + (v^T W)_j),  p(v_i = 1 | h) = sigmoid(a_i + (W h)_i),
  * and the hidden units sum out of the marginal in closed form through the free energy
  *   F(v) = -a^T v - sum_j softplus(b_j + (v^T W)_j),  P(v) = exp(-F(v)) / Z.
- * Matrix products are plain tf.matMul on [batch, D] x [D, H] (transposes are explicit tf.transpose calls,
- * which are much faster on the wasm backend than matMul's transpose flags).
+ * Products with W^T use matMul's transpose flags: the kit's wasm kernels hand them to BLAS without copying W.
  */
 import * as tf from '@tensorflow/tfjs';
 import { bernoulli, checkBinaryBatch, forEachStateChunk, logAddExp, MAX_ENUMERATED_UNITS } from './binary';
@@ -28,16 +27,42 @@ export function freeEnergyOf(v: tf.Tensor2D, p: RbmParameters): tf.Tensor1D {
   });
 }
 
+export interface ContrastiveGradients {
+  /** <v h^T>_data - <v h^T>_model, [D, H]. */
+  weights: tf.Tensor2D;
+  /** <v>_data - <v>_model, [D]. */
+  visibleBias: tf.Tensor1D;
+  /** <h>_data - <h>_model, [H]. */
+  hiddenBias: tf.Tensor1D;
+}
+
 /**
- * The CD weight gradient <v h^T>_data - <v h^T>_model per example, with the hidden units averaged out:
- * v0^T p(h|v0) / B - vk^T p(h|vk) / M, for data v0 [B, D], chain states vk [M, D] and their hidden
- * probabilities ph0 [B, H], phk [M, H].
+ * The contrastive gradients of the log-likelihood, data minus model statistics, with the hidden units
+ * averaged out: for data v0 [B, D] and chain states vk [M, D] with hidden probabilities ph0 [B, H], phk [M, H],
+ * dW = v0^T ph0 / B - vk^T phk / M, da = mean(v0) - mean(vk), db = mean(ph0) - mean(phk).
+ * Each is one matrix product over the stacked phases [v0; vk], with weights c = [1/B; -1/M].
  */
-export function contrastiveWeightGradient(v0: tf.Tensor2D, ph0: tf.Tensor2D, vk: tf.Tensor2D, phk: tf.Tensor2D): tf.Tensor2D {
+export function contrastiveGradients(v0: tf.Tensor2D, ph0: tf.Tensor2D, vk: tf.Tensor2D, phk: tf.Tensor2D): ContrastiveGradients {
   if (v0.shape[0] !== ph0.shape[0] || vk.shape[0] !== phk.shape[0] || v0.shape[1] !== vk.shape[1] || ph0.shape[1] !== phk.shape[1]) {
-    throw new Error(`contrastiveWeightGradient: shapes do not match: v0 [${v0.shape}], ph0 [${ph0.shape}], vk [${vk.shape}], phk [${phk.shape}]`);
+    throw new Error(`contrastiveGradients: shapes do not match: v0 [${v0.shape}], ph0 [${ph0.shape}], vk [${vk.shape}], phk [${phk.shape}]`);
   }
-  return tf.tidy(() => tf.sub(tf.div(tf.matMul(tf.transpose(v0), ph0), v0.shape[0]), tf.div(tf.matMul(tf.transpose(vk), phk), vk.shape[0])) as tf.Tensor2D);
+  return tf.tidy(() => {
+    const c = tf.concat([tf.fill([v0.shape[0], 1], 1 / v0.shape[0]), tf.fill([vk.shape[0], 1], -1 / vk.shape[0])]) as tf.Tensor2D;
+    const visible = tf.concat([v0, vk]) as tf.Tensor2D;
+    const hidden = tf.concat([ph0, phk]) as tf.Tensor2D;
+    return {
+      weights: tf.matMul(visible, tf.mul(hidden, c), true, false) as tf.Tensor2D,
+      visibleBias: tf.reshape(tf.matMul(c, visible, true, false), [v0.shape[1]]) as tf.Tensor1D,
+      hiddenBias: tf.reshape(tf.matMul(c, hidden, true, false), [ph0.shape[1]]) as tf.Tensor1D,
+    };
+  });
+}
+
+/** The CD weight gradient <v h^T>_data - <v h^T>_model alone (see contrastiveGradients). */
+export function contrastiveWeightGradient(v0: tf.Tensor2D, ph0: tf.Tensor2D, vk: tf.Tensor2D, phk: tf.Tensor2D): tf.Tensor2D {
+  const { weights, visibleBias, hiddenBias } = contrastiveGradients(v0, ph0, vk, phk);
+  tf.dispose([visibleBias, hiddenBias]);
+  return weights;
 }
 
 export interface RbmInit {
@@ -118,7 +143,7 @@ export class RBM {
   /** p(v_i = 1 | h) = sigmoid(a_i + (W h)_i), [batch, D]. */
   visibleProbs(h: tf.Tensor2D): tf.Tensor2D {
     checkBinaryBatch('h', h, this.hidden);
-    return tf.tidy(() => tf.sigmoid(tf.add(tf.matMul(h, tf.transpose(this.weights)), this.visibleBias)) as tf.Tensor2D);
+    return tf.tidy(() => tf.sigmoid(tf.add(tf.matMul(h, this.weights, false, true), this.visibleBias)) as tf.Tensor2D);
   }
 
   /** h ~ p(h | v). */
@@ -217,7 +242,7 @@ export class RBM {
     const chunk = Math.max(1, Math.min(1 << 14, Math.floor(2e7 / Math.max(this.visible, this.hidden))));
     forEachStateChunk(small, (states) => {
       const term = overHidden
-        ? tf.add(tf.sum(tf.mul(states, this.hiddenBias), 1), tf.sum(tf.softplus(tf.add(tf.matMul(states, tf.transpose(this.weights)), this.visibleBias)), 1))
+        ? tf.add(tf.sum(tf.mul(states, this.hiddenBias), 1), tf.sum(tf.softplus(tf.add(tf.matMul(states, this.weights, false, true), this.visibleBias)), 1))
         : tf.neg(this.freeEnergy(states));
       logZ = logAddExp(logZ, tf.logSumExp(term).dataSync()[0]);
     }, chunk);

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { permutation, seed } from '../../runtime/random';
 import { assignVariables, hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../../training/checkpoint';
 import { bernoulli, checkBinaryBatch } from './binary';
-import { contrastiveWeightGradient, RBM } from './rbm';
+import { contrastiveGradients, RBM } from './rbm';
 
 export interface CdOptions {
   /** Gibbs steps per update (CD-k / PCD-k), default 1. */
@@ -79,18 +79,23 @@ export class CdTrainer {
         v = rbm.sampleVisible(h);
       }
       const negativeHidden = rbm.hiddenProbs(v);
-      // <v h^T>_data - <v h^T>_model, per example
-      const gradW = contrastiveWeightGradient(v0, positiveHidden, v, negativeHidden);
-      const gradA = tf.sub(tf.mean(v0, 0), tf.mean(v, 0));
-      const gradB = tf.sub(tf.mean(positiveHidden, 0), tf.mean(negativeHidden, 0));
-      this.update(rbm.weights, this.velocity.weights, tf.sub(gradW, tf.mul(rbm.weights, this.weightDecay)));
-      this.update(rbm.visibleBias, this.velocity.visibleBias, gradA);
-      this.update(rbm.hiddenBias, this.velocity.hiddenBias, gradB);
+      // data minus model statistics: <v h^T>, <v>, <h>
+      const grad = contrastiveGradients(v0, positiveHidden, v, negativeHidden);
+      this.update(rbm.weights, this.velocity.weights, this.weightDecay > 0 ? tf.sub(grad.weights, tf.mul(rbm.weights, this.weightDecay)) : grad.weights);
+      this.update(rbm.visibleBias, this.velocity.visibleBias, grad.visibleBias);
+      this.update(rbm.hiddenBias, this.velocity.hiddenBias, grad.hiddenBias);
       if (this.chains) this.chains.assign(v as tf.Tensor2D);
     });
   }
 
   private update(param: tf.Variable, velocity: tf.Variable, gradient: tf.Tensor): void {
+    // Without momentum the velocity is just the step: skip the pass that decays it.
+    if (this.momentum === 0) {
+      const step = tf.mul(gradient, this.learningRate);
+      velocity.assign(step);
+      param.assign(tf.add(param, step));
+      return;
+    }
     velocity.assign(tf.add(tf.mul(velocity, this.momentum), tf.mul(gradient, this.learningRate)));
     param.assign(tf.add(param, velocity));
   }
