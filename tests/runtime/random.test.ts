@@ -65,3 +65,11 @@ test('seed rejects negative and fractional values', () => {
   assert.throws(() => runtime.seed(-1), /seed must be a non-negative integer, got -1/);
   assert.throws(() => runtime.seed(1.5), /seed must be a non-negative integer, got 1.5/);
 });
+
+test('fillUniform draws the same numbers as repeated random() calls', () => {
+  runtime.seed(11);
+  const one = Array.from({ length: 1000 }, () => runtime.random());
+  runtime.seed(11);
+  assert.deepEqual(Array.from(runtime.fillUniform(new Float64Array(1000))), one);
+  assert.notDeepEqual(Array.from(runtime.fillUniform(new Float64Array(1000))), one, 'the state moves on');
+});

@@ -1,6 +1,6 @@
 /** Helpers shared by the Boltzmann machines: enumeration of binary states, Bernoulli draws, logsumexp. */
 import * as tf from '@tensorflow/tfjs';
-import { random } from '../../runtime/random';
+import { fillUniform } from '../../runtime/random';
 
 /** Largest number of binary units whose 2^n states this kit enumerates. */
 export const MAX_ENUMERATED_UNITS = 20;
@@ -40,8 +40,9 @@ export function logAddExp(a: number, b: number): number {
  */
 export function bernoulli(p: tf.Tensor): tf.Tensor {
   const probs = p.dataSync();
+  const u = fillUniform(new Float64Array(probs.length));
   const draws = new Float32Array(probs.length);
-  for (let i = 0; i < draws.length; i++) draws[i] = random() < probs[i] ? 1 : 0;
+  for (let i = 0; i < draws.length; i++) draws[i] = u[i] < probs[i] ? 1 : 0;
   return tf.tensor(draws, p.shape, 'float32');
 }
 
