@@ -108,7 +108,7 @@ export async function selectBackend(requested?: string): Promise<BackendInfo> {
   if (current) return current;
   for (const name of BACKENDS) {
     if (await activate(name)) {
-      const reason = name === 'tensorflow' ? 'native' : name === 'wasm' ? `native backend not installed; ${kernelsInfo()?.reason}` : 'wasm unavailable';
+      const reason = name === 'tensorflow' ? 'tfjs-node' : name === 'wasm' ? `tfjs-node not installed; ${kernelsInfo()?.reason}` : 'wasm unavailable';
       current = { name, threads: threadsOf(name), reason };
       return current;
     }

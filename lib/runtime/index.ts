@@ -22,7 +22,7 @@ export interface InitOptions {
 
 /**
  * The first call of every notebook: selects the backend, seeds all random draws, and reports both in one
- * line, e.g. `genlab: backend wasm (1 thread; native backend not installed) | seed 0 | quick mode`.
+ * line, e.g. `genlab: backend wasm (1 thread; tfjs-node not installed; native OpenBLAS kernels) | tfjs 4.22.0 | seed 0`.
  */
 export async function init(options: InitOptions = {}): Promise<BackendInfo> {
   const listeners = errorListeners();

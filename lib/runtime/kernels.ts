@@ -85,7 +85,7 @@ function loadNative(): { addon?: NativeKernels; reason: string } {
   try {
     return { addon: require(NATIVE_ADDON_PATH) as NativeKernels, reason: 'native OpenBLAS kernels' };
   } catch {
-    return { reason: 'native kernels not built (run native/build.sh)' };
+    return { reason: 'native kernels not built (npm run build:kernels)' };
   }
 }
 

@@ -38,7 +38,7 @@ function init(nativeDir: string): { status: number | null; out: string } {
 test('a really loaded native backend is chosen first and reported', () => {
   const r = init(fakeNative(true));
   assert.equal(r.status, 0, r.out);
-  assert.match(r.out, /^genlab: backend tensorflow \(\d+ threads?; native\)/);
+  assert.match(r.out, /^genlab: backend tensorflow \(\d+ threads?; tfjs-node\)/);
 });
 
 test('a package named @tensorflow/tfjs-node that registers no native backend is not mistaken for it', () => {
