@@ -342,7 +342,7 @@ async function stockWasm(): Promise<{ name: string; threads: number }> {
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const info = options.stock ? await stockWasm() : await runtime.init({ seed: 0, report: false });
+  const info = options.stock ? await stockWasm() : (await runtime.init({ seed: 0, report: false }), runtime.backendInfo() as runtime.BackendInfo);
   const kernels = kernelsInfo();
   const header = {
     backend: info.name,

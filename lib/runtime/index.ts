@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { BackendInfo, selectBackend } from './backend';
+import { selectBackend } from './backend';
 import { errorListeners, keepKernelAlive } from './display';
 import { quick } from './quick';
 import { seed } from './random';
@@ -22,9 +22,10 @@ export interface InitOptions {
 
 /**
  * The first call of every notebook: selects the backend, seeds all random draws, and reports both in one
- * line, e.g. `genlab: backend wasm (1 thread; tfjs-node not installed; native OpenBLAS kernels) | tfjs 4.22.0 | seed 0`.
+ * line (nothing else: a notebook whose first cell ends with this call prints only that line; the details
+ * are in backendInfo()), e.g. `genlab: backend wasm (1 thread; tfjs-node not installed; native OpenBLAS kernels) | tfjs 4.22.0 | seed 0`.
  */
-export async function init(options: InitOptions = {}): Promise<BackendInfo> {
+export async function init(options: InitOptions = {}): Promise<void> {
   const listeners = errorListeners();
   const info = await selectBackend(options.backend);
   keepKernelAlive(listeners);
@@ -34,5 +35,4 @@ export async function init(options: InitOptions = {}): Promise<BackendInfo> {
     const threads = `${info.threads} thread${info.threads === 1 ? '' : 's'}`;
     console.log(`genlab: backend ${info.name} (${threads}; ${info.reason}) | tfjs ${tf.version.tfjs} | seed ${s}${quick() ? ' | quick mode' : ''}`);
   }
-  return info;
 }

@@ -41,7 +41,8 @@ test('forcing the native backend when it is not installed says how to install it
 
 test('without a forced backend, init picks the native backend when loaded, else wasm', async () => {
   delete process.env.GENLAB_BACKEND;
-  const info = await runtime.init({ report: false });
+  await runtime.init({ report: false });
+  const info = runtime.backendInfo() as runtime.BackendInfo;
   assert.equal(tf.getBackend(), info.name);
   assert.ok(info.name === 'tensorflow' || info.name === 'wasm', `unexpected default backend ${info.name}`);
   assert.ok(info.threads >= 1);
