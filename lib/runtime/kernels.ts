@@ -143,32 +143,47 @@ function untransposed(backend: WasmBackend, t: tf.TensorInfo, transpose: boolean
   return transposed;
 }
 
+type WasmKernel = (args: KernelArgs) => tf.TensorInfo;
+
+/**
+ * Replaces the wasm backend's kernel `name` by `replacement(original)`, where `original` runs the stock
+ * kernel (for the cases a replacement leaves to it). Does nothing if wasm has no such kernel.
+ */
+function overrideWasmKernel(name: string, replacement: (original: WasmKernel) => WasmKernel): void {
+  const config = tf.getKernel(name, 'wasm');
+  if (!config) return;
+  const original: WasmKernel = ({ inputs, backend, attrs }) =>
+    config.kernelFunc({ inputs, backend: backend as never, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: replacement(original) as unknown as tf.KernelFunc });
+}
+
 function checkFloat32(kernel: string, ...tensors: tf.TensorInfo[]): void {
   for (const t of tensors) {
     if (t.dtype !== 'float32') throw new Error(`${kernel} on wasm needs float32 tensors, got ${t.dtype}: cast the input with tf.cast(x, 'float32')`);
   }
 }
 
-function installMatMul(original: tf.KernelConfig): void {
-  tf.unregisterKernel(tf.BatchMatMul, 'wasm');
-  tf.registerKernel({
-    kernelName: tf.BatchMatMul,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
-      const { a, b } = inputs;
-      const ta = Boolean(attrs.transposeA);
-      const tb = Boolean(attrs.transposeB);
-      checkFloat32('matMul', a, b);
-      if (native) return nativeProduct(backend, a, b, ta, tb);
-      const temps: tf.TensorInfo[] = [];
-      const out = original.kernelFunc({
-        inputs: { a: untransposed(backend, a, ta, temps), b: untransposed(backend, b, tb, temps) },
-        backend: backend as never,
-        attrs: { ...attrs, transposeA: false, transposeB: false },
-      }) as tf.TensorInfo;
-      temps.forEach((t) => backend.disposeData(t.dataId));
-      return out;
-    }) as unknown as tf.KernelFunc,
+/** The pure-wasm path of a product kernel: the stock kernel on explicitly transposed (and reshaped) operands. */
+function stockProductOfUntransposed(original: WasmKernel, { inputs, backend, attrs }: KernelArgs, reshape = (t: tf.TensorInfo) => t): tf.TensorInfo {
+  const temps: tf.TensorInfo[] = [];
+  const operand = (t: tf.TensorInfo, transpose: unknown) => reshape(untransposed(backend, t, Boolean(transpose), temps));
+  const out = original({
+    inputs: { ...inputs, a: operand(inputs.a, attrs.transposeA), b: operand(inputs.b, attrs.transposeB) },
+    backend,
+    attrs: { ...attrs, transposeA: false, transposeB: false },
+  });
+  temps.forEach((t) => backend.disposeData(t.dataId));
+  return out;
+}
+
+function installMatMul(): void {
+  overrideWasmKernel(tf.BatchMatMul, (original) => ({ inputs, backend, attrs }) => {
+    const { a, b } = inputs;
+    const ta = Boolean(attrs.transposeA);
+    const tb = Boolean(attrs.transposeB);
+    checkFloat32('matMul', a, b);
+    return native ? nativeProduct(backend, a, b, ta, tb) : stockProductOfUntransposed(original, { inputs, backend, attrs });
   });
 }
 
@@ -178,18 +193,13 @@ function installMatMul(original: tf.KernelConfig): void {
  * gradient), so stock wasm copied each saved activation and weight. Safe because tfjs tensors are
  * immutable: no kernel writes into an input.
  */
-function installSharing(kernelName: string, original: tf.KernelConfig): void {
-  tf.unregisterKernel(kernelName, 'wasm');
-  tf.registerKernel({
-    kernelName,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
-      const { x } = inputs;
-      const dtype = (attrs?.dtype as tf.DataType | undefined) ?? x.dtype;
-      if (x.dtype === 'string' || dtype !== x.dtype) return original.kernelFunc({ inputs, backend: backend as never, attrs: attrs as tf.NamedAttrMap });
-      backend.incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    }) as unknown as tf.KernelFunc,
+function installSharing(kernelName: string): void {
+  overrideWasmKernel(kernelName, (original) => (args) => {
+    const { x } = args.inputs;
+    const dtype = (args.attrs?.dtype as tf.DataType | undefined) ?? x.dtype;
+    if (x.dtype === 'string' || dtype !== x.dtype) return original(args);
+    args.backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
 }
 
@@ -223,36 +233,24 @@ function installReductionGradients(): void {
 /** tf.fused.matMul's activations the native kernel computes (others go to the stock kernel). */
 const FUSED_NATIVE: Record<string, number> = { linear: 0, relu: 1, sigmoid: 2, leakyrelu: 4 };
 
-function installFusedMatMul(original: tf.KernelConfig): void {
-  tf.unregisterKernel(tf._FusedMatMul, 'wasm');
-  tf.registerKernel({
-    kernelName: tf._FusedMatMul,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
-      const { a, b, bias, preluActivationWeights } = inputs;
-      const ta = Boolean(attrs.transposeA);
-      const tb = Boolean(attrs.transposeB);
-      const activation = String(attrs.activation ?? 'linear');
-      checkFloat32('fused matMul', a, b);
-      const code = FUSED_NATIVE[activation];
-      if (native && code !== undefined && preluActivationWeights == null && (bias == null || bias.shape.length === 1)) {
-        const out = nativeProduct(backend, a, b, ta, tb);
-        if (bias != null || code !== 0) {
-          const cols = out.shape[out.shape.length - 1];
-          native.biasActivate(heap(backend), offset(backend, out), sizeOf(out.shape) / cols, cols,
-            bias != null ? offset(backend, bias) : -1, code, Number(attrs.leakyreluAlpha ?? LEAKY_RELU_ALPHA));
-        }
-        return out;
+function installFusedMatMul(): void {
+  overrideWasmKernel(tf._FusedMatMul, (original) => ({ inputs, backend, attrs }) => {
+    const { a, b, bias, preluActivationWeights } = inputs;
+    const ta = Boolean(attrs.transposeA);
+    const tb = Boolean(attrs.transposeB);
+    const activation = String(attrs.activation ?? 'linear');
+    checkFloat32('fused matMul', a, b);
+    const code = FUSED_NATIVE[activation];
+    if (native && code !== undefined && preluActivationWeights == null && (bias == null || bias.shape.length === 1)) {
+      const out = nativeProduct(backend, a, b, ta, tb);
+      if (bias != null || code !== 0) {
+        const cols = out.shape[out.shape.length - 1];
+        native.biasActivate(heap(backend), offset(backend, out), sizeOf(out.shape) / cols, cols,
+          bias != null ? offset(backend, bias) : -1, code, Number(attrs.leakyreluAlpha ?? LEAKY_RELU_ALPHA));
       }
-      const temps: tf.TensorInfo[] = [];
-      const out = original.kernelFunc({
-        inputs: { ...inputs, a: asRank3(untransposed(backend, a, ta, temps)), b: asRank3(untransposed(backend, b, tb, temps)) },
-        backend: backend as never,
-        attrs: { ...attrs, transposeA: false, transposeB: false },
-      }) as tf.TensorInfo;
-      temps.forEach((t) => backend.disposeData(t.dataId));
       return out;
-    }) as unknown as tf.KernelFunc,
+    }
+    return stockProductOfUntransposed(original, { inputs, backend, attrs }, asRank3);
   });
 }
 
@@ -262,19 +260,12 @@ const UNARY_CODES: Record<string, number> = { [tf.Exp]: 0, [tf.Log]: 1, [tf.Log1
 /** Replaces wasm's scalar exp/log-based kernels (exp of 100k floats: 1.3 ms in wasm, 0.1 ms native). */
 function installUnary(): void {
   for (const [name, code] of Object.entries(UNARY_CODES)) {
-    const original = tf.getKernel(name, 'wasm');
-    if (!original) continue;
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({
-      kernelName: name,
-      backendName: 'wasm',
-      kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
-        const { x } = inputs;
-        if (x.dtype !== 'float32') return original.kernelFunc({ inputs, backend: backend as never, attrs: attrs as tf.NamedAttrMap });
-        const out = backend.makeOutput(x.shape, 'float32');
-        native!.unary(heap(backend), code, sizeOf(x.shape), offset(backend, x), offset(backend, out));
-        return out;
-      }) as unknown as tf.KernelFunc,
+    overrideWasmKernel(name, (original) => (args) => {
+      const { x } = args.inputs;
+      if (x.dtype !== 'float32') return original(args);
+      const out = args.backend.makeOutput(x.shape, 'float32');
+      native!.unary(heap(args.backend), code, sizeOf(x.shape), offset(args.backend, x), offset(args.backend, out));
+      return out;
     });
   }
 }
@@ -299,52 +290,39 @@ function operandLayout(shape: number[], outShape: number[]): number | undefined 
 /** Add, Sub, Mul, Div: one vectorized native loop for same-shape, row-broadcast and scalar operands. */
 function installBinary(): void {
   for (const [name, code] of Object.entries(BINARY_CODES)) {
-    const original = tf.getKernel(name, 'wasm');
-    if (!original) continue;
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({
-      kernelName: name,
-      backendName: 'wasm',
-      kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
-        const { a, b } = inputs;
-        if (a.dtype === 'float32' && b.dtype === 'float32') {
-          const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-          const aLayout = operandLayout(a.shape, outShape);
-          const bLayout = operandLayout(b.shape, outShape);
-          const outSize = sizeOf(outShape);
-          if (aLayout !== undefined && bLayout !== undefined && outSize > 0) {
-            const cols = outShape.length ? outShape[outShape.length - 1] : 1;
-            const out = backend.makeOutput(outShape, 'float32');
-            native!.binary(heap(backend), code, outSize / cols, cols, offset(backend, a), aLayout, offset(backend, b), bLayout, offset(backend, out));
-            return out;
-          }
+    overrideWasmKernel(name, (original) => (args) => {
+      const { a, b } = args.inputs;
+      if (a.dtype === 'float32' && b.dtype === 'float32') {
+        const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+        const aLayout = operandLayout(a.shape, outShape);
+        const bLayout = operandLayout(b.shape, outShape);
+        const outSize = sizeOf(outShape);
+        if (aLayout !== undefined && bLayout !== undefined && outSize > 0) {
+          const { backend } = args;
+          const cols = outShape.length ? outShape[outShape.length - 1] : 1;
+          const out = backend.makeOutput(outShape, 'float32');
+          native!.binary(heap(backend), code, outSize / cols, cols, offset(backend, a), aLayout, offset(backend, b), bLayout, offset(backend, out));
+          return out;
         }
-        return original.kernelFunc({ inputs, backend: backend as never, attrs: attrs as tf.NamedAttrMap });
-      }) as unknown as tf.KernelFunc,
+      }
+      return original(args);
     });
   }
 }
 
 /** Transpose of the last two dimensions of a float32 tensor (tf.transpose of a matrix): a tiled native copy. */
-function installTranspose(original: tf.KernelConfig): void {
-  tf.unregisterKernel(tf.Transpose, 'wasm');
-  tf.registerKernel({
-    kernelName: tf.Transpose,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
-      const { x } = inputs;
-      const perm = attrs.perm as number[];
-      const rank = x.shape.length;
-      const swapsLastTwo = rank >= 2 && perm.every((p, i) => (i < rank - 2 ? p === i : p === (i === rank - 2 ? rank - 1 : rank - 2)));
-      if (x.dtype !== 'float32' || !swapsLastTwo || sizeOf(x.shape) === 0) {
-        return original.kernelFunc({ inputs, backend: backend as never, attrs: attrs as tf.NamedAttrMap });
-      }
-      const rows = x.shape[rank - 2];
-      const cols = x.shape[rank - 1];
-      const out = backend.makeOutput([...x.shape.slice(0, -2), cols, rows], 'float32');
-      native!.transpose(heap(backend), sizeOf(x.shape) / (rows * cols), rows, cols, offset(backend, x), offset(backend, out));
-      return out;
-    }) as unknown as tf.KernelFunc,
+function installTranspose(): void {
+  overrideWasmKernel(tf.Transpose, (original) => ({ inputs, backend, attrs }) => {
+    const { x } = inputs;
+    const perm = attrs.perm as number[];
+    const rank = x.shape.length;
+    const swapsLastTwo = rank >= 2 && perm.every((p, i) => (i < rank - 2 ? p === i : p === (i === rank - 2 ? rank - 1 : rank - 2)));
+    if (x.dtype !== 'float32' || !swapsLastTwo || sizeOf(x.shape) === 0) return original({ inputs, backend, attrs });
+    const rows = x.shape[rank - 2];
+    const cols = x.shape[rank - 1];
+    const out = backend.makeOutput([...x.shape.slice(0, -2), cols, rows], 'float32');
+    native!.transpose(heap(backend), sizeOf(x.shape) / (rows * cols), rows, cols, offset(backend, x), offset(backend, out));
+    return out;
   });
 }
 
@@ -558,25 +536,21 @@ function installConvFilterGradError(): void {
  */
 export function installWasmKernels(): KernelsInfo {
   if (installed) return installed;
-  const matMul = tf.getKernel(tf.BatchMatMul, 'wasm');
-  const fusedMatMul = tf.getKernel(tf._FusedMatMul, 'wasm');
-  const identity = tf.getKernel(tf.Identity, 'wasm');
-  const cast = tf.getKernel(tf.Cast, 'wasm');
-  if (!matMul || !fusedMatMul || !identity || !cast) throw new Error('installWasmKernels: the wasm backend is not registered (load @tensorflow/tfjs-backend-wasm first)');
+  if (!tf.getKernel(tf.BatchMatMul, 'wasm')) throw new Error('installWasmKernels: the wasm backend is not registered (load @tensorflow/tfjs-backend-wasm first)');
   const loaded = loadNative();
   native = loaded.addon;
   const threads = native ? threadsFromEnv() : 1;
   native?.setThreads(threads);
-  installSharing(tf.Identity, identity);
-  installSharing(tf.Cast, cast);
+  installSharing(tf.Identity);
+  installSharing(tf.Cast);
   installReductionGradients();
-  installMatMul(matMul);
-  installFusedMatMul(fusedMatMul);
+  installMatMul();
+  installFusedMatMul();
   installDense();
   if (native) {
     installUnary();
     installBinary();
-    installTranspose(tf.getKernel(tf.Transpose, 'wasm')!);
+    installTranspose();
     installAdam();
     installAdamOptimizer();
   }
