@@ -4,7 +4,7 @@
  *   log p(x) = log p(z_0) - Σ_k log |det ∂f_k/∂z_{k-1}|.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nextSeed } from '../../runtime';
+import { Independent, Normal } from '../../distributions';
 import { checkCount, checkPoints } from './checks';
 
 /** The output of one direction of a flow: the transformed points and log |det J| of that direction, per point. */
@@ -32,24 +32,30 @@ export interface BaseDistribution {
   logProb(z: tf.Tensor2D): tf.Tensor1D;
 }
 
-const LOG_2PI = Math.log(2 * Math.PI);
+const standardNormals = new Map<number, BaseDistribution>();
 
 /**
- * N(0, I) in d dimensions. Kept private to the flows (lib/distributions had no Normal when this was written):
- * log N(z; 0, I) = -½ (d log 2π + ||z||²).
+ * N(0, I) in d dimensions, the usual base q_0: the library's Normal with its d coordinates as one event.
+ * One per dimension, shared by every flow, so that creating and disposing flows leaves no tensors behind.
  */
-class StandardNormal implements BaseDistribution {
-  constructor(readonly dim: number) {}
-
-  sample(n: number): tf.Tensor2D {
-    checkCount('sample size n', n);
-    return tf.randomNormal([n, this.dim], 0, 1, 'float32', nextSeed());
-  }
-
-  logProb(z: tf.Tensor2D): tf.Tensor1D {
-    checkPoints('StandardNormal.logProb', z, this.dim);
-    return tf.tidy(() => tf.mul(-0.5, tf.add(tf.sum(tf.square(z), 1), this.dim * LOG_2PI)) as tf.Tensor1D);
-  }
+export function standardNormal(dim: number): BaseDistribution {
+  checkCount('standardNormal dimension', dim);
+  const cached = standardNormals.get(dim);
+  if (cached) return cached;
+  const normal = new Independent(new Normal(tf.zeros([dim]), tf.ones([dim])), 1);
+  const base: BaseDistribution = {
+    dim,
+    sample: (n) => {
+      checkCount('sample size n', n);
+      return normal.sample(n) as tf.Tensor2D;
+    },
+    logProb: (z) => {
+      checkPoints('standardNormal.logProb', z, dim);
+      return normal.logProb(z) as tf.Tensor1D;
+    },
+  };
+  standardNormals.set(dim, base);
+  return base;
 }
 
 /** A flow that is a composition f_K ∘ ... ∘ f_1 over a base distribution q_0. */
@@ -63,7 +69,7 @@ export class NormalizingFlow {
     flows.forEach((f, i) => {
       if (f.dim !== this.dim) throw new Error(`flow ${i} ('${f.name}') has dim ${f.dim} but the flow's dimension is ${this.dim}; all layers must share it`);
     });
-    this.base = base ?? new StandardNormal(this.dim);
+    this.base = base ?? standardNormal(this.dim);
   }
 
   get length(): number {
