@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { DENSE_KERNEL, denseKernelActive, LEAKY_RELU_ALPHA } from '../runtime/kernels';
+import { nextSeed } from '../runtime/random';
 
 export type Activation = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'leakyRelu' | 'softplus';
 
@@ -93,17 +94,30 @@ export interface MLPOptions {
   hidden?: Activation;
   /** Activation of the last layer (default 'linear'). */
   output?: Activation;
+  /**
+   * Dropout rate after every hidden layer, in [0, 1) (default 0): in training mode each hidden unit is zeroed
+   * with this probability and the survivors are scaled by 1 / (1 - rate), so evaluation needs no rescaling.
+   */
+  dropout?: number;
   name?: string;
+}
+
+export interface ApplyOptions {
+  /** Training mode: apply dropout (default false). */
+  training?: boolean;
 }
 
 /** A stack of Dense layers with sizes [in, h1, ..., out]. */
 export class MLP {
   readonly layers: Dense[];
   readonly name: string;
+  readonly dropout: number;
 
   constructor(readonly sizes: number[], options: MLPOptions = {}) {
     if (sizes.length < 2) throw new Error(`MLP sizes must list at least input and output sizes, got [${sizes.join(', ')}]`);
     this.name = options.name ?? 'mlp';
+    this.dropout = options.dropout ?? 0;
+    if (!(this.dropout >= 0 && this.dropout < 1)) throw new Error(`${this.name}: dropout must be a rate in [0, 1), got ${options.dropout}`);
     this.layers = sizes.slice(1).map(
       (out, i) =>
         new Dense(sizes[i], out, {
@@ -113,8 +127,16 @@ export class MLP {
     );
   }
 
-  apply(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => this.layers.reduce((h, layer) => layer.apply(h), x));
+  /** The network's output for a batch x [n, inDim]; dropout (if any) only when `training` is set. */
+  apply(x: tf.Tensor2D, options: ApplyOptions = {}): tf.Tensor2D {
+    const drop = options.training === true && this.dropout > 0;
+    const last = this.layers.length - 1;
+    return tf.tidy(() =>
+      this.layers.reduce((h, layer, i) => {
+        const y = layer.apply(h);
+        return drop && i < last ? (tf.dropout(y, this.dropout, undefined, nextSeed()) as tf.Tensor2D) : y;
+      }, x),
+    );
   }
 
   get inDim(): number {

@@ -28,6 +28,36 @@ test('packing: D judges pack consecutive rows as one input', () => {
   gan.dispose();
 });
 
+test('dataRange: G\'s samples lie in [lo, hi] and D sees them mapped onto [-1, 1]', () => {
+  runtime.seed(20);
+  const gan = new GAN({ ...SMALL, dataRange: [0, 1], output: 'tanh' });
+  const samples = gan.sample(500);
+  const values = samples.dataSync();
+  assert.ok(values.every((v) => v >= 0 && v <= 1), 'samples outside [0, 1]');
+  const x = tf.tensor2d([[0, 1], [0.25, 0.5]]);
+  const logits = gan.logits(x);
+  const direct = gan.discriminator.apply(tf.tensor2d([[-1, 1], [-0.5, 0]]));
+  assert.deepEqual(Array.from(logits.dataSync()), Array.from(direct.dataSync()));
+  assert.throws(() => new GAN({ ...SMALL, dataRange: [1, 0] }), /dataRange must be \[lo, hi\] with finite lo < hi, got \[1,0\]/);
+  assert.throws(() => new GAN({ ...SMALL, dataRange: [0, 1], output: 'sigmoid' }), /output must be 'tanh' \(or left out\), got 'sigmoid'/);
+  tf.dispose([samples, x, logits, direct]);
+  gan.dispose();
+});
+
+test('D\'s dropout acts in training steps only', () => {
+  runtime.seed(23);
+  const gan = new GAN({ ...SMALL, discriminatorDropout: 0.5 });
+  const x = data.sampleRing(64);
+  const a = gan.logits(x);
+  const b = gan.logits(x);
+  const c = gan.logits(x, { training: true });
+  assert.deepEqual(Array.from(a.dataSync()), Array.from(b.dataSync()));
+  assert.notDeepEqual(Array.from(a.dataSync()), Array.from(c.dataSync()));
+  assert.throws(() => new GAN({ ...SMALL, discriminatorDropout: 1.5 }), /dropout must be a rate in \[0, 1\), got 1.5/);
+  tf.dispose([x, a, b, c]);
+  gan.dispose();
+});
+
 test('a discriminator step changes D only; instance noise leaks nothing', () => {
   runtime.seed(21);
   const gan = new GAN(SMALL);

@@ -157,6 +157,34 @@ test('dense rejects wrong shapes and activations with a message naming them', ()
   tf.dispose([x, w, b]);
 });
 
+test('MLP dropout: training mode zeroes units at the rate and is unbiased; evaluation is deterministic', () => {
+  runtime.seed(7);
+  // A linear network, so E[output under dropout] equals the evaluation output exactly (inverted dropout).
+  const mlp = new nn.MLP([5, 400, 3], { hidden: 'linear', dropout: 0.3 });
+  const x = tf.randomNormal([1, 5]) as tf.Tensor2D;
+  const reference = mlp.apply(x).dataSync();
+  assert.deepEqual(mlp.apply(x).dataSync(), reference, 'evaluation mode must not drop units');
+  const draws = 2000;
+  const mean = tf.tidy(() => tf.mean(mlp.apply(tf.tile(x, [draws, 1]) as tf.Tensor2D, { training: true }), 0)).dataSync();
+  const hidden = tf.tidy(() => mlp.layers[0].apply(x));
+  // One output's dropout noise has variance (p / (1 - p)) sum_j (h_j w_j)^2; the mean of `draws` draws is within 5 sd.
+  const w = mlp.layers[1].w.arraySync() as number[][];
+  const h = hidden.dataSync();
+  reference.forEach((r, k) => {
+    const variance = (0.3 / 0.7) * w.reduce((s, row, j) => s + (h[j] * row[k]) ** 2, 0);
+    assert.ok(Math.abs(mean[k] - r) < 5 * Math.sqrt(variance / draws), `output ${k}: mean under dropout ${mean[k]} vs ${r}`);
+  });
+  const dropped = tf.tidy(() => {
+    const hid = tf.dropout(tf.ones([1, 20000]), 0.3, undefined, 3);
+    return tf.mean(tf.cast(tf.equal(hid, 0), 'float32'));
+  });
+  assert.ok(Math.abs(dropped.dataSync()[0] - 0.3) < 0.02);
+  assert.throws(() => new nn.MLP([2, 3, 1], { dropout: 1 }), /dropout must be a rate in \[0, 1\), got 1/);
+  assert.throws(() => new nn.MLP([2, 3, 1], { dropout: -0.1 }), /dropout must be a rate in \[0, 1\), got -0.1/);
+  tf.dispose([x, hidden, dropped]);
+  mlp.dispose();
+});
+
 test('training a convolution on wasm fails with a message that says what to do', () => {
   const x = tf.ones([1, 5, 5, 1]) as tf.Tensor4D;
   const filter = tf.ones([3, 3, 1, 2]) as tf.Tensor4D;

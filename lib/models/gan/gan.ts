@@ -3,7 +3,7 @@
  * discriminator D_θ maps a sample to the logit of the probability that it is real (1) rather than fake (0).
  */
 import * as tf from '@tensorflow/tfjs';
-import { Activation, MLP } from '../../nn';
+import { Activation, ApplyOptions, MLP } from '../../nn';
 import { nextSeed } from '../../runtime';
 
 export interface GanConfig {
@@ -17,20 +17,40 @@ export interface GanConfig {
   discriminatorHidden: number[];
   /** Hidden activation of both networks (default 'leakyRelu', slope 0.2). */
   hidden?: Activation;
-  /** Activation of G's last layer: 'sigmoid' for images in [0, 1], 'linear' for unbounded data (default 'sigmoid'). */
+  /** Activation of G's last layer: 'linear' for unbounded data (default), 'tanh' when dataRange is set. */
   output?: Activation;
   /**
    * PacGAN packing (Lin et al. 2018): D judges `pack` samples at once, concatenated into one input, so a
    * generator whose samples lack diversity is easy to spot (default 1, the plain GAN).
    */
   pack?: number;
+  /** Dropout rate after each hidden layer of D during training (default 0). */
+  discriminatorDropout?: number;
+  /**
+   * The range [lo, hi] of bounded data such as pixels (default: none). With it, G ends in tanh scaled to
+   * [lo, hi] and D sees its inputs mapped affinely onto [-1, 1] (the DCGAN convention: both networks work
+   * on data centered at 0), while every method still takes and returns data in [lo, hi].
+   */
+  dataRange?: [number, number];
 }
 
-/** The lecture-scale MNIST GAN: G 100-256-512-1024-784, D 784-1024-512-256-1 (as in the PyTorch reference). */
-export const MNIST_GAN: GanConfig = { latentDim: 100, dataDim: 784, generatorHidden: [256, 512, 1024], discriminatorHidden: [1024, 512, 256], output: 'sigmoid' };
+/**
+ * The lecture-scale MNIST GAN: G 100-256-512-1024-784 ending in tanh, D 784-1024-512-256-1, pixels in [0, 1]
+ * seen by both networks as [-1, 1] (the networks of the PyTorch reference, ../shared/anchors/torch_steps.py),
+ * plus dropout 0.3 in D, without which this GAN collapses onto a few digit classes (notebook 10).
+ */
+export const MNIST_GAN: GanConfig = {
+  latentDim: 100,
+  dataDim: 784,
+  generatorHidden: [256, 512, 1024],
+  discriminatorHidden: [1024, 512, 256],
+  output: 'tanh',
+  dataRange: [0, 1],
+  discriminatorDropout: 0.3,
+};
 
 /** A compact MNIST GAN, G 100-256-512-784, D 784-512-256-1: about 3x cheaper per step than MNIST_GAN. */
-export const MNIST_GAN_COMPACT: GanConfig = { latentDim: 100, dataDim: 784, generatorHidden: [256, 512], discriminatorHidden: [512, 256], output: 'sigmoid' };
+export const MNIST_GAN_COMPACT: GanConfig = { ...MNIST_GAN, generatorHidden: [256, 512], discriminatorHidden: [512, 256] };
 
 /** A small GAN for 2D toy data such as the ring of Gaussians. */
 export const TOY_GAN: GanConfig = { latentDim: 8, dataDim: 2, generatorHidden: [128, 128], discriminatorHidden: [128, 128], output: 'linear' };
@@ -44,7 +64,7 @@ function checkSizes(what: string, sizes: number[]): void {
 export class GAN {
   readonly generator: MLP;
   readonly discriminator: MLP;
-  readonly config: Required<GanConfig>;
+  readonly config: Required<Omit<GanConfig, 'dataRange'>> & Pick<GanConfig, 'dataRange'>;
 
   constructor(config: GanConfig) {
     for (const key of ['latentDim', 'dataDim'] as const) {
@@ -53,10 +73,17 @@ export class GAN {
     checkSizes('generatorHidden', config.generatorHidden);
     checkSizes('discriminatorHidden', config.discriminatorHidden);
     if (config.pack !== undefined && (!Number.isInteger(config.pack) || config.pack < 1)) throw new Error(`GAN config: pack must be a positive integer, got ${config.pack}`);
-    this.config = { hidden: 'leakyRelu', output: 'sigmoid', pack: 1, ...config };
-    const { latentDim, dataDim, hidden, pack } = this.config;
+    const range = config.dataRange;
+    if (range !== undefined) {
+      if (!Array.isArray(range) || range.length !== 2 || !range.every(Number.isFinite) || !(range[0] < range[1])) {
+        throw new Error(`GAN config: dataRange must be [lo, hi] with finite lo < hi, got ${JSON.stringify(range)}`);
+      }
+      if ((config.output ?? 'tanh') !== 'tanh') throw new Error(`GAN config: a GAN with a dataRange ends in tanh, so output must be 'tanh' (or left out), got '${config.output}'`);
+    }
+    this.config = { hidden: 'leakyRelu', output: range ? 'tanh' : 'linear', pack: 1, discriminatorDropout: 0, ...config };
+    const { latentDim, dataDim, hidden, pack, discriminatorDropout } = this.config;
     this.generator = new MLP([latentDim, ...config.generatorHidden, dataDim], { hidden, output: this.config.output, name: 'G' });
-    this.discriminator = new MLP([dataDim * pack, ...config.discriminatorHidden, 1], { hidden, output: 'linear', name: 'D' });
+    this.discriminator = new MLP([dataDim * pack, ...config.discriminatorHidden, 1], { hidden, output: 'linear', dropout: discriminatorDropout, name: 'D' });
   }
 
   get latentDim(): number {
@@ -73,9 +100,13 @@ export class GAN {
     return tf.randomNormal([n, this.latentDim], 0, 1, 'float32', nextSeed()) as tf.Tensor2D;
   }
 
-  /** x̃ = G_φ(z), [n, dataDim]. */
+  /** x̃ = G_φ(z), [n, dataDim], in the data's range. */
   generate(z: tf.Tensor2D): tf.Tensor2D {
-    return this.generator.apply(z);
+    const range = this.config.dataRange;
+    if (range === undefined) return this.generator.apply(z);
+    const [lo, hi] = range;
+    // x̃ = lo + (hi - lo) (tanh(a) + 1) / 2
+    return tf.tidy(() => tf.add(tf.mul(tf.add(this.generator.apply(z), 1), (hi - lo) / 2), lo));
   }
 
   /** n generated samples G_φ(z), z ~ N(0, I). */
@@ -83,13 +114,20 @@ export class GAN {
     return tf.tidy(() => this.generate(this.sampleLatent(n)));
   }
 
-  /** Discriminator logits l with D_θ(x) = sigmoid(l), [n / pack, 1] (one per pack of consecutive rows). */
-  logits(x: tf.Tensor2D): tf.Tensor2D {
-    const { pack, dataDim } = this.config;
+  /**
+   * Discriminator logits l with D_θ(x) = sigmoid(l), [n / pack, 1] (one per pack of consecutive rows).
+   * `training` turns on D's dropout, as in the training steps.
+   */
+  logits(x: tf.Tensor2D, options: ApplyOptions = {}): tf.Tensor2D {
+    const { pack, dataDim, dataRange } = this.config;
     if (x.rank !== 2 || x.shape[1] !== dataDim || x.shape[0] % pack !== 0) {
       throw new Error(`GAN.logits: expected samples [n, ${dataDim}] with n a multiple of pack = ${pack}, got [${x.shape.join(', ')}]`);
     }
-    return pack === 1 ? this.discriminator.apply(x) : tf.tidy(() => this.discriminator.apply(tf.reshape(x, [x.shape[0] / pack, pack * dataDim])));
+    return tf.tidy(() => {
+      // D sees bounded data mapped onto [-1, 1]: 2 (x - lo) / (hi - lo) - 1
+      const centered: tf.Tensor2D = dataRange ? tf.sub(tf.mul(tf.sub(x, dataRange[0]), 2 / (dataRange[1] - dataRange[0])), 1) : x;
+      return this.discriminator.apply(pack === 1 ? centered : tf.reshape(centered, [x.shape[0] / pack, pack * dataDim]), options);
+    });
   }
 
   /** D_θ(x), the probability that x (a pack of rows, if pack > 1) is real, [n / pack, 1]. */

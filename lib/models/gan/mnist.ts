@@ -24,7 +24,7 @@ export interface MnistGanOptions {
   trainLimit?: number;
   /** Adam learning rate of both networks (default 2e-4). */
   learningRate?: number;
-  /** Standard deviation of the instance noise added to D's inputs (default 0.1; see GanTrainerOptions). */
+  /** Standard deviation of the instance noise added to D's inputs (default 0; see GanTrainerOptions). */
   instanceNoise?: number;
   /** Generated (and real) images per metric evaluation (default 2000). */
   evalSize?: number;
@@ -92,7 +92,7 @@ function statsOf(classifier: MnistClassifier, data: ImageDataset): GaussianStats
 }
 
 function normalize(options: MnistGanOptions): SavedRun['options'] {
-  const o = { config: MNIST_GAN, generatorLoss: 'nonSaturating' as GeneratorLossName, batchSize: 64, trainLimit: 60000, learningRate: 2e-4, instanceNoise: 0.1, evalSize: 2000, ...options };
+  const o = { config: MNIST_GAN, generatorLoss: 'nonSaturating' as GeneratorLossName, batchSize: 64, trainLimit: 60000, learningRate: 2e-4, instanceNoise: 0, evalSize: 2000, ...options };
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new Error(`trainMnistGan: epochs must be a positive integer, got ${o.epochs}`);
   if (!Number.isInteger(o.evalSize) || o.evalSize < 2) throw new Error(`trainMnistGan: evalSize must be an integer >= 2, got ${o.evalSize}`);
   if (o.config.dataDim !== 784) throw new Error(`trainMnistGan: config.dataDim must be 784 for MNIST, got ${o.config.dataDim}`);

@@ -25,7 +25,7 @@ export interface GanTrainerOptions {
   /**
    * Instance noise (Sønderby et al. 2017): D sees x + σε, ε ~ N(0, I), for real and fake samples alike, so the
    * two distributions overlap and D cannot win on details no generator can match, such as MNIST's exactly-0
-   * background pixels against a sigmoid's outputs (default 0, no noise).
+   * background pixels against a tanh's outputs (default 0, no noise).
    */
   instanceNoise?: number;
 }
@@ -85,10 +85,11 @@ export class GanTrainer {
     }
   }
 
-  /** D's logits of samples, through the instance noise when there is some. */
+  /** D's logits of samples in training mode (dropout on), through the instance noise when there is some. */
   private judged(x: tf.Tensor2D): tf.Tensor2D {
-    if (this.instanceNoise === 0) return this.gan.logits(x);
-    return tf.tidy(() => this.gan.logits(tf.add(x, tf.randomNormal(x.shape, 0, this.instanceNoise, 'float32', nextSeed())) as tf.Tensor2D));
+    const training = { training: true };
+    if (this.instanceNoise === 0) return this.gan.logits(x, training);
+    return tf.tidy(() => this.gan.logits(tf.add(x, tf.randomNormal(x.shape, 0, this.instanceNoise, 'float32', nextSeed())) as tf.Tensor2D, training));
   }
 
   /**
