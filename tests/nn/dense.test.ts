@@ -5,7 +5,7 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nn, runtime, tf } from 'genlab';
+import { models, nn, runtime, tf } from 'genlab';
 import { ACTIVATIONS, assertClose, checkDenseGradients, checkDenseSecondOrder, checkMatMul, on, trainMlp, values } from './checks';
 const { kernelsInfo } = runtime;
 
@@ -135,6 +135,28 @@ test('tf.train.adam on wasm (fused kernel) gives the stock optimizer numbers', a
   const [expected] = await on('cpu', run);
   const [actual] = await on('wasm', run);
   assertClose(actual, expected, 0, 0, 'Adam parameters after 7 steps (bit for bit)');
+});
+
+test('the fused Bernoulli NLL and its gradients equal the stock ops (same shape and x repeated over samples)', async () => {
+  // Sums of 61 terms of size <= 10 in float32: 1e-5 relative.
+  const n = 5;
+  const d = 61;
+  const xv = values(n * d, 13).map((v) => (v > 0 ? 1 : Math.abs(v)));
+  const lv = values(3 * n * d, 14, 10);
+  const rv = values(3 * n, 15);
+  for (const shape of [[n, d], [3, n, d]]) {
+    const compute = (): tf.Tensor[] => {
+      const x = tf.tensor2d(xv, [n, d]);
+      const logits = tf.tensor(lv.slice(0, shape.reduce((p, k) => p * k, 1)), shape);
+      const r = tf.tensor(rv.slice(0, shape.length === 2 ? n : 3 * n), shape.slice(0, -1));
+      const f = (xx: tf.Tensor, ll: tf.Tensor) => tf.sum(tf.mul(models.vae.bernoulliNll(xx, ll), r));
+      return [models.vae.bernoulliNll(x, logits), ...tf.grads(f)([x, logits])];
+    };
+    const expected = await on('cpu', compute);
+    const actual = await on('wasm', compute);
+    ['nll', 'dL/dx', 'dL/dlogits'].forEach((name, i) => assertClose(actual[i], expected[i], 1e-5, 1e-5, `bernoulliNll [${shape}] ${name}`));
+  }
+  assert.equal(runtime.kernelsInfo()?.native === true, runtime.bernoulliNllKernelActive(), 'the fused kernel serves wasm with the native addon');
 });
 
 test('training an MLP with Adam leaks no tensor and is reproducible from the seed', () => {
