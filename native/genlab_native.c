@@ -427,6 +427,43 @@ static napi_value bernoulli_nll_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * bernoulli(heap, n, pOffset, outOffset, state): out[i] = 1 if u_i < p[i] else 0, where u_i are the next
+ * draws of the kit's sfc32 generator (lib/runtime/random.ts, same arithmetic, so the same numbers as its
+ * JavaScript path); state is its Int32Array [a, b, c, d], read and advanced in place.
+ */
+static napi_value bernoulli_draw(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, 5, "bernoulli")) return NULL;
+  const int64_t n = arg_int(&a, 1);
+  const float *restrict p = heap_floats(&a, arg_int(&a, 2), n);
+  float *restrict out = heap_floats(&a, arg_int(&a, 3), n);
+  if (!p || !out) return NULL;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (napi_get_typedarray_info(env, a.argv[4], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_int32_array || length != 4) {
+    napi_throw_type_error(env, NULL, "genlab_native.bernoulli: state must be an Int32Array of 4 words");
+    return NULL;
+  }
+  int32_t *state = (int32_t *)data;
+  uint32_t sa = (uint32_t)state[0], sb = (uint32_t)state[1], sc = (uint32_t)state[2], sd = (uint32_t)state[3];
+  for (int64_t i = 0; i < n; i++) {
+    const uint32_t t = sa + sb + sd;
+    sd += 1;
+    sa = sb ^ (sb >> 9);
+    sb = sc + (sc << 3);
+    sc = (sc << 21) | (sc >> 11);
+    sc += t;
+    out[i] = (double)t / 4294967296.0 < (double)p[i] ? 1.0f : 0.0f;
+  }
+  state[0] = (int32_t)sa;
+  state[1] = (int32_t)sb;
+  state[2] = (int32_t)sc;
+  state[3] = (int32_t)sd;
+  return NULL;
+}
+
 /* transpose(heap, batch, rows, cols, xOffset, outOffset): out[k] = x[k]^T for each [rows, cols] matrix, in tiles. */
 static napi_value transpose(napi_env env, napi_callback_info info) {
   Args a;
@@ -507,6 +544,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"binary", NULL, binary, NULL, NULL, NULL, napi_enumerable, NULL},
       {"transpose", NULL, transpose, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adam", NULL, adam, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"bernoulli", NULL, bernoulli_draw, NULL, NULL, NULL, napi_enumerable, NULL},
       {"bernoulliNll", NULL, bernoulli_nll, NULL, NULL, NULL, napi_enumerable, NULL},
       {"bernoulliNllGrad", NULL, bernoulli_nll_grad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},

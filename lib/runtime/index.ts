@@ -6,7 +6,7 @@ import { seed } from './random';
 
 export * from './backend';
 export * from './display';
-export { bernoulliNllKernelActive, kernelsInfo, KernelsInfo, NATIVE_ENV, THREADS_ENV } from './kernels';
+export { nativeKernelsActive, kernelsInfo, KernelsInfo, NATIVE_ENV, THREADS_ENV } from './kernels';
 export * from './progress';
 export * from './quick';
 export * from './random';

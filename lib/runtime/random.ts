@@ -66,6 +66,17 @@ export function fillUniform(out: Float64Array): Float64Array {
   return out;
 }
 
+/** The generator's state [a, b, c, d], for native code that continues its stream (undefined until seeded). */
+export function generatorState(): Int32Array | undefined {
+  return seeded ? Int32Array.of(a, b, c, d) : undefined;
+}
+
+/** Continues the generator from a state taken by generatorState() and advanced by native code. */
+export function restoreGeneratorState(state: Int32Array): void {
+  if (!seeded || state.length !== 4) throw new Error('restoreGeneratorState: pass the 4-word state returned by generatorState() after seed()');
+  [a, b, c, d] = [state[0], state[1], state[2], state[3]];
+}
+
 /** An integer seed for a TensorFlow.js op that takes one, drawn from the kit's generator. */
 export function nextSeed(): number {
   return Math.floor(random() * 2147483647);

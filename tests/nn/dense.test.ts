@@ -156,7 +156,23 @@ test('the fused Bernoulli NLL and its gradients equal the stock ops (same shape 
     const actual = await on('wasm', compute);
     ['nll', 'dL/dx', 'dL/dlogits'].forEach((name, i) => assertClose(actual[i], expected[i], 1e-5, 1e-5, `bernoulliNll [${shape}] ${name}`));
   }
-  assert.equal(runtime.kernelsInfo()?.native === true, runtime.bernoulliNllKernelActive(), 'the fused kernel serves wasm with the native addon');
+  assert.equal(runtime.kernelsInfo()?.native === true, runtime.nativeKernelsActive(), 'the fused kernel serves wasm with the native addon');
+});
+
+test('Bernoulli draws on wasm continue the kit generator exactly as its CPU path does', async () => {
+  const pv = values(3001, 16).map((v) => Math.abs(v));
+  const draw = (): tf.Tensor[] => {
+    runtime.seed(17);
+    const first = models.boltzmann.bernoulli(tf.tensor2d(pv, [1, 3001]));
+    const second = models.boltzmann.bernoulli(tf.tensor1d(pv.slice(0, 7)));
+    return [first, second, tf.tensor1d([runtime.random()])];
+  };
+  const expected = await on('cpu', draw);
+  const actual = await on('wasm', draw);
+  ['first draws', 'next draws', 'next uniform'].forEach((name, i) => assertClose(actual[i], expected[i], 0, 0, `bernoulli ${name}`));
+  const ones = expected[0].reduce((s, v) => s + v, 0);
+  const mean = pv.reduce((s, v) => s + v, 0);
+  assert.ok(Math.abs(ones - mean) < 5 * Math.sqrt(mean), `${ones} ones where ${mean.toFixed(1)} are expected`);
 });
 
 test('training an MLP with Adam leaks no tensor and is reproducible from the seed', () => {

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Dense, MLP } from '../../nn';
-import { BERNOULLI_NLL_KERNEL, bernoulliNllKernelActive } from '../../runtime/kernels';
+import { BERNOULLI_NLL_KERNEL, nativeKernelsActive } from '../../runtime/kernels';
 import { nextSeed } from '../../runtime/random';
 
 /** The decoder's distribution p(x | z): Bernoulli (binary cross-entropy) or Gaussian with fixed std (squared error). */
@@ -264,7 +264,7 @@ function checkTrailing(what: string, x: tf.Tensor, other: tf.Tensor, otherName: 
  */
 export function bernoulliNll(x: tf.Tensor, logits: tf.Tensor): tf.Tensor {
   checkTrailing('bernoulliNll', x, logits, 'logits');
-  if (bernoulliNllKernelActive() && x.dtype === 'float32' && logits.dtype === 'float32' && x.size > 0) {
+  if (nativeKernelsActive() && x.dtype === 'float32' && logits.dtype === 'float32' && x.size > 0) {
     return tf.engine().runKernel(BERNOULLI_NLL_KERNEL, { x, logits }) as tf.Tensor;
   }
   return tf.tidy(() => tf.sum(tf.add(tf.sub(tf.relu(logits), tf.mul(x, logits)), tf.log1p(tf.exp(tf.neg(tf.abs(logits))))), -1));
