@@ -17,12 +17,12 @@ test('the tutorial table: conditionals are the column- and row-normalized joint'
   c.conditionalYgivenX.flat().forEach((p, k) => assert.ok(Math.abs(p - expectYgivenX.flat()[k]) < 1e-12));
 });
 
-test('Gibbs on the 2x2 table: TV distance to the exact table < 0.01 after 10^5 draws (100 chains x 1000 sweeps)', async () => {
+test('Gibbs on the 2x2 table: TV distance to the exact table < 0.01 after 10^5 sweeps of one chain', async () => {
   await runtime.init({ seed: 0, report: false });
   const sampler = new samplers.GibbsSampler(samplers.tableConditionals(TUTORIAL_JOINT));
-  const init = tf.zeros([100, 2]) as tf.Tensor2D;
+  const init = tf.zeros([1, 2]) as tf.Tensor2D;
   const before = tf.memory().numTensors;
-  const run = sampler.run(init, { sweeps: 1000, burnIn: 10 });
+  const run = sampler.run(init, { sweeps: 100000 });
   assert.equal(tf.memory().numTensors, before, 'run leaks tensors');
   const codes = samplers.tableStateCodes(run, 2);
   assert.equal(codes.length, 100000);
