@@ -96,6 +96,11 @@ test('a failing cell stops the run and is reported with its error message and it
   const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'scripts', 'run-notebooks.js'), '--no-static-images', file], { encoding: 'utf8' });
   assert.equal(r.status, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /cell 2: Error: the data file is missing: reinstall it/);
-  const executed = readNotebook(path.join(ROOT, 'build', 'notebooks', '97-failing.ipynb'));
-  assert.deepEqual(executed.cells[2].outputs, [], 'cells after the failing one are not run');
+  const executedFile = path.join(ROOT, 'build', 'notebooks', '97-failing.ipynb');
+  try {
+    assert.deepEqual(readNotebook(executedFile).cells[2].outputs, [], 'cells after the failing one are not run');
+  } finally {
+    fs.rmSync(executedFile, { force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
