@@ -368,14 +368,29 @@ static napi_value binary(napi_env env, napi_callback_info info) {
 /* -log Bernoulli(x; sigmoid(l)) = max(l, 0) - x l + log(1 + exp(-|l|)), the stable BCE with logits. */
 static inline float bce_with_logits(float l, float x) { return (l > 0.0f ? l : 0.0f) - x * l + v_log1p(v_exp(-fabsf(l))); }
 
-/* Rows of logits [rows, cols] pair with rows of x [xRows, cols] cyclically: x repeats over leading sample axes. */
-static bool check_repeat(Args *a, int64_t rows, int64_t xRows, const char *name) {
-  if (a->failed || (xRows >= 1 && rows % xRows == 0)) return !a->failed;
-  char msg[128];
-  snprintf(msg, sizeof msg, "genlab_native.%s: %lld logit rows are not a multiple of %lld data rows", name, (long long)rows, (long long)xRows);
-  napi_throw_range_error(a->env, NULL, msg);
-  a->failed = true;
-  return false;
+/*
+ * The operands both likelihood kernels start with, arguments 1-5: (rows, cols, xRows, xOffset, logitsOffset).
+ * Rows of logits [rows, cols] pair with rows of x [xRows, cols] cyclically: x repeats over leading sample axes.
+ */
+typedef struct {
+  int64_t rows, cols, xRows;
+  const float *x, *l;
+} BceOperands;
+
+static bool bce_operands(Args *a, const char *name, BceOperands *o) {
+  o->rows = arg_int(a, 1);
+  o->cols = arg_int(a, 2);
+  o->xRows = arg_int(a, 3);
+  if (!a->failed && (o->xRows < 1 || o->rows % o->xRows != 0)) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "genlab_native.%s: %lld logit rows are not a multiple of %lld data rows", name, (long long)o->rows, (long long)o->xRows);
+    napi_throw_range_error(a->env, NULL, msg);
+    a->failed = true;
+    return false;
+  }
+  o->x = heap_floats(a, arg_int(a, 4), o->xRows * o->cols);
+  o->l = heap_floats(a, arg_int(a, 5), o->rows * o->cols);
+  return o->x && o->l;
 }
 
 /*
@@ -384,45 +399,39 @@ static bool check_repeat(Args *a, int64_t rows, int64_t xRows, const char *name)
  */
 static napi_value bernoulli_nll(napi_env env, napi_callback_info info) {
   Args a;
-  if (!args_init(&a, env, info, 7, "bernoulliNll")) return NULL;
-  const int64_t rows = arg_int(&a, 1), cols = arg_int(&a, 2), xRows = arg_int(&a, 3);
-  if (!check_repeat(&a, rows, xRows, "bernoulliNll")) return NULL;
-  const float *restrict x = heap_floats(&a, arg_int(&a, 4), xRows * cols);
-  const float *restrict l = heap_floats(&a, arg_int(&a, 5), rows * cols);
-  float *restrict out = heap_floats(&a, arg_int(&a, 6), rows);
-  if (!x || !l || !out) return NULL;
-  for (int64_t r = 0; r < rows; r++) {
-    const float *restrict lr = l + r * cols;
-    const float *restrict xr = x + (r % xRows) * cols;
+  BceOperands o;
+  if (!args_init(&a, env, info, 7, "bernoulliNll") || !bce_operands(&a, "bernoulliNll", &o)) return NULL;
+  float *restrict out = heap_floats(&a, arg_int(&a, 6), o.rows);
+  if (!out) return NULL;
+  for (int64_t r = 0; r < o.rows; r++) {
+    const float *restrict lr = o.l + r * o.cols;
+    const float *restrict xr = o.x + (r % o.xRows) * o.cols;
     float acc[8] = {0};
     int64_t j = 0;
-    for (; j + 8 <= cols; j += 8)
+    for (; j + 8 <= o.cols; j += 8)
       for (int k = 0; k < 8; k++) acc[k] += bce_with_logits(lr[j + k], xr[j + k]);
     float sum = 0.0f;
-    for (; j < cols; j++) sum += bce_with_logits(lr[j], xr[j]);
+    for (; j < o.cols; j++) sum += bce_with_logits(lr[j], xr[j]);
     for (int k = 0; k < 8; k++) sum += acc[k];
     out[r] = sum;
   }
   return NULL;
 }
 
-/* bernoulliNllGrad(heap, rows, cols, xRows, dyOffset, xOffset, logitsOffset, outOffset): out[r, j] = dy[r] (sigmoid(l[r, j]) - x[r mod xRows, j]). */
+/* bernoulliNllGrad(heap, rows, cols, xRows, xOffset, logitsOffset, dyOffset, outOffset): out[r, j] = dy[r] (sigmoid(l[r, j]) - x[r mod xRows, j]). */
 static napi_value bernoulli_nll_grad(napi_env env, napi_callback_info info) {
   Args a;
-  if (!args_init(&a, env, info, 8, "bernoulliNllGrad")) return NULL;
-  const int64_t rows = arg_int(&a, 1), cols = arg_int(&a, 2), xRows = arg_int(&a, 3);
-  if (!check_repeat(&a, rows, xRows, "bernoulliNllGrad")) return NULL;
-  const float *restrict dy = heap_floats(&a, arg_int(&a, 4), rows);
-  const float *restrict x = heap_floats(&a, arg_int(&a, 5), xRows * cols);
-  const float *restrict l = heap_floats(&a, arg_int(&a, 6), rows * cols);
-  float *restrict out = heap_floats(&a, arg_int(&a, 7), rows * cols);
-  if (!dy || !x || !l || !out) return NULL;
-  for (int64_t r = 0; r < rows; r++) {
+  BceOperands o;
+  if (!args_init(&a, env, info, 8, "bernoulliNllGrad") || !bce_operands(&a, "bernoulliNllGrad", &o)) return NULL;
+  const float *restrict dy = heap_floats(&a, arg_int(&a, 6), o.rows);
+  float *restrict out = heap_floats(&a, arg_int(&a, 7), o.rows * o.cols);
+  if (!dy || !out) return NULL;
+  for (int64_t r = 0; r < o.rows; r++) {
     const float d = dy[r];
-    const float *restrict lr = l + r * cols;
-    const float *restrict xr = x + (r % xRows) * cols;
-    float *restrict outr = out + r * cols;
-    for (int64_t j = 0; j < cols; j++) outr[j] = d * (v_sigmoid(lr[j]) - xr[j]);
+    const float *restrict lr = o.l + r * o.cols;
+    const float *restrict xr = o.x + (r % o.xRows) * o.cols;
+    float *restrict outr = out + r * o.cols;
+    for (int64_t j = 0; j < o.cols; j++) outr[j] = d * (v_sigmoid(lr[j]) - xr[j]);
   }
   return NULL;
 }

@@ -40,7 +40,7 @@ interface NativeKernels {
     eps: number, c1: number, c2: number, beta1: number, beta2: number): void;
   bernoulli(heap: ArrayBuffer, n: number, pOff: number, outOff: number, state: Int32Array): void;
   bernoulliNll(heap: ArrayBuffer, rows: number, cols: number, xRows: number, xOff: number, logitsOff: number, outOff: number): void;
-  bernoulliNllGrad(heap: ArrayBuffer, rows: number, cols: number, xRows: number, dyOff: number, xOff: number, logitsOff: number, outOff: number): void;
+  bernoulliNllGrad(heap: ArrayBuffer, rows: number, cols: number, xRows: number, xOff: number, logitsOff: number, dyOff: number, outOff: number): void;
   setThreads(n: number): void;
   threads(): number;
 }
@@ -497,7 +497,7 @@ function installBernoulliNll(): void {
       const { dy, x, logits } = inputs;
       const { rows, cols, xRows } = bernoulliDims(x, logits);
       const out = backend.makeOutput(logits.shape, 'float32');
-      native!.bernoulliNllGrad(heap(backend), rows, cols, xRows, offset(backend, dy), offset(backend, x), offset(backend, logits), offset(backend, out));
+      native!.bernoulliNllGrad(heap(backend), rows, cols, xRows, offset(backend, x), offset(backend, logits), offset(backend, dy), offset(backend, out));
       return out;
     }) as unknown as tf.KernelFunc,
   });
