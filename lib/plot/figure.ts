@@ -52,7 +52,8 @@ export interface AxesOptions {
 export function baseLayout(options: AxesOptions = {}): Layout {
   const axis = (title: string | undefined, log: boolean | undefined) => ({
     title: { text: texLabel(title) ?? '', font: { size: 15 } },
-    type: log ? 'log' : 'linear',
+    // Only a log axis is forced: plotly picks linear, category (string labels) or date from the data.
+    ...(log ? { type: 'log' } : {}),
     showline: true,
     linecolor: '#444',
     mirror: true,

@@ -137,6 +137,15 @@ test('SVG export: well-formed XML with the requested size, text kept; LaTeX type
 
 const PAYLOAD = '</script><script>alert(1)</script><img src=x onerror=alert(2)><svg onload=alert(3)>';
 
+test('category axes: a bar chart labelled by strings draws one bar per label, with the labels as ticks', async () => {
+  const labels = ['z_1', 'z_2', 'z_3'];
+  const bars = plot.figure([{ type: 'bar', x: labels, y: [1.5, 0.2, 0.9] }], { xTitle: 'latent coordinate', yTitle: 'average KL (nats)' });
+  const svg = await renderer.svg(bars);
+  for (const label of labels) assert.ok(svg.includes(`>${label}</text>`), `tick label ${label} missing: the x axis was not a category axis`);
+  const drawn = (svg.match(/<g class="point"><path d="M[\d.]+,[\d.]+V[\d.]+H[\d.]+V[\d.]+Z"/g) ?? []).length;
+  assert.equal(drawn, labels.length, 'one drawn bar per label');
+});
+
 test('HTML pages draw offline with no URL loads, and markup in titles and labels cannot run script', async () => {
   // Control: the check sees a script that does run.
   const control = await renderer.checkPage(`<div>${PAYLOAD}</div>`);
