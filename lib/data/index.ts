@@ -3,3 +3,4 @@ export * from './mnist';
 export * from './moons';
 export * from './penguins';
 export * from './ring';
+export * from './pixels';

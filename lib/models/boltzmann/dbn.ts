@@ -5,9 +5,10 @@
  * v ~ p(v | h1) through the first RBM's weights.
  */
 import * as tf from '@tensorflow/tfjs';
+import { pixelLogits } from '../../data/pixels';
 import { bernoulli } from './binary';
 import { RBM } from './rbm';
-import { fitRbm, FitOptions, pixelLogits } from './train';
+import { fitRbm, FitOptions } from './train';
 
 export class DeepBeliefNet {
   constructor(readonly layers: RBM[]) {

@@ -7,6 +7,7 @@
  *   velocity = momentum * velocity + learningRate * (gradient - weightDecay * W),  W += velocity.
  */
 import * as tf from '@tensorflow/tfjs';
+import { pixelLogits } from '../../data/pixels';
 import { permutation, seed } from '../../runtime/random';
 import { assignVariables, hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../../training/checkpoint';
 import { bernoulli, checkBinaryBatch } from './binary';
@@ -118,19 +119,6 @@ export class CdTrainer {
   dispose(): void {
     tf.dispose([this.velocity.weights, this.velocity.visibleBias, this.velocity.hiddenBias, ...(this.chains ? [this.chains] : [])]);
   }
-}
-
-/** logit of the (smoothed) pixel means of `images`: the visible biases of the independent-pixel model. */
-export function pixelLogits(images: Float32Array, visible: number, smoothing = 0.05): tf.Tensor1D {
-  const n = images.length / visible;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`pixelLogits: ${images.length} values are not whole images of ${visible} pixels`);
-  const means = new Float32Array(visible);
-  for (let k = 0; k < n; k++) for (let i = 0; i < visible; i++) means[i] += images[k * visible + i];
-  for (let i = 0; i < visible; i++) {
-    const p = (means[i] / n + smoothing) / (1 + 2 * smoothing);
-    means[i] = Math.log(p / (1 - p));
-  }
-  return tf.tensor1d(means);
 }
 
 export interface FitOptions extends CdOptions {
