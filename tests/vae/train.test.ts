@@ -8,6 +8,7 @@ import { data, models, runtime, tf, training } from 'genlab';
 const { VAE, VaeTrainer, saveVae, loadVae, evaluate } = models.vae;
 
 const small = { inputDim: 784, hidden: [16], latentDim: 3 };
+const LECTURE = models.vae.LECTURE_CONFIG;
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-vae-'));
@@ -175,4 +176,41 @@ test('trainOrLoad trains and saves, then reloads, continues a shorter run, and r
   const changed = await models.vae.trainOrLoad({ ...base, model: { ...small, latentDim: 4 }, epochs: 1 });
   assert.equal(changed.loaded, false);
   assert.equal((await loadVae(dir)).model.config.latentDim, 4);
+});
+
+test('a decoder started at the pixel log-odds of the data begins at the independent-pixel model, far below the default start', async () => {
+  await runtime.init({ seed: 0, report: false });
+  const set = images(1000);
+  const bias = models.vae.outputBiasFromData(set);
+  // -log p(x) under prod_i Bernoulli(x_i; sigmoid(bias_i)), averaged over the images.
+  const independent = tf.tidy(() => tf.mean(models.vae.bernoulliNll(set.imagesTensor(), tf.tile(bias.expandDims(0), [set.size, 1]) as tf.Tensor2D)).dataSync()[0]);
+  const started = new VAE(LECTURE, { outputBias: bias });
+  const plain = new VAE(LECTURE);
+  const fromData = evaluate(started, set).reconstruction;
+  const fromDefault = evaluate(plain, set).reconstruction;
+  assert.ok(Math.abs(fromData - independent) < 0.05 * independent, `data-started reconstruction ${fromData} vs independent-pixel NLL ${independent}`);
+  assert.ok(fromDefault > 1.5 * independent, `default-start reconstruction ${fromDefault} vs independent-pixel NLL ${independent}`);
+  bias.dispose();
+  started.dispose();
+  plain.dispose();
+});
+
+test('trainOrLoad starts a new model from the pixel log-odds of its training data unless told not to', async () => {
+  await runtime.init({ seed: 0, report: false });
+  const set = images(64);
+  const expected = models.vae.outputBiasFromData(set);
+  // A learning rate of 1e-9 leaves the bias where it started, to within 2 steps * 1e-9.
+  const base = { model: small, train: set, batchSize: 32, learningRate: 1e-9, epochs: 1, progress: false };
+  const outputBias = (m: models.vae.VAE) => m.namedVariables()['decoder.1.b'];
+  const started = await models.vae.trainOrLoad(base);
+  assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(outputBias(started.model), expected))).dataSync()[0]) < 1e-6);
+  const plain = await models.vae.trainOrLoad({ ...base, outputBiasFromData: false });
+  // PyTorch's default: U(-1/sqrt(16), 1/sqrt(16)) for the 16-unit hidden layer.
+  assert.ok(tf.tidy(() => tf.max(tf.abs(outputBias(plain.model))).dataSync()[0]) <= 0.25);
+  expected.dispose();
+});
+
+test('a VAE refuses an output bias of the wrong shape or with non-finite values', () => {
+  assert.throws(() => new VAE(small, { outputBias: tf.zeros([10]) as tf.Tensor1D }), /outputBias must be a vector of 784 logits \(one per pixel\), got shape \[10\]/);
+  assert.throws(() => new VAE(small, { outputBias: tf.fill([784], NaN) as tf.Tensor1D }), /outputBias holds NaN or infinite values/);
 });

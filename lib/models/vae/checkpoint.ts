@@ -6,6 +6,7 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../../data/mnist';
+import { pixelLogits } from '../../data/pixels';
 import { assignVariables, hasCheckpoint, loadCheckpoint, saveCheckpoint, WriteFile } from '../../training/checkpoint';
 import { History, HistoryRow } from '../../training/history';
 import { FitOptions, TrainerOptions, VaeTrainer } from './train';
@@ -85,6 +86,20 @@ export interface TrainOrLoadOptions extends TrainerOptions, FitOptions {
   dir?: string;
   model: Partial<VaeConfig>;
   train: ImageDataset;
+  /**
+   * Start a new model's decoder at the independent-pixel model of `train` (default true): its output bias
+   * becomes the log-odds of the mean training pixel (see `outputBiasFromData`). False keeps PyTorch's
+   * default initialization throughout, as in the reference script.
+   */
+  outputBiasFromData?: boolean;
+}
+
+/**
+ * The decoder output bias that makes an untrained VAE decode every z to (nearly) the mean image of `train`:
+ * logit of the pixel means, smoothed by 1e-3 so never-inked border pixels start at logit -6.9, not -infinity.
+ */
+export function outputBiasFromData(train: ImageDataset): tf.Tensor1D {
+  return pixelLogits(train.images, train.pixels, 1e-3);
 }
 
 /**
@@ -116,7 +131,9 @@ export async function trainOrLoad(options: TrainOrLoadOptions): Promise<{ model:
     saved.trainer.dispose();
     saved.model.dispose();
   }
-  const model = new VAE(config);
+  const outputBias = options.outputBiasFromData === false ? undefined : outputBiasFromData(options.train);
+  const model = new VAE(config, { outputBias });
+  outputBias?.dispose();
   const trainer = new VaeTrainer(model, { learningRate, batchSize });
   await trainer.fit(options.train, { ...options, history });
   if (dir) await saveVae(dir, trainer, history);

@@ -83,6 +83,15 @@ export interface ElboTerms {
   kl: tf.Tensor1D;
 }
 
+/** Data-dependent initialization of a VAE (everything else starts at PyTorch's default, U(-1/sqrt(in), 1/sqrt(in))). */
+export interface VaeInit {
+  /**
+   * Start value of the decoder's output bias [inputDim], e.g. `outputBiasFromData(train)`:
+   * the network then starts near the independent-pixel model instead of decoding every z to grey.
+   */
+  outputBias?: tf.Tensor1D;
+}
+
 /** A VAE, conditional VAE or plain autoencoder with MLP encoder and decoder (see `VaeConfig`). */
 export class VAE {
   readonly config: VaeConfig;
@@ -95,14 +104,20 @@ export class VAE {
   /** z (and the one-hot label) to the decoder's pre-sigmoid output (Bernoulli logits or Gaussian mean before sigmoid). */
   readonly decoder: MLP;
 
-  constructor(options: Partial<VaeConfig> = {}) {
+  constructor(options: Partial<VaeConfig> = {}, init: VaeInit = {}) {
     this.config = vaeConfig(options);
     const { inputDim, hidden, latentDim, classes } = this.config;
+    const outputBias = init.outputBias;
+    if (outputBias && (outputBias.rank !== 1 || outputBias.shape[0] !== inputDim)) {
+      throw new Error(`VAE: outputBias must be a vector of ${inputDim} logits (one per pixel), got shape [${outputBias.shape.join(', ')}]`);
+    }
+    if (outputBias && !tf.tidy(() => tf.all(tf.isFinite(outputBias)).dataSync()[0])) throw new Error('VAE: outputBias holds NaN or infinite values');
     const last = hidden[hidden.length - 1];
     this.encoderBody = new MLP([inputDim + classes, ...hidden], { hidden: 'relu', output: 'relu', name: 'encoder' });
     this.meanHead = new Dense(last, latentDim, { name: 'encoder.mean' });
     this.logVarHead = this.config.kind === 'vae' ? new Dense(last, latentDim, { name: 'encoder.logvar' }) : undefined;
     this.decoder = new MLP([latentDim + classes, ...[...hidden].reverse(), inputDim], { hidden: 'relu', output: 'linear', name: 'decoder' });
+    if (outputBias) this.decoder.layers[this.decoder.layers.length - 1].b.assign(outputBias);
   }
 
   get isVariational(): boolean {
