@@ -2,6 +2,7 @@
  * Per-epoch (or per-step) metrics of a training run: a table of rows, shown as a danfojs DataFrame or an
  * HTML table, and as curves that redraw in place while training runs.
  */
+import type { DataFrame } from 'danfojs-node';
 import { Figure, lines, PALETTE, Series } from '../plot/figure';
 import { LiveFigure, Row, showTable } from '../plot/show';
 
@@ -32,8 +33,8 @@ export class History {
   }
 
   /** A danfojs DataFrame of the rows (danfojs loads on first use: it is large). */
-  toDataFrame(): unknown {
-    const dfd = require('danfojs-node') as { DataFrame: new (rows: number[][], options: { columns: string[] }) => unknown };
+  toDataFrame(): DataFrame {
+    const dfd = require('danfojs-node') as { DataFrame: new (rows: number[][], options: { columns: string[] }) => DataFrame };
     const cols = this.columns;
     return new dfd.DataFrame(this.rows.map((r) => cols.map((c) => (c in r ? r[c] : NaN))), { columns: cols });
   }

@@ -67,7 +67,7 @@ test('history keeps rows, columns, CSV and a DataFrame', () => {
   assert.deepEqual(h.column('loss'), [3, 2]);
   assert.deepEqual(h.column('test loss'), [NaN, 2.5]);
   assert.equal(h.toCsv(), 'epoch,loss,test loss\n1,3,\n2,2,2.5\n');
-  const df = h.toDataFrame() as { shape: number[]; columns: string[] };
+  const df = h.toDataFrame();
   assert.deepEqual(df.shape, [2, 3]);
   const fig = h.figure('epoch', ['loss', 'test loss'], { yTitle: 'loss (nats)' });
   assert.equal(fig.data.length, 2);
