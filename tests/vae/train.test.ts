@@ -79,7 +79,7 @@ test('save, load and continue training reproduce the same losses as training on 
   const dir = path.join(tempDir(), 'model');
   const history = new training.History();
   history.push({ epoch: 1, 'train loss': 123.5 });
-  await saveVae(dir, trainer, history);
+  await saveVae(dir, trainer, { history });
   const batches = Array.from(images(96).batches(32, { shuffle: false }), (b) => b.x.clone());
   runtime.seed(5);
   const original = continueTraining(trainer, batches);
@@ -115,7 +115,7 @@ test('a model saved under an injected write failure is not loadable, and an earl
       }
       fs.writeFileSync(file, content);
     };
-    await assert.rejects(saveVae(dir, trainer, undefined, write), /disk full/);
+    await assert.rejects(saveVae(dir, trainer, { writeFile: write }), /disk full/);
     assert.equal(training.hasCheckpoint(dir), false);
     await assert.rejects(loadVae(dir), /is not a saved model/);
   }
@@ -123,7 +123,7 @@ test('a model saved under an injected write failure is not loadable, and an earl
   const x = images(8).imagesTensor();
   const before = model.reconstruct(x).arraySync();
   await trainer.fit(images(64), { epochs: 1, progress: false });
-  await assert.rejects(saveVae(dir, trainer, undefined, (file) => { throw new Error(`crash at ${path.basename(file)}`); }), /crash at weights.bin/);
+  await assert.rejects(saveVae(dir, trainer, { writeFile: (file) => { throw new Error(`crash at ${path.basename(file)}`); } }), /crash at weights.bin/);
   const survivor = await loadVae(dir);
   assert.deepEqual(survivor.model.reconstruct(x).arraySync(), before);
   assert.equal(survivor.trainer.epochsDone, 0);
@@ -208,6 +208,13 @@ test('trainOrLoad starts a new model from the pixel log-odds of its training dat
   // PyTorch's default: U(-1/sqrt(16), 1/sqrt(16)) for the 16-unit hidden layer.
   assert.ok(tf.tidy(() => tf.max(tf.abs(outputBias(plain.model))).dataSync()[0]) <= 0.25);
   expected.dispose();
+  // The start is part of a saved model's configuration: a model saved with the other start is retrained.
+  const dir = path.join(tempDir(), 'model');
+  assert.equal((await models.vae.trainOrLoad({ ...base, dir, outputBiasFromData: false })).loaded, false);
+  assert.equal((await loadVae(dir)).outputBiasFromData, false);
+  assert.equal((await models.vae.trainOrLoad({ ...base, dir })).loaded, false);
+  assert.equal((await loadVae(dir)).outputBiasFromData, true);
+  assert.equal((await models.vae.trainOrLoad({ ...base, dir })).loaded, true);
 });
 
 test('a VAE refuses an output bias of the wrong shape or with non-finite values', () => {

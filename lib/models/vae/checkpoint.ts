@@ -21,6 +21,8 @@ export interface SavedVaeConfig {
   /** Names of the optimizer tensors, in the optimizer's order. */
   optimizerWeights: string[];
   history: HistoryRow[];
+  /** Whether the decoder's output bias started at the training data's pixel log-odds (absent in older saves: false). */
+  outputBiasFromData?: boolean;
 }
 
 const OPTIMIZER_PREFIX = 'optimizer/';
@@ -31,8 +33,17 @@ export function modelDir(name: string): string {
   return path.resolve(__dirname, '..', '..', '..', '..', 'build', 'models', name);
 }
 
-/** Saves model weights, Adam state, epochs done and history rows to `dir` (atomically). */
-export async function saveVae(dir: string, trainer: VaeTrainer, history?: History, writeFile?: WriteFile): Promise<void> {
+export interface SaveVaeOptions {
+  /** The run's history rows, saved with the model. */
+  history?: History;
+  /** Record that the decoder's output bias started at the data's pixel log-odds (default false: PyTorch's start). */
+  outputBiasFromData?: boolean;
+  /** Writes one file; tests inject failures through it. */
+  writeFile?: WriteFile;
+}
+
+/** Saves model weights, Adam state, epochs done, history rows and how the run started to `dir` (atomically). */
+export async function saveVae(dir: string, trainer: VaeTrainer, options: SaveVaeOptions = {}): Promise<void> {
   const optimizerWeights = await trainer.optimizer.getWeights();
   const tensors: Record<string, tf.Tensor> = { ...trainer.model.namedVariables() };
   const names: string[] = [];
@@ -47,18 +58,22 @@ export async function saveVae(dir: string, trainer: VaeTrainer, history?: Histor
     batchSize: trainer.batchSize,
     epochsDone: trainer.epochsDone,
     optimizerWeights: names,
-    history: history ? history.rows : [],
+    history: options.history ? options.history.rows : [],
+    outputBiasFromData: options.outputBiasFromData ?? false,
   };
   try {
-    saveCheckpoint(dir, config, tensors, writeFile);
+    saveCheckpoint(dir, config, tensors, options.writeFile);
   } finally {
     // getWeights returns the iteration counter as a fresh scalar; the moments are the optimizer's own variables.
     optimizerWeights[0].tensor.dispose();
   }
 }
 
-/** Loads a VAE saved by `saveVae`: the model, a trainer whose Adam state continues the saved run, and the history rows. */
-export async function loadVae(dir: string): Promise<{ model: VAE; trainer: VaeTrainer; history: HistoryRow[] }> {
+/**
+ * Loads a VAE saved by `saveVae`: the model, a trainer whose Adam state continues the saved run, the history
+ * rows, and whether the run started from the data's pixel log-odds.
+ */
+export async function loadVae(dir: string): Promise<{ model: VAE; trainer: VaeTrainer; history: HistoryRow[]; outputBiasFromData: boolean }> {
   const { config, tensors } = loadCheckpoint<SavedVaeConfig>(dir);
   const model = new VAE(config.model);
   const trainer = new VaeTrainer(model, { learningRate: config.learningRate, batchSize: config.batchSize });
@@ -76,7 +91,7 @@ export async function loadVae(dir: string): Promise<{ model: VAE; trainer: VaeTr
   } finally {
     tf.dispose(Object.values(tensors));
   }
-  return { model, trainer, history: config.history };
+  return { model, trainer, history: config.history, outputBiasFromData: config.outputBiasFromData ?? false };
 }
 
 export interface TrainOrLoadOptions extends TrainerOptions, FitOptions {
@@ -104,7 +119,7 @@ export function outputBiasFromData(train: ImageDataset): tf.Tensor1D {
 
 /**
  * Loads the model saved under `name` if there is one with the same configuration (model, learning rate,
- * batch size); if it has fewer epochs than asked, training continues from where it stopped (weights and
+ * batch size, start of the output bias); if it has fewer epochs than asked, training continues from where it stopped (weights and
  * Adam state) and the result is saved again. Without a saved model it trains from scratch (and saves it
  * under `name`). Either way the history rows end up in `options.history`.
  */
@@ -114,16 +129,18 @@ export async function trainOrLoad(options: TrainOrLoadOptions): Promise<{ model:
   const config = vaeConfig(options.model);
   const learningRate = options.learningRate ?? 1e-3;
   const batchSize = options.batchSize ?? 128;
+  const fromData = options.outputBiasFromData !== false;
   if (dir && hasCheckpoint(dir)) {
     const saved = await loadVae(dir);
-    const same = JSON.stringify(saved.model.config) === JSON.stringify(config) && saved.trainer.learningRate === learningRate && saved.trainer.batchSize === batchSize;
+    const same = JSON.stringify(saved.model.config) === JSON.stringify(config) && saved.trainer.learningRate === learningRate
+      && saved.trainer.batchSize === batchSize && saved.outputBiasFromData === fromData;
     if (same) {
       for (const row of saved.history) history.push(row);
       const remaining = options.epochs - saved.trainer.epochsDone;
       console.log(`loaded the model saved in ${dir} (${saved.trainer.epochsDone} epochs${remaining > 0 ? `; training ${remaining} more` : ''}; delete the folder to retrain)`);
       if (remaining > 0) {
         await saved.trainer.fit(options.train, { ...options, epochs: remaining, history });
-        await saveVae(dir, saved.trainer, history);
+        await saveVae(dir, saved.trainer, { history, outputBiasFromData: fromData });
       }
       return { model: saved.model, trainer: saved.trainer, loaded: true };
     }
@@ -131,11 +148,11 @@ export async function trainOrLoad(options: TrainOrLoadOptions): Promise<{ model:
     saved.trainer.dispose();
     saved.model.dispose();
   }
-  const outputBias = options.outputBiasFromData === false ? undefined : outputBiasFromData(options.train);
+  const outputBias = fromData ? outputBiasFromData(options.train) : undefined;
   const model = new VAE(config, { outputBias });
   outputBias?.dispose();
   const trainer = new VaeTrainer(model, { learningRate, batchSize });
   await trainer.fit(options.train, { ...options, history });
-  if (dir) await saveVae(dir, trainer, history);
+  if (dir) await saveVae(dir, trainer, { history, outputBiasFromData: fromData });
   return { model, trainer, loaded: false };
 }
