@@ -7,6 +7,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../../data/mnist';
 import { pixelLogits } from '../../data/pixels';
+import { generatorState, restoreGeneratorState } from '../../runtime/random';
 import { assignVariables, hasCheckpoint, loadCheckpoint, saveCheckpoint, WriteFile } from '../../training/checkpoint';
 import { History, HistoryRow } from '../../training/history';
 import { FitOptions, TrainerOptions, VaeTrainer } from './train';
@@ -75,7 +76,11 @@ export async function saveVae(dir: string, trainer: VaeTrainer, options: SaveVae
  */
 export async function loadVae(dir: string): Promise<{ model: VAE; trainer: VaeTrainer; history: HistoryRow[]; outputBiasFromData: boolean }> {
   const { config, tensors } = loadCheckpoint<SavedVaeConfig>(dir);
+  // The model's random initial weights are overwritten below: putting the kit's random stream back makes
+  // loading draw nothing, so a run that finds a stale save and retrains gives the same numbers as a fresh one.
+  const stream = generatorState();
   const model = new VAE(config.model);
+  if (stream) restoreGeneratorState(stream);
   const trainer = new VaeTrainer(model, { learningRate: config.learningRate, batchSize: config.batchSize });
   try {
     const modelTensors = Object.fromEntries(Object.entries(tensors).filter(([k]) => !k.startsWith(OPTIMIZER_PREFIX)));
