@@ -124,9 +124,9 @@ export function outputBiasFromData(train: ImageDataset): tf.Tensor1D {
 
 /**
  * Loads the model saved under `name` if there is one with the same configuration (model, learning rate,
- * batch size, start of the output bias); if it has fewer epochs than asked, training continues from where it stopped (weights and
- * Adam state) and the result is saved again. Without a saved model it trains from scratch (and saves it
- * under `name`). Either way the history rows end up in `options.history`.
+ * batch size, start of the output bias); if it has fewer epochs than asked, training continues from where
+ * it stopped (weights and Adam state) and the result is saved again. Without a saved model it trains from
+ * scratch (and saves it under `name`). Either way the history rows end up in `options.history`.
  */
 export async function trainOrLoad(options: TrainOrLoadOptions): Promise<{ model: VAE; trainer: VaeTrainer; loaded: boolean }> {
   const dir = options.dir ?? (options.name ? modelDir(options.name) : undefined);
