@@ -153,19 +153,26 @@ function untransposed(backend: WasmBackend, t: tf.TensorInfo, transpose: boolean
   return transposed;
 }
 
-type WasmKernel = (args: KernelArgs) => tf.TensorInfo;
+/** A kernel of the wasm backend, typed with the backend's heap access. */
+type WasmKernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
+/** A stock kernel with one output, as a replacement calls it. */
+type StockKernel = (args: KernelArgs) => tf.TensorInfo;
+
+function registerWasmKernel(name: string, kernel: WasmKernel): void {
+  tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: kernel as unknown as tf.KernelFunc });
+}
 
 /**
  * Replaces the wasm backend's kernel `name` by `replacement(original)`, where `original` runs the stock
  * kernel (for the cases a replacement leaves to it). Does nothing if wasm has no such kernel.
  */
-function overrideWasmKernel(name: string, replacement: (original: WasmKernel) => WasmKernel): void {
+function overrideWasmKernel(name: string, replacement: (original: StockKernel) => WasmKernel): void {
   const config = tf.getKernel(name, 'wasm');
   if (!config) return;
-  const original: WasmKernel = ({ inputs, backend, attrs }) =>
+  const original: StockKernel = ({ inputs, backend, attrs }) =>
     config.kernelFunc({ inputs, backend: backend as never, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
   tf.unregisterKernel(name, 'wasm');
-  tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: replacement(original) as unknown as tf.KernelFunc });
+  registerWasmKernel(name, replacement(original));
 }
 
 function checkFloat32(kernel: string, ...tensors: tf.TensorInfo[]): void {
@@ -175,7 +182,7 @@ function checkFloat32(kernel: string, ...tensors: tf.TensorInfo[]): void {
 }
 
 /** The pure-wasm path of a product kernel: the stock kernel on explicitly transposed (and reshaped) operands. */
-function stockProductOfUntransposed(original: WasmKernel, { inputs, backend, attrs }: KernelArgs, reshape = (t: tf.TensorInfo) => t): tf.TensorInfo {
+function stockProductOfUntransposed(original: StockKernel, { inputs, backend, attrs }: KernelArgs, reshape = (t: tf.TensorInfo) => t): tf.TensorInfo {
   const temps: tf.TensorInfo[] = [];
   const operand = (t: tf.TensorInfo, transpose: unknown) => reshape(untransposed(backend, t, Boolean(transpose), temps));
   const out = original({
@@ -338,46 +345,38 @@ function installTranspose(): void {
 
 /** GenlabDense: y = act(x W + b) for x [rows, in], W [in, out], b [out], in one kernel. */
 function installDense(): void {
-  tf.registerKernel({
-    kernelName: DENSE_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
-      const { x, w, b } = inputs;
-      const activation = attrs.activation as KernelActivation;
-      checkFloat32('dense', x, w, b);
-      if (native) {
-        const out = nativeProduct(backend, x, w, false, false);
-        native.biasActivate(heap(backend), offset(backend, out), x.shape[0], w.shape[1], offset(backend, b), ACTIVATION_CODES[activation], LEAKY_RELU_ALPHA);
-        return out;
-      }
-      const fusable = activation === 'linear' || activation === 'relu' || activation === 'sigmoid' || activation === 'leakyRelu';
-      const fused = tf.getKernel(tf._FusedMatMul, 'wasm')!.kernelFunc({
-        inputs: { a: asRank3(x), b: asRank3(w), bias: b },
-        backend: backend as never,
-        attrs: { transposeA: false, transposeB: false, activation: fusable ? activation.toLowerCase() : 'linear', leakyreluAlpha: LEAKY_RELU_ALPHA },
-      }) as tf.TensorInfo;
-      let out = fused;
-      if (!fusable) {
-        const name = activation === 'tanh' ? tf.Tanh : tf.Softplus;
-        out = tf.getKernel(name, 'wasm')!.kernelFunc({ inputs: { x: fused }, backend: backend as never, attrs: {} }) as tf.TensorInfo;
-        backend.disposeData(fused.dataId);
-      }
-      return { ...out, shape: [x.shape[0], w.shape[1]] };
-    }) as unknown as tf.KernelFunc,
+  registerWasmKernel(DENSE_KERNEL, ({ inputs, backend, attrs }) => {
+    const { x, w, b } = inputs;
+    const activation = attrs.activation as KernelActivation;
+    checkFloat32('dense', x, w, b);
+    if (native) {
+      const out = nativeProduct(backend, x, w, false, false);
+      native.biasActivate(heap(backend), offset(backend, out), x.shape[0], w.shape[1], offset(backend, b), ACTIVATION_CODES[activation], LEAKY_RELU_ALPHA);
+      return out;
+    }
+    const fusable = activation === 'linear' || activation === 'relu' || activation === 'sigmoid' || activation === 'leakyRelu';
+    const fused = tf.getKernel(tf._FusedMatMul, 'wasm')!.kernelFunc({
+      inputs: { a: asRank3(x), b: asRank3(w), bias: b },
+      backend: backend as never,
+      attrs: { transposeA: false, transposeB: false, activation: fusable ? activation.toLowerCase() : 'linear', leakyreluAlpha: LEAKY_RELU_ALPHA },
+    }) as tf.TensorInfo;
+    let out = fused;
+    if (!fusable) {
+      const name = activation === 'tanh' ? tf.Tanh : tf.Softplus;
+      out = tf.getKernel(name, 'wasm')!.kernelFunc({ inputs: { x: fused }, backend: backend as never, attrs: {} }) as tf.TensorInfo;
+      backend.disposeData(fused.dataId);
+    }
+    return { ...out, shape: [x.shape[0], w.shape[1]] };
   });
   // dz = dy * act'(z) and db = sum_rows(dz), from the layer's output y: one pass (native only).
-  tf.registerKernel({
-    kernelName: DENSE_GRAD_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
-      const { dy, y } = inputs;
-      const [rows, cols] = y.shape;
-      const dz = backend.makeOutput([rows, cols], 'float32');
-      const db = backend.makeOutput([cols], 'float32');
-      native!.denseGrad(heap(backend), offset(backend, dy), offset(backend, y), rows, cols,
-        ACTIVATION_CODES[attrs.activation as KernelActivation], LEAKY_RELU_ALPHA, offset(backend, dz), offset(backend, db));
-      return [dz, db];
-    }) as unknown as tf.KernelFunc,
+  registerWasmKernel(DENSE_GRAD_KERNEL, ({ inputs, backend, attrs }) => {
+    const { dy, y } = inputs;
+    const [rows, cols] = y.shape;
+    const dz = backend.makeOutput([rows, cols], 'float32');
+    const db = backend.makeOutput([cols], 'float32');
+    native!.denseGrad(heap(backend), offset(backend, dy), offset(backend, y), rows, cols,
+      ACTIVATION_CODES[attrs.activation as KernelActivation], LEAKY_RELU_ALPHA, offset(backend, dz), offset(backend, db));
+    return [dz, db];
   });
   // Second-order gradients (e.g. a gradient penalty) differentiate the fused backward kernel too:
   // dz = dy * s(y), db = sum_rows dz, so with g = ddz + ddb (broadcast over rows): d/d dy = g s(y), d/dy = g dy s'(y).
@@ -440,33 +439,25 @@ function denseGradByOps(dy: tf.Tensor2D, y: tf.Tensor2D, activation: KernelActiv
 
 /** GenlabAdam: value', m', v' of one Adam step for one variable (three new tensors; inputs untouched). */
 function installAdam(): void {
-  tf.registerKernel({
-    kernelName: ADAM_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
-      const { value, gradient, m, v } = inputs;
-      const a = attrs as Record<string, number>;
-      const outs = [value, m, v].map((t) => backend.makeOutput(t.shape, 'float32'));
-      native!.adam(heap(backend), sizeOf(value.shape), offset(backend, value), offset(backend, gradient), offset(backend, m),
-        offset(backend, v), offset(backend, outs[0]), offset(backend, outs[1]), offset(backend, outs[2]), a.learningRate,
-        a.oneMinusBeta1, a.oneMinusBeta2, a.epsilon, a.c1, a.c2, a.beta1, a.beta2);
-      return outs;
-    }) as unknown as tf.KernelFunc,
+  registerWasmKernel(ADAM_KERNEL, ({ inputs, backend, attrs }) => {
+    const { value, gradient, m, v } = inputs;
+    const a = attrs as Record<string, number>;
+    const outs = [value, m, v].map((t) => backend.makeOutput(t.shape, 'float32'));
+    native!.adam(heap(backend), sizeOf(value.shape), offset(backend, value), offset(backend, gradient), offset(backend, m),
+      offset(backend, v), offset(backend, outs[0]), offset(backend, outs[1]), offset(backend, outs[2]), a.learningRate,
+      a.oneMinusBeta1, a.oneMinusBeta2, a.epsilon, a.c1, a.c2, a.beta1, a.beta2);
+    return outs;
   });
 }
 
 /** GenlabBernoulli: out = 1 where u < p, u the next draws of the kit's generator, whose state (attr `state`) it advances. */
 function installBernoulli(): void {
-  tf.registerKernel({
-    kernelName: BERNOULLI_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
-      const { p } = inputs;
-      checkFloat32('bernoulli', p);
-      const out = backend.makeOutput(p.shape, 'float32');
-      native!.bernoulli(heap(backend), sizeOf(p.shape), offset(backend, p), offset(backend, out), attrs.state as Int32Array);
-      return out;
-    }) as unknown as tf.KernelFunc,
+  registerWasmKernel(BERNOULLI_KERNEL, ({ inputs, backend, attrs }) => {
+    const { p } = inputs;
+    checkFloat32('bernoulli', p);
+    const out = backend.makeOutput(p.shape, 'float32');
+    native!.bernoulli(heap(backend), sizeOf(p.shape), offset(backend, p), offset(backend, out), attrs.state as Int32Array);
+    return out;
   });
 }
 
@@ -478,28 +469,20 @@ function bernoulliDims(x: tf.TensorInfo, logits: tf.TensorInfo): { rows: number;
 
 /** GenlabBernoulliNll: sum_j max(l, 0) - x l + log(1 + exp(-|l|)) per row of the logits, and its gradient. */
 function installBernoulliNll(): void {
-  tf.registerKernel({
-    kernelName: BERNOULLI_NLL_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, backend }: KernelArgs) => {
-      const { x, logits } = inputs;
-      checkFloat32('bernoulliNll', x, logits);
-      const { rows, cols, xRows } = bernoulliDims(x, logits);
-      const out = backend.makeOutput(logits.shape.slice(0, -1), 'float32');
-      native!.bernoulliNll(heap(backend), rows, cols, xRows, offset(backend, x), offset(backend, logits), offset(backend, out));
-      return out;
-    }) as unknown as tf.KernelFunc,
+  registerWasmKernel(BERNOULLI_NLL_KERNEL, ({ inputs, backend }) => {
+    const { x, logits } = inputs;
+    checkFloat32('bernoulliNll', x, logits);
+    const { rows, cols, xRows } = bernoulliDims(x, logits);
+    const out = backend.makeOutput(logits.shape.slice(0, -1), 'float32');
+    native!.bernoulliNll(heap(backend), rows, cols, xRows, offset(backend, x), offset(backend, logits), offset(backend, out));
+    return out;
   });
-  tf.registerKernel({
-    kernelName: BERNOULLI_NLL_GRAD_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, backend }: KernelArgs) => {
-      const { dy, x, logits } = inputs;
-      const { rows, cols, xRows } = bernoulliDims(x, logits);
-      const out = backend.makeOutput(logits.shape, 'float32');
-      native!.bernoulliNllGrad(heap(backend), rows, cols, xRows, offset(backend, x), offset(backend, logits), offset(backend, dy), offset(backend, out));
-      return out;
-    }) as unknown as tf.KernelFunc,
+  registerWasmKernel(BERNOULLI_NLL_GRAD_KERNEL, ({ inputs, backend }) => {
+    const { dy, x, logits } = inputs;
+    const { rows, cols, xRows } = bernoulliDims(x, logits);
+    const out = backend.makeOutput(logits.shape, 'float32');
+    native!.bernoulliNllGrad(heap(backend), rows, cols, xRows, offset(backend, x), offset(backend, logits), offset(backend, dy), offset(backend, out));
+    return out;
   });
   tf.registerGradient({
     kernelName: BERNOULLI_NLL_KERNEL,
@@ -591,16 +574,12 @@ function installAdamOptimizer(): void {
 /** wasm has no Conv2DBackpropFilter: fail with a message that says what to do instead of tfjs's generic one. */
 function installConvFilterGradError(): void {
   if (tf.getKernel(tf.Conv2DBackpropFilter, 'wasm')) return;
-  tf.registerKernel({
-    kernelName: tf.Conv2DBackpropFilter,
-    backendName: 'wasm',
-    kernelFunc: () => {
-      throw new Error(
-        'Training convolutional layers is not supported on the wasm backend (it has no Conv2DBackpropFilter kernel). ' +
-          "Train convolutional models with runtime.init({ backend: 'cpu' }) (slow) or the native backend ('tensorflow', `npm run native`); " +
-          'the MLP models of the kit train fast on wasm.',
-      );
-    },
+  registerWasmKernel(tf.Conv2DBackpropFilter, () => {
+    throw new Error(
+      'Training convolutional layers is not supported on the wasm backend (it has no Conv2DBackpropFilter kernel). ' +
+        "Train convolutional models with runtime.init({ backend: 'cpu' }) (slow) or the native backend ('tensorflow', `npm run native`); " +
+        'the MLP models of the kit train fast on wasm.',
+    );
   });
 }
 
