@@ -3,12 +3,11 @@
  * sample-quality metrics: it labels generated digits (class histogram) and its penultimate layer gives the
  * features of MNIST-FID. Trained once, saved under build/models/mnist-classifier and reused.
  */
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset, loadMnist } from '../data/mnist';
 import { MLP } from '../nn';
 import { progress, quick, quickOr } from '../runtime';
-import { assignVariables, hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../training';
+import { assignVariables, hasCheckpoint, loadCheckpoint, modelDir, saveCheckpoint } from '../training';
 
 export interface ClassifierConfig {
   kind: 'mnist-classifier';
@@ -18,7 +17,7 @@ export interface ClassifierConfig {
 }
 
 /** Where notebooks and tests find the trained classifier: <repo>/build/models/mnist-classifier. */
-export const CLASSIFIER_DIR = path.resolve(__dirname, '..', '..', '..', 'build', 'models', 'mnist-classifier');
+export const CLASSIFIER_DIR = modelDir('mnist-classifier');
 
 /** Images are processed in chunks of this many rows (bounded memory for 10,000-image evaluations). */
 const CHUNK = 1000;

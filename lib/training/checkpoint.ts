@@ -11,6 +11,12 @@ import * as tf from '@tensorflow/tfjs';
 
 export const CHECKPOINT_FORMAT = 'genlab-checkpoint/1';
 
+/** <repo>/build/models/<name>: where notebooks keep trained models (build/ is git-ignored). */
+export function modelDir(name: string): string {
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name)) throw new Error(`model name '${name}' must be letters, digits, '.', '_' or '-' (it names a folder)`);
+  return path.resolve(__dirname, '..', '..', '..', 'build', 'models', name);
+}
+
 interface ManifestEntry {
   name: string;
   shape: number[];

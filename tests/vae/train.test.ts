@@ -153,7 +153,7 @@ test('evaluate averages the terms per image and trainers reject bad settings', a
   assert.throws(() => new VaeTrainer(model, { batchSize: 0 }), /batchSize must be a positive integer, got 0/);
   await assert.rejects(new VaeTrainer(model).fit(set, { epochs: 0 }), /epochs must be a positive integer, got 0/);
   assert.throws(() => evaluate(model, set, -1), /batchSize must be a positive integer, got -1/);
-  assert.throws(() => models.vae.modelDir('../etc'), /must be letters, digits/);
+  assert.throws(() => training.modelDir('../etc'), /must be letters, digits/);
 });
 
 test('trainOrLoad trains and saves, then reloads, continues a shorter run, and retrains a changed configuration', async () => {

@@ -4,11 +4,10 @@
  * run is saved (weights, per-step history, per-epoch metrics, sample grids) and reused when the same
  * options are asked for again.
  */
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset, loadMnist } from '../../data/mnist';
 import { classHistogram, featureStats, frechetDistance, GaussianStats, MnistClassifier } from '../../metrics';
-import { assignVariables, hasCheckpoint, History, HistoryRow, loadCheckpoint, saveCheckpoint } from '../../training';
+import { assignVariables, hasCheckpoint, History, HistoryRow, loadCheckpoint, modelDir, saveCheckpoint } from '../../training';
 import { GAN, GanConfig, MNIST_GAN } from './gan';
 import { GeneratorLossName } from './losses';
 import { GanSnapshot, GanTrainer, imageBatches, trainGan } from './trainer';
@@ -60,7 +59,7 @@ interface SavedRun {
 const GENERATION_CHUNK = 500;
 
 /** Where notebook 10 keeps its full-mode MNIST GAN run: <repo>/build/models/gan-mnist. */
-export const MNIST_GAN_DIR = path.resolve(__dirname, '..', '..', '..', '..', 'build', 'models', 'gan-mnist');
+export const MNIST_GAN_DIR = modelDir('gan-mnist');
 
 /** n generated images [n, 784], drawn in chunks. */
 function generate(gan: GAN, n: number): tf.Tensor2D {

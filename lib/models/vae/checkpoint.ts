@@ -3,12 +3,11 @@
  * atomic checkpoints (`training.saveCheckpoint`): a notebook reuses a model trained earlier, and training
  * can continue exactly where it stopped.
  */
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../../data/mnist';
 import { pixelLogits } from '../../data/pixels';
 import { generatorState, restoreGeneratorState } from '../../runtime/random';
-import { assignVariables, hasCheckpoint, loadCheckpoint, saveCheckpoint, WriteFile } from '../../training/checkpoint';
+import { assignVariables, hasCheckpoint, loadCheckpoint, modelDir, saveCheckpoint, WriteFile } from '../../training/checkpoint';
 import { History, HistoryRow } from '../../training/history';
 import { FitOptions, TrainerOptions, VaeTrainer } from './train';
 import { VAE, VaeConfig, vaeConfig } from './vae';
@@ -27,12 +26,6 @@ export interface SavedVaeConfig {
 }
 
 const OPTIMIZER_PREFIX = 'optimizer/';
-
-/** <repo>/build/models/<name>: where notebooks keep trained models (build/ is git-ignored). */
-export function modelDir(name: string): string {
-  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name)) throw new Error(`model name '${name}' must be letters, digits, '.', '_' or '-' (it names a folder)`);
-  return path.resolve(__dirname, '..', '..', '..', '..', 'build', 'models', name);
-}
 
 export interface SaveVaeOptions {
   /** The run's history rows, saved with the model. */
