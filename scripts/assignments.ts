@@ -1,8 +1,8 @@
 /**
  * npm run assignments -- [--keep-hidden] [--out DIR] [name ...]
- * Writes the student version of every notebook in notebooks/ (or those whose file name contains one of the
- * names) to build/assignments/: solutions replaced by a stub that throws "not implemented yet", hidden
- * tests removed unless --keep-hidden, outputs cleared, everything else unchanged.
+ * Writes the student version of every notebook in notebooks/ (or those whose file name contains one
+ * of the names) to build/assignments/: solutions replaced by a stub that throws "not implemented
+ * yet", hidden tests removed unless --keep-hidden, outputs cleared, everything else unchanged.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -38,7 +38,11 @@ function main(): number {
   const args = parseArgs(process.argv.slice(2));
   const notebooks = listNotebooks(args.names);
   if (notebooks.length === 0) {
-    console.error(args.names.length ? `No notebook in notebooks/ matches ${args.names.join(', ')}.` : 'notebooks/ has no notebook.');
+    console.error(
+      args.names.length
+        ? `No notebook in notebooks/ matches ${args.names.join(', ')}.`
+        : 'notebooks/ has no notebook.',
+    );
     return 2;
   }
   fs.mkdirSync(args.outDir, { recursive: true });
@@ -52,7 +56,13 @@ function main(): number {
       for (const w of report.warnings) console.warn(`warning: ${w}`);
       const hidden = report.tests.filter((t) => t.hidden);
       const points = report.tests.reduce((s, t) => s + t.points, 0);
-      rows.push([name, String(report.exercises.length), String(report.tests.length), String(hidden.length), String(points)]);
+      rows.push([
+        name,
+        String(report.exercises.length),
+        String(report.tests.length),
+        String(hidden.length),
+        String(points),
+      ]);
     } catch (err) {
       failed++;
       console.error(`error: ${(err as Error).message}`);
@@ -61,10 +71,16 @@ function main(): number {
   }
   const header = ['notebook', 'exercises', 'tests', 'hidden', 'points'];
   const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
-  const line = (r: string[]) => r.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  ');
+  const line = (r: string[]) =>
+    r.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  ');
   console.log([line(header), ...rows.map(line)].join('\n'));
-  const hiddenNote = args.keepHidden ? 'hidden tests kept' : 'hidden tests removed (--keep-hidden keeps them)';
-  console.log(`\nStudent versions of ${notebooks.length - failed} notebook(s) in ${path.relative(process.cwd(), args.outDir) || '.'}/; ${hiddenNote}.`);
+  const hiddenNote = args.keepHidden
+    ? 'hidden tests kept'
+    : 'hidden tests removed (--keep-hidden keeps them)';
+  console.log(
+    `\nStudent versions of ${notebooks.length - failed} notebook(s) in ` +
+      `${path.relative(process.cwd(), args.outDir) || '.'}/; ${hiddenNote}.`,
+  );
   return failed ? 1 : 0;
 }
 

@@ -8,20 +8,22 @@
  *   vae: models.vae.VAE 784-400-20, Bernoulli, VaeTrainer.step: batch 128, Adam 1e-3 (one step)
  *   gan: models.gan.GAN MNIST_GAN, GanTrainer.step: batch 64, Adam 2e-4 (one D step + one G step)
  *   rbm: models.boltzmann.RBM 784x500, CdTrainer.step: CD-1, batch 100, plain SGD (one update)
- * Each workload is warmed up, then timed in rounds of `steps` steps; the table shows the median round.
- * With --torch, every round of a workload is followed by a round of the PyTorch reference (the step
- * functions of ../shared/anchors/torch_steps.py, one thread) on the same workload, so both see the same
- * machine load; the ratio is median tfjs time / median PyTorch time.
- * The backend comes from GENLAB_BACKEND (default: the fastest available); GENLAB_NATIVE=0 turns the
- * native kernels off (pure-wasm fallback), GENLAB_THREADS sets their thread count, and --stock runs
- * tfjs's own wasm kernels without any of genlab's (the baseline).
+ * Each workload is warmed up, then timed in rounds of `steps` steps; the table shows the median
+ * round. With --torch, every round of a workload is followed by a round of the PyTorch reference
+ * (the step functions of ../shared/anchors/torch_steps.py, one thread) on the same workload, so
+ * both see the same machine load; the ratio is median tfjs time / median PyTorch time. The backend
+ * comes from GENLAB_BACKEND (default: the fastest available); GENLAB_NATIVE=0 turns the native
+ * kernels off (pure-wasm fallback), GENLAB_THREADS sets their thread count, and --stock runs tfjs's
+ * own wasm kernels without any of genlab's (the baseline).
  */
 import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
 import * as path from 'path';
 import { models, runtime, tf } from 'genlab';
 const { kernelsInfo } = runtime;
 
-const TORCH_SCRIPT = process.env.GENLAB_TORCH_STEPS ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'anchors', 'torch_steps.py');
+const TORCH_SCRIPT =
+  process.env.GENLAB_TORCH_STEPS ??
+  path.resolve(__dirname, '..', '..', '..', 'shared', 'anchors', 'torch_steps.py');
 const PYTHON = '/usr/bin/python3';
 
 interface Workload {
@@ -37,8 +39,16 @@ interface Workload {
 
 const gemm = (m: number, k: number, n: number): number => 2 * m * k * n;
 
-/** FLOPs of forward (+ backward) products of an MLP at a batch; the first layer's input gradient optional. */
-function mlpFlops(sizes: number[], batch: number, backward: boolean, inputGradient: boolean): number {
+/**
+ * FLOPs of forward (+ backward) products of an MLP at a batch; the first layer's input gradient
+ * optional.
+ */
+function mlpFlops(
+  sizes: number[],
+  batch: number,
+  backward: boolean,
+  inputGradient: boolean,
+): number {
   let total = 0;
   for (let i = 0; i + 1 < sizes.length; i++) {
     const f = gemm(batch, sizes[i], sizes[i + 1]);
@@ -49,7 +59,9 @@ function mlpFlops(sizes: number[], batch: number, backward: boolean, inputGradie
 }
 
 function binaryBatch(rows: number, cols: number): tf.Tensor2D {
-  return tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([rows, cols]), 0.5), 'float32')) as tf.Tensor2D;
+  return tf.tidy(() =>
+    tf.cast(tf.greater(tf.randomUniform([rows, cols]), 0.5), 'float32'),
+  ) as tf.Tensor2D;
 }
 
 function vaeWorkload(): Workload {
@@ -59,9 +71,11 @@ function vaeWorkload(): Workload {
   const x = binaryBatch(batch, 784);
   return {
     name: 'vae',
-    description: 'models.vae.VAE (lecture config 784-400-20, Bernoulli) + VaeTrainer.step, batch 128, Adam',
+    description:
+      'models.vae.VAE (lecture config 784-400-20, Bernoulli) + VaeTrainer.step, batch 128, Adam',
     batch,
-    flops: mlpFlops([784, 400, 40], batch, true, false) + mlpFlops([20, 400, 784], batch, true, true),
+    flops:
+      mlpFlops([784, 400, 40], batch, true, false) + mlpFlops([20, 400, 784], batch, true, true),
     step: () => {
       trainer.step(x);
     },
@@ -75,7 +89,8 @@ function vaeWorkload(): Workload {
 
 function ganWorkload(): Workload {
   const batch = 64;
-  // The reference's networks have no dropout in D; the kit's MNIST_GAN adds it (a few cheap kernels per step).
+  // The reference's networks have no dropout in D; the kit's MNIST_GAN adds it (a few cheap kernels
+  // per step).
   const gan = new models.gan.GAN({ ...models.gan.MNIST_GAN, discriminatorDropout: 0 });
   const trainer = new models.gan.GanTrainer(gan, { generatorLearningRate: 2e-4 });
   const real = tf.tidy(() => tf.randomUniform([batch, 784])) as tf.Tensor2D;
@@ -84,11 +99,18 @@ function ganWorkload(): Workload {
   const gForward = mlpFlops(gSizes, batch, false, false);
   return {
     name: 'gan',
-    description: 'models.gan.GAN (MNIST_GAN without dropout: G 100-256-512-1024-784, D 784-1024-512-256-1) + GanTrainer.step (D step + G step), batch 64, Adam',
+    description:
+      'models.gan.GAN (MNIST_GAN without dropout: G 100-256-512-1024-784, D 784-1024-512-256-1) ' +
+      '+ GanTrainer.step (D step + G step), batch 64, Adam',
     batch,
-    // D step: G forward, D on real and fake with backward; G step: D forward/backward into G, G backward.
-    flops: gForward + 2 * mlpFlops(dSizes, batch, true, false) + mlpFlops(dSizes, batch, true, true) +
-      mlpFlops(gSizes, batch, true, false) - gForward,
+    // D step: G forward, D on real and fake with backward; G step: D forward/backward into G, G
+    // backward.
+    flops:
+      gForward +
+      2 * mlpFlops(dSizes, batch, true, false) +
+      mlpFlops(dSizes, batch, true, true) +
+      mlpFlops(gSizes, batch, true, false) -
+      gForward,
     step: () => {
       trainer.step(real);
     },
@@ -104,7 +126,12 @@ function rbmWorkload(): Workload {
   const batch = 100;
   const rbm = new models.boltzmann.RBM(784, 500);
   // Plain SGD, as the PyTorch reference (no momentum, no weight decay).
-  const trainer = new models.boltzmann.CdTrainer(rbm, { k: 1, learningRate: 0.05, momentum: 0, weightDecay: 0 });
+  const trainer = new models.boltzmann.CdTrainer(rbm, {
+    k: 1,
+    learningRate: 0.05,
+    momentum: 0,
+    weightDecay: 0,
+  });
   const v0 = binaryBatch(batch, 784);
   return {
     name: 'rbm',
@@ -133,7 +160,14 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { json: false, torch: false, rounds: 5, steps: 10, only: ['vae', 'gan', 'rbm'], stock: false };
+  const options: Options = {
+    json: false,
+    torch: false,
+    rounds: 5,
+    steps: 10,
+    only: ['vae', 'gan', 'rbm'],
+    stock: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -142,7 +176,8 @@ function parseArgs(argv: string[]): Options {
     };
     const count = (what: string): number => {
       const n = Number(value());
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${what} must be a positive integer, got ${argv[i]}`);
+      if (!Number.isInteger(n) || n < 1)
+        throw new Error(`${what} must be a positive integer, got ${argv[i]}`);
       return n;
     };
     if (arg === '--json') options.json = true;
@@ -153,10 +188,17 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--only') {
       const names = value().split(',');
       for (const name of names) {
-        if (!(name in FACTORIES)) throw new Error(`--only: unknown workload '${name}', use some of ${Object.keys(FACTORIES).join(',')}`);
+        if (!(name in FACTORIES))
+          throw new Error(
+            `--only: unknown workload '${name}', use some of ${Object.keys(FACTORIES).join(',')}`,
+          );
       }
       options.only = names as Options['only'];
-    } else throw new Error(`unknown option '${arg}': use --json, --torch, --stock, --rounds N, --steps N, --only vae,gan,rbm`);
+    } else
+      throw new Error(
+        `unknown option '${arg}': use --json, --torch, --stock, --rounds N, --steps N, --only ` +
+          `vae,gan,rbm`,
+      );
   }
   return options;
 }
@@ -168,9 +210,9 @@ const median = (xs: number[]): number => {
 };
 
 /**
- * The PyTorch reference as a long-lived worker: it runs the anchor script's own step functions (its source
- * up to the timing loop, with 1 thread), and times `steps` steps of one workload on request, so that tfjs
- * and PyTorch rounds can alternate under the same machine load.
+ * The PyTorch reference as a long-lived worker: it runs the anchor script's own step functions (its
+ * source up to the timing loop, with 1 thread), and times `steps` steps of one workload on request,
+ * so that tfjs and PyTorch rounds can alternate under the same machine load.
  */
 const TORCH_WORKER = `
 import sys, time
@@ -201,7 +243,9 @@ class TorchWorker {
   private failWaiting?: (error: Error) => void;
 
   constructor() {
-    this.child = spawn(PYTHON, ['-c', TORCH_WORKER, TORCH_SCRIPT], { env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    this.child = spawn(PYTHON, ['-c', TORCH_WORKER, TORCH_SCRIPT], {
+      env: { ...process.env, OMP_NUM_THREADS: '1' },
+    });
     let buffered = '';
     this.child.stdout.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
@@ -218,7 +262,9 @@ class TorchWorker {
     });
     this.child.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     this.child.on('exit', (code) => {
-      this.exited = new Error(`the PyTorch worker (${PYTHON} ${TORCH_SCRIPT}) exited with code ${code}:\n${this.stderr}`);
+      this.exited = new Error(
+        `the PyTorch worker (${PYTHON} ${TORCH_SCRIPT}) exited with code ${code}:\n${this.stderr}`,
+      );
       this.failWaiting?.(this.exited);
     });
   }
@@ -235,7 +281,8 @@ class TorchWorker {
 
   async ready(): Promise<void> {
     const line = await this.next();
-    if (line !== 'ready') throw new Error(`the PyTorch worker did not start: ${line}\n${this.stderr}`);
+    if (line !== 'ready')
+      throw new Error(`the PyTorch worker did not start: ${line}\n${this.stderr}`);
   }
 
   /** ms/step of `steps` steps of one workload. */
@@ -265,9 +312,9 @@ interface Row {
 }
 
 /**
- * Warms every workload up, then runs `rounds` rounds; a round times `steps` steps of each workload and,
- * with --torch, right after it the same number of PyTorch steps of the same workload, so that both see
- * the same machine load. Tensor leaks are counted over all timed steps.
+ * Warms every workload up, then runs `rounds` rounds; a round times `steps` steps of each workload
+ * and, with --torch, right after it the same number of PyTorch steps of the same workload, so that
+ * both see the same machine load. Tensor leaks are counted over all timed steps.
  */
 async function runAll(options: Options): Promise<Row[]> {
   const workloads = options.only.map((name) => FACTORIES[name]());
@@ -318,7 +365,15 @@ async function runAll(options: Options): Promise<Row[]> {
 }
 
 function table(rows: Row[]): string {
-  const header = ['workload', 'ms/step', 'images/s', 'GFLOP/s', 's/epoch (60k)', 'torch ms/step', 'ratio'];
+  const header = [
+    'workload',
+    'ms/step',
+    'images/s',
+    'GFLOP/s',
+    's/epoch (60k)',
+    'torch ms/step',
+    'ratio',
+  ];
   const body = rows.map((r) => [
     r.workload,
     r.msPerStep.toFixed(1),
@@ -329,33 +384,49 @@ function table(rows: Row[]): string {
     r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  return [header, ...body].map((cells) => cells.map((c, i) => c.padStart(widths[i])).join('  ')).join('\n');
+  return [header, ...body]
+    .map((cells) => cells.map((c, i) => c.padStart(widths[i])).join('  '))
+    .join('\n');
 }
 
 /** The wasm backend activated directly, without runtime.init's hook: tfjs's own kernels only. */
 async function stockWasm(): Promise<{ name: string; threads: number }> {
   require('@tensorflow/tfjs-backend-wasm');
   tf.enableProdMode();
-  if (!(await tf.setBackend('wasm'))) throw new Error('--stock: the wasm backend could not be loaded');
+  if (!(await tf.setBackend('wasm')))
+    throw new Error('--stock: the wasm backend could not be loaded');
   runtime.seed(0);
   return { name: 'wasm', threads: 1 };
 }
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const info = options.stock ? await stockWasm() : (await runtime.init({ seed: 0, report: false }), runtime.backendInfo() as runtime.BackendInfo);
+  const info = options.stock
+    ? await stockWasm()
+    : (await runtime.init({ seed: 0, report: false }),
+      runtime.backendInfo() as runtime.BackendInfo);
   const kernels = kernelsInfo();
   const header = {
     backend: info.name,
     threads: info.threads,
-    kernels: info.name === 'wasm' ? kernels?.reason ?? 'stock tfjs wasm kernels' : `stock ${info.name} kernels`,
+    kernels:
+      info.name === 'wasm'
+        ? (kernels?.reason ?? 'stock tfjs wasm kernels')
+        : `stock ${info.name} kernels`,
     tfjs: tf.version.tfjs,
     rounds: options.rounds,
     stepsPerRound: options.steps,
-    torch: options.torch ? `${PYTHON} ${TORCH_SCRIPT}: its step functions, 1 thread, rounds alternating with tfjs` : undefined,
+    torch: options.torch
+      ? `${PYTHON} ${TORCH_SCRIPT}: its step functions, 1 thread, rounds alternating with tfjs`
+      : undefined,
   };
   if (!options.json) {
-    console.log(`genlab bench: backend ${header.backend} (${header.threads} thread${header.threads === 1 ? '' : 's'}; ${header.kernels}) | tfjs ${header.tfjs} | median of ${options.rounds} rounds x ${options.steps} steps${options.torch ? ' | PyTorch 1 thread, alternating rounds' : ''}`);
+    console.log(
+      `genlab bench: backend ${header.backend} (${header.threads} ` +
+        `thread${header.threads === 1 ? '' : 's'}; ${header.kernels}) | tfjs ${header.tfjs} | ` +
+        `median of ${options.rounds} rounds x ${options.steps} ` +
+        `steps${options.torch ? ' | PyTorch 1 thread, alternating rounds' : ''}`,
+    );
   }
   const rows = await runAll(options);
   if (options.json) {
@@ -363,7 +434,11 @@ async function main(): Promise<void> {
   } else {
     console.log(table(rows));
     const leaks = rows.filter((r) => r.leakedTensors !== 0);
-    if (leaks.length) console.log(`WARNING: tensors leaked per run: ${leaks.map((r) => `${r.workload} ${r.leakedTensors}`).join(', ')}`);
+    if (leaks.length)
+      console.log(
+        `WARNING: tensors leaked per run: ` +
+          `${leaks.map((r) => `${r.workload} ${r.leakedTensors}`).join(', ')}`,
+      );
   }
 }
 

@@ -1,16 +1,18 @@
 /**
- * npm run figures -- [--width W] [--height H] [--scale S] [--execute] [--quick] [--check-html] [notebook ...]
+ * npm run figures -- [--width W] [--height H] [--scale S] [--execute] [--quick] [--check-html]
+ * [notebook ...]
  *
- * Writes every named output of every executed notebook in build/notebooks/ (or of the notebooks whose
- * names contain one of the given words) to build/figures/<notebook>/:
- *   figures (plot.show / LiveFigure)  -> <name>.png, <name>.svg, <name>.html (self-contained, interactive)
- *   image grids (plot.showImages)     -> <name>.png
- *   tables (plot.showTable)           -> <name>.csv
- * Figures render in a headless Chromium with the network blocked. --width/--height override each figure's
- * own size (CSS pixels), --scale sets the PNG pixel density (default 2, for slides). Notebooks that were not
- * executed yet are run first with --execute (add --quick for quick mode); otherwise the script says how.
- * --check-html also loads each exported notebook page build/notebooks/<notebook>.html offline, checks that
- * every figure draws, and saves a screenshot as build/figures/<notebook>/notebook-page.png.
+ * Writes every named output of every executed notebook in build/notebooks/ (or of the notebooks
+ * whose names contain one of the given words) to build/figures/<notebook>/:
+ *   figures (plot.show / LiveFigure)  -> <name>.png, <name>.svg, <name>.html (self-contained,
+ *   interactive) image grids (plot.showImages)     -> <name>.png tables (plot.showTable)
+ *   -> <name>.csv
+ * Figures render in a headless Chromium with the network blocked. --width/--height override each
+ * figure's own size (CSS pixels), --scale sets the PNG pixel density (default 2, for slides).
+ * Notebooks that were not executed yet are run first with --execute (add --quick for quick mode);
+ * otherwise the script says how. --check-html also loads each exported notebook page
+ * build/notebooks/<notebook>.html offline, checks that every figure draws, and saves a screenshot
+ * as build/figures/<notebook>/notebook-page.png.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -48,8 +50,15 @@ interface NamedOutput {
   data: Record<string, unknown>;
 }
 
-/** Named figure, image and table outputs of an executed notebook, in order; repeated names get -2, -3. */
-export function namedOutputs(notebook: NotebookJson): { outputs: NamedOutput[]; unnamed: number; renamed: string[] } {
+/**
+ * Named figure, image and table outputs of an executed notebook, in order; repeated names get -2,
+ * -3.
+ */
+export function namedOutputs(notebook: NotebookJson): {
+  outputs: NamedOutput[];
+  unnamed: number;
+  renamed: string[];
+} {
   const outputs: NamedOutput[] = [];
   const seen = new Map<string, number>();
   const renamed: string[] = [];
@@ -59,7 +68,13 @@ export function namedOutputs(notebook: NotebookJson): { outputs: NamedOutput[]; 
       const data = output.data;
       if (!data) continue;
       const meta = (output.metadata?.genlab ?? {}) as { kind?: string; name?: string };
-      const kind = data[PLOTLY_MIME] ? 'figure' : data[TABLE_MIME] ? 'table' : meta.kind === 'image' && data['image/png'] ? 'image' : undefined;
+      const kind = data[PLOTLY_MIME]
+        ? 'figure'
+        : data[TABLE_MIME]
+          ? 'table'
+          : meta.kind === 'image' && data['image/png']
+            ? 'image'
+            : undefined;
       if (!kind) continue;
       if (!meta.name) {
         unnamed++;
@@ -80,11 +95,24 @@ function pngBase64(value: unknown): Buffer {
 }
 
 /** Exports one executed notebook's named outputs into outDir (emptied first). */
-export async function exportNotebook(ipynb: string, outDir: string, options: FiguresOptions, renderer: () => Promise<FigureRenderer>): Promise<NotebookExport> {
+export async function exportNotebook(
+  ipynb: string,
+  outDir: string,
+  options: FiguresOptions,
+  renderer: () => Promise<FigureRenderer>,
+): Promise<NotebookExport> {
   const notebook = JSON.parse(fs.readFileSync(ipynb, 'utf8')) as NotebookJson;
   const { outputs, unnamed, renamed } = namedOutputs(notebook);
-  const result: NotebookExport = { notebook: path.basename(ipynb, '.ipynb'), figures: [], images: [], tables: [], unnamed, files: [] };
-  for (const r of renamed) console.warn(`  ${result.notebook}: repeated name ${r}; give every output its own name`);
+  const result: NotebookExport = {
+    notebook: path.basename(ipynb, '.ipynb'),
+    figures: [],
+    images: [],
+    tables: [],
+    unnamed,
+    files: [],
+  };
+  for (const r of renamed)
+    console.warn(`  ${result.notebook}: repeated name ${r}; give every output its own name`);
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(outDir, { recursive: true });
   const write = (file: string, content: string | Buffer) => {
@@ -105,7 +133,10 @@ export async function exportNotebook(ipynb: string, outDir: string, options: Fig
       result.images.push(name);
     } else {
       const table = data[TABLE_MIME] as { columns: string[]; rows: Row[string][][] };
-      write(`${name}.csv`, tableCsv(table.rows.map((r) => Object.fromEntries(table.columns.map((c, j) => [c, r[j]])))));
+      write(
+        `${name}.csv`,
+        tableCsv(table.rows.map((r) => Object.fromEntries(table.columns.map((c, j) => [c, r[j]])))),
+      );
       result.tables.push(name);
     }
   }
@@ -143,7 +174,8 @@ function parseArgs(argv: string[]): Args {
     const positive = (max: number): number => {
       const raw = value();
       const v = Number(raw);
-      if (!Number.isFinite(v) || v <= 0 || v > max) throw new Error(`${a} must be a number in (0, ${max}], got '${raw}'`);
+      if (!Number.isFinite(v) || v <= 0 || v > max)
+        throw new Error(`${a} must be a number in (0, ${max}], got '${raw}'`);
       return v;
     };
     if (a === '--width') args.width = positive(10000);
@@ -156,24 +188,38 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--executed-dir') args.executedDir = path.resolve(value());
     else if (a === '--out-dir') args.outDir = path.resolve(value());
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run figures -- [--width W] [--height H] [--scale S] [--execute] [--quick] [--check-html] [notebook ...]');
+      console.log(
+        'usage: npm run figures -- [--width W] [--height H] [--scale S] [--execute] [--quick] ' +
+          '[--check-html] [notebook ...]',
+      );
       process.exit(0);
-    } else if (a.startsWith('-')) throw new Error(`unknown option ${a}; see npm run figures -- --help`);
+    } else if (a.startsWith('-'))
+      throw new Error(`unknown option ${a}; see npm run figures -- --help`);
     else args.names.push(a);
   }
   return args;
 }
 
 function ipynbNames(dir: string): string[] {
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.ipynb')).map((f) => f.slice(0, -'.ipynb'.length)).sort() : [];
+  return fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith('.ipynb'))
+        .map((f) => f.slice(0, -'.ipynb'.length))
+        .sort()
+    : [];
 }
 
 function runNotebooks(names: string[], quick: boolean): void {
   const runner = path.join(ROOT, 'dist', 'scripts', 'run-notebooks.js');
-  if (!fs.existsSync(runner)) throw new Error(`cannot execute notebooks: ${runner} is missing; run npm run build`);
+  if (!fs.existsSync(runner))
+    throw new Error(`cannot execute notebooks: ${runner} is missing; run npm run build`);
   for (const name of names) {
     console.log(`executing ${name} (${quick ? 'quick' : 'full'} mode) ...`);
-    const run = spawnSync(process.execPath, [runner, ...(quick ? ['--quick'] : []), name], { stdio: 'inherit', cwd: ROOT });
+    const run = spawnSync(process.execPath, [runner, ...(quick ? ['--quick'] : []), name], {
+      stdio: 'inherit',
+      cwd: ROOT,
+    });
     if (run.status !== 0) throw new Error(`executing ${name} failed (exit code ${run.status})`);
   }
 }
@@ -183,11 +229,19 @@ function selectNotebooks(args: Args): { selected: string[]; notExecuted: string[
   const sources = ipynbNames(args.notebooksDir);
   const executed = ipynbNames(args.executedDir);
   const matches = (n: string) => args.names.length === 0 || args.names.some((w) => n.includes(w));
-  const wanted = Array.from(new Set([...sources, ...executed])).filter(matches).sort();
+  const wanted = Array.from(new Set([...sources, ...executed]))
+    .filter(matches)
+    .sort();
   for (const w of args.names) {
-    if (!wanted.some((n) => n.includes(w))) throw new Error(`no notebook matches '${w}'; notebooks: ${sources.join(', ') || '(none in notebooks/)'}`);
+    if (!wanted.some((n) => n.includes(w)))
+      throw new Error(
+        `no notebook matches '${w}'; notebooks: ${sources.join(', ') || '(none in notebooks/)'}`,
+      );
   }
-  return { selected: wanted.filter((n) => executed.includes(n)), notExecuted: wanted.filter((n) => !executed.includes(n)) };
+  return {
+    selected: wanted.filter((n) => executed.includes(n)),
+    notExecuted: wanted.filter((n) => !executed.includes(n)),
+  };
 }
 
 async function main(): Promise<number> {
@@ -198,10 +252,16 @@ async function main(): Promise<number> {
     ({ selected, notExecuted } = selectNotebooks(args));
   }
   for (const n of notExecuted) {
-    console.warn(`${n}: not executed yet; run  npm run notebooks -- --quick ${n}  first (or add --execute here)`);
+    console.warn(
+      `${n}: not executed yet; run  npm run notebooks -- --quick ${n}  first (or add ` +
+        `--execute here)`,
+    );
   }
   if (selected.length === 0) {
-    console.error(`nothing to export: no executed notebook in ${path.relative(ROOT, args.executedDir) || '.'}; run  npm run notebooks  first`);
+    console.error(
+      `nothing to export: no executed notebook in ` +
+        `${path.relative(ROOT, args.executedDir) || '.'}; run  npm run notebooks  first`,
+    );
     return 1;
   }
   let renderer: FigureRenderer | undefined;
@@ -212,25 +272,47 @@ async function main(): Promise<number> {
       const ipynb = path.join(args.executedDir, `${name}.ipynb`);
       const source = path.join(args.notebooksDir, `${name}.ipynb`);
       if (fs.existsSync(source) && fs.statSync(source).mtimeMs > fs.statSync(ipynb).mtimeMs) {
-        console.warn(`${name}: the notebook changed after it was executed; figures are from the older run (npm run notebooks -- ${name})`);
+        console.warn(
+          `${name}: the notebook changed after it was executed; figures are from the older run ` +
+            `(npm run notebooks -- ${name})`,
+        );
       }
       const outDir = path.join(args.outDir, name);
       const t0 = Date.now();
       const r = await exportNotebook(ipynb, outDir, args, getRenderer);
-      const parts = [`${r.figures.length} figure(s)`, `${r.images.length} image grid(s)`, `${r.tables.length} table(s)`];
-      console.log(`${name}: ${parts.join(', ')} -> ${path.relative(ROOT, outDir)}/ (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-      if (r.unnamed > 0) console.warn(`  ${r.unnamed} output(s) without a name were skipped; name them: plot.show(fig, { name: 'kebab-name' })`);
+      const parts = [
+        `${r.figures.length} figure(s)`,
+        `${r.images.length} image grid(s)`,
+        `${r.tables.length} table(s)`,
+      ];
+      console.log(
+        `${name}: ${parts.join(', ')} -> ${path.relative(ROOT, outDir)}/ ` +
+          `(${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+      );
+      if (r.unnamed > 0)
+        console.warn(
+          `  ${r.unnamed} output(s) without a name were skipped; name them: plot.show(fig, { ` +
+            `name: 'kebab-name' })`,
+        );
       if (args.checkHtml) {
         const html = path.join(args.executedDir, `${name}.html`);
         if (!fs.existsSync(html)) {
-          console.warn(`  ${path.relative(ROOT, html)} is missing; export it with npm run notebooks`);
+          console.warn(
+            `  ${path.relative(ROOT, html)} is missing; export it with npm run notebooks`,
+          );
           failed = true;
           continue;
         }
-        const check = await (await getRenderer()).checkPage(fs.readFileSync(html, 'utf8'), { screenshot: true });
+        const check = await (
+          await getRenderer()
+        ).checkPage(fs.readFileSync(html, 'utf8'), { screenshot: true });
         fs.writeFileSync(path.join(outDir, 'notebook-page.png'), check.screenshot!);
         const ok = check.rendered === check.figures && check.errors.length === 0;
-        console.log(`  ${path.basename(html)} offline: ${check.rendered}/${check.figures} figures drawn, ${check.blockedRequests.length} request(s) blocked, ${check.errors.length} page error(s)`);
+        console.log(
+          `  ${path.basename(html)} offline: ${check.rendered}/${check.figures} figures drawn, ` +
+            `${check.blockedRequests.length} request(s) blocked, ${check.errors.length} page ` +
+            `error(s)`,
+        );
         for (const e of check.errors) console.log(`    error: ${e}`);
         for (const u of check.blockedRequests) console.log(`    blocked: ${u.slice(0, 120)}`);
         if (!ok) failed = true;

@@ -1,10 +1,11 @@
 /**
- * npm run grade -- [--timeout S] [--submission-timeout S] [--out DIR] [--source NOTEBOOK | --source-dir DIR]
+ * npm run grade -- [--timeout S] [--submission-timeout S] [--out DIR] [--source NOTEBOOK |
+ * --source-dir DIR]
  *                  [--full] <submission.ipynb | folder ...>
- * Grades each submission in isolation (its own copy and kernel) through Jupyter with the project's tslab
- * kernel in quick mode, with the instructor's graded tests restored, and writes the score table to
- * DIR/scores.csv and DIR/scores.json (default build/grades/), one total per submission to DIR/totals.csv, and
- * the executed notebooks to DIR/executed/.
+ * Grades each submission in isolation (its own copy and kernel) through Jupyter with the project's
+ * tslab kernel in quick mode, with the instructor's graded tests restored, and writes the score
+ * table to DIR/scores.csv and DIR/scores.json (default build/grades/), one total per submission to
+ * DIR/totals.csv, and the executed notebooks to DIR/executed/.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -12,8 +13,10 @@ import { BUILD_DIR } from './jupyter';
 import { ScoreRow, gradeSubmission, toCsv, totalsCsv } from './grading/grader';
 
 const USAGE =
-  'usage: npm run grade -- [--timeout SECONDS_PER_CELL] [--submission-timeout SECONDS] [--out DIR]\n' +
-  '                        [--source INSTRUCTOR.ipynb | --source-dir DIR] [--full] <submission.ipynb | folder ...>';
+  'usage: npm run grade -- [--timeout SECONDS_PER_CELL] [--submission-timeout SECONDS] ' +
+  '[--out DIR]\n' +
+  '                        [--source INSTRUCTOR.ipynb | --source-dir DIR] [--full] ' +
+  '<submission.ipynb | folder ...>';
 
 interface Args {
   cellTimeout: number;
@@ -27,12 +30,19 @@ interface Args {
 
 function seconds(flag: string, value: string | undefined): number {
   const n = Number(value);
-  if (!(n > 0)) throw new Error(`${flag} needs a positive number of seconds, got ${value ?? 'nothing'}`);
+  if (!(n > 0))
+    throw new Error(`${flag} needs a positive number of seconds, got ${value ?? 'nothing'}`);
   return n;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { cellTimeout: 120, submissionTimeout: 900, outDir: path.join(BUILD_DIR, 'grades'), full: false, inputs: [] };
+  const args: Args = {
+    cellTimeout: 120,
+    submissionTimeout: 900,
+    outDir: path.join(BUILD_DIR, 'grades'),
+    full: false,
+    inputs: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -79,7 +89,10 @@ function main(): number {
   if (files.length === 0) throw new Error(`no .ipynb file in ${args.inputs.join(', ')}`);
   const rows: ScoreRow[] = [];
   const executedDir = path.join(args.outDir, 'executed');
-  console.log(`Grading ${files.length} submission(s)${args.full ? '' : ' in quick mode'}; ${args.cellTimeout} s per cell, ${args.submissionTimeout} s per submission.`);
+  console.log(
+    `Grading ${files.length} submission(s)${args.full ? '' : ' in quick mode'}; ` +
+      `${args.cellTimeout} s per cell, ${args.submissionTimeout} s per submission.`,
+  );
   for (const file of files) {
     const label = path.relative(process.cwd(), path.resolve(file));
     const start = Date.now();
@@ -98,15 +111,21 @@ function main(): number {
     rows.push(...result);
     const points = result.reduce((s, r) => s + r.points, 0);
     const max = result.reduce((s, r) => s + r.max_points, 0);
-    console.log(`  ${label}: ${points}/${max} points (${((Date.now() - start) / 1000).toFixed(1)} s)`);
-    for (const r of result.filter((x) => x.points < x.max_points || x.max_points === 0)) console.log(`    ${r.test}: ${r.reason}`);
+    console.log(
+      `  ${label}: ${points}/${max} points (${((Date.now() - start) / 1000).toFixed(1)} s)`,
+    );
+    for (const r of result.filter((x) => x.points < x.max_points || x.max_points === 0))
+      console.log(`    ${r.test}: ${r.reason}`);
   }
   fs.mkdirSync(args.outDir, { recursive: true });
   fs.writeFileSync(path.join(args.outDir, 'scores.csv'), toCsv(rows));
   fs.writeFileSync(path.join(args.outDir, 'scores.json'), `${JSON.stringify(rows, null, 2)}\n`);
   fs.writeFileSync(path.join(args.outDir, 'totals.csv'), totalsCsv(rows));
   const where = path.relative(process.cwd(), args.outDir) || '.';
-  console.log(`\nScore table: ${where}/scores.csv and ${where}/scores.json; totals per submission: ${where}/totals.csv; executed notebooks in ${where}/executed/`);
+  console.log(
+    `\nScore table: ${where}/scores.csv and ${where}/scores.json; totals per submission: ` +
+      `${where}/totals.csv; executed notebooks in ${where}/executed/`,
+  );
   return 0;
 }
 

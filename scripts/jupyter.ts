@@ -1,6 +1,6 @@
 /**
- * Running notebooks through Jupyter itself (nbconvert/nbclient speaking the real kernel protocol) with the
- * project's own tslab kernel. Shared by the notebook runner, the grader and the tests.
+ * Running notebooks through Jupyter itself (nbconvert/nbclient speaking the real kernel protocol)
+ * with the project's own tslab kernel. Shared by the notebook runner, the grader and the tests.
  */
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -15,30 +15,42 @@ export const KERNEL_NAME = 'tslab';
 
 const PYTHON_ENV = 'GENLAB_PYTHON';
 const INSTALL_HINT =
-  'Install Jupyter (Debian/Ubuntu: `sudo apt-get install jupyter-nbconvert python3-nbclient python3-ipykernel`; ' +
-  `elsewhere: \`python3 -m pip install nbconvert nbclient ipykernel\`) or set ${PYTHON_ENV}=/path/to/python.`;
+  'Install Jupyter (Debian/Ubuntu: `sudo apt-get install jupyter-nbconvert python3-nbclient ' +
+  'python3-ipykernel`; ' +
+  `elsewhere: \`python3 -m pip install nbconvert nbclient ipykernel\`) or set ` +
+  `${PYTHON_ENV}=/path/to/python.`;
 
 let pythonCache: string | undefined;
 
 /**
- * The Python whose Jupyter (nbclient, nbconvert) runs the notebooks: $GENLAB_PYTHON, else `python3` on
- * PATH if it has Jupyter, else Debian's /usr/bin/python3 (a pyenv or venv python3 often lacks Jupyter).
+ * The Python whose Jupyter (nbclient, nbconvert) runs the notebooks: $GENLAB_PYTHON, else `python3`
+ * on PATH if it has Jupyter, else Debian's /usr/bin/python3 (a pyenv or venv python3 often lacks
+ * Jupyter).
  */
 export function findPython(): string {
   if (pythonCache) return pythonCache;
   const forced = process.env[PYTHON_ENV];
   const candidates = forced ? [forced] : ['python3', '/usr/bin/python3', 'python'];
   for (const candidate of candidates) {
-    const r = spawnSync(candidate, ['-c', 'import nbclient, nbconvert, nbformat, jupyter_core'], { encoding: 'utf8' });
+    const r = spawnSync(candidate, ['-c', 'import nbclient, nbconvert, nbformat, jupyter_core'], {
+      encoding: 'utf8',
+    });
     if (r.status === 0) return (pythonCache = candidate);
   }
-  throw new Error(`${forced ? `${PYTHON_ENV}=${forced} has no Jupyter (nbclient, nbconvert)` : `No Python with Jupyter (nbclient, nbconvert) was found (tried ${candidates.join(', ')})`}. ${INSTALL_HINT}`);
+  const problem = forced
+    ? `${PYTHON_ENV}=${forced} has no Jupyter (nbclient, nbconvert)`
+    : `No Python with Jupyter (nbclient, nbconvert) was found (tried ${candidates.join(', ')})`;
+  throw new Error(`${problem}. ${INSTALL_HINT}`);
 }
 
-/** The kernelspec of the project's tslab: the kernel binary is this checkout's node_modules/.bin/tslab. */
+/**
+ * The kernelspec of the project's tslab: the kernel binary is this checkout's
+ * node_modules/.bin/tslab.
+ */
 export function kernelSpec(): object {
   const tslab = path.join(ROOT, 'node_modules', '.bin', 'tslab');
-  if (!fs.existsSync(tslab)) throw new Error(`${tslab} is missing: run \`npm ci\` in ${ROOT} first.`);
+  if (!fs.existsSync(tslab))
+    throw new Error(`${tslab} is missing: run \`npm ci\` in ${ROOT} first.`);
   return {
     argv: [tslab, 'kernel', '--config-path', '{connection_file}'],
     display_name: 'TypeScript (genlab)',
@@ -70,19 +82,27 @@ export interface Notebook {
   cells: NotebookCell[];
 }
 
-/** Reads and checks a notebook file; a malformed one gives one error that names the file and the problem. */
+/**
+ * Reads and checks a notebook file; a malformed one gives one error that names the file and the
+ * problem.
+ */
 export function readNotebook(file: string): Notebook {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(
+      `${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      { cause: err },
+    );
   }
   let nb: Notebook;
   try {
     nb = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${file}: malformed notebook, not valid JSON (${(err as Error).message})`);
+    throw new Error(`${file}: malformed notebook, not valid JSON (${(err as Error).message})`, {
+      cause: err,
+    });
   }
   const problem = notebookProblem(nb);
   if (problem) throw new Error(`${file}: malformed notebook, ${problem}`);
@@ -90,19 +110,27 @@ export function readNotebook(file: string): Notebook {
 }
 
 function notebookProblem(nb: Notebook): string | undefined {
-  if (typeof nb !== 'object' || nb === null || Array.isArray(nb)) return 'the top level is not a JSON object';
+  if (typeof nb !== 'object' || nb === null || Array.isArray(nb))
+    return 'the top level is not a JSON object';
   if (nb.nbformat !== 4) return `nbformat is ${JSON.stringify(nb.nbformat)}, expected 4`;
   if (typeof nb.nbformat_minor !== 'number') return 'nbformat_minor is missing';
   if (typeof nb.metadata !== 'object' || nb.metadata === null) return 'metadata is missing';
   if (!Array.isArray(nb.cells)) return "'cells' is missing or not a list";
   for (const [i, cell] of nb.cells.entries()) {
-    if (!cell || !['code', 'markdown', 'raw'].includes(cell.cell_type)) return `cell ${i} has cell_type ${JSON.stringify(cell?.cell_type)}`;
-    if (typeof cell.source !== 'string' && !(Array.isArray(cell.source) && cell.source.every((s) => typeof s === 'string'))) {
+    if (!cell || !['code', 'markdown', 'raw'].includes(cell.cell_type))
+      return `cell ${i} has cell_type ${JSON.stringify(cell?.cell_type)}`;
+    if (
+      typeof cell.source !== 'string' &&
+      !(Array.isArray(cell.source) && cell.source.every((s) => typeof s === 'string'))
+    ) {
       return `cell ${i} has no text source`;
     }
-    if (typeof cell.metadata !== 'object' || cell.metadata === null) return `cell ${i} has no metadata`;
-    if (cell.cell_type === 'code' && !Array.isArray(cell.outputs)) return `code cell ${i} has no outputs list`;
-    if (nb.nbformat_minor >= 5 && typeof cell.id !== 'string') return `cell ${i} has no id (required by nbformat 4.5)`;
+    if (typeof cell.metadata !== 'object' || cell.metadata === null)
+      return `cell ${i} has no metadata`;
+    if (cell.cell_type === 'code' && !Array.isArray(cell.outputs))
+      return `code cell ${i} has no outputs list`;
+    if (nb.nbformat_minor >= 5 && typeof cell.id !== 'string')
+      return `cell ${i} has no id (required by nbformat 4.5)`;
   }
   return undefined;
 }
@@ -133,47 +161,86 @@ export interface ExecuteResult {
 /** The environment for Jupyter: the project's kernelspec first on JUPYTER_PATH, plus `extra`. */
 export function jupyterEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const existing = process.env.JUPYTER_PATH;
-  return { ...process.env, JUPYTER_PATH: existing ? `${KERNEL_PATH}${path.delimiter}${existing}` : KERNEL_PATH, ...extra };
+  return {
+    ...process.env,
+    JUPYTER_PATH: existing ? `${KERNEL_PATH}${path.delimiter}${existing}` : KERNEL_PATH,
+    ...extra,
+  };
 }
 
-/** The first error output of an executed notebook, as "cell N: Name: message" with the cell's first lines. */
+/**
+ * The first error output of an executed notebook, as "cell N: Name: message" with the cell's first
+ * lines.
+ */
 export function firstError(nb: Notebook): string | undefined {
   for (const [i, cell] of nb.cells.entries()) {
-    const error = (cell.outputs ?? []).find((o) => o.output_type === 'error') as { ename?: string; evalue?: string } | undefined;
+    const error = (cell.outputs ?? []).find((o) => o.output_type === 'error') as
+      { ename?: string; evalue?: string } | undefined;
     if (!error) continue;
-    const source = cellSource(cell).split('\n').slice(0, 6).map((l) => `  | ${l}`).join('\n');
+    const source = cellSource(cell)
+      .split('\n')
+      .slice(0, 6)
+      .map((l) => `  | ${l}`)
+      .join('\n');
     return `cell ${i + 1}: ${error.ename}: ${error.evalue}\n${source}`;
   }
   return undefined;
 }
 
 /**
- * Executes `file` top to bottom through Jupyter (nbclient) with the project's tslab kernel, stopping at the
- * first failing cell; the executed copy (written either way) shows where and why it stopped.
+ * Executes `file` top to bottom through Jupyter (nbclient) with the project's tslab kernel,
+ * stopping at the first failing cell; the executed copy (written either way) shows where and why it
+ * stopped.
  */
-export async function executeNotebook(file: string, options: ExecuteOptions = {}): Promise<ExecuteResult> {
+export async function executeNotebook(
+  file: string,
+  options: ExecuteOptions = {},
+): Promise<ExecuteResult> {
   const source = readNotebook(file);
   const python = findPython();
   installKernelSpec();
   const outDir = options.outDir ?? path.join(BUILD_DIR, 'notebooks');
   fs.mkdirSync(outDir, { recursive: true });
   const output = path.join(outDir, path.basename(file));
-  if (path.resolve(output) === path.resolve(file)) throw new Error(`executeNotebook: the executed copy would overwrite ${file}; choose another outDir`);
+  if (path.resolve(output) === path.resolve(file))
+    throw new Error(
+      `executeNotebook: the executed copy would overwrite ${file}; choose another outDir`,
+    );
   fs.rmSync(output, { force: true });
   const cellTimeout = options.cellTimeout ?? 1800;
   const args = [
-    path.join(ROOT, 'scripts', 'grading', 'run_cells.py'), file, output,
-    '--kernel', KERNEL_NAME, '--cwd', path.dirname(file), '--stop-on-error',
-    '--cell-timeout', String(cellTimeout), '--total-timeout', String(cellTimeout * Math.max(1, source.cells.length)),
+    path.join(ROOT, 'scripts', 'grading', 'run_cells.py'),
+    file,
+    output,
+    '--kernel',
+    KERNEL_NAME,
+    '--cwd',
+    path.dirname(file),
+    '--stop-on-error',
+    '--cell-timeout',
+    String(cellTimeout),
+    '--total-timeout',
+    String(cellTimeout * Math.max(1, source.cells.length)),
   ];
   const start = Date.now();
-  const child = spawn(python, args, { env: jupyterEnv(options.env), stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(python, args, {
+    env: jupyterEnv(options.env),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const status = await new Promise<number | null>((resolve) =>
+    child.on('close', (code) => resolve(code)),
+  );
   const seconds = (Date.now() - start) / 1000;
   if (status !== 0 || !fs.existsSync(output)) {
-    return { ok: false, seconds, error: stderr.trim().split('\n').slice(-15).join('\n') || `the notebook runner exited with status ${status}` };
+    return {
+      ok: false,
+      seconds,
+      error:
+        stderr.trim().split('\n').slice(-15).join('\n') ||
+        `the notebook runner exited with status ${status}`,
+    };
   }
   const error = firstError(readNotebook(output));
   return { ok: error === undefined, seconds, output, error };
@@ -181,16 +248,24 @@ export async function executeNotebook(file: string, options: ExecuteOptions = {}
 
 /** MathJax 3 (SVG output, fonts included) inline, so LaTeX in Markdown renders with no network. */
 function inlineMathJax(): string {
-  const file = path.join(path.dirname(require.resolve('mathjax/package.json')), 'es5', 'tex-svg-full.js');
+  const file = path.join(
+    path.dirname(require.resolve('mathjax/package.json')),
+    'es5',
+    'tex-svg-full.js',
+  );
   const config =
-    "window.MathJax={tex:{inlineMath:[['$','$'],['\\\\(','\\\\)']],displayMath:[['$$','$$'],['\\\\[','\\\\]']],processEscapes:true,processEnvironments:true}," +
-    "options:{skipHtmlTags:['script','noscript','style','textarea','pre','code']},svg:{fontCache:'local'}};";
-  return `<script>${config}</script>\n<script>${fs.readFileSync(file, 'utf8').replace(/<\/script/gi, '<\\/script')}</script>`;
+    "window.MathJax={tex:{inlineMath:[['$','$'],['\\\\(','\\\\)']]," +
+    "displayMath:[['$$','$$'],['\\\\[','\\\\]']],processEscapes:true,processEnvironments:true}," +
+    "options:{skipHtmlTags:['script','noscript','style','textarea','pre','code']}," +
+    "svg:{fontCache:'local'}};";
+  const mathjax = fs.readFileSync(file, 'utf8').replace(/<\/script/gi, '<\\/script');
+  return `<script>${config}</script>\n<script>${mathjax}</script>`;
 }
 
 /**
- * Makes an nbconvert HTML page self-contained: the MathJax and require.js it loads from a CDN (or from
- * file:// paths on Debian) are replaced by an inline MathJax 3; plotly.js is already inline in the outputs.
+ * Makes an nbconvert HTML page self-contained: the MathJax and require.js it loads from a CDN (or
+ * from file:// paths on Debian) are replaced by an inline MathJax 3; plotly.js is already inline in
+ * the outputs.
  */
 export function makeHtmlOffline(html: string): string {
   const externalScript = /<script\b[^>]*\bsrc\s*=\s*["'][^"']*["'][^>]*>\s*<\/script>/gi;
@@ -202,7 +277,8 @@ export function makeHtmlOffline(html: string): string {
     }
     return '';
   });
-  // nbconvert's MathJax 2 configuration block is inert without MathJax 2; drop it to avoid confusion.
+  // nbconvert's MathJax 2 configuration block is inert without MathJax 2; drop it to avoid
+  // confusion.
   out = out.replace(/<script type="text\/x-mathjax-config">[\s\S]*?<\/script>/gi, '');
   out = out.replace(/<link\b[^>]*\bhref\s*=\s*["']https?:[^"']*["'][^>]*>/gi, '');
   if (!mathjaxDone) out = out.replace('</head>', `${inlineMathJax()}\n</head>`);
@@ -213,18 +289,28 @@ export function makeHtmlOffline(html: string): string {
 export function exportHtml(executed: string): string {
   const dir = path.dirname(executed);
   const base = path.basename(executed, '.ipynb');
-  const r = spawnSync(findPython(), ['-m', 'nbconvert', '--to', 'html', '--output-dir', dir, '--output', base, executed], {
-    env: jupyterEnv(),
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    findPython(),
+    ['-m', 'nbconvert', '--to', 'html', '--output-dir', dir, '--output', base, executed],
+    {
+      env: jupyterEnv(),
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   const html = path.join(dir, `${base}.html`);
-  if (r.status !== 0 || !fs.existsSync(html)) throw new Error(`HTML export of ${executed} failed:\n${(r.stderr ?? '').trim().split('\n').slice(-10).join('\n')}`);
+  if (r.status !== 0 || !fs.existsSync(html))
+    throw new Error(
+      `HTML export of ${executed} ` +
+        `failed:\n${(r.stderr ?? '').trim().split('\n').slice(-10).join('\n')}`,
+    );
   fs.writeFileSync(html, makeHtmlOffline(fs.readFileSync(html, 'utf8')));
   return html;
 }
 
-/** The notebooks in notebooks/, sorted, optionally those whose file name contains one of `names`. */
+/**
+ * The notebooks in notebooks/, sorted, optionally those whose file name contains one of `names`.
+ */
 export function listNotebooks(names: string[] = []): string[] {
   const all = fs
     .readdirSync(NOTEBOOK_DIR)

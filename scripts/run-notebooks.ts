@@ -1,10 +1,11 @@
 /**
  * npm run notebooks -- [--quick] [--jobs N] [--timeout SECONDS] [name | file.ipynb ...]
- * Executes every notebook (or those whose file name contains one of the names) top to bottom through
- * Jupyter with the project's tslab kernel, writes build/notebooks/<name>.ipynb and .html, prints a table of
- * notebook, status and seconds, and exits non-zero if any notebook fails. Where a Chromium is found, every
- * figure of an executed notebook also gets a static PNG, so the notebook reads without JavaScript (GitHub,
- * nbviewer, an untrusted JupyterLab); --no-static-images skips that.
+ * Executes every notebook (or those whose file name contains one of the names) top to bottom
+ * through Jupyter with the project's tslab kernel, writes build/notebooks/<name>.ipynb and .html,
+ * prints a table of notebook, status and seconds, and exits non-zero if any notebook fails. Where a
+ * Chromium is found, every figure of an executed notebook also gets a static PNG, so the notebook
+ * reads without JavaScript (GitHub, nbviewer, an untrusted JupyterLab); --no-static-images skips
+ * that.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -12,7 +13,9 @@ import * as path from 'path';
 import { plot } from 'genlab';
 import { ExecuteResult, executeNotebook, exportHtml, listNotebooks, readNotebook } from './jupyter';
 
-const USAGE = 'usage: npm run notebooks -- [--quick] [--jobs N] [--timeout SECONDS_PER_CELL] [--no-static-images] [name | file.ipynb ...]';
+const USAGE =
+  'usage: npm run notebooks -- [--quick] [--jobs N] [--timeout SECONDS_PER_CELL] ' +
+  '[--no-static-images] [name | file.ipynb ...]';
 
 interface Args {
   quick: boolean;
@@ -24,13 +27,21 @@ interface Args {
 
 function positiveNumber(flag: string, value: string | undefined, integer: boolean): number {
   const n = Number(value);
-  if (!(n > 0) || (integer && !Number.isInteger(n))) throw new Error(`${flag} needs a positive ${integer ? 'integer' : 'number'}, got ${value}`);
+  if (!(n > 0) || (integer && !Number.isInteger(n)))
+    throw new Error(`${flag} needs a positive ${integer ? 'integer' : 'number'}, got ${value}`);
   return n;
 }
 
 function parseArgs(argv: string[]): Args {
-  // Notebooks compute on one thread each (wasm), so by default two run at a time on a machine with 2+ cores.
-  const args: Args = { quick: false, jobs: Math.min(2, os.cpus().length), cellTimeout: 1800, staticImages: true, names: [] };
+  // Notebooks compute on one thread each (wasm), so by default two run at a time on a machine with
+  // 2+ cores.
+  const args: Args = {
+    quick: false,
+    jobs: Math.min(2, os.cpus().length),
+    cellTimeout: 1800,
+    staticImages: true,
+    names: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') args.quick = true;
@@ -80,11 +91,19 @@ async function runOne(file: string, args: Args, images: StaticImages | undefined
   const name = path.basename(file);
   let result: ExecuteResult;
   try {
-    result = await executeNotebook(file, { cellTimeout: args.cellTimeout, env: { GENLAB_QUICK: args.quick ? '1' : '0' } });
+    result = await executeNotebook(file, {
+      cellTimeout: args.cellTimeout,
+      env: { GENLAB_QUICK: args.quick ? '1' : '0' },
+    });
   } catch (err) {
     result = { ok: false, seconds: 0, error: (err as Error).message };
   }
-  const row: Row = { name, status: result.ok ? 'ok' : 'FAILED', seconds: result.seconds, error: result.error };
+  const row: Row = {
+    name,
+    status: result.ok ? 'ok' : 'FAILED',
+    seconds: result.seconds,
+    error: result.error,
+  };
   if (result.ok && result.output) {
     try {
       if (images) await images.add(result.output);
@@ -102,7 +121,9 @@ async function runOne(file: string, args: Args, images: StaticImages | undefined
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   // A name that is the path of an .ipynb file runs that file; other names select from notebooks/.
-  const files = args.names.filter((n) => n.endsWith('.ipynb') && fs.existsSync(n)).map((n) => path.resolve(n));
+  const files = args.names
+    .filter((n) => n.endsWith('.ipynb') && fs.existsSync(n))
+    .map((n) => path.resolve(n));
   const names = args.names.filter((n) => !files.includes(path.resolve(n)));
   const notebooks = [...files, ...(names.length || !files.length ? listNotebooks(names) : [])];
   if (notebooks.length === 0) {
@@ -110,18 +131,27 @@ async function main(): Promise<number> {
     return 2;
   }
   const jobs = Math.min(args.jobs, notebooks.length);
-  console.log(`Executing ${notebooks.length} notebook(s)${args.quick ? ' in quick mode' : ' at full size (use --quick for a fast run)'}, ${jobs} at a time.`);
+  console.log(
+    `Executing ${notebooks.length} notebook(s)` +
+      `${args.quick ? ' in quick mode' : ' at full size (use --quick for a fast run)'}, ` +
+      `${jobs} at a time.`,
+  );
   let images: StaticImages | undefined;
   if (args.staticImages) {
     if (plot.findChromium()) images = new StaticImages();
-    else console.log(`No Chromium found, so executed notebooks get no static images of their figures.\n${plot.noBrowserMessage()}`);
+    else
+      console.log(
+        `No Chromium found, so executed notebooks get no static images of their ` +
+          `figures.\n${plot.noBrowserMessage()}`,
+      );
   }
   const rows: Row[] = [];
   const queue = [...notebooks];
   try {
     await Promise.all(
       Array.from({ length: jobs }, async () => {
-        for (let file = queue.shift(); file; file = queue.shift()) rows.push(await runOne(file, args, images));
+        for (let file = queue.shift(); file; file = queue.shift())
+          rows.push(await runOne(file, args, images));
       }),
     );
   } finally {
@@ -130,9 +160,15 @@ async function main(): Promise<number> {
   rows.sort((a, b) => a.name.localeCompare(b.name));
   const width = Math.max(8, ...rows.map((r) => r.name.length));
   console.log(`\n${'notebook'.padEnd(width)}  ${'status'.padEnd(15)}  seconds`);
-  for (const r of rows) console.log(`${r.name.padEnd(width)}  ${r.status.padEnd(15)}  ${r.seconds.toFixed(1).padStart(7)}`);
+  for (const r of rows)
+    console.log(
+      `${r.name.padEnd(width)}  ${r.status.padEnd(15)}  ${r.seconds.toFixed(1).padStart(7)}`,
+    );
   const failed = rows.filter((r) => r.status !== 'ok').length;
-  console.log(`\n${rows.length - failed} passed, ${failed} failed; executed notebooks and HTML pages are in build/notebooks/`);
+  console.log(
+    `\n${rows.length - failed} passed, ${failed} failed; executed notebooks and HTML pages are ` +
+      `in build/notebooks/`,
+  );
   return failed ? 1 : 0;
 }
 

@@ -24,7 +24,10 @@ export interface IdxArray {
 }
 
 export class IdxFormatError extends Error {
-  constructor(readonly file: string, problem: string) {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
     super(`${file}: ${problem}`);
     this.name = 'IdxFormatError';
   }
@@ -32,9 +35,17 @@ export class IdxFormatError extends Error {
 
 /** Parses IDX bytes; `file` names the source in error messages. */
 export function parseIdx(bytes: Uint8Array, file = '<buffer>'): IdxArray {
-  if (bytes.length < 4) throw new IdxFormatError(file, `is ${bytes.length} bytes long, too short for an IDX header (4 bytes)`);
+  if (bytes.length < 4)
+    throw new IdxFormatError(
+      file,
+      `is ${bytes.length} bytes long, too short for an IDX header (4 bytes)`,
+    );
   if (bytes[0] !== 0 || bytes[1] !== 0) {
-    throw new IdxFormatError(file, `is not an IDX file: its magic number starts with 0x${hex(bytes[0])}${hex(bytes[1])}, expected 0x0000`);
+    throw new IdxFormatError(
+      file,
+      `is not an IDX file: its magic number starts with 0x${hex(bytes[0])}${hex(bytes[1])}, ` +
+        `expected 0x0000`,
+    );
   }
   const type = DTYPES[bytes[2] as keyof typeof DTYPES];
   if (!type) throw new IdxFormatError(file, `has unknown IDX element type 0x${hex(bytes[2])}`);
@@ -42,7 +53,10 @@ export function parseIdx(bytes: Uint8Array, file = '<buffer>'): IdxArray {
   if (ndim === 0) throw new IdxFormatError(file, 'declares zero dimensions');
   const headerBytes = 4 + 4 * ndim;
   if (bytes.length < headerBytes) {
-    throw new IdxFormatError(file, `is truncated: ${bytes.length} bytes, but its header alone needs ${headerBytes}`);
+    throw new IdxFormatError(
+      file,
+      `is truncated: ${bytes.length} bytes, but its header alone needs ${headerBytes}`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shape: number[] = [];
@@ -52,17 +66,27 @@ export function parseIdx(bytes: Uint8Array, file = '<buffer>'): IdxArray {
   if (bytes.length < expected) {
     throw new IdxFormatError(
       file,
-      `is truncated: ${bytes.length} bytes, but a ${type.name} array of shape [${shape.join(', ')}] needs ${expected}. ` +
+      `is truncated: ${bytes.length} bytes, but a ${type.name} array of shape ` +
+        `[${shape.join(', ')}] needs ${expected}. ` +
         'Reinstall the data (e.g. `npm ci`) or download the file again.',
     );
   }
   if (bytes.length > expected) {
-    throw new IdxFormatError(file, `has ${bytes.length - expected} bytes after the data of shape [${shape.join(', ')}]; is it the right file?`);
+    throw new IdxFormatError(
+      file,
+      `has ${bytes.length - expected} bytes after the data of shape [${shape.join(', ')}]; is it ` +
+        `the right file?`,
+    );
   }
   return { dtype: type.name, shape, data: readElements(view, headerBytes, count, type.name) };
 }
 
-function readElements(view: DataView, offset: number, count: number, dtype: IdxDtype): IdxArray['data'] {
+function readElements(
+  view: DataView,
+  offset: number,
+  count: number,
+  dtype: IdxDtype,
+): IdxArray['data'] {
   switch (dtype) {
     case 'uint8':
       return new Uint8Array(view.buffer, view.byteOffset + offset, count).slice();
@@ -95,7 +119,10 @@ function hex(b: number): string {
   return b.toString(16).padStart(2, '0');
 }
 
-/** Reads an IDX file (gzip-compressed if its name ends in .gz). Errors name the file and the problem. */
+/**
+ * Reads an IDX file (gzip-compressed if its name ends in .gz). Errors name the file and the
+ * problem.
+ */
 export function readIdx(file: string): IdxArray {
   let bytes: Uint8Array;
   try {
@@ -109,7 +136,10 @@ export function readIdx(file: string): IdxArray {
     try {
       bytes = zlib.gunzipSync(bytes);
     } catch (err) {
-      throw new IdxFormatError(file, `is not valid gzip data (${(err as Error).message}); the download may be incomplete`);
+      throw new IdxFormatError(
+        file,
+        `is not valid gzip data (${(err as Error).message}); the download may be incomplete`,
+      );
     }
   }
   return parseIdx(bytes, file);
@@ -121,7 +151,10 @@ export function encodeIdx(array: IdxArray): Uint8Array {
   const type = DTYPES[code as keyof typeof DTYPES];
   const count = array.shape.reduce((a, b) => a * b, 1);
   if (array.data.length !== count) {
-    throw new Error(`encodeIdx: data has ${array.data.length} elements but shape [${array.shape.join(', ')}] needs ${count}`);
+    throw new Error(
+      `encodeIdx: data has ${array.data.length} elements but shape [${array.shape.join(', ')}] ` +
+        `needs ${count}`,
+    );
   }
   const header = 4 + 4 * array.shape.length;
   const out = new Uint8Array(header + count * type.bytes);

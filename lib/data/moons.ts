@@ -1,7 +1,7 @@
 /**
- * The two-moons data set (as scikit-learn's make_moons): two interleaving half circles in 2D with Gaussian noise,
- * the standard toy density for flows. Generated from its own seed, so a train and a test set are reproducible
- * and independent of every other random draw.
+ * The two-moons data set (as scikit-learn's make_moons): two interleaving half circles in 2D with
+ * Gaussian noise, the standard toy density for flows. Generated from its own seed, so a train and a
+ * test set are reproducible and independent of every other random draw.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -34,15 +34,18 @@ function mulberry32(seed: number): () => number {
 }
 
 /**
- * n points, half on the upper moon (cos t, sin t) and half on the lower moon (1 - cos t, 0.5 - sin t),
- * t ~ U[0, π], plus N(0, noise²) noise per coordinate.
+ * n points, half on the upper moon (cos t, sin t) and half on the lower moon (1 - cos t, 0.5 - sin
+ * t), t ~ U[0, π], plus N(0, noise²) noise per coordinate.
  */
 export function moons(n: number, options: MoonsOptions = {}): PointSet2D {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`moons: n must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`moons: n must be a positive integer, got ${n}`);
   const noise = options.noise ?? 0.1;
-  if (!(noise >= 0) || !Number.isFinite(noise)) throw new Error(`moons: noise must be a finite number >= 0, got ${noise}`);
+  if (!(noise >= 0) || !Number.isFinite(noise))
+    throw new Error(`moons: noise must be a finite number >= 0, got ${noise}`);
   const seed = options.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0) throw new Error(`moons: seed must be a non-negative integer, got ${seed}`);
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new Error(`moons: seed must be a non-negative integer, got ${seed}`);
   const random = mulberry32(seed);
   const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const points = new Float32Array(2 * n);

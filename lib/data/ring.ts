@@ -1,7 +1,7 @@
 /**
- * The ring of Gaussians, the classic 2D test of mode collapse: K equal-weight isotropic Gaussians with
- * means evenly spaced on a circle. A generator covers a mode when enough of its samples land within
- * 3 standard deviations of that mode's mean.
+ * The ring of Gaussians, the classic 2D test of mode collapse: K equal-weight isotropic Gaussians
+ * with means evenly spaced on a circle. A generator covers a mode when enough of its samples land
+ * within 3 standard deviations of that mode's mean.
  */
 import * as tf from '@tensorflow/tfjs';
 import { nextSeed, random } from '../runtime/random';
@@ -17,7 +17,8 @@ export interface RingOptions {
 
 function ringParams(options: RingOptions): Required<RingOptions> {
   const { modes = 8, radius = 2, std = 0.05 } = options;
-  if (!Number.isInteger(modes) || modes < 1) throw new Error(`ring: modes must be a positive integer, got ${modes}`);
+  if (!Number.isInteger(modes) || modes < 1)
+    throw new Error(`ring: modes must be a positive integer, got ${modes}`);
   if (!(radius > 0)) throw new Error(`ring: radius must be positive, got ${radius}`);
   if (!(std > 0)) throw new Error(`ring: std must be positive, got ${std}`);
   return { modes, radius, std };
@@ -26,12 +27,18 @@ function ringParams(options: RingOptions): Required<RingOptions> {
 /** The K means (r cos 2πk/K, r sin 2πk/K). */
 export function ringMeans(options: RingOptions = {}): [number, number][] {
   const { modes, radius } = ringParams(options);
-  return Array.from({ length: modes }, (_, k) => [radius * Math.cos((2 * Math.PI * k) / modes), radius * Math.sin((2 * Math.PI * k) / modes)]);
+  return Array.from({ length: modes }, (_, k) => [
+    radius * Math.cos((2 * Math.PI * k) / modes),
+    radius * Math.sin((2 * Math.PI * k) / modes),
+  ]);
 }
 
-/** n samples [n, 2] of the ring mixture (each picks a mode uniformly, then adds N(0, std² I) noise). */
+/**
+ * n samples [n, 2] of the ring mixture (each picks a mode uniformly, then adds N(0, std² I) noise).
+ */
 export function sampleRing(n: number, options: RingOptions = {}): tf.Tensor2D {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`sampleRing(n): n must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`sampleRing(n): n must be a positive integer, got ${n}`);
   const { std } = ringParams(options);
   const means = ringMeans(options);
   const centers = new Float32Array(2 * n);
@@ -40,7 +47,13 @@ export function sampleRing(n: number, options: RingOptions = {}): tf.Tensor2D {
     centers[2 * i] = m[0];
     centers[2 * i + 1] = m[1];
   }
-  return tf.tidy(() => tf.add(tf.tensor2d(centers, [n, 2]), tf.randomNormal([n, 2], 0, std, 'float32', nextSeed())) as tf.Tensor2D);
+  return tf.tidy(
+    () =>
+      tf.add(
+        tf.tensor2d(centers, [n, 2]),
+        tf.randomNormal([n, 2], 0, std, 'float32', nextSeed()),
+      ) as tf.Tensor2D,
+  );
 }
 
 /** Endless batches of ring samples; each batch is disposed when the next one is requested. */
@@ -67,19 +80,28 @@ export interface RingCoverage {
 }
 
 /**
- * How well samples [n, 2] cover the ring: a sample is near mode k when ‖x - μ_k‖ < 3 std; a mode is covered
- * when at least `minFraction` of all samples are near it (default 0.02, a sixth of its fair share 1/8).
+ * How well samples [n, 2] cover the ring: a sample is near mode k when ‖x - μ_k‖ < 3 std; a mode is
+ * covered when at least `minFraction` of all samples are near it (default 0.02, a sixth of its fair
+ * share 1/8).
  */
-export function ringCoverage(samples: tf.Tensor2D | Float32Array, options: RingOptions & { minFraction?: number } = {}): RingCoverage {
+export function ringCoverage(
+  samples: tf.Tensor2D | Float32Array,
+  options: RingOptions & { minFraction?: number } = {},
+): RingCoverage {
   const { std } = ringParams(options);
   const minFraction = options.minFraction ?? 0.02;
-  if (!(minFraction > 0 && minFraction <= 1)) throw new Error(`ringCoverage: minFraction must be in (0, 1], got ${minFraction}`);
+  if (!(minFraction > 0 && minFraction <= 1))
+    throw new Error(`ringCoverage: minFraction must be in (0, 1], got ${minFraction}`);
   let xy: Float32Array;
   if (samples instanceof Float32Array) {
-    if (samples.length === 0 || samples.length % 2 !== 0) throw new Error(`ringCoverage: expected 2D points as [x0, y0, x1, y1, ...], got ${samples.length} values`);
+    if (samples.length === 0 || samples.length % 2 !== 0)
+      throw new Error(
+        `ringCoverage: expected 2D points as [x0, y0, x1, y1, ...], got ${samples.length} values`,
+      );
     xy = samples;
   } else {
-    if (samples.rank !== 2 || samples.shape[1] !== 2 || samples.shape[0] === 0) throw new Error(`ringCoverage: expected samples [n, 2], got [${samples.shape.join(', ')}]`);
+    if (samples.rank !== 2 || samples.shape[1] !== 2 || samples.shape[0] === 0)
+      throw new Error(`ringCoverage: expected samples [n, 2], got [${samples.shape.join(', ')}]`);
     xy = samples.dataSync() as Float32Array;
   }
   const means = ringMeans(options);
@@ -97,5 +119,9 @@ export function ringCoverage(samples: tf.Tensor2D | Float32Array, options: RingO
     }
   }
   const near = counts.reduce((a, b) => a + b, 0);
-  return { counts, modesCovered: counts.filter((c) => c >= minFraction * n).length, fractionNearMode: near / n };
+  return {
+    counts,
+    modesCovered: counts.filter((c) => c >= minFraction * n).length,
+    fractionNearMode: near / n,
+  };
 }

@@ -1,6 +1,7 @@
 /**
- * Bernoulli(p) over {0, 1}, from logits (log p / (1 - p), any real) or from probabilities in [0, 1].
- * Internally everything is in logits: log p = -softplus(-l) and log(1 - p) = -softplus(l) stay finite.
+ * Bernoulli(p) over {0, 1}, from logits (log p / (1 - p), any real) or from probabilities in [0,
+ * 1]. Internally everything is in logits: log p = -softplus(-l) and log(1 - p) = -softplus(l) stay
+ * finite.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Distribution } from './distribution';
@@ -8,7 +9,10 @@ import { ValidationOptions } from './normal';
 import { normalizeSampleShape, requireAll, SampleShape, TensorLike, toTensor } from './util';
 import { nextSeed } from '../runtime/random';
 
-/** Probabilities are clipped to [EPS, 1 - EPS] before becoming logits, so p = 0 or 1 gives finite logits. */
+/**
+ * Probabilities are clipped to [EPS, 1 - EPS] before becoming logits, so p = 0 or 1 gives finite
+ * logits.
+ */
 const EPS = 1e-7;
 
 export interface BernoulliParameters extends ValidationOptions {
@@ -28,14 +32,23 @@ export class Bernoulli extends Distribution {
     let logits: tf.Tensor;
     if (params.probs !== undefined) {
       const p = toTensor(params.probs, 'probs', 'Bernoulli');
-      if (validate) requireAll(p, (v) => v >= 0 && v <= 1, 'Bernoulli', 'probs', 'in [0, 1]', 'Pass logits instead for unconstrained values.');
+      if (validate)
+        requireAll(
+          p,
+          (v) => v >= 0 && v <= 1,
+          'Bernoulli',
+          'probs',
+          'in [0, 1]',
+          'Pass logits instead for unconstrained values.',
+        );
       logits = tf.tidy(() => {
         const c = tf.clipByValue(p, EPS, 1 - EPS);
         return tf.sub(tf.log(c), tf.log1p(tf.neg(c)));
       });
     } else {
       logits = toTensor(params.logits!, 'logits', 'Bernoulli');
-      if (validate) requireAll(logits, (v) => !Number.isNaN(v), 'Bernoulli', 'logits', 'a number (not NaN)');
+      if (validate)
+        requireAll(logits, (v) => !Number.isNaN(v), 'Bernoulli', 'logits', 'a number (not NaN)');
     }
     super(logits.shape, []);
     this.logits = logits;
@@ -47,7 +60,13 @@ export class Bernoulli extends Distribution {
 
   protected override drawNonDifferentiable(sampleShape: SampleShape): tf.Tensor {
     return tf.tidy(() => {
-      const u = tf.randomUniform([...normalizeSampleShape(sampleShape), ...this.batchShape], 0, 1, 'float32', nextSeed());
+      const u = tf.randomUniform(
+        [...normalizeSampleShape(sampleShape), ...this.batchShape],
+        0,
+        1,
+        'float32',
+        nextSeed(),
+      );
       return tf.cast(tf.less(u, this.probs), 'float32');
     });
   }

@@ -1,6 +1,7 @@
 /**
- * Categorical over {0, ..., K-1}, from logits or (unnormalized) probabilities along the last axis; the
- * batch shape is everything before it. Stores normalized log-probabilities (logits - logSumExp).
+ * Categorical over {0, ..., K-1}, from logits or (unnormalized) probabilities along the last axis;
+ * the batch shape is everything before it. Stores normalized log-probabilities (logits -
+ * logSumExp).
  */
 import * as tf from '@tensorflow/tfjs';
 import { Distribution } from './distribution';
@@ -28,19 +29,40 @@ export class Categorical extends Distribution {
       throw new Error('Categorical: pass exactly one of { probs } or { logits }');
     }
     const validate = params.validate ?? true;
-    const raw = toTensor((params.probs ?? params.logits)!, params.probs !== undefined ? 'probs' : 'logits', 'Categorical');
-    if (raw.rank < 1) throw new Error(`Categorical: ${params.probs !== undefined ? 'probs' : 'logits'} must have shape [..., K], got a scalar`);
+    const raw = toTensor(
+      (params.probs ?? params.logits)!,
+      params.probs !== undefined ? 'probs' : 'logits',
+      'Categorical',
+    );
+    if (raw.rank < 1)
+      throw new Error(
+        `Categorical: ${params.probs !== undefined ? 'probs' : 'logits'} must have shape [..., ` +
+          `K], got a scalar`,
+      );
     let logits: tf.Tensor;
     if (params.probs !== undefined) {
       if (validate) {
-        requireAll(raw, (v) => v >= 0 && Number.isFinite(v), 'Categorical', 'probs', 'non-negative and finite');
+        requireAll(
+          raw,
+          (v) => v >= 0 && Number.isFinite(v),
+          'Categorical',
+          'probs',
+          'non-negative and finite',
+        );
         const sums = tf.sum(raw, -1);
         requireAll(sums, (v) => v > 0, 'Categorical', 'the sum of probs over the last axis', '> 0');
         sums.dispose();
       }
       logits = tf.tidy(() => tf.log(tf.maximum(tf.div(raw, tf.sum(raw, -1, true)), TINY)));
     } else {
-      if (validate) requireAll(raw, (v) => !Number.isNaN(v) && v !== Infinity, 'Categorical', 'logits', 'a number below +Infinity');
+      if (validate)
+        requireAll(
+          raw,
+          (v) => !Number.isNaN(v) && v !== Infinity,
+          'Categorical',
+          'logits',
+          'a number below +Infinity',
+        );
       logits = raw;
     }
     super(logits.shape.slice(0, -1), []);
@@ -76,7 +98,10 @@ export class Categorical extends Distribution {
     for (let i = 0; i < values.length; i++) {
       const c = values[i];
       if (!Number.isInteger(c) || c < 0 || c >= this.numCategories) {
-        throw new Error(`Categorical.logProb(x): x must hold integers in {0, ..., ${this.numCategories - 1}}, got ${c}`);
+        throw new Error(
+          `Categorical.logProb(x): x must hold integers in {0, ..., ${this.numCategories - 1}}, ` +
+            `got ${c}`,
+        );
       }
     }
     return tf.tidy(() => {

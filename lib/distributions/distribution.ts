@@ -1,7 +1,8 @@
 /**
- * The interface every distribution implements, modelled on torch.distributions: a batch of independent
- * distributions (batchShape) over events of shape eventShape. Draws have shape
- * [...sampleShape, ...batchShape, ...eventShape]; logProb(x) has shape [...sampleShape, ...batchShape].
+ * The interface every distribution implements, modelled on torch.distributions: a batch of
+ * independent distributions (batchShape) over events of shape eventShape. Draws have shape
+ * [...sampleShape, ...batchShape, ...eventShape]; logProb(x) has shape [...sampleShape,
+ * ...batchShape].
  */
 import * as tf from '@tensorflow/tfjs';
 import { normalizeSampleShape, SampleShape, TensorLike, toTensor } from './util';
@@ -17,10 +18,16 @@ export function stopGradient<T extends tf.Tensor>(x: T): T {
 }
 
 export abstract class Distribution {
-  /** Whether rsample exists: draws are a differentiable function of the parameters (reparameterization). */
+  /**
+   * Whether rsample exists: draws are a differentiable function of the parameters
+   * (reparameterization).
+   */
   abstract readonly hasRsample: boolean;
 
-  constructor(readonly batchShape: number[], readonly eventShape: number[]) {}
+  constructor(
+    readonly batchShape: number[],
+    readonly eventShape: number[],
+  ) {}
 
   /** A short name for messages, e.g. 'Normal'. */
   get name(): string {
@@ -35,18 +42,23 @@ export abstract class Distribution {
   /** Draws without gradients to the parameters. */
   sample(sampleShape: SampleShape = []): tf.Tensor {
     return tf.tidy(() => {
-      const x = this.hasRsample ? this.rsample(sampleShape) : this.drawNonDifferentiable(sampleShape);
+      const x = this.hasRsample
+        ? this.rsample(sampleShape)
+        : this.drawNonDifferentiable(sampleShape);
       return stopGradient(x);
     });
   }
 
   /** Reparameterized draws x = g(parameters, noise): gradients flow to the parameters. */
-  rsample(sampleShape: SampleShape = []): tf.Tensor {
-    throw new Error(`${this.name} has no reparameterized sampler (rsample): use sample() and a score-function gradient instead.`);
+  rsample(_sampleShape: SampleShape = []): tf.Tensor {
+    throw new Error(
+      `${this.name} has no reparameterized sampler (rsample): use sample() and a score-function ` +
+        `gradient instead.`,
+    );
   }
 
   /** Draws for distributions without rsample (overridden by those). */
-  protected drawNonDifferentiable(sampleShape: SampleShape): tf.Tensor {
+  protected drawNonDifferentiable(_sampleShape: SampleShape): tf.Tensor {
     throw new Error(`${this.name}.sample is not implemented`);
   }
 
@@ -67,16 +79,24 @@ export abstract class Distribution {
 
   /** Differential or discrete entropy in nats, shape batchShape. */
   entropy(): tf.Tensor {
-    throw new Error(`${this.name} has no closed-form entropy: estimate it as -mean(logProb(sample(n))).`);
+    throw new Error(
+      `${this.name} has no closed-form entropy: estimate it as -mean(logProb(sample(n))).`,
+    );
   }
 
-  /** Checks that x ends in batchShape+eventShape (up to broadcasting) and returns it as a float tensor. */
+  /**
+   * Checks that x ends in batchShape+eventShape (up to broadcasting) and returns it as a float
+   * tensor.
+   */
   protected checkValue(x: TensorLike): tf.Tensor {
     const t = toTensor(x, 'x', `${this.name}.logProb`);
     const tail = [...this.batchShape, ...this.eventShape];
     const e = this.eventShape.length;
     if (t.rank < e) {
-      throw new Error(`${this.name}.logProb(x): x must end in the event shape [${this.eventShape}], got shape [${t.shape}]`);
+      throw new Error(
+        `${this.name}.logProb(x): x must end in the event shape [${this.eventShape}], got shape ` +
+          `[${t.shape}]`,
+      );
     }
     const n = Math.min(t.rank, tail.length);
     for (let i = 1; i <= n; i++) {
@@ -85,7 +105,8 @@ export abstract class Distribution {
       const isEvent = i <= e;
       if (isEvent ? dx !== dd : dx !== dd && dx !== 1 && dd !== 1) {
         throw new Error(
-          `${this.name}.logProb(x): x has shape [${t.shape}], which does not end in (or broadcast to) batch shape [${this.batchShape}] ` +
+          `${this.name}.logProb(x): x has shape [${t.shape}], which does not end in (or ` +
+            `broadcast to) batch shape [${this.batchShape}] ` +
             `+ event shape [${this.eventShape}]`,
         );
       }

@@ -1,7 +1,7 @@
 /**
- * Independent(base, n): reinterprets the last n batch axes of `base` as event axes, so that logProb sums
- * over them. Independent(new Normal(mu, sigma), 1) is the diagonal Gaussian N(mu, diag(sigma^2)) of a VAE
- * encoder, with log q(z|x) summed over the latent dimensions.
+ * Independent(base, n): reinterprets the last n batch axes of `base` as event axes, so that logProb
+ * sums over them. Independent(new Normal(mu, sigma), 1) is the diagonal Gaussian N(mu,
+ * diag(sigma^2)) of a VAE encoder, with log q(z|x) summed over the latent dimensions.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Distribution } from './distribution';
@@ -10,10 +10,16 @@ import { SampleShape, TensorLike } from './util';
 export class Independent extends Distribution {
   readonly hasRsample: boolean;
 
-  constructor(readonly base: Distribution, readonly reinterpretedBatchDims = 1) {
+  constructor(
+    readonly base: Distribution,
+    readonly reinterpretedBatchDims = 1,
+  ) {
     const n = reinterpretedBatchDims;
     if (!Number.isInteger(n) || n < 0 || n > base.batchShape.length) {
-      throw new Error(`Independent: reinterpretedBatchDims must be an integer in [0, ${base.batchShape.length}] for a base of batch shape [${base.batchShape}], got ${n}`);
+      throw new Error(
+        `Independent: reinterpretedBatchDims must be an integer in [0, ` +
+          `${base.batchShape.length}] for a base of batch shape [${base.batchShape}], got ${n}`,
+      );
     }
     const cut = base.batchShape.length - n;
     super(base.batchShape.slice(0, cut), [...base.batchShape.slice(cut), ...base.eventShape]);

@@ -1,6 +1,7 @@
 /**
- * Probability distributions over TensorFlow.js tensors, modelled on torch.distributions: sample / rsample,
- * logProb, mean, variance, entropy, and kl(p, q) with registered closed forms and a Monte Carlo fallback.
+ * Probability distributions over TensorFlow.js tensors, modelled on torch.distributions: sample /
+ * rsample, logProb, mean, variance, entropy, and kl(p, q) with registered closed forms and a Monte
+ * Carlo fallback.
  */
 export * from './bernoulli';
 export * from './categorical';

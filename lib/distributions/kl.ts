@@ -1,7 +1,7 @@
 /**
- * KL(p || q) = E_p[log p(x) - log q(x)], in nats, with shape the broadcast batch shape. Closed forms are
- * registered per pair of families (as torch.distributions.kl does); any other pair falls back to a Monte
- * Carlo estimate, and says so with its standard error.
+ * KL(p || q) = E_p[log p(x) - log q(x)], in nats, with shape the broadcast batch shape. Closed
+ * forms are registered per pair of families (as torch.distributions.kl does); any other pair falls
+ * back to a Monte Carlo estimate, and says so with its standard error.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Bernoulli } from './bernoulli';
@@ -19,16 +19,28 @@ type KlFn = (p: Distribution, q: Distribution) => tf.Tensor;
 const registry = new Map<unknown, Map<unknown, KlFn>>();
 
 /** Registers the closed form of KL(p || q) for p of family P and q of family Q. */
-export function registerKl<P extends Distribution, Q extends Distribution>(p: Ctor<P>, q: Ctor<Q>, fn: (p: P, q: Q) => tf.Tensor): void {
+export function registerKl<P extends Distribution, Q extends Distribution>(
+  p: Ctor<P>,
+  q: Ctor<Q>,
+  fn: (p: P, q: Q) => tf.Tensor,
+): void {
   if (!registry.has(p)) registry.set(p, new Map());
   registry.get(p)!.set(q, fn as KlFn);
 }
 
 function lookup(p: Distribution, q: Distribution): KlFn | undefined {
-  for (let a = Object.getPrototypeOf(p); a && a !== Object.prototype; a = Object.getPrototypeOf(a)) {
+  for (
+    let a = Object.getPrototypeOf(p);
+    a && a !== Object.prototype;
+    a = Object.getPrototypeOf(a)
+  ) {
     const row = registry.get(a.constructor);
     if (!row) continue;
-    for (let b = Object.getPrototypeOf(q); b && b !== Object.prototype; b = Object.getPrototypeOf(b)) {
+    for (
+      let b = Object.getPrototypeOf(q);
+      b && b !== Object.prototype;
+      b = Object.getPrototypeOf(b)
+    ) {
       const fn = row.get(b.constructor);
       if (fn) return fn;
     }
@@ -51,7 +63,8 @@ export interface MonteCarloKl {
 
 /** KL(p || q) ~ (1/n) sum_i [log p(x_i) - log q(x_i)], x_i ~ p, with its standard error. */
 export function klMonteCarlo(p: Distribution, q: Distribution, samples = 10000): MonteCarloKl {
-  if (!Number.isInteger(samples) || samples < 2) throw new Error(`klMonteCarlo: samples must be an integer >= 2, got ${samples}`);
+  if (!Number.isInteger(samples) || samples < 2)
+    throw new Error(`klMonteCarlo: samples must be an integer >= 2, got ${samples}`);
   const [estimate, standardError] = tf.tidy(() => {
     const x = p.sample(samples);
     const d = tf.sub(p.logProb(x), q.logProb(x));
@@ -69,22 +82,34 @@ export interface KlOptions {
 }
 
 /**
- * KL(p || q) in nats: the registered closed form for the pair of families, else a Monte Carlo estimate
- * (announced on the console with its standard error; use klMonteCarlo to get the error as a tensor).
+ * KL(p || q) in nats: the registered closed form for the pair of families, else a Monte Carlo
+ * estimate (announced on the console with its standard error; use klMonteCarlo to get the error as
+ * a tensor).
  */
 export function kl(p: Distribution, q: Distribution, options: KlOptions = {}): tf.Tensor {
   if (!(p instanceof Distribution) || !(q instanceof Distribution)) {
-    throw new Error('kl(p, q): both arguments must be distributions (e.g. new distributions.Normal(0, 1))');
+    throw new Error(
+      'kl(p, q): both arguments must be distributions (e.g. new distributions.Normal(0, 1))',
+    );
   }
-  if (p.eventShape.length !== q.eventShape.length || p.eventShape.some((d, i) => d !== q.eventShape[i])) {
-    throw new Error(`kl(p, q): p (${p.name}) has event shape [${p.eventShape}] and q (${q.name}) has [${q.eventShape}]; they must be equal`);
+  if (
+    p.eventShape.length !== q.eventShape.length ||
+    p.eventShape.some((d, i) => d !== q.eventShape[i])
+  ) {
+    throw new Error(
+      `kl(p, q): p (${p.name}) has event shape [${p.eventShape}] and q (${q.name}) has ` +
+        `[${q.eventShape}]; they must be equal`,
+    );
   }
   const fn = lookup(p, q);
   if (fn) return fn(p, q);
   const mc = klMonteCarlo(p, q, options.samples ?? 10000);
   if (options.warn ?? true) {
     const se = tf.max(mc.standardError);
-    console.warn(`kl(${p.name}, ${q.name}): no closed form registered; Monte Carlo estimate from ${mc.samples} samples, standard error up to ${se.dataSync()[0].toPrecision(3)} nats`);
+    console.warn(
+      `kl(${p.name}, ${q.name}): no closed form registered; Monte Carlo estimate from ` +
+        `${mc.samples} samples, standard error up to ${se.dataSync()[0].toPrecision(3)} nats`,
+    );
     se.dispose();
   }
   mc.standardError.dispose();
@@ -103,7 +128,8 @@ registerKl(Normal, Normal, (p, q) =>
 // KL = (tr(S2^-1 S1) + (mu2 - mu1)^T S2^-1 (mu2 - mu1) - d + log det S2 - log det S1) / 2
 registerKl(MultivariateNormal, MultivariateNormal, (p, q) =>
   tf.tidy(() => {
-    const m = solveLowerTriangular(q.scaleTril, p.scaleTril); // L2^-1 L1: tr(S2^-1 S1) = |L2^-1 L1|_F^2
+    // m = L2^-1 L1, so tr(S2^-1 S1) = |L2^-1 L1|_F^2
+    const m = solveLowerTriangular(q.scaleTril, p.scaleTril);
     const trace = tf.sum(tf.square(m), [-2, -1]);
     const diff = tf.sub(q.loc, p.loc);
     const l2 = tf.broadcastTo(q.scaleTril, [...diff.shape, q.dim]);
@@ -128,7 +154,10 @@ registerKl(Bernoulli, Bernoulli, (p, q) =>
 // KL = sum_k pi_k (log pi_k - log rho_k)
 registerKl(Categorical, Categorical, (p, q) => {
   if (p.numCategories !== q.numCategories) {
-    throw new Error(`kl(Categorical, Categorical): p has ${p.numCategories} categories and q has ${q.numCategories}`);
+    throw new Error(
+      `kl(Categorical, Categorical): p has ${p.numCategories} categories and q has ` +
+        `${q.numCategories}`,
+    );
   }
   return tf.tidy(() => tf.sum(tf.mul(p.probs, tf.sub(p.logProbs, q.logProbs)), -1));
 });
@@ -145,11 +174,19 @@ registerKl(Uniform, Uniform, (p, q) =>
 // KL of independent products is the sum of the KLs of the factors.
 registerKl(Independent, Independent, (p, q) => {
   if (p.reinterpretedBatchDims !== q.reinterpretedBatchDims) {
-    throw new Error(`kl(Independent, Independent): p sums over ${p.reinterpretedBatchDims} axes and q over ${q.reinterpretedBatchDims}`);
+    throw new Error(
+      `kl(Independent, Independent): p sums over ${p.reinterpretedBatchDims} axes and q over ` +
+        `${q.reinterpretedBatchDims}`,
+    );
   }
   return tf.tidy(() => {
     const base = kl(p.base, q.base);
     const n = p.reinterpretedBatchDims;
-    return n === 0 ? base : tf.sum(base, Array.from({ length: n }, (_, i) => base.rank - 1 - i));
+    return n === 0
+      ? base
+      : tf.sum(
+          base,
+          Array.from({ length: n }, (_, i) => base.rank - 1 - i),
+        );
   });
 });

@@ -1,14 +1,18 @@
 /**
- * The small dense linear algebra the Gaussians need and TensorFlow.js lacks: a batched, differentiable
- * Cholesky factorization and triangular solves, written with tfjs ops one column (row) at a time. The cost
- * is d ops of size d^2 each, right for the low-dimensional Gaussians of the course (d up to a few dozen).
+ * The small dense linear algebra the Gaussians need and TensorFlow.js lacks: a batched,
+ * differentiable Cholesky factorization and triangular solves, written with tfjs ops one column
+ * (row) at a time. The cost is d ops of size d^2 each, right for the low-dimensional Gaussians of
+ * the course (d up to a few dozen).
  */
 import * as tf from '@tensorflow/tfjs';
 
 function checkSquare(a: tf.Tensor, name: string, what: string): number {
   const d = a.shape[a.rank - 1];
   if (a.rank < 2 || a.shape[a.rank - 2] !== d) {
-    throw new Error(`${what}: ${name} must be a square matrix or a batch of them, shape [..., d, d], got [${a.shape}]`);
+    throw new Error(
+      `${what}: ${name} must be a square matrix or a batch of them, shape [..., d, d], got ` +
+        `[${a.shape}]`,
+    );
   }
   return d;
 }
@@ -44,7 +48,8 @@ export function cholesky(a: tf.Tensor, name = 'covariance', what = 'cholesky'): 
     for (let j = 0; j < d; j++) {
       // L[:, j] = (A[:, j] - sum_{k<j} L[:, k] L[j, k]) / sqrt(pivot_j), restricted to rows i >= j
       let c = column(a, j);
-      for (let k = 0; k < j; k++) c = tf.sub(c, tf.mul(columns[k], tf.expandDims(entry(columns[k], j), -1)));
+      for (let k = 0; k < j; k++)
+        c = tf.sub(c, tf.mul(columns[k], tf.expandDims(entry(columns[k], j), -1)));
       const pivot = entry(c, j);
       pivotList.push(pivot);
       const mask = tf.tensor1d(Array.from({ length: d }, (_, i) => (i >= j ? 1 : 0)));
@@ -59,8 +64,10 @@ export function cholesky(a: tf.Tensor, name = 'covariance', what = 'cholesky'): 
       factor.dispose();
       const matrix = Math.floor(i / d);
       throw new Error(
-        `${what}: ${name} is not positive definite (pivot ${i % d} of matrix ${matrix} is ${p[i]}). ` +
-          `A covariance must be symmetric with positive eigenvalues; add a small multiple of the identity (e.g. 1e-6 I) if it is only semi-definite.`,
+        `${what}: ${name} is not positive definite (pivot ${i % d} of matrix ${matrix} is ` +
+          `${p[i]}). ` +
+          `A covariance must be symmetric with positive eigenvalues; add a small multiple of the ` +
+          `identity (e.g. 1e-6 I) if it is only semi-definite.`,
       );
     }
   }
@@ -75,7 +82,10 @@ export function solveLowerTriangular(l: tf.Tensor, b: tf.Tensor, vector = false)
   const d = checkSquare(l, 'L', 'solveLowerTriangular');
   const rhs = vector ? tf.expandDims(b, -1) : b;
   if (rhs.shape[rhs.rank - 2] !== d) {
-    throw new Error(`solveLowerTriangular: the right-hand side has ${rhs.shape[rhs.rank - 2]} rows, but L is ${d}x${d}`);
+    throw new Error(
+      `solveLowerTriangular: the right-hand side has ${rhs.shape[rhs.rank - 2]} rows, but L is ` +
+        `${d}x${d}`,
+    );
   }
   return tf.tidy(() => {
     const rows: tf.Tensor[] = [];
@@ -120,8 +130,19 @@ export function outerSelf(a: tf.Tensor): tf.Tensor {
   return tf.matMul(a, a, false, true);
 }
 
-/** The lower triangle (diagonal included) of [..., d, d], zero above; differentiable, unlike tf.linalg.bandPart in tfjs 4.22. */
+/**
+ * The lower triangle (diagonal included) of [..., d, d], zero above; differentiable, unlike
+ * tf.linalg.bandPart in tfjs 4.22.
+ */
 export function lowerTriangular(a: tf.Tensor): tf.Tensor {
   const d = checkSquare(a, 'a', 'lowerTriangular');
-  return tf.tidy(() => tf.mul(a, tf.tensor2d(Array.from({ length: d * d }, (_, i) => (i % d <= Math.floor(i / d) ? 1 : 0)), [d, d])));
+  return tf.tidy(() =>
+    tf.mul(
+      a,
+      tf.tensor2d(
+        Array.from({ length: d * d }, (_, i) => (i % d <= Math.floor(i / d) ? 1 : 0)),
+        [d, d],
+      ),
+    ),
+  );
 }

@@ -4,7 +4,8 @@
  *   p(x) = N(x; b, W W^T + s^2 I)
  *   p(z | x) = N(z; A^{-1} W^T (x - b) / s^2, A^{-1}),  A = I + W^T W / s^2
  * and, for a Gaussian q(z) = N(m, S), the ELBO in closed form:
- *   ELBO = E_q[log p(x|z)] - KL(q || p(z)),  E_q[log p(x|z)] = log N(x; W m + b, s^2 I) - tr(W S W^T) / (2 s^2)
+ *   ELBO = E_q[log p(x|z)] - KL(q || p(z)),  E_q[log p(x|z)] = log N(x; W m + b, s^2 I) - tr(W S
+ *   W^T) / (2 s^2)
  * so that log p(x) - ELBO = KL(q || p(z|x)) can be checked to the last digit.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -36,9 +37,15 @@ export class LinearGaussianModel {
   constructor(w: TensorLike, b: TensorLike, noiseStd: number) {
     const wt = toTensor(w, 'W', 'LinearGaussianModel');
     const bt = toTensor(b, 'b', 'LinearGaussianModel');
-    if (wt.rank !== 2) throw new Error(`LinearGaussianModel: W must be a [d, m] matrix, got shape [${wt.shape}]`);
-    if (bt.rank !== 1 || bt.shape[0] !== wt.shape[0]) throw new Error(`LinearGaussianModel: b must have shape [${wt.shape[0]}] (the rows of W), got [${bt.shape}]`);
-    if (!(noiseStd > 0) || !Number.isFinite(noiseStd)) throw new Error(`LinearGaussianModel: noiseStd must be positive and finite, got ${noiseStd}`);
+    if (wt.rank !== 2)
+      throw new Error(`LinearGaussianModel: W must be a [d, m] matrix, got shape [${wt.shape}]`);
+    if (bt.rank !== 1 || bt.shape[0] !== wt.shape[0])
+      throw new Error(
+        `LinearGaussianModel: b must have shape [${wt.shape[0]}] (the rows of W), got ` +
+          `[${bt.shape}]`,
+      );
+    if (!(noiseStd > 0) || !Number.isFinite(noiseStd))
+      throw new Error(`LinearGaussianModel: noiseStd must be positive and finite, got ${noiseStd}`);
     requireAll(wt, Number.isFinite, 'LinearGaussianModel', 'W', 'finite');
     this.w = wt as tf.Tensor2D;
     this.b = bt as tf.Tensor1D;
@@ -49,18 +56,29 @@ export class LinearGaussianModel {
 
   /** p(z) = N(0, I_m). */
   prior(): MultivariateNormal {
-    return new MultivariateNormal(tf.zeros([this.latentDim]), { scaleTril: tf.eye(this.latentDim) });
+    return new MultivariateNormal(tf.zeros([this.latentDim]), {
+      scaleTril: tf.eye(this.latentDim),
+    });
   }
 
   /** p(x | z) for z [..., m], a diagonal Gaussian over x [..., d]. */
   likelihood(z: tf.Tensor): Distribution {
-    const mean = tf.add(tf.matMul(tf.reshape(z, [-1, this.latentDim]), this.w, false, true), this.b);
-    return new Independent(new Normal(tf.reshape(mean, [...z.shape.slice(0, -1), this.dataDim]), this.noiseStd), 1);
+    const mean = tf.add(
+      tf.matMul(tf.reshape(z, [-1, this.latentDim]), this.w, false, true),
+      this.b,
+    );
+    return new Independent(
+      new Normal(tf.reshape(mean, [...z.shape.slice(0, -1), this.dataDim]), this.noiseStd),
+      1,
+    );
   }
 
   /** p(x) = N(b, W W^T + s^2 I). */
   marginal(): MultivariateNormal {
-    const cov = tf.add(tf.matMul(this.w, this.w, false, true), tf.mul(this.noiseStd ** 2, tf.eye(this.dataDim)));
+    const cov = tf.add(
+      tf.matMul(this.w, this.w, false, true),
+      tf.mul(this.noiseStd ** 2, tf.eye(this.dataDim)),
+    );
     return new MultivariateNormal(this.b, { covariance: cov });
   }
 
@@ -70,9 +88,18 @@ export class LinearGaussianModel {
     const s2 = this.noiseStd ** 2;
     const [mean, covariance] = tf.tidy(() => {
       const a = tf.add(tf.eye(this.latentDim), tf.div(tf.matMul(this.w, this.w, true, false), s2));
-      const lInv = solveLowerTriangular(cholesky(a, 'I + W^T W / s^2', 'LinearGaussianModel.posterior'), tf.eye(this.latentDim));
+      const lInv = solveLowerTriangular(
+        cholesky(a, 'I + W^T W / s^2', 'LinearGaussianModel.posterior'),
+        tf.eye(this.latentDim),
+      );
       const cov = tf.matMul(lInv, lInv, true, false); // A^{-1} = L^{-T} L^{-1}
-      const mu = tf.reshape(tf.matMul(cov, tf.reshape(tf.matMul(tf.reshape(tf.sub(xt, this.b), [1, -1]), this.w), [-1, 1])), [-1]);
+      const mu = tf.reshape(
+        tf.matMul(
+          cov,
+          tf.reshape(tf.matMul(tf.reshape(tf.sub(xt, this.b), [1, -1]), this.w), [-1, 1]),
+        ),
+        [-1],
+      );
       return [tf.div(mu, s2), tf.mul(0.5, tf.add(cov, tf.transpose(cov)))];
     });
     return new MultivariateNormal(mean, { covariance });
@@ -84,25 +111,45 @@ export class LinearGaussianModel {
     return tf.tidy(() => this.marginal().logProb(xt)) as tf.Scalar;
   }
 
-  /** The ELBO of q(z) = N(m, S) for one data point, in closed form, split as reconstruction - KL. Differentiable in q's parameters. */
+  /**
+   * The ELBO of q(z) = N(m, S) for one data point, in closed form, split as reconstruction - KL.
+   * Differentiable in q's parameters.
+   */
   elbo(x: TensorLike, q: MultivariateNormal): ElboTerms {
     const xt = this.checkPoint(x);
     if (q.dim !== this.latentDim || q.batchShape.length !== 0) {
-      throw new Error(`LinearGaussianModel.elbo: q must be one Gaussian over the ${this.latentDim} latent dimensions, got batch [${q.batchShape}] event [${q.eventShape}]`);
+      throw new Error(
+        `LinearGaussianModel.elbo: q must be one Gaussian over the ${this.latentDim} latent ` +
+          `dimensions, got batch [${q.batchShape}] event [${q.eventShape}]`,
+      );
     }
     return tf.tidy(() => {
-      // E_q[log p(x|z)] = log N(x; W m + b, s^2 I) - tr(W S W^T) / (2 s^2),  tr(W S W^T) = |W L|_F^2
+      // E_q[log p(x|z)] = log N(x; W m + b, s^2 I) - tr(W S W^T) / (2 s^2),  tr(W S W^T) = |W
+      // L|_F^2
       const atMean = this.likelihood(tf.reshape(q.loc, [1, -1])).logProb(tf.reshape(xt, [1, -1]));
       const spread = tf.sum(tf.square(tf.matMul(this.w, q.scaleTril)));
-      const reconstruction = tf.sub(tf.sum(atMean), tf.div(spread, 2 * this.noiseStd ** 2)) as tf.Scalar;
+      const reconstruction = tf.sub(
+        tf.sum(atMean),
+        tf.div(spread, 2 * this.noiseStd ** 2),
+      ) as tf.Scalar;
       const divergence = tf.sum(kl(q, this.prior())) as tf.Scalar;
-      return { reconstruction, kl: divergence, elbo: tf.sub(reconstruction, divergence) as tf.Scalar };
+      return {
+        reconstruction,
+        kl: divergence,
+        elbo: tf.sub(reconstruction, divergence) as tf.Scalar,
+      };
     });
   }
 
-  /** The ELBO estimated from n reparameterized draws z ~ q: mean of log p(x|z) + log p(z) - log q(z). */
+  /**
+   * The ELBO estimated from n reparameterized draws z ~ q: mean of log p(x|z) + log p(z) - log
+   * q(z).
+   */
   elboMonteCarlo(x: TensorLike, q: MultivariateNormal, samples: number): tf.Scalar {
-    if (!Number.isInteger(samples) || samples < 1) throw new Error(`LinearGaussianModel.elboMonteCarlo: samples must be a positive integer, got ${samples}`);
+    if (!Number.isInteger(samples) || samples < 1)
+      throw new Error(
+        `LinearGaussianModel.elboMonteCarlo: samples must be a positive integer, got ${samples}`,
+      );
     const xt = this.checkPoint(x);
     return tf.tidy(() => {
       const z = q.rsample(samples);
@@ -114,7 +161,11 @@ export class LinearGaussianModel {
 
   private checkPoint(x: TensorLike): tf.Tensor {
     const t = toTensor(x, 'x', 'LinearGaussianModel');
-    if (t.rank !== 1 || t.shape[0] !== this.dataDim) throw new Error(`LinearGaussianModel: x must be one data point of shape [${this.dataDim}], got [${t.shape}]`);
+    if (t.rank !== 1 || t.shape[0] !== this.dataDim)
+      throw new Error(
+        `LinearGaussianModel: x must be one data point of shape [${this.dataDim}], got ` +
+          `[${t.shape}]`,
+      );
     return t;
   }
 }

@@ -1,6 +1,6 @@
 /**
- * A mixture of one family: p(x) = sum_k pi_k p_k(x), with mixing weights a Categorical over K and the
- * components one distribution whose last batch axis has size K (torch's MixtureSameFamily).
+ * A mixture of one family: p(x) = sum_k pi_k p_k(x), with mixing weights a Categorical over K and
+ * the components one distribution whose last batch axis has size K (torch's MixtureSameFamily).
  */
 import * as tf from '@tensorflow/tfjs';
 import { Categorical } from './categorical';
@@ -11,19 +11,34 @@ export class MixtureSameFamily extends Distribution {
   readonly hasRsample = false;
   readonly numComponents: number;
 
-  constructor(readonly mixing: Categorical, readonly components: Distribution) {
+  constructor(
+    readonly mixing: Categorical,
+    readonly components: Distribution,
+  ) {
     const cb = components.batchShape;
     if (cb.length < 1) {
-      throw new Error(`MixtureSameFamily: components must have a batch axis of size K (shape [..., K]), got batch shape []`);
+      throw new Error(
+        `MixtureSameFamily: components must have a batch axis of size K (shape [..., K]), got ` +
+          `batch shape []`,
+      );
     }
     const k = cb[cb.length - 1];
     if (mixing.numCategories !== k) {
-      throw new Error(`MixtureSameFamily: the mixing Categorical has ${mixing.numCategories} categories but the components' last batch axis has ${k}; they must match`);
+      throw new Error(
+        `MixtureSameFamily: the mixing Categorical has ${mixing.numCategories} categories but ` +
+          `the components' last batch axis has ${k}; they must match`,
+      );
     }
     const outer = cb.slice(0, -1);
     const mb = mixing.batchShape;
-    if (mb.length > outer.length || mb.some((d, i) => d !== 1 && d !== outer[outer.length - mb.length + i])) {
-      throw new Error(`MixtureSameFamily: mixing batch shape [${mb}] does not broadcast to the components' batch shape [${outer}] (without K)`);
+    if (
+      mb.length > outer.length ||
+      mb.some((d, i) => d !== 1 && d !== outer[outer.length - mb.length + i])
+    ) {
+      throw new Error(
+        `MixtureSameFamily: mixing batch shape [${mb}] does not broadcast to the components' ` +
+          `batch shape [${outer}] (without K)`,
+      );
     }
     super(outer, components.eventShape);
     this.numComponents = k;
@@ -37,8 +52,9 @@ export class MixtureSameFamily extends Distribution {
   }
 
   /**
-   * The lecture's two-step recipe: pick a component k ~ Categorical(pi), then draw x ~ p_k. Returns the
-   * draws [...sampleShape, ...batch, ...event] and the components that produced them [...sampleShape, ...batch].
+   * The lecture's two-step recipe: pick a component k ~ Categorical(pi), then draw x ~ p_k. Returns
+   * the draws [...sampleShape, ...batch, ...event] and the components that produced them
+   * [...sampleShape, ...batch].
    */
   sampleWithComponents(sampleShape: SampleShape = []): { x: tf.Tensor; component: tf.Tensor } {
     return tf.tidy(() => {
@@ -66,11 +82,17 @@ export class MixtureSameFamily extends Distribution {
     });
   }
 
-  /** The posterior over components, p(k | x) [...sample, ...batch, K] (the E-step's responsibilities). */
+  /**
+   * The posterior over components, p(k | x) [...sample, ...batch, K] (the E-step's
+   * responsibilities).
+   */
   responsibilities(x: tf.Tensor): tf.Tensor {
     const v = this.checkValue(x);
     return tf.tidy(() => {
-      const joint = tf.add(this.components.logProb(tf.expandDims(v, v.rank - this.eventShape.length)), this.mixing.logProbs);
+      const joint = tf.add(
+        this.components.logProb(tf.expandDims(v, v.rank - this.eventShape.length)),
+        this.mixing.logProbs,
+      );
       return tf.exp(tf.sub(joint, tf.logSumExp(joint, -1, true)));
     });
   }

@@ -1,11 +1,20 @@
 /**
- * The univariate Normal N(loc, scale^2) with batch shapes (a diagonal Gaussian is a batch of them; wrap it
- * in Independent to treat the last axis as one event). Built from loc and scale, or from loc and
- * log-variance, the unconstrained output of an encoder network.
+ * The univariate Normal N(loc, scale^2) with batch shapes (a diagonal Gaussian is a batch of them;
+ * wrap it in Independent to treat the last axis as one event). Built from loc and scale, or from
+ * loc and log-variance, the unconstrained output of an encoder network.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Distribution } from './distribution';
-import { broadcastShapes, expandTo, LOG_2PI, normalizeSampleShape, requireAll, SampleShape, TensorLike, toTensor } from './util';
+import {
+  broadcastShapes,
+  expandTo,
+  LOG_2PI,
+  normalizeSampleShape,
+  requireAll,
+  SampleShape,
+  TensorLike,
+  toTensor,
+} from './util';
 import { nextSeed } from '../runtime/random';
 
 export interface ValidationOptions {
@@ -17,18 +26,32 @@ export class Normal extends Distribution {
   readonly hasRsample = true;
   readonly loc: tf.Tensor;
   readonly scale: tf.Tensor;
-  /** log(scale), kept separately so that log-variance inputs never pass through exp and back through log. */
+  /**
+   * log(scale), kept separately so that log-variance inputs never pass through exp and back through
+   * log.
+   */
   readonly logScale: tf.Tensor;
 
-  constructor(loc: TensorLike, scale: TensorLike, options: ValidationOptions & { logScale?: tf.Tensor } = {}) {
+  constructor(
+    loc: TensorLike,
+    scale: TensorLike,
+    options: ValidationOptions & { logScale?: tf.Tensor } = {},
+  ) {
     const l = toTensor(loc, 'loc', 'Normal');
     const s = toTensor(scale, 'scale', 'Normal');
     const shape = broadcastShapes(l.shape, s.shape, 'loc and scale', 'Normal');
     super(shape, []);
     if (options.validate ?? true) {
       requireAll(l, Number.isFinite, 'Normal', 'loc', 'finite');
-      requireAll(s, (v) => v > 0 && Number.isFinite(v), 'Normal', 'scale', 'positive and finite',
-        'A standard deviation is > 0; for an unconstrained parameter use Normal.fromLogVariance(loc, logVariance).');
+      requireAll(
+        s,
+        (v) => v > 0 && Number.isFinite(v),
+        'Normal',
+        'scale',
+        'positive and finite',
+        'A standard deviation is > 0; for an unconstrained parameter use ' +
+          'Normal.fromLogVariance(loc, logVariance).',
+      );
     }
     this.loc = expandTo(l, shape);
     this.scale = expandTo(s, shape);
@@ -36,11 +59,21 @@ export class Normal extends Distribution {
   }
 
   /** N(loc, exp(logVariance)): scale = exp(logVariance / 2), defined for every real logVariance. */
-  static fromLogVariance(loc: TensorLike, logVariance: TensorLike, options: ValidationOptions = {}): Normal {
+  static fromLogVariance(
+    loc: TensorLike,
+    logVariance: TensorLike,
+    options: ValidationOptions = {},
+  ): Normal {
     const lv = toTensor(logVariance, 'logVariance', 'Normal.fromLogVariance');
     if (options.validate ?? true) {
-      requireAll(lv, (v) => Number.isFinite(v) && Math.abs(v) < 170, 'Normal.fromLogVariance', 'logVariance', 'finite with |logVariance| < 170',
-        'Clip or rescale the network output that produces it.');
+      requireAll(
+        lv,
+        (v) => Number.isFinite(v) && Math.abs(v) < 170,
+        'Normal.fromLogVariance',
+        'logVariance',
+        'finite with |logVariance| < 170',
+        'Clip or rescale the network output that produces it.',
+      );
     }
     const logScale = tf.mul(lv, 0.5);
     return new Normal(loc, tf.exp(logScale), { validate: options.validate, logScale });
@@ -48,11 +81,20 @@ export class Normal extends Distribution {
 
   override rsample(sampleShape: SampleShape = []): tf.Tensor {
     // z = mu + sigma * eps, eps ~ N(0, 1): the reparameterization trick
-    const eps = tf.randomNormal([...normalizeSampleShape(sampleShape), ...this.batchShape], 0, 1, 'float32', nextSeed());
+    const eps = tf.randomNormal(
+      [...normalizeSampleShape(sampleShape), ...this.batchShape],
+      0,
+      1,
+      'float32',
+      nextSeed(),
+    );
     return this.reparameterize(eps);
   }
 
-  /** The draw that standard-normal noise eps maps to, z = mu + sigma * eps (differentiable in mu and sigma). */
+  /**
+   * The draw that standard-normal noise eps maps to, z = mu + sigma * eps (differentiable in mu and
+   * sigma).
+   */
   reparameterize(eps: TensorLike): tf.Tensor {
     const e = toTensor(eps, 'eps', 'Normal.reparameterize');
     return tf.tidy(() => tf.add(this.loc, tf.mul(this.scale, e)));
@@ -70,7 +112,9 @@ export class Normal extends Distribution {
   /** The CDF Phi((x - mu) / sigma). */
   cdf(x: TensorLike): tf.Tensor {
     const v = this.checkValue(x);
-    return tf.tidy(() => tf.mul(0.5, tf.add(1, tf.erf(tf.div(tf.sub(v, this.loc), tf.mul(this.scale, Math.SQRT2))))));
+    return tf.tidy(() =>
+      tf.mul(0.5, tf.add(1, tf.erf(tf.div(tf.sub(v, this.loc), tf.mul(this.scale, Math.SQRT2))))),
+    );
   }
 
   override get mean(): tf.Tensor {

@@ -2,7 +2,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { Distribution } from './distribution';
 import { ValidationOptions } from './normal';
-import { broadcastShapes, expandTo, normalizeSampleShape, requireAll, SampleShape, TensorLike, toTensor } from './util';
+import {
+  broadcastShapes,
+  expandTo,
+  normalizeSampleShape,
+  requireAll,
+  SampleShape,
+  TensorLike,
+  toTensor,
+} from './util';
 import { nextSeed } from '../runtime/random';
 
 export class Uniform extends Distribution {
@@ -20,13 +28,26 @@ export class Uniform extends Distribution {
     if (options.validate ?? true) {
       requireAll(this.low, Number.isFinite, 'Uniform', 'low', 'finite');
       const width = tf.sub(this.high, this.low);
-      requireAll(width, (v) => v > 0 && Number.isFinite(v), 'Uniform', 'high - low', 'positive and finite', 'Pass low < high.');
+      requireAll(
+        width,
+        (v) => v > 0 && Number.isFinite(v),
+        'Uniform',
+        'high - low',
+        'positive and finite',
+        'Pass low < high.',
+      );
       width.dispose();
     }
   }
 
   override rsample(sampleShape: SampleShape = []): tf.Tensor {
-    const u = tf.randomUniform([...normalizeSampleShape(sampleShape), ...this.batchShape], 0, 1, 'float32', nextSeed());
+    const u = tf.randomUniform(
+      [...normalizeSampleShape(sampleShape), ...this.batchShape],
+      0,
+      1,
+      'float32',
+      nextSeed(),
+    );
     return tf.tidy(() => tf.add(this.low, tf.mul(tf.sub(this.high, this.low), u)));
   }
 
@@ -36,7 +57,11 @@ export class Uniform extends Distribution {
     return tf.tidy(() => {
       const inside = tf.logicalAnd(tf.greaterEqual(v, this.low), tf.less(v, this.high));
       const density = tf.neg(tf.log(tf.sub(this.high, this.low)));
-      return tf.where(inside, tf.broadcastTo(density, inside.shape), tf.fill(inside.shape, -Infinity));
+      return tf.where(
+        inside,
+        tf.broadcastTo(density, inside.shape),
+        tf.fill(inside.shape, -Infinity),
+      );
     });
   }
 

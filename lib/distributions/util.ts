@@ -1,6 +1,6 @@
 /**
- * Shared helpers of the distributions: turning numbers into tensors, broadcasting parameters against each
- * other, and validation errors that name the parameter and the offending value.
+ * Shared helpers of the distributions: turning numbers into tensors, broadcasting parameters
+ * against each other, and validation errors that name the parameter and the offending value.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -18,7 +18,10 @@ export function toTensor(value: TensorLike, name: string, owner: string): tf.Ten
   try {
     return tf.tensor(value as number | number[], undefined, 'float32');
   } catch {
-    throw new Error(`${owner}: ${name} must be a number, an array of numbers or a tensor, got ${JSON.stringify(value)}`);
+    throw new Error(
+      `${owner}: ${name} must be a number, an array of numbers or a tensor, got ` +
+        `${JSON.stringify(value)}`,
+    );
   }
 }
 
@@ -26,7 +29,9 @@ export function normalizeSampleShape(shape: SampleShape): number[] {
   const dims = typeof shape === 'number' ? [shape] : shape;
   for (const d of dims) {
     if (!Number.isInteger(d) || d < 1) {
-      throw new Error(`sample shape must be a positive integer or a list of them, got ${JSON.stringify(shape)}`);
+      throw new Error(
+        `sample shape must be a positive integer or a list of them, got ${JSON.stringify(shape)}`,
+      );
     }
   }
   return dims;
@@ -40,7 +45,10 @@ export function broadcastShapes(a: number[], b: number[], names: string, owner: 
     const da = a[a.length - n + i] ?? 1;
     const db = b[b.length - n + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
-      throw new Error(`${owner}: ${names} have shapes [${a}] and [${b}], which do not broadcast; give them equal shapes or shapes that broadcast.`);
+      throw new Error(
+        `${owner}: ${names} have shapes [${a}] and [${b}], which do not broadcast; give them ` +
+          `equal shapes or shapes that broadcast.`,
+      );
     }
     out.push(Math.max(da, db));
   }
@@ -67,15 +75,25 @@ function formatIndex(flat: number, shape: number[]): string {
 }
 
 /**
- * Throws `${owner}: ${name} must be ${requirement}, got ${value} at index [...]. ${advice}` for the first
- * element failing `ok` (NaN always fails).
+ * Throws `${owner}: ${name} must be ${requirement}, got ${value} at index [...]. ${advice}` for the
+ * first element failing `ok` (NaN always fails).
  */
-export function requireAll(t: tf.Tensor, ok: (v: number) => boolean, owner: string, name: string, requirement: string, advice = ''): void {
+export function requireAll(
+  t: tf.Tensor,
+  ok: (v: number) => boolean,
+  owner: string,
+  name: string,
+  requirement: string,
+  advice = '',
+): void {
   const values = t.dataSync();
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (Number.isNaN(v) || !ok(v)) {
-      throw new Error(`${owner}: ${name} must be ${requirement}, got ${v}${formatIndex(i, t.shape)}.${advice ? ' ' + advice : ''}`);
+      throw new Error(
+        `${owner}: ${name} must be ${requirement}, got ` +
+          `${v}${formatIndex(i, t.shape)}.${advice ? ' ' + advice : ''}`,
+      );
     }
   }
 }

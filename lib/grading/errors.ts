@@ -13,18 +13,25 @@ export class NotImplementedError extends Error {
 
 /**
  * The stub of an exercise: `throw grading.notImplemented('01-gaussian-kl')`.
- * Returns the error (the caller throws it, so TypeScript sees that the function never falls through).
+ * Returns the error (the caller throws it, so TypeScript sees that the function never falls
+ * through).
  */
 export function notImplemented(exercise: string): NotImplementedError {
   if (typeof exercise !== 'string' || exercise.trim() === '') {
-    throw new Error(`notImplemented: exercise must be a non-empty string naming the exercise, got ${JSON.stringify(exercise)}`);
+    throw new Error(
+      `notImplemented: exercise must be a non-empty string naming the exercise, got ` +
+        `${JSON.stringify(exercise)}`,
+    );
   }
   return new NotImplementedError(exercise);
 }
 
 /** True for the stub's error, also when it comes from another copy of the library. */
 export function isNotImplemented(error: unknown): boolean {
-  return error instanceof NotImplementedError || (error instanceof Error && error.name === 'NotImplementedError');
+  return (
+    error instanceof NotImplementedError ||
+    (error instanceof Error && error.name === 'NotImplementedError')
+  );
 }
 
 /**
@@ -37,11 +44,15 @@ export function isNotImplemented(error: unknown): boolean {
  * - `value`: a value outside the tolerance;
  * - `test`: the test itself is broken (its input generator or reference threw), not the answer.
  */
-export type CheckErrorKind = 'not-implemented' | 'threw' | 'type' | 'shape' | 'nonfinite' | 'value' | 'test';
+export type CheckErrorKind =
+  'not-implemented' | 'threw' | 'type' | 'shape' | 'nonfinite' | 'value' | 'test';
 
 export class CheckError extends Error {
   override name = 'CheckError';
-  constructor(readonly kind: CheckErrorKind, message: string) {
+  constructor(
+    readonly kind: CheckErrorKind,
+    message: string,
+  ) {
     super(message);
   }
 }

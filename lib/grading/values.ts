@@ -1,7 +1,7 @@
 /**
- * Numeric values as the checks see them: a number, a (nested) array of numbers, a typed array or a tf
- * tensor all become a shape plus flat values, so a student may answer with any of them. Arrays of
- * tensors and plain objects become tuples and records of such values.
+ * Numeric values as the checks see them: a number, a (nested) array of numbers, a typed array or a
+ * tf tensor all become a shape plus flat values, so a student may answer with any of them. Arrays
+ * of tensors and plain objects become tuples and records of such values.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -14,8 +14,10 @@ export type Numeric =
 export function typeName(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (value === null) return 'null';
-  if (value instanceof tf.Tensor) return `a ${value.dtype} tensor of shape ${formatShape(value.shape)}`;
-  if (typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function') return 'a Promise';
+  if (value instanceof tf.Tensor)
+    return `a ${value.dtype} tensor of shape ${formatShape(value.shape)}`;
+  if (typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function')
+    return 'a Promise';
   if (Array.isArray(value)) return 'an array';
   if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
   if (typeof value === 'object') return 'an object';
@@ -45,25 +47,37 @@ function nestedShape(value: unknown): number[] | null {
 }
 
 /**
- * Converts a value to its numeric form, or returns a string saying why it cannot (the wrong-type reason).
- * Reads tensors synchronously; does not dispose them.
+ * Converts a value to its numeric form, or returns a string saying why it cannot (the wrong-type
+ * reason). Reads tensors synchronously; does not dispose them.
  */
 export function toNumeric(value: unknown): Numeric | string {
-  if (isNumberLike(value)) return { kind: 'dense', shape: [], values: [Number(value)], dtype: 'number' };
+  if (isNumberLike(value))
+    return { kind: 'dense', shape: [], values: [Number(value)], dtype: 'number' };
   if (value instanceof tf.Tensor) {
     if (value.isDisposed) return 'a disposed tensor (do not dispose the tensor you return)';
     if (value.dtype === 'string' || value.dtype === 'complex64') return `a ${value.dtype} tensor`;
-    return { kind: 'dense', shape: value.shape.slice(), values: value.dataSync() as ArrayLike<number>, dtype: value.dtype };
+    return {
+      kind: 'dense',
+      shape: value.shape.slice(),
+      values: value.dataSync() as ArrayLike<number>,
+      dtype: value.dtype,
+    };
   }
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
-    if (typeof (value as unknown as ArrayLike<unknown>)[0] === 'bigint') return `a ${value.constructor.name}`;
+    if (typeof (value as unknown as ArrayLike<unknown>)[0] === 'bigint')
+      return `a ${value.constructor.name}`;
     const values = value as unknown as ArrayLike<number>;
     return { kind: 'dense', shape: [values.length], values, dtype: value.constructor.name };
   }
   if (Array.isArray(value)) {
     const shape = nestedShape(value);
     if (shape != null) {
-      return { kind: 'dense', shape, values: (value as unknown[]).flat(Infinity).map(Number), dtype: 'number' };
+      return {
+        kind: 'dense',
+        shape,
+        values: (value as unknown[]).flat(Infinity).map(Number),
+        dtype: 'number',
+      };
     }
     const items: Numeric[] = [];
     for (let i = 0; i < value.length; i++) {
@@ -73,7 +87,11 @@ export function toNumeric(value: unknown): Numeric | string {
     }
     return { kind: 'tuple', items };
   }
-  if (value != null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+  if (
+    value != null &&
+    typeof value === 'object' &&
+    Object.getPrototypeOf(value) === Object.prototype
+  ) {
     const entries: [string, Numeric][] = [];
     for (const [key, v] of Object.entries(value)) {
       const item = toNumeric(v);
@@ -105,21 +123,31 @@ function formatFlat(values: ArrayLike<number>, shape: readonly number[], maxItem
   return `[${parts.join(', ')}]`;
 }
 
-/** A compact one-line rendering of an input or output value, e.g. `tensor float32 [2, 3] [[1, 2, ...], ...]`. */
+/**
+ * A compact one-line rendering of an input or output value, e.g. `tensor float32 [2, 3] [[1, 2,
+ * ...], ...]`.
+ */
 export function formatValue(value: unknown, maxItems = 4): string {
   if (value instanceof tf.Tensor) {
     if (value.isDisposed) return `tensor ${value.dtype} ${formatShape(value.shape)} (disposed)`;
     const numeric = toNumeric(value);
-    const body = typeof numeric === 'string' || numeric.kind !== 'dense' ? '' : ` ${formatFlat(numeric.values, numeric.shape, maxItems)}`;
+    const body =
+      typeof numeric === 'string' || numeric.kind !== 'dense'
+        ? ''
+        : ` ${formatFlat(numeric.values, numeric.shape, maxItems)}`;
     return `tensor ${value.dtype} ${formatShape(value.shape)}${body}`;
   }
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   const numeric = toNumeric(value);
   if (typeof numeric === 'string') return typeName(value);
   if (numeric.kind === 'dense') return formatFlat(numeric.values, numeric.shape, maxItems);
-  if (numeric.kind === 'tuple') return `[${(value as unknown[]).map((v) => formatValue(v, maxItems)).join(', ')}]`;
-  return `{ ${Object.entries(value as object).map(([k, v]) => `${k}: ${formatValue(v, maxItems)}`).join(', ')} }`;
+  if (numeric.kind === 'tuple')
+    return `[${(value as unknown[]).map((v) => formatValue(v, maxItems)).join(', ')}]`;
+  return `{ ${Object.entries(value as object)
+    .map(([k, v]) => `${k}: ${formatValue(v, maxItems)}`)
+    .join(', ')} }`;
 }
 
 /** The index of flat position `flat` in an array of `shape`, e.g. `[1, 0]`. */

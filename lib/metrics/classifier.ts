@@ -1,13 +1,20 @@
 /**
- * A small MNIST classifier trained by the kit (an MLP 784-256-256-10 on nn.MLP), the judge behind the
- * sample-quality metrics: it labels generated digits (class histogram) and its penultimate layer gives the
- * features of MNIST-FID. Trained once, saved under build/models/mnist-classifier and reused.
+ * A small MNIST classifier trained by the kit (an MLP 784-256-256-10 on nn.MLP), the judge behind
+ * the sample-quality metrics: it labels generated digits (class histogram) and its penultimate
+ * layer gives the features of MNIST-FID. Trained once, saved under build/models/mnist-classifier
+ * and reused.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset, loadMnist } from '../data/mnist';
 import { MLP } from '../nn';
 import { progress, quick, quickOr } from '../runtime';
-import { assignVariables, hasCheckpoint, loadCheckpoint, modelDir, saveCheckpoint } from '../training';
+import {
+  assignVariables,
+  hasCheckpoint,
+  loadCheckpoint,
+  modelDir,
+  saveCheckpoint,
+} from '../training';
 
 export interface ClassifierConfig {
   kind: 'mnist-classifier';
@@ -19,7 +26,9 @@ export interface ClassifierConfig {
 /** Where notebooks and tests find the trained classifier: <repo>/build/models/mnist-classifier. */
 export const CLASSIFIER_DIR = modelDir('mnist-classifier');
 
-/** Images are processed in chunks of this many rows (bounded memory for 10,000-image evaluations). */
+/**
+ * Images are processed in chunks of this many rows (bounded memory for 10,000-image evaluations).
+ */
 const CHUNK = 1000;
 
 export class MnistClassifier {
@@ -27,7 +36,10 @@ export class MnistClassifier {
 
   constructor(readonly sizes: number[] = [784, 256, 256, 10]) {
     if (sizes.length < 3 || sizes[0] !== 784 || sizes[sizes.length - 1] !== 10) {
-      throw new Error(`MnistClassifier: sizes must go from 784 to 10 through at least one hidden layer, got [${sizes.join(', ')}]`);
+      throw new Error(
+        `MnistClassifier: sizes must go from 784 to 10 through at least one hidden layer, got ` +
+          `[${sizes.join(', ')}]`,
+      );
     }
     this.mlp = new MLP(sizes, { hidden: 'relu', output: 'linear', name: 'clf' });
   }
@@ -38,7 +50,10 @@ export class MnistClassifier {
   }
 
   private checkImages(what: string, x: tf.Tensor2D): void {
-    if (x.rank !== 2 || x.shape[1] !== 784) throw new Error(`MnistClassifier.${what}: expected images [n, 784] in [0, 1], got [${x.shape.join(', ')}]`);
+    if (x.rank !== 2 || x.shape[1] !== 784)
+      throw new Error(
+        `MnistClassifier.${what}: expected images [n, 784] in [0, 1], got [${x.shape.join(', ')}]`,
+      );
   }
 
   /** Class logits [n, 10]. */
@@ -60,7 +75,9 @@ export class MnistClassifier {
     const out = new Int32Array(n);
     for (let start = 0; start < n; start += CHUNK) {
       const size = Math.min(CHUNK, n - start);
-      const pred = tf.tidy(() => tf.argMax(this.mlp.apply(tf.slice(images, [start, 0], [size, 784])), 1));
+      const pred = tf.tidy(() =>
+        tf.argMax(this.mlp.apply(tf.slice(images, [start, 0], [size, 784])), 1),
+      );
       out.set(pred.dataSync() as Int32Array, start);
       pred.dispose();
     }
@@ -92,15 +109,21 @@ export class MnistClassifier {
   }
 
   /**
-   * Trains by Adam on the softmax cross-entropy -(1/n) Σ log softmax(f(x_i))_{y_i} for `epochs` passes,
-   * with the learning rate decayed by `decay` after each epoch (a fresh Adam per epoch). Returns the mean
-   * training loss of each epoch.
+   * Trains by Adam on the softmax cross-entropy -(1/n) Σ log softmax(f(x_i))_{y_i} for `epochs`
+   * passes, with the learning rate decayed by `decay` after each epoch (a fresh Adam per epoch).
+   * Returns the mean training loss of each epoch.
    */
-  train(dataset: ImageDataset, options: { epochs?: number; batchSize?: number; learningRate?: number; decay?: number } = {}): number[] {
+  train(
+    dataset: ImageDataset,
+    options: { epochs?: number; batchSize?: number; learningRate?: number; decay?: number } = {},
+  ): number[] {
     const { epochs = 10, batchSize = 128, learningRate = 1e-3, decay = 0.8 } = options;
-    if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`MnistClassifier.train: epochs must be a positive integer, got ${epochs}`);
-    if (!(learningRate > 0)) throw new Error(`MnistClassifier.train: learningRate must be positive, got ${learningRate}`);
-    if (!(decay > 0 && decay <= 1)) throw new Error(`MnistClassifier.train: decay must be in (0, 1], got ${decay}`);
+    if (!Number.isInteger(epochs) || epochs < 1)
+      throw new Error(`MnistClassifier.train: epochs must be a positive integer, got ${epochs}`);
+    if (!(learningRate > 0))
+      throw new Error(`MnistClassifier.train: learningRate must be positive, got ${learningRate}`);
+    if (!(decay > 0 && decay <= 1))
+      throw new Error(`MnistClassifier.train: decay must be in (0, 1], got ${decay}`);
     const vars = this.mlp.variables();
     const losses: number[] = [];
     for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -109,7 +132,15 @@ export class MnistClassifier {
       let total = tf.scalar(0);
       try {
         for (const { x, y } of dataset.batches(batchSize)) {
-          const loss = optimizer.minimize(() => tf.tidy(() => tf.losses.softmaxCrossEntropy(tf.oneHot(y, 10), this.mlp.apply(x)) as tf.Scalar), true, vars) as tf.Scalar;
+          const loss = optimizer.minimize(
+            () =>
+              tf.tidy(
+                () =>
+                  tf.losses.softmaxCrossEntropy(tf.oneHot(y, 10), this.mlp.apply(x)) as tf.Scalar,
+              ),
+            true,
+            vars,
+          ) as tf.Scalar;
           const next = tf.add(total, tf.mul(loss, x.shape[0])) as tf.Scalar;
           tf.dispose([total, loss]);
           total = next;
@@ -135,9 +166,13 @@ export class MnistClassifier {
 }
 
 /** Loads a classifier saved by `mnistClassifier` (throws if `dir` holds none). */
-export function loadClassifier(dir: string = CLASSIFIER_DIR): { classifier: MnistClassifier; config: ClassifierConfig } {
+export function loadClassifier(dir: string = CLASSIFIER_DIR): {
+  classifier: MnistClassifier;
+  config: ClassifierConfig;
+} {
   const { config, tensors } = loadCheckpoint<ClassifierConfig>(dir);
-  if (config.kind !== 'mnist-classifier') throw new Error(`${dir} holds a '${config.kind}', not an MNIST classifier`);
+  if (config.kind !== 'mnist-classifier')
+    throw new Error(`${dir} holds a '${config.kind}', not an MNIST classifier`);
   const classifier = new MnistClassifier(config.sizes);
   assignVariables(classifier.namedVariables(), tensors, dir);
   tf.dispose(Object.values(tensors));
@@ -145,12 +180,15 @@ export function loadClassifier(dir: string = CLASSIFIER_DIR): { classifier: Mnis
 }
 
 /**
- * The metrics classifier: loaded from `dir` when saved there, else trained on the 60,000 training images
- * (10 epochs, a few minutes, once per machine), evaluated on the 10,000 test images, and saved. In quick
- * mode, when no full classifier is saved yet, a 1-epoch one is trained and kept apart in `<dir>-quick`
- * (its accuracy, in the returned config, is lower).
+ * The metrics classifier: loaded from `dir` when saved there, else trained on the 60,000 training
+ * images (10 epochs, a few minutes, once per machine), evaluated on the 10,000 test images, and
+ * saved. In quick mode, when no full classifier is saved yet, a 1-epoch one is trained and kept
+ * apart in `<dir>-quick` (its accuracy, in the returned config, is lower).
  */
-export function mnistClassifier(options: { dir?: string; epochs?: number } = {}): { classifier: MnistClassifier; config: ClassifierConfig } {
+export function mnistClassifier(options: { dir?: string; epochs?: number } = {}): {
+  classifier: MnistClassifier;
+  config: ClassifierConfig;
+} {
   const fullDir = options.dir ?? CLASSIFIER_DIR;
   if (hasCheckpoint(fullDir)) return loadClassifier(fullDir);
   const dir = quick() ? `${fullDir}-quick` : fullDir;
@@ -158,7 +196,12 @@ export function mnistClassifier(options: { dir?: string; epochs?: number } = {})
   const classifier = new MnistClassifier();
   const epochs = options.epochs ?? quickOr(10, 1);
   classifier.train(loadMnist('train'), { epochs });
-  const config: ClassifierConfig = { kind: 'mnist-classifier', sizes: classifier.sizes, epochs, testAccuracy: classifier.accuracy(loadMnist('test')) };
+  const config: ClassifierConfig = {
+    kind: 'mnist-classifier',
+    sizes: classifier.sizes,
+    epochs,
+    testAccuracy: classifier.accuracy(loadMnist('test')),
+  };
   saveCheckpoint(dir, config, classifier.namedVariables());
   return { classifier, config };
 }

@@ -14,19 +14,26 @@ export interface GaussianStats {
 }
 
 /** Sample mean and (n - 1)-normalized covariance of feature rows [n, d]. */
-export function gaussianStats(features: tf.Tensor2D | { values: Float32Array | Float64Array; rows: number; cols: number }): GaussianStats {
+export function gaussianStats(
+  features: tf.Tensor2D | { values: Float32Array | Float64Array; rows: number; cols: number },
+): GaussianStats {
   let x: ArrayLike<number>;
   let n: number;
   let d: number;
   if (features instanceof tf.Tensor) {
-    if (features.rank !== 2) throw new Error(`gaussianStats: expected features [n, d], got [${features.shape.join(', ')}]`);
+    if (features.rank !== 2)
+      throw new Error(
+        `gaussianStats: expected features [n, d], got [${features.shape.join(', ')}]`,
+      );
     [n, d] = features.shape;
     x = features.dataSync();
   } else {
     ({ values: x, rows: n, cols: d } = features);
-    if (x.length !== n * d) throw new Error(`gaussianStats: ${x.length} values are not ${n} rows of ${d}`);
+    if (x.length !== n * d)
+      throw new Error(`gaussianStats: ${x.length} values are not ${n} rows of ${d}`);
   }
-  if (n < 2) throw new Error(`gaussianStats: need at least 2 samples to estimate a covariance, got ${n}`);
+  if (n < 2)
+    throw new Error(`gaussianStats: need at least 2 samples to estimate a covariance, got ${n}`);
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += x[i * d + j];
   for (let j = 0; j < d; j++) mean[j] /= n;
@@ -47,7 +54,8 @@ export function gaussianStats(features: tf.Tensor2D | { values: Float32Array | F
     }
   }
   for (let i = 0; i < mean.length; i++) {
-    if (!Number.isFinite(mean[i])) throw new Error(`gaussianStats: feature ${i} has a non-finite mean (NaN or infinite inputs)`);
+    if (!Number.isFinite(mean[i]))
+      throw new Error(`gaussianStats: feature ${i} has a non-finite mean (NaN or infinite inputs)`);
   }
   return { mean, cov, dim: d };
 }
@@ -56,13 +64,17 @@ export function gaussianStats(features: tf.Tensor2D | { values: Float32Array | F
 export function traceSqrtProduct(cov1: Float64Array, cov2: Float64Array, n: number): number {
   const r = sqrtPsd(cov1, n);
   const m = matMul(matMul(r, cov2, n), r, n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) m[i * n + j] = m[j * n + i] = 0.5 * (m[i * n + j] + m[j * n + i]);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < i; j++) m[i * n + j] = m[j * n + i] = 0.5 * (m[i * n + j] + m[j * n + i]);
   return symmetricEigen(m, n).values.reduce((sum, l) => sum + Math.sqrt(Math.max(0, l)), 0);
 }
 
 /** The squared Fréchet distance d² between N(μ₁, Σ₁) and N(μ₂, Σ₂) (what FID reports). */
 export function frechetDistance(a: GaussianStats, b: GaussianStats): number {
-  if (a.dim !== b.dim) throw new Error(`frechetDistance: the Gaussians have different dimensions (${a.dim} and ${b.dim})`);
+  if (a.dim !== b.dim)
+    throw new Error(
+      `frechetDistance: the Gaussians have different dimensions (${a.dim} and ${b.dim})`,
+    );
   const d = a.dim;
   let meanTerm = 0;
   let traces = 0;

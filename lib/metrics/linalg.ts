@@ -1,7 +1,8 @@
 /**
- * Small dense symmetric linear algebra in float64 for the Fréchet distance: the symmetric eigendecomposition
- * (Householder + implicit QL, robust for the near-singular covariances of network features) and the square
- * root of a positive semi-definite matrix built from it. Matrices are row-major Float64Array of n x n.
+ * Small dense symmetric linear algebra in float64 for the Fréchet distance: the symmetric
+ * eigendecomposition (Householder + implicit QL, robust for the near-singular covariances of
+ * network features) and the square root of a positive semi-definite matrix built from it. Matrices
+ * are row-major Float64Array of n x n.
  */
 
 export interface SymmetricEigen {
@@ -12,14 +13,19 @@ export interface SymmetricEigen {
 }
 
 function checkSquare(what: string, a: Float64Array, n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${what}: n must be a positive integer, got ${n}`);
-  if (a.length !== n * n) throw new Error(`${what}: expected ${n}x${n} = ${n * n} values, got ${a.length}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${what}: n must be a positive integer, got ${n}`);
+  if (a.length !== n * n)
+    throw new Error(`${what}: expected ${n}x${n} = ${n * n} values, got ${a.length}`);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < i; j++) {
       const x = a[i * n + j];
       const y = a[j * n + i];
       if (!Number.isFinite(x) || Math.abs(x - y) > 1e-8 * (1 + Math.abs(x) + Math.abs(y))) {
-        throw new Error(`${what}: the matrix must be symmetric and finite, but entry (${i}, ${j}) = ${x} and (${j}, ${i}) = ${y}`);
+        throw new Error(
+          `${what}: the matrix must be symmetric and finite, but entry (${i}, ${j}) = ${x} and ` +
+            `(${j}, ${i}) = ${y}`,
+        );
       }
     }
   }
@@ -120,7 +126,11 @@ export function symmetricEigen(matrix: Float64Array, n: number): SymmetricEigen 
     if (m > l) {
       let iterations = 0;
       do {
-        if (++iterations > 100) throw new Error(`symmetricEigen: the QL iteration did not converge for eigenvalue ${l} (is the matrix finite?)`);
+        if (++iterations > 100)
+          throw new Error(
+            `symmetricEigen: the QL iteration did not converge for eigenvalue ${l} (is the ` +
+              `matrix finite?)`,
+          );
         let g = d[l];
         let p = (d[l + 1] - g) / (2 * e[l]);
         let r = Math.hypot(p, 1);
@@ -182,14 +192,17 @@ export function matMul(a: Float64Array, b: Float64Array, n: number): Float64Arra
 }
 
 /**
- * The symmetric PSD square root S = V diag(√λ) Vᵀ with S S = A. Eigenvalues that are negative only by
- * rounding (above -1e-9 of the largest) are taken as 0; a clearly negative one is an error.
+ * The symmetric PSD square root S = V diag(√λ) Vᵀ with S S = A. Eigenvalues that are negative only
+ * by rounding (above -1e-9 of the largest) are taken as 0; a clearly negative one is an error.
  */
 export function sqrtPsd(matrix: Float64Array, n: number): Float64Array {
   const { values, vectors } = symmetricEigen(matrix, n);
   const scale = Math.max(1e-300, ...Array.from(values, Math.abs));
   const roots = Array.from(values, (l, k) => {
-    if (l < -1e-9 * scale) throw new Error(`sqrtPsd: the matrix is not positive semi-definite (eigenvalue ${k} is ${l})`);
+    if (l < -1e-9 * scale)
+      throw new Error(
+        `sqrtPsd: the matrix is not positive semi-definite (eigenvalue ${k} is ${l})`,
+      );
     return Math.sqrt(Math.max(0, l));
   });
   const s = new Float64Array(n * n);

@@ -1,6 +1,7 @@
 /**
- * Dense layers and MLPs over TensorFlow.js variables: the building block of every neural model in the kit.
- * All layers go through `dense`, so the fast path (see lib/runtime/kernels) serves every model.
+ * Dense layers and MLPs over TensorFlow.js variables: the building block of every neural model in
+ * the kit. All layers go through `dense`, so the fast path (see lib/runtime/kernels) serves every
+ * model.
  */
 import * as tf from '@tensorflow/tfjs';
 import { DENSE_KERNEL, denseKernelActive, LEAKY_RELU_ALPHA } from '../runtime/kernels';
@@ -29,13 +30,31 @@ export function activate(x: tf.Tensor, activation: Activation): tf.Tensor {
 }
 
 /**
- * y = act(x W + b) for x [batch, in], W [in, out], b [out]. On wasm this is one fused kernel whose gradient
- * is one fused kernel plus two products (lib/runtime/kernels); elsewhere it is the plain composition.
+ * y = act(x W + b) for x [batch, in], W [in, out], b [out]. On wasm this is one fused kernel whose
+ * gradient is one fused kernel plus two products (lib/runtime/kernels); elsewhere it is the plain
+ * composition.
  */
-export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, activation: Activation = 'linear'): tf.Tensor2D {
-  if (!ACTIVATIONS.includes(activation)) throw new Error(`dense: unknown activation '${activation}': use one of ${ACTIVATIONS.join(', ')}`);
-  if (x.rank !== 2 || w.rank !== 2 || b.rank !== 1 || x.shape[1] !== w.shape[0] || b.shape[0] !== w.shape[1]) {
-    throw new Error(`dense: expected x [batch, in], w [in, out], b [out], got x [${x.shape}], w [${w.shape}], b [${b.shape}]`);
+export function dense(
+  x: tf.Tensor2D,
+  w: tf.Tensor2D,
+  b: tf.Tensor1D,
+  activation: Activation = 'linear',
+): tf.Tensor2D {
+  if (!ACTIVATIONS.includes(activation))
+    throw new Error(
+      `dense: unknown activation '${activation}': use one of ${ACTIVATIONS.join(', ')}`,
+    );
+  if (
+    x.rank !== 2 ||
+    w.rank !== 2 ||
+    b.rank !== 1 ||
+    x.shape[1] !== w.shape[0] ||
+    b.shape[0] !== w.shape[1]
+  ) {
+    throw new Error(
+      `dense: expected x [batch, in], w [in, out], b [out], got x [${x.shape}], w [${w.shape}], ` +
+        `b [${b.shape}]`,
+    );
   }
   if (denseKernelActive() && x.dtype === 'float32') {
     return tf.engine().runKernel(DENSE_KERNEL, { x, w, b }, { activation }) as tf.Tensor2D;
@@ -50,7 +69,8 @@ export interface DenseOptions {
 }
 
 function checkDim(what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${what} must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${what} must be a positive integer, got ${n}`);
 }
 
 /** A fully connected layer with PyTorch's default initialization, W, b ~ U(-1/√in, 1/√in). */
@@ -60,21 +80,34 @@ export class Dense {
   readonly activation: Activation;
   readonly name: string;
 
-  constructor(readonly inDim: number, readonly outDim: number, options: DenseOptions = {}) {
+  constructor(
+    readonly inDim: number,
+    readonly outDim: number,
+    options: DenseOptions = {},
+  ) {
     checkDim('Dense inDim', inDim);
     checkDim('Dense outDim', outDim);
     this.activation = options.activation ?? 'linear';
-    if (!ACTIVATIONS.includes(this.activation)) throw new Error(`unknown activation '${this.activation}': use one of ${ACTIVATIONS.join(', ')}`);
+    if (!ACTIVATIONS.includes(this.activation))
+      throw new Error(
+        `unknown activation '${this.activation}': use one of ${ACTIVATIONS.join(', ')}`,
+      );
     this.name = options.name ?? 'dense';
     const bound = 1 / Math.sqrt(inDim);
     // tf.variable shares its initial tensor's data; tidy disposes the initial tensors' own handles.
-    this.w = tf.tidy(() => tf.variable(tf.randomUniform([inDim, outDim], -bound, bound), true)) as tf.Variable<tf.Rank.R2>;
-    this.b = tf.tidy(() => tf.variable(tf.randomUniform([outDim], -bound, bound), true)) as tf.Variable<tf.Rank.R1>;
+    this.w = tf.tidy(() =>
+      tf.variable(tf.randomUniform([inDim, outDim], -bound, bound), true),
+    ) as tf.Variable<tf.Rank.R2>;
+    this.b = tf.tidy(() =>
+      tf.variable(tf.randomUniform([outDim], -bound, bound), true),
+    ) as tf.Variable<tf.Rank.R1>;
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {
     if (x.rank !== 2 || x.shape[1] !== this.inDim) {
-      throw new Error(`${this.name}: expected input [batch, ${this.inDim}], got [${x.shape.join(', ')}]`);
+      throw new Error(
+        `${this.name}: expected input [batch, ${this.inDim}], got [${x.shape.join(', ')}]`,
+      );
     }
     return dense(x, this.w, this.b, this.activation);
   }
@@ -95,8 +128,9 @@ export interface MLPOptions {
   /** Activation of the last layer (default 'linear'). */
   output?: Activation;
   /**
-   * Dropout rate after every hidden layer, in [0, 1) (default 0): in training mode each hidden unit is zeroed
-   * with this probability and the survivors are scaled by 1 / (1 - rate), so evaluation needs no rescaling.
+   * Dropout rate after every hidden layer, in [0, 1) (default 0): in training mode each hidden unit
+   * is zeroed with this probability and the survivors are scaled by 1 / (1 - rate), so evaluation
+   * needs no rescaling.
    */
   dropout?: number;
   name?: string;
@@ -113,28 +147,40 @@ export class MLP {
   readonly name: string;
   readonly dropout: number;
 
-  constructor(readonly sizes: number[], options: MLPOptions = {}) {
-    if (sizes.length < 2) throw new Error(`MLP sizes must list at least input and output sizes, got [${sizes.join(', ')}]`);
+  constructor(
+    readonly sizes: number[],
+    options: MLPOptions = {},
+  ) {
+    if (sizes.length < 2)
+      throw new Error(
+        `MLP sizes must list at least input and output sizes, got [${sizes.join(', ')}]`,
+      );
     this.name = options.name ?? 'mlp';
     this.dropout = options.dropout ?? 0;
-    if (!(this.dropout >= 0 && this.dropout < 1)) throw new Error(`${this.name}: dropout must be a rate in [0, 1), got ${options.dropout}`);
+    if (!(this.dropout >= 0 && this.dropout < 1))
+      throw new Error(`${this.name}: dropout must be a rate in [0, 1), got ${options.dropout}`);
     this.layers = sizes.slice(1).map(
       (out, i) =>
         new Dense(sizes[i], out, {
-          activation: i === sizes.length - 2 ? options.output ?? 'linear' : options.hidden ?? 'relu',
+          activation:
+            i === sizes.length - 2 ? (options.output ?? 'linear') : (options.hidden ?? 'relu'),
           name: `${this.name}.${i}`,
         }),
     );
   }
 
-  /** The network's output for a batch x [n, inDim]; dropout (if any) only when `training` is set. */
+  /**
+   * The network's output for a batch x [n, inDim]; dropout (if any) only when `training` is set.
+   */
   apply(x: tf.Tensor2D, options: ApplyOptions = {}): tf.Tensor2D {
     const drop = options.training === true && this.dropout > 0;
     const last = this.layers.length - 1;
     return tf.tidy(() =>
       this.layers.reduce((h, layer, i) => {
         const y = layer.apply(h);
-        return drop && i < last ? (tf.dropout(y, this.dropout, undefined, nextSeed()) as tf.Tensor2D) : y;
+        return drop && i < last
+          ? (tf.dropout(y, this.dropout, undefined, nextSeed()) as tf.Tensor2D)
+          : y;
       }, x),
     );
   }

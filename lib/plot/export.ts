@@ -1,8 +1,9 @@
 /**
- * Figure export, offline: PNG and SVG rendered by plotly.js in a headless Chromium, and self-contained
- * interactive HTML pages. The browser is the system's own (Debian's `chromium`, or Chrome/Chromium/Edge on
- * the usual paths, or `GENLAB_CHROMIUM`), driven by playwright-core, with every network request blocked:
- * plotly.js and MathJax come from the installed npm packages and are inlined into the page.
+ * Figure export, offline: PNG and SVG rendered by plotly.js in a headless Chromium, and
+ * self-contained interactive HTML pages. The browser is the system's own (Debian's `chromium`, or
+ * Chrome/Chromium/Edge on the usual paths, or `GENLAB_CHROMIUM`), driven by playwright-core, with
+ * every network request blocked: plotly.js and MathJax come from the installed npm packages and are
+ * inlined into the page.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -16,14 +17,30 @@ import { PLOTLY_MIME, scriptJson } from './show';
 export const CHROMIUM_ENV = 'GENLAB_CHROMIUM';
 
 /** Usual install locations of Chromium, Chrome and Edge, most specific first. */
-export function chromiumCandidates(platform: string = process.platform, env: NodeJS.ProcessEnv = process.env): string[] {
+export function chromiumCandidates(
+  platform: string = process.platform,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
   if (platform === 'darwin') {
-    const apps = ['Chromium.app/Contents/MacOS/Chromium', 'Google Chrome.app/Contents/MacOS/Google Chrome', 'Microsoft Edge.app/Contents/MacOS/Microsoft Edge'];
-    return [...apps.map((a) => `/Applications/${a}`), ...apps.map((a) => path.join(os.homedir(), 'Applications', a))];
+    const apps = [
+      'Chromium.app/Contents/MacOS/Chromium',
+      'Google Chrome.app/Contents/MacOS/Google Chrome',
+      'Microsoft Edge.app/Contents/MacOS/Microsoft Edge',
+    ];
+    return [
+      ...apps.map((a) => `/Applications/${a}`),
+      ...apps.map((a) => path.join(os.homedir(), 'Applications', a)),
+    ];
   }
   if (platform === 'win32') {
-    const roots = [env.LOCALAPPDATA, env.PROGRAMFILES, env['PROGRAMFILES(X86)']].filter((r): r is string => !!r);
-    const exes = ['Chromium\\Application\\chrome.exe', 'Google\\Chrome\\Application\\chrome.exe', 'Microsoft\\Edge\\Application\\msedge.exe'];
+    const roots = [env.LOCALAPPDATA, env.PROGRAMFILES, env['PROGRAMFILES(X86)']].filter(
+      (r): r is string => !!r,
+    );
+    const exes = [
+      'Chromium\\Application\\chrome.exe',
+      'Google\\Chrome\\Application\\chrome.exe',
+      'Microsoft\\Edge\\Application\\msedge.exe',
+    ];
     return roots.flatMap((root) => exes.map((exe) => path.win32.join(root, exe)));
   }
   return [
@@ -41,12 +58,14 @@ export function chromiumCandidates(platform: string = process.platform, env: Nod
 /** What to do when no browser is found. */
 export function noBrowserMessage(): string {
   return [
-    'Figure export needs a Chromium-based browser (Chromium, Google Chrome or Microsoft Edge), and none was found.',
+    'Figure export needs a Chromium-based browser (Chromium, Google Chrome or Microsoft Edge), ' +
+      'and none was found.',
     'Install one:',
     '  Debian/Ubuntu:  sudo apt-get install chromium',
     '  macOS:          brew install --cask chromium   (or install Google Chrome)',
     '  Windows:        install Google Chrome or Microsoft Edge',
-    `or set ${CHROMIUM_ENV} to the browser's executable, e.g. ${CHROMIUM_ENV}=/path/to/chrome npm run figures`,
+    `or set ${CHROMIUM_ENV} to the browser's executable, e.g. ${CHROMIUM_ENV}=/path/to/chrome ` +
+      `npm run figures`,
     `Searched: ${chromiumCandidates().join(', ')}`,
   ].join('\n');
 }
@@ -62,13 +81,20 @@ function isExecutableFile(file: string): boolean {
 }
 
 /**
- * Path of the browser to use: `GENLAB_CHROMIUM` if set (it must exist), else the first usual path that
- * exists; null when there is none.
+ * Path of the browser to use: `GENLAB_CHROMIUM` if set (it must exist), else the first usual path
+ * that exists; null when there is none.
  */
-export function findChromium(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string | null {
+export function findChromium(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: string = process.platform,
+): string | null {
   const fromEnv = env[CHROMIUM_ENV];
   if (fromEnv) {
-    if (!isExecutableFile(fromEnv)) throw new Error(`${CHROMIUM_ENV}=${fromEnv} is not an executable file; point it at chromium, chrome or msedge, or unset it`);
+    if (!isExecutableFile(fromEnv))
+      throw new Error(
+        `${CHROMIUM_ENV}=${fromEnv} is not an executable file; point it at chromium, chrome or ` +
+          `msedge, or unset it`,
+      );
     return fromEnv;
   }
   return chromiumCandidates(platform, env).find(isExecutableFile) ?? null;
@@ -91,7 +117,8 @@ export const CHROMIUM_ARGS = [
 
 function readPackageFile(request: string): string {
   const source = fs.readFileSync(require.resolve(request), 'utf8');
-  if (/<\/script/i.test(source)) throw new Error(`${request} contains '</script' and cannot be inlined into a page`);
+  if (/<\/script/i.test(source))
+    throw new Error(`${request} contains '</script' and cannot be inlined into a page`);
   return source;
 }
 
@@ -103,18 +130,30 @@ function plotlyJs(): string {
 }
 
 /**
- * MathJax 3 (TeX input, SVG output with glyphs kept inside each formula, which is what plotly needs to
- * typeset `$...$` in titles and labels and to keep them in exported SVG): [configuration, library] scripts.
+ * MathJax 3 (TeX input, SVG output with glyphs kept inside each formula, which is what plotly needs
+ * to typeset `$...$` in titles and labels and to keep them in exported SVG): [configuration,
+ * library] scripts.
  */
 function mathjaxSources(): [string, string] {
   mathjaxSource ??= readPackageFile('mathjax/es5/tex-svg.js');
-  const config = { tex: { inlineMath: [['$', '$'], ['\\(', '\\)']] }, svg: { fontCache: 'local' }, startup: { typeset: false } };
+  const config = {
+    tex: {
+      inlineMath: [
+        ['$', '$'],
+        ['\\(', '\\)'],
+      ],
+    },
+    svg: { fontCache: 'local' },
+    startup: { typeset: false },
+  };
   return [`window.MathJax=${scriptJson(config)};`, mathjaxSource];
 }
 
 /** MathJax as inline <script> elements, for pages that show figures with LaTeX. */
 export function mathjaxScripts(): string {
-  return mathjaxSources().map((s) => `<script>${s}</script>`).join('');
+  return mathjaxSources()
+    .map((s) => `<script>${s}</script>`)
+    .join('');
 }
 
 /** True if any string in the figure holds `$...$`, which plotly typesets as LaTeX with MathJax. */
@@ -130,12 +169,20 @@ export function hasLatex(fig: Figure): boolean {
 
 function checkFigure(fig: Figure, what: string): void {
   if (!fig || !Array.isArray(fig.data) || typeof fig.layout !== 'object' || fig.layout === null) {
-    throw new Error(`${what}: expected a plotly figure { data: [...], layout: {...} }; build one with the plot helpers`);
+    throw new Error(
+      `${what}: expected a plotly figure { data: [...], layout: {...} }; build one with the ` +
+        `plot helpers`,
+    );
   }
 }
 
-/** Content-Security-Policy of exported pages: inline scripts and styles and data: images only, no URL loads. */
-export const OFFLINE_CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data: blob:; font-src data:";
+/**
+ * Content-Security-Policy of exported pages: inline scripts and styles and data: images only, no
+ * URL loads.
+ */
+export const OFFLINE_CSP =
+  "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; " +
+  'img-src data: blob:; font-src data:';
 
 export interface FigureHtmlOptions {
   /** Page title (default: the figure's title or 'figure'). */
@@ -144,21 +191,38 @@ export interface FigureHtmlOptions {
   mathjax?: boolean | 'auto';
 }
 
-/** A self-contained interactive page for one figure: plotly.js (and MathJax if needed) inline, no URL loads. */
+/**
+ * A self-contained interactive page for one figure: plotly.js (and MathJax if needed) inline, no
+ * URL loads.
+ */
 export function figureHtml(fig: Figure, options: FigureHtmlOptions = {}): string {
   checkFigure(fig, 'figureHtml');
   const layoutTitle = fig.layout.title as { text?: unknown } | string | undefined;
-  const title = options.title ?? (typeof layoutTitle === 'string' ? layoutTitle : typeof layoutTitle?.text === 'string' ? layoutTitle.text : 'figure');
-  const mathjax = options.mathjax === 'auto' || options.mathjax === undefined ? hasLatex(fig) : options.mathjax;
-  const config = { displaylogo: false, responsive: true, toImageButtonOptions: { format: 'png', scale: 2, filename: title || 'figure' } };
+  const title =
+    options.title ??
+    (typeof layoutTitle === 'string'
+      ? layoutTitle
+      : typeof layoutTitle?.text === 'string'
+        ? layoutTitle.text
+        : 'figure');
+  const mathjax =
+    options.mathjax === 'auto' || options.mathjax === undefined ? hasLatex(fig) : options.mathjax;
+  const config = {
+    displaylogo: false,
+    responsive: true,
+    toImageButtonOptions: { format: 'png', scale: 2, filename: title || 'figure' },
+  };
   return (
     '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n' +
     `<meta http-equiv="Content-Security-Policy" content="${OFFLINE_CSP}">\n` +
-    `<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>${escapeHtml(title || 'figure')}</title>\n` +
+    `<meta name="viewport" content="width=device-width, ` +
+    `initial-scale=1">\n<title>${escapeHtml(title || 'figure')}</title>\n` +
     '<style>body{margin:16px;background:white;font-family:Helvetica,Arial,sans-serif}</style>\n' +
     (mathjax ? mathjaxScripts() + '\n' : '') +
     `<script>${plotlyJs()}</script>\n</head>\n<body>\n<div id="figure"></div>\n` +
-    `<script>(function(){var fig=${scriptJson(fig)};Plotly.newPlot('figure',fig.data,fig.layout,${scriptJson(config)});})();</script>\n` +
+    `<script>(function(){var ` +
+    `fig=${scriptJson(fig)};` +
+    `Plotly.newPlot('figure',fig.data,fig.layout,${scriptJson(config)});})();</script>\n` +
     '</body>\n</html>\n'
   );
 }
@@ -177,10 +241,18 @@ function imageSize(fig: Figure, size: ImageSize): { width: number; height: numbe
   const width = size.width ?? pick(fig.layout.width, 700);
   const height = size.height ?? pick(fig.layout.height, 450);
   const scale = size.scale ?? 1;
-  for (const [k, v, max] of [['width', width, 10000], ['height', height, 10000], ['scale', scale, 10]] as const) {
-    if (!Number.isFinite(v) || v <= 0 || v > max) throw new Error(`figure export: ${k} must be a number in (0, ${max}], got ${v}`);
+  for (const [k, v, max] of [
+    ['width', width, 10000],
+    ['height', height, 10000],
+    ['scale', scale, 10],
+  ] as const) {
+    if (!Number.isFinite(v) || v <= 0 || v > max)
+      throw new Error(`figure export: ${k} must be a number in (0, ${max}], got ${v}`);
   }
-  if (width * scale * height * scale > 1e8) throw new Error(`figure export: ${width}x${height} at scale ${scale} is over 100 megapixels; lower the scale`);
+  if (width * scale * height * scale > 1e8)
+    throw new Error(
+      `figure export: ${width}x${height} at scale ${scale} is over 100 megapixels; lower the scale`,
+    );
   return { width, height, scale };
 }
 
@@ -204,8 +276,9 @@ export interface PageCheck {
 }
 
 /**
- * A headless browser page with plotly.js loaded, for rendering many figures; launch once, render, close.
- * Every request that would leave the page (http, https, ws, file URLs) is blocked and recorded.
+ * A headless browser page with plotly.js loaded, for rendering many figures; launch once, render,
+ * close. Every request that would leave the page (http, https, ws, file URLs) is blocked and
+ * recorded.
  */
 export class FigureRenderer {
   /** URLs that pages tried to load (all blocked). */
@@ -224,11 +297,23 @@ export class FigureRenderer {
     const { chromium } = require('playwright-core') as typeof import('playwright-core');
     let browser: Browser;
     try {
-      browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+      browser = await chromium.launch({
+        executablePath,
+        headless: true,
+        args: CHROMIUM_ARGS,
+        timeout: 60_000,
+      });
     } catch (e) {
-      throw new Error(`could not start the browser ${executablePath}: ${(e as Error).message.split('\n')[0]}\n${noBrowserMessage()}`);
+      throw new Error(
+        `could not start the browser ${executablePath}: ` +
+          `${(e as Error).message.split('\n')[0]}\n${noBrowserMessage()}`,
+        { cause: e },
+      );
     }
-    const context = await browser.newContext({ offline: true, viewport: { width: 1000, height: 800 } });
+    const context = await browser.newContext({
+      offline: true,
+      viewport: { width: 1000, height: 800 },
+    });
     const renderer = new FigureRenderer(browser, context);
     await context.route('**/*', (route) => {
       renderer.blockedRequests.push(route.request().url());
@@ -240,7 +325,9 @@ export class FigureRenderer {
   private async figurePage(latex: boolean): Promise<Page> {
     if (!this.page) {
       this.page = await this.context.newPage();
-      await this.page.setContent('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body></body></html>');
+      await this.page.setContent(
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body></body></html>',
+      );
       await this.page.addScriptTag({ content: plotlyJs() });
     }
     if (latex && !this.mathjaxLoaded) {
@@ -258,11 +345,19 @@ export class FigureRenderer {
     const figJson = JSON.stringify(fig);
     try {
       return await page.evaluate(
-        ([json, opts]) => (globalThis as unknown as { Plotly: { toImage(f: unknown, o: unknown): Promise<string> } }).Plotly.toImage(JSON.parse(json), opts),
+        ([json, opts]) =>
+          (
+            globalThis as unknown as {
+              Plotly: { toImage(f: unknown, o: unknown): Promise<string> };
+            }
+          ).Plotly.toImage(JSON.parse(json), opts),
         [figJson, { format, width, height, scale }] as const,
       );
     } catch (e) {
-      throw new Error(`plotly could not render the figure as ${format}: ${(e as Error).message.split('\n')[0]}`);
+      throw new Error(
+        `plotly could not render the figure as ${format}: ${(e as Error).message.split('\n')[0]}`,
+        { cause: e },
+      );
     }
   }
 
@@ -276,20 +371,32 @@ export class FigureRenderer {
   async svg(fig: Figure, size: ImageSize = {}): Promise<string> {
     const url = await this.toImage(fig, 'svg', size);
     const body = url.slice(url.indexOf(',') + 1);
-    const svg = url.slice(0, url.indexOf(',')).endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body);
-    return svg.startsWith('<?xml') ? svg : `<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n${svg}`;
+    const svg = url.slice(0, url.indexOf(',')).endsWith(';base64')
+      ? Buffer.from(body, 'base64').toString('utf8')
+      : decodeURIComponent(body);
+    return svg.startsWith('<?xml')
+      ? svg
+      : `<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n${svg}`;
   }
 
   /**
-   * Loads a whole HTML page (an exported figure or notebook) with the network blocked, waits for its
-   * plotly figures to draw (up to timeoutMs), and reports what rendered; optionally screenshots it.
+   * Loads a whole HTML page (an exported figure or notebook) with the network blocked, waits for
+   * its plotly figures to draw (up to timeoutMs), and reports what rendered; optionally screenshots
+   * it.
    */
-  async checkPage(html: string, options: { timeoutMs?: number; screenshot?: boolean; width?: number } = {}): Promise<PageCheck> {
+  async checkPage(
+    html: string,
+    options: { timeoutMs?: number; screenshot?: boolean; width?: number } = {},
+  ): Promise<PageCheck> {
     const page = await this.context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
-      if (m.type() === 'error' && !/ERR_BLOCKED_BY_CLIENT|ERR_INTERNET_DISCONNECTED|Failed to load resource/.test(m.text())) errors.push(m.text());
+      if (
+        m.type() === 'error' &&
+        !/ERR_BLOCKED_BY_CLIENT|ERR_INTERNET_DISCONNECTED|Failed to load resource/.test(m.text())
+      )
+        errors.push(m.text());
     });
     page.on('dialog', (d) => {
       errors.push(`dialog opened: ${d.type()} ${d.message()}`);
@@ -299,7 +406,10 @@ export class FigureRenderer {
     try {
       await page.setViewportSize({ width: options.width ?? 1100, height: 800 });
       await page.setContent(html, { waitUntil: 'load', timeout: 60_000 });
-      const count = `(() => { const f = document.querySelectorAll('.genlab-figure, .js-plotly-plot:not(.genlab-figure .js-plotly-plot)'); let r = 0; f.forEach((e) => { if (e.querySelector('svg.main-svg')) r++; }); return [f.length, r]; })()`;
+      const count =
+        `(() => { const f = document.querySelectorAll('.genlab-figure, ` +
+        `.js-plotly-plot:not(.genlab-figure .js-plotly-plot)'); let r = 0; f.forEach((e) => { if ` +
+        `(e.querySelector('svg.main-svg')) r++; }); return [f.length, r]; })()`;
       const deadline = Date.now() + (options.timeoutMs ?? 20_000);
       let [figures, rendered] = (await page.evaluate(count)) as [number, number];
       while (rendered < figures && Date.now() < deadline) {
@@ -307,7 +417,13 @@ export class FigureRenderer {
         [figures, rendered] = (await page.evaluate(count)) as [number, number];
       }
       const screenshot = options.screenshot ? await page.screenshot({ fullPage: true }) : undefined;
-      return { figures, rendered, blockedRequests: this.blockedRequests.slice(before), errors, screenshot };
+      return {
+        figures,
+        rendered,
+        blockedRequests: this.blockedRequests.slice(before),
+        errors,
+        screenshot,
+      };
     } finally {
       await page.close();
     }
@@ -319,7 +435,10 @@ export class FigureRenderer {
 }
 
 /** Runs `fn` with a renderer and always closes the browser. */
-export async function withFigureRenderer<T>(fn: (renderer: FigureRenderer) => Promise<T>, options: LaunchOptions = {}): Promise<T> {
+export async function withFigureRenderer<T>(
+  fn: (renderer: FigureRenderer) => Promise<T>,
+  options: LaunchOptions = {},
+): Promise<T> {
   const renderer = await FigureRenderer.launch(options);
   try {
     return await fn(renderer);
@@ -340,10 +459,15 @@ export interface SaveFigureOptions extends ImageSize {
  * .svg (for papers) or .html (interactive, self-contained). Returns the absolute path written.
  *   await plot.saveFigure(fig, 'figures/elbo-gap.svg');
  */
-export async function saveFigure(fig: Figure, file: string, options: SaveFigureOptions = {}): Promise<string> {
+export async function saveFigure(
+  fig: Figure,
+  file: string,
+  options: SaveFigureOptions = {},
+): Promise<string> {
   checkFigure(fig, 'saveFigure');
   const ext = path.extname(file).slice(1).toLowerCase();
-  if (ext !== 'png' && ext !== 'svg' && ext !== 'html') throw new Error(`saveFigure: '${file}' must end in .png, .svg or .html`);
+  if (ext !== 'png' && ext !== 'svg' && ext !== 'html')
+    throw new Error(`saveFigure: '${file}' must end in .png, .svg or .html`);
   imageSize(fig, options);
   const out = path.resolve(file);
   fs.mkdirSync(path.dirname(out), { recursive: true });
@@ -351,8 +475,11 @@ export async function saveFigure(fig: Figure, file: string, options: SaveFigureO
     fs.writeFileSync(out, figureHtml(fig));
     return out;
   }
-  const render = async (r: FigureRenderer) => (ext === 'png' ? r.png(fig, { scale: 2, ...options }) : r.svg(fig, options));
-  const content = options.renderer ? await render(options.renderer) : await withFigureRenderer(render);
+  const render = async (r: FigureRenderer) =>
+    ext === 'png' ? r.png(fig, { scale: 2, ...options }) : r.svg(fig, options);
+  const content = options.renderer
+    ? await render(options.renderer)
+    : await withFigureRenderer(render);
   fs.writeFileSync(out, content);
   return out;
 }
@@ -371,9 +498,14 @@ export interface NotebookJson {
 }
 
 export interface StaticImageOptions {
-  /** Pixel density of the static PNGs (default 1: small notebooks; displayed at the figure's size). */
+  /**
+   * Pixel density of the static PNGs (default 1: small notebooks; displayed at the figure's size).
+   */
   scale?: number;
-  /** Reuse an open renderer; default: launch one (only if the notebook has figures) and close it after. */
+  /**
+   * Reuse an open renderer; default: launch one (only if the notebook has figures) and close it
+   * after.
+   */
   renderer?: FigureRenderer;
   /** Browser executable (default: findChromium()). */
   executablePath?: string;
@@ -381,17 +513,29 @@ export interface StaticImageOptions {
 
 /** Plotly figure outputs of a notebook (outputs carrying the plotly MIME type), in order. */
 export function figureOutputs(notebook: NotebookJson): NotebookOutput[] {
-  if (!notebook || !Array.isArray(notebook.cells)) throw new Error('addStaticImages: expected notebook JSON with a cells array (nbformat 4)');
-  return notebook.cells.flatMap((c) => (c.outputs ?? []) as NotebookOutput[]).filter((o) => o.data !== undefined && typeof o.data[PLOTLY_MIME] === 'object' && o.data[PLOTLY_MIME] !== null);
+  if (!notebook || !Array.isArray(notebook.cells))
+    throw new Error('addStaticImages: expected notebook JSON with a cells array (nbformat 4)');
+  return notebook.cells
+    .flatMap((c) => (c.outputs ?? []) as NotebookOutput[])
+    .filter(
+      (o) =>
+        o.data !== undefined &&
+        typeof o.data[PLOTLY_MIME] === 'object' &&
+        o.data[PLOTLY_MIME] !== null,
+    );
 }
 
 /**
- * Gives every plotly figure output of an executed notebook a static 'image/png' next to its interactive
- * HTML, so the notebook reads on GitHub, nbviewer or an untrusted JupyterLab without JavaScript.
- * Modifies `notebook` in place and returns the number of figures rendered (0 without launching a browser
- * when there are none). Throws with install instructions when figures exist but no browser is found.
+ * Gives every plotly figure output of an executed notebook a static 'image/png' next to its
+ * interactive HTML, so the notebook reads on GitHub, nbviewer or an untrusted JupyterLab without
+ * JavaScript. Modifies `notebook` in place and returns the number of figures rendered (0 without
+ * launching a browser when there are none). Throws with install instructions when figures exist but
+ * no browser is found.
  */
-export async function addStaticImages(notebook: NotebookJson, options: StaticImageOptions = {}): Promise<number> {
+export async function addStaticImages(
+  notebook: NotebookJson,
+  options: StaticImageOptions = {},
+): Promise<number> {
   const outputs = figureOutputs(notebook);
   if (outputs.length === 0) return 0;
   const scale = options.scale ?? 1;
@@ -405,5 +549,7 @@ export async function addStaticImages(notebook: NotebookJson, options: StaticIma
     }
     return outputs.length;
   };
-  return options.renderer ? render(options.renderer) : withFigureRenderer(render, { executablePath: options.executablePath });
+  return options.renderer
+    ? render(options.renderer)
+    : withFigureRenderer(render, { executablePath: options.executablePath });
 }

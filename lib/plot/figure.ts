@@ -1,8 +1,8 @@
 /**
- * Plotly figures as plain objects: `{ data, layout }` exactly as plotly.js takes them, so a figure can be
- * shown, tweaked (it is just data) and exported. The builders apply one look to every notebook: readable
- * fonts, labeled axes, legends, and the Okabe-Ito palette, which stays distinguishable under the common
- * forms of color blindness.
+ * Plotly figures as plain objects: `{ data, layout }` exactly as plotly.js takes them, so a figure
+ * can be shown, tweaked (it is just data) and exported. The builders apply one look to every
+ * notebook: readable fonts, labeled axes, legends, and the Okabe-Ito palette, which stays
+ * distinguishable under the common forms of color blindness.
  */
 
 export type Trace = Record<string, unknown>;
@@ -14,22 +14,34 @@ export interface Figure {
 }
 
 /** Okabe & Ito (2008) color-blind-safe palette, black last. */
-export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#F0E442', '#000000'];
+export const PALETTE = [
+  '#0072B2',
+  '#E69F00',
+  '#009E73',
+  '#D55E00',
+  '#CC79A7',
+  '#56B4E9',
+  '#F0E442',
+  '#000000',
+];
 
 /** Sequential color scale for densities and heatmaps (perceptually uniform, color-blind safe). */
 export const SEQUENTIAL = 'Viridis';
 
 /**
- * Plotly typesets a label as LaTeX only when the whole label is one `$...$` formula (text outside it is
- * dropped). This turns mixed labels like 'KL $q(z|x)$ (nats)' into one formula with the text in \\text{},
- * and leaves labels without a `$...$` pair as they are. Rendering needs MathJax in the page (export adds it).
+ * Plotly typesets a label as LaTeX only when the whole label is one `$...$` formula (text outside
+ * it is dropped). This turns mixed labels like 'KL $q(z|x)$ (nats)' into one formula with the text
+ * in \\text{}, and leaves labels without a `$...$` pair as they are. Rendering needs MathJax in the
+ * page (export adds it).
  */
 export function texLabel(label: string): string;
 export function texLabel(label: string | undefined): string | undefined;
 export function texLabel(label: string | undefined): string | undefined {
   if (label === undefined || !/\$[^$]+\$/.test(label) || /^\$[^$]+\$$/.test(label)) return label;
-  // MathJax shows \text{} content literally; only braces need escaping (a backslash becomes U+2216 '∖').
-  const text = (t: string) => (t === '' ? '' : `\\text{${t.replace(/\\/g, '\u2216').replace(/[{}]/g, (c) => '\\' + c)}}`);
+  // MathJax shows \text{} content literally; only braces need escaping (a backslash becomes U+2216
+  // '∖').
+  const text = (t: string) =>
+    t === '' ? '' : `\\text{${t.replace(/\\/g, '\u2216').replace(/[{}]/g, (c) => '\\' + c)}}`;
   const parts = label.split(/\$([^$]+)\$/);
   return '$' + parts.map((p, i) => (i % 2 === 1 ? p : text(p))).join('') + '$';
 }
@@ -52,7 +64,8 @@ export interface AxesOptions {
 export function baseLayout(options: AxesOptions = {}): Layout {
   const axis = (title: string | undefined, log: boolean | undefined) => ({
     title: { text: texLabel(title) ?? '', font: { size: 15 } },
-    // Only a log axis is forced: plotly picks linear, category (string labels) or date from the data.
+    // Only a log axis is forced: plotly picks linear, category (string labels) or date from the
+    // data.
     ...(log ? { type: 'log' } : {}),
     showline: true,
     linecolor: '#444',
@@ -63,7 +76,9 @@ export function baseLayout(options: AxesOptions = {}): Layout {
     exponentformat: 'power',
   });
   const layout: Layout = {
-    title: options.title ? { text: texLabel(options.title), x: 0.5, xanchor: 'center', font: { size: 17 } } : undefined,
+    title: options.title
+      ? { text: texLabel(options.title), x: 0.5, xanchor: 'center', font: { size: 17 } }
+      : undefined,
     font: { family: 'Helvetica, Arial, sans-serif', size: 14, color: '#222' },
     colorway: PALETTE,
     paper_bgcolor: 'white',
@@ -72,20 +87,27 @@ export function baseLayout(options: AxesOptions = {}): Layout {
     height: options.height ?? 420,
     margin: { l: 70, r: 30, t: options.title ? 60 : 30, b: 60 },
     xaxis: axis(options.xTitle, options.logX),
-    yaxis: { ...axis(options.yTitle, options.logY), ...(options.equalAxes ? { scaleanchor: 'x', scaleratio: 1 } : {}) },
+    yaxis: {
+      ...axis(options.yTitle, options.logY),
+      ...(options.equalAxes ? { scaleanchor: 'x', scaleratio: 1 } : {}),
+    },
     legend: { bgcolor: 'rgba(255,255,255,0.8)', bordercolor: '#ccc', borderwidth: 1 },
     showlegend: options.showLegend,
   };
   return JSON.parse(JSON.stringify(layout));
 }
 
-/** A figure from traces and axes options; traces get palette colors in order unless they set their own. */
+/**
+ * A figure from traces and axes options; traces get palette colors in order unless they set their
+ * own.
+ */
 export function figure(data: Trace[], options: AxesOptions = {}): Figure {
   return { data, layout: baseLayout(options) };
 }
 
 function checkSameLength(what: string, x: ArrayLike<number>, y: ArrayLike<number>): void {
-  if (x.length !== y.length) throw new Error(`${what}: x has ${x.length} values but y has ${y.length}`);
+  if (x.length !== y.length)
+    throw new Error(`${what}: x has ${x.length} values but y has ${y.length}`);
 }
 
 export interface Series {
@@ -145,7 +167,9 @@ export function scatterTrace(p: Points): Trace {
     marker: {
       size: p.size ?? 5,
       opacity: p.opacity ?? 0.7,
-      ...(p.color === undefined ? {} : { color: numericColor ? Array.from(p.color as ArrayLike<number>) : p.color }),
+      ...(p.color === undefined
+        ? {}
+        : { color: numericColor ? Array.from(p.color as ArrayLike<number>) : p.color }),
       ...(numericColor ? { colorscale: SEQUENTIAL, showscale: true } : {}),
     },
   };
@@ -168,7 +192,8 @@ export function histogram(values: ArrayLike<number>, options: HistogramOptions =
   const v = Array.from(values);
   if (v.length === 0) throw new Error('histogram: no values');
   const finite = v.filter(Number.isFinite);
-  if (finite.length !== v.length) throw new Error(`histogram: ${v.length - finite.length} values are NaN or infinite`);
+  if (finite.length !== v.length)
+    throw new Error(`histogram: ${v.length - finite.length} values are NaN or infinite`);
   let lo = Infinity;
   let hi = -Infinity;
   for (const x of finite) {
@@ -190,7 +215,14 @@ export function histogram(values: ArrayLike<number>, options: HistogramOptions =
   if (options.density) {
     const pad = 0.1 * (hi - lo || 1);
     const xs = linspace(lo - pad, hi + pad, 300);
-    data.push(lineTrace({ name: options.density.name ?? 'density', x: xs, y: xs.map(options.density.f), color: PALETTE[3] }));
+    data.push(
+      lineTrace({
+        name: options.density.name ?? 'density',
+        x: xs,
+        y: xs.map(options.density.f),
+        color: PALETTE[3],
+      }),
+    );
   }
   return figure(data, { yTitle: 'density', showLegend: data.length > 1, ...options });
 }
@@ -205,7 +237,10 @@ export interface GridOptions extends AxesOptions {
 
 function gridTrace(type: 'heatmap' | 'contour', z: number[][], options: GridOptions): Trace {
   if (z.length !== options.y.length || z.some((row) => row.length !== options.x.length)) {
-    throw new Error(`${type}: z must have ${options.y.length} rows (one per y) of ${options.x.length} values (one per x)`);
+    throw new Error(
+      `${type}: z must have ${options.y.length} rows (one per y) of ${options.x.length} values ` +
+        `(one per x)`,
+    );
   }
   return {
     type,
@@ -230,7 +265,13 @@ export function contour(z: number[][], options: GridOptions & { lines?: boolean 
 }
 
 /** Contour-line trace for overlaying a density on samples. */
-export function contourLinesTrace(z: number[][], x: ArrayLike<number>, y: ArrayLike<number>, name?: string, color?: string): Trace {
+export function contourLinesTrace(
+  z: number[][],
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  name?: string,
+  color?: string,
+): Trace {
   return {
     type: 'contour',
     x: Array.from(x),
@@ -246,11 +287,16 @@ export function contourLinesTrace(z: number[][], x: ArrayLike<number>, y: ArrayL
 
 /** n evenly spaced numbers from a to b inclusive. */
 export function linspace(a: number, b: number, n: number): number[] {
-  if (!Number.isInteger(n) || n < 2) throw new Error(`linspace: n must be an integer >= 2, got ${n}`);
+  if (!Number.isInteger(n) || n < 2)
+    throw new Error(`linspace: n must be an integer >= 2, got ${n}`);
   return Array.from({ length: n }, (_, i) => a + ((b - a) * i) / (n - 1));
 }
 
 /** Evaluates f on the grid (x[j], y[i]) as z[i][j], the layout heatmap and contour expect. */
-export function evalGrid(x: ArrayLike<number>, y: ArrayLike<number>, f: (x: number, y: number) => number): number[][] {
+export function evalGrid(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  f: (x: number, y: number) => number,
+): number[][] {
   return Array.from(y, (yi) => Array.from(x, (xj) => f(xj, yi)));
 }

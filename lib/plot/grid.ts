@@ -13,7 +13,8 @@ export function densityGrid(
 ): number[][] {
   const nx = x.length;
   const ny = y.length;
-  if (nx < 2 || ny < 2) throw new Error(`densityGrid: needs at least 2 grid values on each axis, got ${nx} x ${ny}`);
+  if (nx < 2 || ny < 2)
+    throw new Error(`densityGrid: needs at least 2 grid values on each axis, got ${nx} x ${ny}`);
   const points = new Float32Array(nx * ny * 2);
   for (let i = 0; i < ny; i++) {
     for (let j = 0; j < nx; j++) {
@@ -23,7 +24,10 @@ export function densityGrid(
   }
   const values = tf.tidy(() => {
     const logp = logDensity(tf.tensor2d(points, [nx * ny, 2]));
-    if (logp.size !== nx * ny) throw new Error(`densityGrid: the log-density returned ${logp.size} values for ${nx * ny} points`);
+    if (logp.size !== nx * ny)
+      throw new Error(
+        `densityGrid: the log-density returned ${logp.size} values for ${nx * ny} points`,
+      );
     return options.log ? logp.dataSync() : tf.exp(logp).dataSync();
   });
   return Array.from({ length: ny }, (_, i) => Array.from(values.subarray(i * nx, (i + 1) * nx)));

@@ -1,4 +1,7 @@
-/** Grids of grayscale images (digits, filters, samples) encoded as PNG in plain Node, without a browser. */
+/**
+ * Grids of grayscale images (digits, filters, samples) encoded as PNG in plain Node, without a
+ * browser.
+ */
 import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
 
@@ -20,16 +23,25 @@ export interface ImageGridOptions {
   invert?: boolean;
 }
 
-/** Images as [n, pixels] or [n, h, w] values: a tensor, a flat array with imageShape, or nested arrays. */
+/**
+ * Images as [n, pixels] or [n, h, w] values: a tensor, a flat array with imageShape, or nested
+ * arrays.
+ */
 export type ImageBatch = tf.Tensor | Float32Array | number[][] | number[][][];
 
-function toRows(images: ImageBatch, options: ImageGridOptions): { values: Float32Array; n: number; h: number; w: number } {
+function toRows(
+  images: ImageBatch,
+  options: ImageGridOptions,
+): { values: Float32Array; n: number; h: number; w: number } {
   let values: Float32Array;
   let n: number;
   let perImage: number;
   let shape = options.imageShape;
   if (images instanceof tf.Tensor) {
-    if (images.rank < 2) throw new Error(`imageGrid: a tensor of images needs rank 2 or 3, got shape [${images.shape.join(', ')}]`);
+    if (images.rank < 2)
+      throw new Error(
+        `imageGrid: a tensor of images needs rank 2 or 3, got shape [${images.shape.join(', ')}]`,
+      );
     n = images.shape[0];
     perImage = images.size / n;
     if (images.rank === 3 && !shape) shape = [images.shape[1] as number, images.shape[2] as number];
@@ -38,7 +50,11 @@ function toRows(images: ImageBatch, options: ImageGridOptions): { values: Float3
     if (!shape) throw new Error('imageGrid: a flat Float32Array needs options.imageShape');
     perImage = shape[0] * shape[1];
     n = images.length / perImage;
-    if (!Number.isInteger(n)) throw new Error(`imageGrid: ${images.length} values are not a whole number of ${shape[0]}x${shape[1]} images`);
+    if (!Number.isInteger(n))
+      throw new Error(
+        `imageGrid: ${images.length} values are not a whole number of ` +
+          `${shape[0]}x${shape[1]} images`,
+      );
     values = images;
   } else {
     n = images.length;
@@ -48,18 +64,28 @@ function toRows(images: ImageBatch, options: ImageGridOptions): { values: Float3
     if (nested && !shape) shape = [first.length, (first[0] as number[]).length];
     const flat = images.map((img) => (nested ? (img as number[][]).flat() : (img as number[])));
     perImage = flat[0].length;
-    if (flat.some((f) => f.length !== perImage)) throw new Error('imageGrid: images have different sizes');
+    if (flat.some((f) => f.length !== perImage))
+      throw new Error('imageGrid: images have different sizes');
     values = Float32Array.from(flat.flat());
   }
   if (n === 0) throw new Error('imageGrid: no images');
   if (!shape) {
     const side = Math.round(Math.sqrt(perImage));
-    if (side * side !== perImage) throw new Error(`imageGrid: images of ${perImage} pixels are not square; pass options.imageShape`);
+    if (side * side !== perImage)
+      throw new Error(
+        `imageGrid: images of ${perImage} pixels are not square; pass options.imageShape`,
+      );
     shape = [side, side];
   }
-  if (shape[0] * shape[1] !== perImage) throw new Error(`imageGrid: imageShape ${shape[0]}x${shape[1]} does not match ${perImage} pixels per image`);
+  if (shape[0] * shape[1] !== perImage)
+    throw new Error(
+      `imageGrid: imageShape ${shape[0]}x${shape[1]} does not match ${perImage} pixels per image`,
+    );
   for (let i = 0; i < values.length; i++) {
-    if (Number.isNaN(values[i])) throw new Error(`imageGrid: pixel ${i % perImage} of image ${Math.floor(i / perImage)} is NaN`);
+    if (Number.isNaN(values[i]))
+      throw new Error(
+        `imageGrid: pixel ${i % perImage} of image ${Math.floor(i / perImage)} is NaN`,
+      );
   }
   return { values, n, h: shape[0], w: shape[1] };
 }
@@ -71,10 +97,18 @@ export function imageGridPng(images: ImageBatch, options: ImageGridOptions = {})
   const rows = Math.ceil(n / columns);
   const pad = options.pad ?? 2;
   const scale = options.scale ?? 2;
-  if (!Number.isInteger(scale) || scale < 1) throw new Error(`imageGrid: scale must be a positive integer, got ${scale}`);
+  if (!Number.isInteger(scale) || scale < 1)
+    throw new Error(`imageGrid: scale must be a positive integer, got ${scale}`);
   const width = (columns * (w + pad) + pad) * scale;
   const height = (rows * (h + pad) + pad) * scale;
-  const png = new PNG({ width, height, colorType: 0, inputColorType: 0, bitDepth: 8, inputHasAlpha: false });
+  const png = new PNG({
+    width,
+    height,
+    colorType: 0,
+    inputColorType: 0,
+    bitDepth: 8,
+    inputHasAlpha: false,
+  });
   const background = options.invert ? 255 : 128;
   png.data = Buffer.alloc(width * height, background);
   for (let k = 0; k < n; k++) {
@@ -97,7 +131,11 @@ export function imageGridPng(images: ImageBatch, options: ImageGridOptions = {})
         const v = Math.min(1, Math.max(0, (values[base + r * w + c] - lo) / (hi - lo)));
         const g = Math.round(255 * (options.invert ? 1 - v : v));
         for (let dy = 0; dy < scale; dy++) {
-          png.data.fill(g, (top + r * scale + dy) * width + left + c * scale, (top + r * scale + dy) * width + left + (c + 1) * scale);
+          png.data.fill(
+            g,
+            (top + r * scale + dy) * width + left + c * scale,
+            (top + r * scale + dy) * width + left + (c + 1) * scale,
+          );
         }
       }
     }

@@ -1,15 +1,18 @@
 /**
  * Showing figures, image grids and tables in a notebook. Figures render offline: the first figure a
- * kernel shows carries the plotly.js bundle inline (no CDN), later ones reuse it, and so does the HTML page
- * that nbconvert exports. Every output carries its name in its metadata (`genlab.name`) so that export
- * tools can find it in an executed notebook.
+ * kernel shows carries the plotly.js bundle inline (no CDN), later ones reuse it, and so does the
+ * HTML page that nbconvert exports. Every output carries its name in its metadata (`genlab.name`)
+ * so that export tools can find it in an executed notebook.
  */
 import * as fs from 'fs';
 import { displayBundle, escapeHtml, inNotebook, LiveOutput, MimeBundle } from '../runtime/display';
 import { Figure } from './figure';
 import { ImageBatch, ImageGridOptions, imageGridPng } from './image';
 
-/** MIME type of plotly figures (rendered natively by VS Code and by jupyterlab-plotly where installed). */
+/**
+ * MIME type of plotly figures (rendered natively by VS Code and by jupyterlab-plotly where
+ * installed).
+ */
 export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
 
 export interface ShowOptions {
@@ -23,40 +26,65 @@ function plotlyBundle(): string {
   return fs.readFileSync(require.resolve('plotly.js-dist-min/plotly.min.js'), 'utf8');
 }
 
-/** JSON safe to place inside a <script> element: no '<', so no '</script>' or '<!--' can close it. */
+/**
+ * JSON safe to place inside a <script> element: no '<', so no '</script>' or '<!--' can close it.
+ */
 export function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 function checkName(name: string | undefined): void {
   if (name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name)) {
-    throw new Error(`figure name '${name}' must start with a letter or digit and contain only letters, digits, '-' and '_'`);
+    throw new Error(
+      `figure name '${name}' must start with a letter or digit and contain only letters, digits, ` +
+        `'-' and '_'`,
+    );
   }
 }
 
 function checkFigure(fig: Figure): void {
   if (!fig || !Array.isArray(fig.data) || typeof fig.layout !== 'object') {
-    throw new Error('show: expected a plotly figure { data: [...], layout: {...} }; build one with the plot helpers');
+    throw new Error(
+      'show: expected a plotly figure { data: [...], layout: {...} }; build one with the ' +
+        'plot helpers',
+    );
   }
 }
 
 let figureCounter = 0;
 
-/** The MIME bundle of a figure: interactive HTML (plotly.js inline the first time) plus the figure JSON. */
-export function figureBundle(fig: Figure, name?: string, embedPlotly = !plotlyEmbedded): MimeBundle {
+/**
+ * The MIME bundle of a figure: interactive HTML (plotly.js inline the first time) plus the figure
+ * JSON.
+ */
+export function figureBundle(
+  fig: Figure,
+  name?: string,
+  embedPlotly = !plotlyEmbedded,
+): MimeBundle {
   checkFigure(fig);
   const id = `genlab-fig-${process.pid}-${++figureCounter}`;
   const script =
     `(function(){var fig=${scriptJson(fig)};` +
     `var el=document.getElementById(${scriptJson(id)});` +
-    `var draw=function(){window.Plotly.newPlot(el,fig.data,fig.layout,{displaylogo:false,responsive:true,` +
+    `var draw=function(){window.Plotly.newPlot(el,fig.data,fig.layout,` +
+    `{displaylogo:false,responsive:true,` +
     `toImageButtonOptions:{format:'png',scale:2,filename:${scriptJson(name ?? 'figure')}}});};` +
-    `if(window.Plotly){draw();}else{var t=setInterval(function(){if(window.Plotly){clearInterval(t);draw();}},50);}})();`;
+    `if(window.Plotly){draw();}else{var ` +
+    `t=setInterval(function(){if(window.Plotly){clearInterval(t);draw();}},50);}})();`;
   const html =
     (embedPlotly ? `<script type="text/javascript">${plotlyBundle()}</script>` : '') +
-    `<div id="${escapeHtml(id)}" class="genlab-figure" data-name="${escapeHtml(name ?? '')}"></div>` +
+    `<div id="${escapeHtml(id)}" class="genlab-figure" ` +
+    `data-name="${escapeHtml(name ?? '')}"></div>` +
     `<script type="text/javascript">${script}</script>`;
-  return { 'text/html': html, [PLOTLY_MIME]: fig, 'text/plain': `<figure${name ? ' ' + name : ''}: ${fig.data.length} trace(s)>` };
+  return {
+    'text/html': html,
+    [PLOTLY_MIME]: fig,
+    'text/plain': `<figure${name ? ' ' + name : ''}: ${fig.data.length} trace(s)>`,
+  };
 }
 
 function outputMetadata(name: string | undefined, kind: string): Record<string, unknown> {
@@ -76,8 +104,8 @@ export function show(fig: Figure, options: ShowOptions = {}): void {
 }
 
 /**
- * A figure that redraws in place, e.g. training curves that grow each epoch. Call `update(fig)` with the
- * new figure; the output keeps one place in the notebook.
+ * A figure that redraws in place, e.g. training curves that grow each epoch. Call `update(fig)`
+ * with the new figure; the output keeps one place in the notebook.
  */
 export class LiveFigure {
   private readonly output = new LiveOutput();
@@ -87,7 +115,14 @@ export class LiveFigure {
 
   update(fig: Figure): void {
     // plotly.js goes out once, in an output of its own, so that the frequent updates stay small.
-    if (!plotlyEmbedded && displayBundle({ 'text/html': `<script type="text/javascript">${plotlyBundle()}</script>`, 'text/plain': '' })) plotlyEmbedded = true;
+    if (
+      !plotlyEmbedded &&
+      displayBundle({
+        'text/html': `<script type="text/javascript">${plotlyBundle()}</script>`,
+        'text/plain': '',
+      })
+    )
+      plotlyEmbedded = true;
     this.output.update(figureBundle(fig, this.name, false), outputMetadata(this.name, 'figure'));
   }
 }
@@ -101,14 +136,20 @@ export interface ShowImagesOptions extends ImageGridOptions, ShowOptions {
 export function showImages(images: ImageBatch, options: ShowImagesOptions = {}): void {
   checkName(options.name);
   const png = imageGridPng(images, options);
-  const text = `<image grid${options.name ? ' ' + options.name : ''}${options.caption ? ': ' + options.caption : ''}>`;
+  const name = options.name ? ' ' + options.name : '';
+  const caption = options.caption ? ': ' + options.caption : '';
+  const text = `<image grid${name}${caption}>`;
   if (!inNotebook()) {
     console.log(text);
     return;
   }
   const bundle: MimeBundle = { 'image/png': png.toString('base64'), 'text/plain': text };
   displayBundle(bundle, outputMetadata(options.name, 'image'));
-  if (options.caption) displayBundle({ 'text/html': `<p style="font-size:13px;color:#444">${escapeHtml(options.caption)}</p>`, 'text/plain': options.caption });
+  if (options.caption)
+    displayBundle({
+      'text/html': `<p style="font-size:13px;color:#444">${escapeHtml(options.caption)}</p>`,
+      'text/plain': options.caption,
+    });
 }
 
 export type Row = Record<string, string | number | boolean | null | undefined>;
@@ -122,12 +163,17 @@ export interface TableOptions extends ShowOptions {
 function formatCell(v: Row[string], digits: number): string {
   if (typeof v === 'number') {
     if (Number.isInteger(v)) return String(v);
-    return Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(digits - 1) : Number(v.toPrecision(digits)).toString();
+    return Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0)
+      ? v.toExponential(digits - 1)
+      : Number(v.toPrecision(digits)).toString();
   }
   return v === null || v === undefined ? '' : String(v);
 }
 
-/** MIME type carrying a table's columns and raw rows as JSON (for CSV export; notebooks do not render it). */
+/**
+ * MIME type carrying a table's columns and raw rows as JSON (for CSV export; notebooks do not
+ * render it).
+ */
 export const TABLE_MIME = 'application/vnd.genlab.table+json';
 
 /** A danfojs DataFrame, or anything else with column names and rows of values. */
@@ -137,18 +183,33 @@ export interface DataFrameLike {
 }
 
 function isDataFrameLike(t: unknown): t is DataFrameLike {
-  return !!t && !Array.isArray(t) && Array.isArray((t as DataFrameLike).columns) && Array.isArray((t as DataFrameLike).values);
+  return (
+    !!t &&
+    !Array.isArray(t) &&
+    Array.isArray((t as DataFrameLike).columns) &&
+    Array.isArray((t as DataFrameLike).values)
+  );
 }
 
 function cellValue(v: unknown): Row[string] {
-  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (
+    v === null ||
+    v === undefined ||
+    typeof v === 'number' ||
+    typeof v === 'string' ||
+    typeof v === 'boolean'
+  )
+    return v;
   return String(v);
 }
 
 /** Rows of records from an array of records or a DataFrame (danfojs `new dfd.DataFrame(...)`). */
 export function tableRows(table: Row[] | DataFrameLike): Row[] {
   if (Array.isArray(table)) return table;
-  if (!isDataFrameLike(table)) throw new Error('table: expected an array of row objects or a DataFrame (with columns and values)');
+  if (!isDataFrameLike(table))
+    throw new Error(
+      'table: expected an array of row objects or a DataFrame (with columns and values)',
+    );
   const { columns } = table;
   return (table.values as unknown[]).map((r) => {
     const values = Array.isArray(r) ? r : [r];
@@ -163,34 +224,64 @@ export function tableCsv(rows: Row[]): string {
     const s = v === null || v === undefined ? '' : String(v);
     return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
-  return [columns.map(field), ...rows.map((r) => columns.map((c) => field(r[c])))].map((l) => l.join(',')).join('\n') + '\n';
+  return (
+    [columns.map(field), ...rows.map((r) => columns.map((c) => field(r[c])))]
+      .map((l) => l.join(','))
+      .join('\n') + '\n'
+  );
 }
 
-/** HTML and text renderings of rows of records (every string escaped), plus the raw rows as JSON. */
+/**
+ * HTML and text renderings of rows of records (every string escaped), plus the raw rows as JSON.
+ */
 export function tableBundle(table: Row[] | DataFrameLike, options: TableOptions = {}): MimeBundle {
   const rows = tableRows(table);
   const digits = options.digits ?? 4;
   const columns = Array.from(new Set(rows.flatMap((r) => Object.keys(r))));
   const cells = rows.map((r) => columns.map((c) => formatCell(r[c], digits)));
-  const th = columns.map((c) => `<th style="text-align:right;padding:2px 10px">${escapeHtml(c)}</th>`).join('');
-  const body = cells.map((r) => `<tr>${r.map((v) => `<td style="text-align:right;padding:2px 10px">${escapeHtml(v)}</td>`).join('')}</tr>`).join('');
-  const caption = options.caption ? `<caption style="caption-side:top;text-align:left">${escapeHtml(options.caption)}</caption>` : '';
-  const html = `<table class="genlab-table" style="border-collapse:collapse;font-size:13px">${caption}<thead><tr>${th}</tr></thead><tbody>${body}</tbody></table>`;
+  const th = columns
+    .map((c) => `<th style="text-align:right;padding:2px 10px">${escapeHtml(c)}</th>`)
+    .join('');
+  const body = cells
+    .map(
+      (r) =>
+        `<tr>${r
+          .map((v) => `<td style="text-align:right;padding:2px 10px">${escapeHtml(v)}</td>`)
+          .join('')}</tr>`,
+    )
+    .join('');
+  const caption = options.caption
+    ? `<caption style="caption-side:top;text-align:left">${escapeHtml(options.caption)}</caption>`
+    : '';
+  const html =
+    `<table class="genlab-table" ` +
+    `style="border-collapse:collapse;font-size:13px">${caption}` +
+    `<thead><tr>${th}</tr></thead><tbody>${body}</tbody></table>`;
   const widths = columns.map((c, j) => Math.max(c.length, ...cells.map((r) => r[j].length)));
   const line = (vals: string[]) => vals.map((v, j) => v.padStart(widths[j])).join('  ');
-  const text = [options.caption ?? '', line(columns), ...cells.map(line)].filter((l) => l !== '').join('\n');
-  const json = { columns, rows: rows.map((r) => columns.map((c) => (typeof r[c] === 'number' && !Number.isFinite(r[c]) ? String(r[c]) : r[c] ?? null))) };
+  const text = [options.caption ?? '', line(columns), ...cells.map(line)]
+    .filter((l) => l !== '')
+    .join('\n');
+  const json = {
+    columns,
+    rows: rows.map((r) =>
+      columns.map((c) =>
+        typeof r[c] === 'number' && !Number.isFinite(r[c]) ? String(r[c]) : (r[c] ?? null),
+      ),
+    ),
+  };
   return { 'text/html': html, 'text/plain': text, [TABLE_MIME]: json };
 }
 
 /**
- * Shows a table (rows of records, e.g. a training history, or a danfojs DataFrame): HTML in a notebook,
- * aligned text elsewhere. Named tables are exported to CSV by `npm run figures`.
+ * Shows a table (rows of records, e.g. a training history, or a danfojs DataFrame): HTML in a
+ * notebook, aligned text elsewhere. Named tables are exported to CSV by `npm run figures`.
  */
 export function showTable(table: Row[] | DataFrameLike, options: TableOptions = {}): void {
   checkName(options.name);
   const rows = tableRows(table);
   if (rows.length === 0) throw new Error('showTable: no rows');
   const bundle = tableBundle(rows, options);
-  if (!displayBundle(bundle, outputMetadata(options.name, 'table'))) console.log(bundle['text/plain']);
+  if (!displayBundle(bundle, outputMetadata(options.name, 'table')))
+    console.log(bundle['text/plain']);
 }

@@ -12,7 +12,10 @@ export const BACKEND_ENV = 'GENLAB_BACKEND';
 /** Folder (under the project root) where `npm run native` installs @tensorflow/tfjs-node. */
 export const NATIVE_PREFIX = '.native';
 
-/** Environment variable naming another folder to load @tensorflow/tfjs-node from (its node_modules parent). */
+/**
+ * Environment variable naming another folder to load @tensorflow/tfjs-node from (its node_modules
+ * parent).
+ */
 export const NATIVE_DIR_ENV = 'GENLAB_NATIVE_DIR';
 
 export interface BackendInfo {
@@ -25,25 +28,33 @@ export interface BackendInfo {
 
 const projectRoot = path.resolve(__dirname, '..', '..', '..');
 
-/** Parses a backend name (from the environment or a caller); a wrong name throws and lists the valid ones. */
+/**
+ * Parses a backend name (from the environment or a caller); a wrong name throws and lists the valid
+ * ones.
+ */
 export function parseBackendName(value: string, source = BACKEND_ENV): BackendName {
   const name = value.trim().toLowerCase();
   if ((BACKENDS as readonly string[]).includes(name)) return name as BackendName;
   throw new Error(
-    `${source}='${value}' is not a TensorFlow.js backend this kit supports: use one of ${BACKENDS.join(', ')} ` +
+    `${source}='${value}' is not a TensorFlow.js backend this kit supports: use one of ` +
+      `${BACKENDS.join(', ')} ` +
       `(or unset ${source} to choose the fastest available).`,
   );
 }
 
 /**
- * Loads the native TensorFlow backend if @tensorflow/tfjs-node is really installed (by `npm run native`
- * into .native/, or by the user into node_modules). The danfojs-node override puts plain tfjs under the
- * name @tensorflow/tfjs-node, so success is judged by the 'tensorflow' backend being registered.
+ * Loads the native TensorFlow backend if @tensorflow/tfjs-node is really installed (by `npm run
+ * native` into .native/, or by the user into node_modules). The danfojs-node override puts plain
+ * tfjs under the name @tensorflow/tfjs-node, so success is judged by the 'tensorflow' backend being
+ * registered.
  */
 function loadNative(): boolean {
   if (tf.findBackendFactory('tensorflow')) return true;
   const nativeDir = process.env[NATIVE_DIR_ENV] || path.join(projectRoot, NATIVE_PREFIX);
-  const candidates = [path.join(nativeDir, 'node_modules', '@tensorflow', 'tfjs-node'), '@tensorflow/tfjs-node'];
+  const candidates = [
+    path.join(nativeDir, 'node_modules', '@tensorflow', 'tfjs-node'),
+    '@tensorflow/tfjs-node',
+  ];
   for (const candidate of candidates) {
     try {
       require(candidate);
@@ -79,7 +90,8 @@ function threadsOf(name: BackendName): number {
 async function activate(name: BackendName): Promise<boolean> {
   const loaded = name === 'tensorflow' ? loadNative() : name === 'wasm' ? loadWasm() : true;
   if (!loaded) return false;
-  // Prod mode silences tfjs's "install the node backend" banner, which otherwise lands in notebook outputs.
+  // Prod mode silences tfjs's "install the node backend" banner, which otherwise lands in notebook
+  // outputs.
   tf.enableProdMode();
   const active = (await tf.setBackend(name)) && tf.getBackend() === name;
   // Fast matMul, dense and Adam kernels for wasm (lib/runtime/kernels).
@@ -90,8 +102,9 @@ async function activate(name: BackendName): Promise<boolean> {
 let current: BackendInfo | undefined;
 
 /**
- * Selects the backend: the one named by `requested` or by GENLAB_BACKEND, else the native TensorFlow
- * backend when it really loads, else wasm, else cpu. A forced backend that cannot load is an error.
+ * Selects the backend: the one named by `requested` or by GENLAB_BACKEND, else the native
+ * TensorFlow backend when it really loads, else wasm, else cpu. A forced backend that cannot load
+ * is an error.
  */
 export async function selectBackend(requested?: string): Promise<BackendInfo> {
   const forced = requested ?? process.env[BACKEND_ENV];
@@ -99,16 +112,28 @@ export async function selectBackend(requested?: string): Promise<BackendInfo> {
     const name = parseBackendName(forced, requested !== undefined ? 'backend' : BACKEND_ENV);
     if (current?.name === name) return current;
     if (!(await activate(name))) {
-      const hint = name === 'tensorflow' ? ' Install it with `npm run native` (needs internet access to Google storage).' : '';
+      const hint =
+        name === 'tensorflow'
+          ? ' Install it with `npm run native` (needs internet access to Google storage).'
+          : '';
       throw new Error(`The '${name}' backend was requested but could not be loaded.${hint}`);
     }
-    current = { name, threads: threadsOf(name), reason: requested !== undefined ? 'requested' : `forced by ${BACKEND_ENV}` };
+    current = {
+      name,
+      threads: threadsOf(name),
+      reason: requested !== undefined ? 'requested' : `forced by ${BACKEND_ENV}`,
+    };
     return current;
   }
   if (current) return current;
   for (const name of BACKENDS) {
     if (await activate(name)) {
-      const reason = name === 'tensorflow' ? 'tfjs-node' : name === 'wasm' ? `tfjs-node not installed; ${kernelsInfo()?.reason}` : 'wasm unavailable';
+      const reason =
+        name === 'tensorflow'
+          ? 'tfjs-node'
+          : name === 'wasm'
+            ? `tfjs-node not installed; ${kernelsInfo()?.reason}`
+            : 'wasm unavailable';
       current = { name, threads: threadsOf(name), reason };
       return current;
     }

@@ -1,6 +1,7 @@
 /**
  * Rich output for notebooks. Inside a tslab kernel, outputs go to Jupyter as MIME bundles (several
- * representations of one output, e.g. interactive HTML plus a PNG); outside one, callers fall back to text.
+ * representations of one output, e.g. interactive HTML plus a PNG); outside one, callers fall back
+ * to text.
  */
 import { randomBytes } from 'crypto';
 
@@ -15,7 +16,8 @@ type WriteDisplayData = (
 function writer(): WriteDisplayData | null {
   try {
     // tslab keeps its kernel connection in this module; it is null outside a running kernel.
-    return (require('tslab/dist/jupyter') as { lastWriteDisplayData: WriteDisplayData | null }).lastWriteDisplayData;
+    return (require('tslab/dist/jupyter') as { lastWriteDisplayData: WriteDisplayData | null })
+      .lastWriteDisplayData;
   } catch {
     return null;
   }
@@ -25,25 +27,35 @@ type ErrorEvent = 'uncaughtException' | 'unhandledRejection';
 const ERROR_EVENTS: ErrorEvent[] = ['uncaughtException', 'unhandledRejection'];
 
 /** The process's error handlers now, to compare with after loading a backend. */
-export function errorListeners(): Record<ErrorEvent, Function[]> {
-  return { uncaughtException: process.listeners('uncaughtException'), unhandledRejection: process.listeners('unhandledRejection') };
+export function errorListeners(): Record<ErrorEvent, unknown[]> {
+  return {
+    uncaughtException: process.listeners('uncaughtException'),
+    unhandledRejection: process.listeners('unhandledRejection'),
+  };
 }
 
 let rejectionFilterInstalled = false;
 
 /**
- * Keeps the tslab kernel alive through errors outside a cell's own code. The wasm backend's Emscripten
- * module installs process handlers that rethrow every uncaught exception and unhandled rejection, which
- * kills the kernel; tslab's own handlers report the error and carry on. So the handlers added since
- * `before` are removed. And tslab does not wait for its ZeroMQ sends: an output sent while the socket is
- * still busy with a large earlier one is rejected with EBUSY; such an output (a progress redraw, typically,
- * which the next one replaces) is dropped silently instead of being reported.
+ * Keeps the tslab kernel alive through errors outside a cell's own code. The wasm backend's
+ * Emscripten module installs process handlers that rethrow every uncaught exception and unhandled
+ * rejection, which kills the kernel; tslab's own handlers report the error and carry on. So the
+ * handlers added since `before` are removed. And tslab does not wait for its ZeroMQ sends: an
+ * output sent while the socket is still busy with a large earlier one is rejected with EBUSY; such
+ * an output (a progress redraw, typically, which the next one replaces) is dropped silently instead
+ * of being reported.
  */
-export function keepKernelAlive(before: Record<ErrorEvent, Function[]>): void {
+export function keepKernelAlive(before: Record<ErrorEvent, unknown[]>): void {
   if (!inNotebook()) return;
   for (const event of ERROR_EVENTS) {
-    const added = (process as NodeJS.EventEmitter).listeners(event).filter((listener) => !before[event].includes(listener));
-    for (const listener of added) (process as NodeJS.EventEmitter).removeListener(event, listener as (...args: unknown[]) => void);
+    const added = (process as NodeJS.EventEmitter)
+      .listeners(event)
+      .filter((listener) => !before[event].includes(listener));
+    for (const listener of added)
+      (process as NodeJS.EventEmitter).removeListener(
+        event,
+        listener as (...args: unknown[]) => void,
+      );
   }
   if (rejectionFilterInstalled) return;
   rejectionFilterInstalled = true;
@@ -85,5 +97,8 @@ export class LiveOutput {
 
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
 }

@@ -21,9 +21,10 @@ export interface InitOptions {
 }
 
 /**
- * The first call of every notebook: selects the backend, seeds all random draws, and reports both in one
- * line (nothing else: a notebook whose first cell ends with this call prints only that line; the details
- * are in backendInfo()), e.g. `genlab: backend wasm (1 thread; tfjs-node not installed; native OpenBLAS kernels) | tfjs 4.22.0 | seed 0`.
+ * The first call of every notebook: selects the backend, seeds all random draws, and reports both
+ * in one line (nothing else: a notebook whose first cell ends with this call prints only that line;
+ * the details are in backendInfo()), e.g. `genlab: backend wasm (1 thread; tfjs-node not installed;
+ * native OpenBLAS kernels) | tfjs 4.22.0 | seed 0`.
  */
 export async function init(options: InitOptions = {}): Promise<void> {
   const listeners = errorListeners();
@@ -33,6 +34,9 @@ export async function init(options: InitOptions = {}): Promise<void> {
   seed(s);
   if (options.report ?? true) {
     const threads = `${info.threads} thread${info.threads === 1 ? '' : 's'}`;
-    console.log(`genlab: backend ${info.name} (${threads}; ${info.reason}) | tfjs ${tf.version.tfjs} | seed ${s}${quick() ? ' | quick mode' : ''}`);
+    console.log(
+      `genlab: backend ${info.name} (${threads}; ${info.reason}) | tfjs ${tf.version.tfjs} | ` +
+        `seed ${s}${quick() ? ' | quick mode' : ''}`,
+    );
   }
 }

@@ -1,24 +1,28 @@
 /**
- * Fast kernels for the TensorFlow.js wasm backend, installed by `selectBackend` when wasm is activated.
+ * Fast kernels for the TensorFlow.js wasm backend, installed by `selectBackend` when wasm is
+ * activated.
  *
- * Profile of one Adam step of the 784-400-20 VAE on stock wasm (tf.profile, 281 kernels, 212 ms of kernel
- * time): the transposed products of the dense-layer gradients take 165 ms (matMul with transposeA/B runs
- * at ~1 GFLOP/s against ~15 for the plain product); with those fixed, Adam's 14 elementwise kernels per
- * variable and per-kernel overhead dominate. So this module, through tfjs's public kernel registry:
- *  - replaces wasm's BatchMatMul and _FusedMatMul: OpenBLAS sgemm computed in place on the wasm heap when the
- *    native addon (native/, `native/build.sh`) is built, else explicit Transpose + the plain wasm product;
- *  - makes Identity (and same-dtype Cast) share data instead of copying it (tfjs clones every tensor it
- *    saves for backprop), and Sum/Mean gradients without a JavaScript array of ones;
- *  - adds `GenlabDense` (y = act(x W + b), one kernel) with a registered gradient (one fused kernel for
- *    dz = dy * act'(y) and db, then two products); `nn.dense` uses it on wasm;
- *  - with the addon, replaces wasm's Exp, Log, Log1p, Sigmoid, Softplus, Tanh, Add, Sub, Mul, Div and
- *    matrix Transpose by vectorized native loops;
- *  - adds `GenlabAdam` (one pass per variable) and routes `tf.train.adam` optimizers through it on wasm
- *    (same float32 operations in the same order as tfjs's AdamOptimizer, so the numbers are identical);
- *  - adds `GenlabBernoulli`, {0, 1} draws with probabilities p from the kit's generator in one native pass
- *    (the same numbers as its JavaScript path, which cost 5-10% of an RBM update);
- *  - adds `GenlabBernoulliNll` (the VAE's binary cross-entropy with logits, summed per row: one pass instead
- *    of 9 kernels) with a one-pass gradient sigmoid(l) - x instead of 15 more;
+ * Profile of one Adam step of the 784-400-20 VAE on stock wasm (tf.profile, 281 kernels, 212 ms of
+ * kernel time): the transposed products of the dense-layer gradients take 165 ms (matMul with
+ * transposeA/B runs at ~1 GFLOP/s against ~15 for the plain product); with those fixed, Adam's 14
+ * elementwise kernels per variable and per-kernel overhead dominate. So this module, through tfjs's
+ * public kernel registry:
+ *  - replaces wasm's BatchMatMul and _FusedMatMul: OpenBLAS sgemm computed in place on the wasm
+ *    heap when the native addon (native/, `native/build.sh`) is built, else explicit Transpose +
+ *    the plain wasm product;
+ *  - makes Identity (and same-dtype Cast) share data instead of copying it (tfjs clones every
+ *    tensor it saves for backprop), and Sum/Mean gradients without a JavaScript array of ones;
+ *  - adds `GenlabDense` (y = act(x W + b), one kernel) with a registered gradient (one fused kernel
+ *    for dz = dy * act'(y) and db, then two products); `nn.dense` uses it on wasm;
+ *  - with the addon, replaces wasm's Exp, Log, Log1p, Sigmoid, Softplus, Tanh, Add, Sub, Mul, Div
+ *    and matrix Transpose by vectorized native loops;
+ *  - adds `GenlabAdam` (one pass per variable) and routes `tf.train.adam` optimizers through it on
+ *    wasm (same float32 operations in the same order as tfjs's AdamOptimizer, so the numbers are
+ *    identical);
+ *  - adds `GenlabBernoulli`, {0, 1} draws with probabilities p from the kit's generator in one
+ *    native pass (the same numbers as its JavaScript path, which cost 5-10% of an RBM update);
+ *  - adds `GenlabBernoulliNll` (the VAE's binary cross-entropy with logits, summed per row: one
+ *    pass instead of 9 kernels) with a one-pass gradient sigmoid(l) - x instead of 15 more;
  *  - registers wasm's missing Conv2DBackpropFilter as a kernel that throws a clear error.
  */
 import * as path from 'path';
@@ -26,21 +30,99 @@ import * as tf from '@tensorflow/tfjs';
 
 /** The addon's functions (native/genlab_native.c); offsets are byte offsets into the wasm heap. */
 interface NativeKernels {
-  sgemm(heap: ArrayBuffer, ta: boolean, tb: boolean, batch: number, m: number, n: number, k: number,
-    aOff: number, aStride: number, bOff: number, bStride: number, cOff: number): void;
-  biasActivate(heap: ArrayBuffer, yOff: number, rows: number, cols: number, biasOff: number, act: number, alpha: number): void;
-  denseGrad(heap: ArrayBuffer, dyOff: number, yOff: number, rows: number, cols: number, act: number, alpha: number,
-    dzOff: number, dbOff: number): void;
+  sgemm(
+    heap: ArrayBuffer,
+    ta: boolean,
+    tb: boolean,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    aOff: number,
+    aStride: number,
+    bOff: number,
+    bStride: number,
+    cOff: number,
+  ): void;
+  biasActivate(
+    heap: ArrayBuffer,
+    yOff: number,
+    rows: number,
+    cols: number,
+    biasOff: number,
+    act: number,
+    alpha: number,
+  ): void;
+  denseGrad(
+    heap: ArrayBuffer,
+    dyOff: number,
+    yOff: number,
+    rows: number,
+    cols: number,
+    act: number,
+    alpha: number,
+    dzOff: number,
+    dbOff: number,
+  ): void;
   unary(heap: ArrayBuffer, op: number, n: number, xOff: number, yOff: number): void;
-  binary(heap: ArrayBuffer, op: number, rows: number, cols: number, aOff: number, aLayout: number, bOff: number,
-    bLayout: number, outOff: number): void;
-  transpose(heap: ArrayBuffer, batch: number, rows: number, cols: number, xOff: number, outOff: number): void;
-  adam(heap: ArrayBuffer, n: number, valueOff: number, gradOff: number, mOff: number, vOff: number,
-    valueOut: number, mOut: number, vOut: number, lr: number, oneMinusBeta1: number, oneMinusBeta2: number,
-    eps: number, c1: number, c2: number, beta1: number, beta2: number): void;
+  binary(
+    heap: ArrayBuffer,
+    op: number,
+    rows: number,
+    cols: number,
+    aOff: number,
+    aLayout: number,
+    bOff: number,
+    bLayout: number,
+    outOff: number,
+  ): void;
+  transpose(
+    heap: ArrayBuffer,
+    batch: number,
+    rows: number,
+    cols: number,
+    xOff: number,
+    outOff: number,
+  ): void;
+  adam(
+    heap: ArrayBuffer,
+    n: number,
+    valueOff: number,
+    gradOff: number,
+    mOff: number,
+    vOff: number,
+    valueOut: number,
+    mOut: number,
+    vOut: number,
+    lr: number,
+    oneMinusBeta1: number,
+    oneMinusBeta2: number,
+    eps: number,
+    c1: number,
+    c2: number,
+    beta1: number,
+    beta2: number,
+  ): void;
   bernoulli(heap: ArrayBuffer, n: number, pOff: number, outOff: number, state: Int32Array): void;
-  bernoulliNll(heap: ArrayBuffer, rows: number, cols: number, xRows: number, xOff: number, logitsOff: number, outOff: number): void;
-  bernoulliNllGrad(heap: ArrayBuffer, rows: number, cols: number, xRows: number, xOff: number, logitsOff: number, dyOff: number, outOff: number): void;
+  bernoulliNll(
+    heap: ArrayBuffer,
+    rows: number,
+    cols: number,
+    xRows: number,
+    xOff: number,
+    logitsOff: number,
+    outOff: number,
+  ): void;
+  bernoulliNllGrad(
+    heap: ArrayBuffer,
+    rows: number,
+    cols: number,
+    xRows: number,
+    xOff: number,
+    logitsOff: number,
+    dyOff: number,
+    outOff: number,
+  ): void;
   setThreads(n: number): void;
   threads(): number;
 }
@@ -54,7 +136,11 @@ interface WasmBackend {
   incRef(dataId: object): void;
 }
 
-type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: WasmBackend; attrs: Record<string, unknown> };
+type KernelArgs = {
+  inputs: Record<string, tf.TensorInfo>;
+  backend: WasmBackend;
+  attrs: Record<string, unknown>;
+};
 
 /** Environment variable: `GENLAB_NATIVE=0` disables the native addon (pure wasm kernels). */
 export const NATIVE_ENV = 'GENLAB_NATIVE';
@@ -62,7 +148,14 @@ export const NATIVE_ENV = 'GENLAB_NATIVE';
 export const THREADS_ENV = 'GENLAB_THREADS';
 
 /** Activation codes shared with native/genlab_native.c. */
-export const ACTIVATION_CODES = { linear: 0, relu: 1, sigmoid: 2, tanh: 3, leakyRelu: 4, softplus: 5 } as const;
+export const ACTIVATION_CODES = {
+  linear: 0,
+  relu: 1,
+  sigmoid: 2,
+  tanh: 3,
+  leakyRelu: 4,
+  softplus: 5,
+} as const;
 export type KernelActivation = keyof typeof ACTIVATION_CODES;
 /** Negative slope of the 'leakyRelu' activation (as in lib/nn). */
 export const LEAKY_RELU_ALPHA = 0.2;
@@ -91,9 +184,13 @@ let native: NativeKernels | undefined;
 let installed: KernelsInfo | undefined;
 
 function loadNative(): { addon?: NativeKernels; reason: string } {
-  if (process.env[NATIVE_ENV] === '0') return { reason: `native kernels disabled by ${NATIVE_ENV}=0` };
+  if (process.env[NATIVE_ENV] === '0')
+    return { reason: `native kernels disabled by ${NATIVE_ENV}=0` };
   try {
-    return { addon: require(NATIVE_ADDON_PATH) as NativeKernels, reason: 'native OpenBLAS kernels' };
+    return {
+      addon: require(NATIVE_ADDON_PATH) as NativeKernels,
+      reason: 'native OpenBLAS kernels',
+    };
   } catch {
     return { reason: 'native kernels not built (npm run build:kernels)' };
   }
@@ -103,15 +200,19 @@ function threadsFromEnv(): number {
   const value = process.env[THREADS_ENV];
   if (value === undefined || value.trim() === '') return 1;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${THREADS_ENV}='${value}' must be a positive integer number of threads`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${THREADS_ENV}='${value}' must be a positive integer number of threads`);
   return n;
 }
 
-const offset = (backend: WasmBackend, t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
+const offset = (backend: WasmBackend, t: tf.TensorInfo): number =>
+  backend.dataIdMap.get(t.dataId).memoryOffset;
 const heap = (backend: WasmBackend): ArrayBuffer => backend.wasm.HEAPU8.buffer as ArrayBuffer;
 const sizeOf = (shape: number[]): number => shape.reduce((p, d) => p * d, 1);
 
-/** Shapes of a (batched) product op(a) op(b) with numpy-style broadcasting of one batch dimension. */
+/**
+ * Shapes of a (batched) product op(a) op(b) with numpy-style broadcasting of one batch dimension.
+ */
 function productShape(a: tf.TensorInfo, b: tf.TensorInfo, ta: boolean, tb: boolean) {
   const ra = a.shape.length;
   const rb = b.shape.length;
@@ -119,36 +220,72 @@ function productShape(a: tf.TensorInfo, b: tf.TensorInfo, ta: boolean, tb: boole
   const k = ta ? a.shape[ra - 2] : a.shape[ra - 1];
   const kb = tb ? b.shape[rb - 1] : b.shape[rb - 2];
   const n = tb ? b.shape[rb - 2] : b.shape[rb - 1];
-  if (k !== kb) throw new Error(`matMul: inner dimensions ${k} and ${kb} of shapes [${a.shape}] and [${b.shape}] (transposeA=${ta}, transposeB=${tb}) must match`);
+  if (k !== kb)
+    throw new Error(
+      `matMul: inner dimensions ${k} and ${kb} of shapes [${a.shape}] and [${b.shape}] ` +
+        `(transposeA=${ta}, transposeB=${tb}) must match`,
+    );
   const batchA = sizeOf(a.shape.slice(0, -2));
   const batchB = sizeOf(b.shape.slice(0, -2));
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) {
-    throw new Error(`matMul: batch dimensions of shapes [${a.shape}] and [${b.shape}] must be equal or 1`);
+    throw new Error(
+      `matMul: batch dimensions of shapes [${a.shape}] and [${b.shape}] must be equal or 1`,
+    );
   }
   const outer = (batchA >= batchB ? a : b).shape.slice(0, -2);
   return { m, n, k, batchA, batchB, batch: Math.max(batchA, batchB), outShape: [...outer, m, n] };
 }
 
 /** C = op(A) op(B) by the addon, written into a new output slot of the wasm heap. */
-function nativeProduct(backend: WasmBackend, a: tf.TensorInfo, b: tf.TensorInfo, ta: boolean, tb: boolean): tf.TensorInfo {
+function nativeProduct(
+  backend: WasmBackend,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  ta: boolean,
+  tb: boolean,
+): tf.TensorInfo {
   const { m, n, k, batchA, batchB, batch, outShape } = productShape(a, b, ta, tb);
   const out = backend.makeOutput(outShape, 'float32');
-  native!.sgemm(heap(backend), ta, tb, batch, m, n, k, offset(backend, a), batchA === 1 ? 0 : m * k * 4,
-    offset(backend, b), batchB === 1 ? 0 : k * n * 4, offset(backend, out));
+  native!.sgemm(
+    heap(backend),
+    ta,
+    tb,
+    batch,
+    m,
+    n,
+    k,
+    offset(backend, a),
+    batchA === 1 ? 0 : m * k * 4,
+    offset(backend, b),
+    batchB === 1 ? 0 : k * n * 4,
+    offset(backend, out),
+  );
   return out;
 }
 
-/** A tensor info seen as rank 3 (wasm's _FusedMatMul needs rank 3; the data is shared, not copied). */
+/**
+ * A tensor info seen as rank 3 (wasm's _FusedMatMul needs rank 3; the data is shared, not copied).
+ */
 const asRank3 = (t: tf.TensorInfo): tf.TensorInfo =>
   t.shape.length === 3 ? t : { ...t, shape: [sizeOf(t.shape.slice(0, -2)), ...t.shape.slice(-2)] };
 
-/** The pure-wasm fallback: wasm's transposed products are ~15x slower than Transpose + the plain product. */
-function untransposed(backend: WasmBackend, t: tf.TensorInfo, transpose: boolean, temps: tf.TensorInfo[]): tf.TensorInfo {
+/**
+ * The pure-wasm fallback: wasm's transposed products are ~15x slower than Transpose + the plain
+ * product.
+ */
+function untransposed(
+  backend: WasmBackend,
+  t: tf.TensorInfo,
+  transpose: boolean,
+  temps: tf.TensorInfo[],
+): tf.TensorInfo {
   if (!transpose) return t;
   const rank = t.shape.length;
   const perm = [...Array(rank).keys()];
   [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1], perm[rank - 2]];
-  const transposed = tf.getKernel(tf.Transpose, 'wasm')!.kernelFunc({ inputs: { x: t }, backend: backend as never, attrs: { perm } }) as tf.TensorInfo;
+  const transposed = tf
+    .getKernel(tf.Transpose, 'wasm')!
+    .kernelFunc({ inputs: { x: t }, backend: backend as never, attrs: { perm } }) as tf.TensorInfo;
   temps.push(transposed);
   return transposed;
 }
@@ -159,34 +296,61 @@ type WasmKernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 type StockKernel = (args: KernelArgs) => tf.TensorInfo;
 
 function registerWasmKernel(name: string, kernel: WasmKernel): void {
-  tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: kernel as unknown as tf.KernelFunc });
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: kernel as unknown as tf.KernelFunc,
+  });
 }
 
 /**
- * Replaces the wasm backend's kernel `name` by `replacement(original)`, where `original` runs the stock
- * kernel (for the cases a replacement leaves to it). Does nothing if wasm has no such kernel.
+ * Replaces the wasm backend's kernel `name` by `replacement(original)`, where `original` runs the
+ * stock kernel (for the cases a replacement leaves to it). Does nothing if wasm has no such kernel.
  */
-function overrideWasmKernel(name: string, replacement: (original: StockKernel) => WasmKernel): void {
+function overrideWasmKernel(
+  name: string,
+  replacement: (original: StockKernel) => WasmKernel,
+): void {
   const config = tf.getKernel(name, 'wasm');
   if (!config) return;
   const original: StockKernel = ({ inputs, backend, attrs }) =>
-    config.kernelFunc({ inputs, backend: backend as never, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
+    config.kernelFunc({
+      inputs,
+      backend: backend as never,
+      attrs: attrs as tf.NamedAttrMap,
+    }) as tf.TensorInfo;
   tf.unregisterKernel(name, 'wasm');
   registerWasmKernel(name, replacement(original));
 }
 
 function checkFloat32(kernel: string, ...tensors: tf.TensorInfo[]): void {
   for (const t of tensors) {
-    if (t.dtype !== 'float32') throw new Error(`${kernel} on wasm needs float32 tensors, got ${t.dtype}: cast the input with tf.cast(x, 'float32')`);
+    if (t.dtype !== 'float32')
+      throw new Error(
+        `${kernel} on wasm needs float32 tensors, got ${t.dtype}: cast the input with tf.cast(x, ` +
+          `'float32')`,
+      );
   }
 }
 
-/** The pure-wasm path of a product kernel: the stock kernel on explicitly transposed (and reshaped) operands. */
-function stockProductOfUntransposed(original: StockKernel, { inputs, backend, attrs }: KernelArgs, reshape = (t: tf.TensorInfo) => t): tf.TensorInfo {
+/**
+ * The pure-wasm path of a product kernel: the stock kernel on explicitly transposed (and reshaped)
+ * operands.
+ */
+function stockProductOfUntransposed(
+  original: StockKernel,
+  { inputs, backend, attrs }: KernelArgs,
+  reshape = (t: tf.TensorInfo) => t,
+): tf.TensorInfo {
   const temps: tf.TensorInfo[] = [];
-  const operand = (t: tf.TensorInfo, transpose: unknown) => reshape(untransposed(backend, t, Boolean(transpose), temps));
+  const operand = (t: tf.TensorInfo, transpose: unknown) =>
+    reshape(untransposed(backend, t, Boolean(transpose), temps));
   const out = original({
-    inputs: { ...inputs, a: operand(inputs.a, attrs.transposeA), b: operand(inputs.b, attrs.transposeB) },
+    inputs: {
+      ...inputs,
+      a: operand(inputs.a, attrs.transposeA),
+      b: operand(inputs.b, attrs.transposeB),
+    },
     backend,
     attrs: { ...attrs, transposeA: false, transposeB: false },
   });
@@ -200,15 +364,17 @@ function installMatMul(): void {
     const ta = Boolean(attrs.transposeA);
     const tb = Boolean(attrs.transposeB);
     checkFloat32('matMul', a, b);
-    return native ? nativeProduct(backend, a, b, ta, tb) : stockProductOfUntransposed(original, { inputs, backend, attrs });
+    return native
+      ? nativeProduct(backend, a, b, ta, tb)
+      : stockProductOfUntransposed(original, { inputs, backend, attrs });
   });
 }
 
 /**
- * Identity, and Cast to the same dtype, share the input's data (as the cpu backend does) instead of copying
- * it: tfjs clones every tensor it saves for the backward pass through Identity (and casts the clone's
- * gradient), so stock wasm copied each saved activation and weight. Safe because tfjs tensors are
- * immutable: no kernel writes into an input.
+ * Identity, and Cast to the same dtype, share the input's data (as the cpu backend does) instead of
+ * copying it: tfjs clones every tensor it saves for the backward pass through Identity (and casts
+ * the clone's gradient), so stock wasm copied each saved activation and weight. Safe because tfjs
+ * tensors are immutable: no kernel writes into an input.
  */
 function installSharing(kernelName: string): void {
   overrideWasmKernel(kernelName, (original) => (args) => {
@@ -221,26 +387,43 @@ function installSharing(kernelName: string): void {
 }
 
 /**
- * Gradients of Sum and Mean as dy times onesLike(x) (a wasm fill kernel) instead of tfjs's dy * ones(x.shape),
- * which fills a JavaScript array and copies it into the heap at every step. Same values on every backend.
+ * Gradients of Sum and Mean as dy times onesLike(x) (a wasm fill kernel) instead of tfjs's dy *
+ * ones(x.shape), which fills a JavaScript array and copies it into the heap at every step. Same
+ * values on every backend.
  */
 function installReductionGradients(): void {
-  const broadcastDy = (dy: tf.Tensor, x: tf.Tensor, axis: unknown): { dx: tf.Tensor; reduceSize: number } => {
+  const broadcastDy = (
+    dy: tf.Tensor,
+    x: tf.Tensor,
+    axis: unknown,
+  ): { dx: tf.Tensor; reduceSize: number } => {
     const axes = tf.util.parseAxisParam(axis as number | number[], x.shape);
-    const expanded = tf.reshape(dy, x.shape.map((d, i) => (axes.includes(i) ? 1 : d)));
-    return { dx: tf.mul(expanded, tf.onesLike(x)), reduceSize: axes.reduce((p, a) => p * x.shape[a], 1) };
+    const expanded = tf.reshape(
+      dy,
+      x.shape.map((d, i) => (axes.includes(i) ? 1 : d)),
+    );
+    return {
+      dx: tf.mul(expanded, tf.onesLike(x)),
+      reduceSize: axes.reduce((p, a) => p * x.shape[a], 1),
+    };
   };
   tf.registerGradient({
     kernelName: tf.Sum,
     inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs) => ({ x: () => broadcastDy(dy as tf.Tensor, saved[0], (attrs as { axis: unknown }).axis).dx }),
+    gradFunc: (dy, saved, attrs) => ({
+      x: () => broadcastDy(dy as tf.Tensor, saved[0], (attrs as { axis: unknown }).axis).dx,
+    }),
   });
   tf.registerGradient({
     kernelName: tf.Mean,
     inputsToSave: ['x'],
     gradFunc: (dy, saved, attrs) => ({
       x: () => {
-        const { dx, reduceSize } = broadcastDy(dy as tf.Tensor, saved[0], (attrs as { axis: unknown }).axis);
+        const { dx, reduceSize } = broadcastDy(
+          dy as tf.Tensor,
+          saved[0],
+          (attrs as { axis: unknown }).axis,
+        );
         return tf.div(dx, reduceSize);
       },
     }),
@@ -258,12 +441,24 @@ function installFusedMatMul(): void {
     const activation = String(attrs.activation ?? 'linear');
     checkFloat32('fused matMul', a, b);
     const code = FUSED_NATIVE[activation];
-    if (native && code !== undefined && preluActivationWeights == null && (bias == null || bias.shape.length === 1)) {
+    if (
+      native &&
+      code !== undefined &&
+      preluActivationWeights == null &&
+      (bias == null || bias.shape.length === 1)
+    ) {
       const out = nativeProduct(backend, a, b, ta, tb);
       if (bias != null || code !== 0) {
         const cols = out.shape[out.shape.length - 1];
-        native.biasActivate(heap(backend), offset(backend, out), sizeOf(out.shape) / cols, cols,
-          bias != null ? offset(backend, bias) : -1, code, Number(attrs.leakyreluAlpha ?? LEAKY_RELU_ALPHA));
+        native.biasActivate(
+          heap(backend),
+          offset(backend, out),
+          sizeOf(out.shape) / cols,
+          cols,
+          bias != null ? offset(backend, bias) : -1,
+          code,
+          Number(attrs.leakyreluAlpha ?? LEAKY_RELU_ALPHA),
+        );
       }
       return out;
     }
@@ -271,28 +466,55 @@ function installFusedMatMul(): void {
   });
 }
 
-/** Unary kernels the addon computes with vectorized float32 polynomials (op codes of native/genlab_native.c). */
-const UNARY_CODES: Record<string, number> = { [tf.Exp]: 0, [tf.Log]: 1, [tf.Log1p]: 2, [tf.Sigmoid]: 3, [tf.Softplus]: 4, [tf.Tanh]: 5 };
+/**
+ * Unary kernels the addon computes with vectorized float32 polynomials (op codes of
+ * native/genlab_native.c).
+ */
+const UNARY_CODES: Record<string, number> = {
+  [tf.Exp]: 0,
+  [tf.Log]: 1,
+  [tf.Log1p]: 2,
+  [tf.Sigmoid]: 3,
+  [tf.Softplus]: 4,
+  [tf.Tanh]: 5,
+};
 
-/** Replaces wasm's scalar exp/log-based kernels (exp of 100k floats: 1.3 ms in wasm, 0.1 ms native). */
+/**
+ * Replaces wasm's scalar exp/log-based kernels (exp of 100k floats: 1.3 ms in wasm, 0.1 ms native).
+ */
 function installUnary(): void {
   for (const [name, code] of Object.entries(UNARY_CODES)) {
     overrideWasmKernel(name, (original) => (args) => {
       const { x } = args.inputs;
       if (x.dtype !== 'float32') return original(args);
       const out = args.backend.makeOutput(x.shape, 'float32');
-      native!.unary(heap(args.backend), code, sizeOf(x.shape), offset(args.backend, x), offset(args.backend, out));
+      native!.unary(
+        heap(args.backend),
+        code,
+        sizeOf(x.shape),
+        offset(args.backend, x),
+        offset(args.backend, out),
+      );
       return out;
     });
   }
 }
 
-/** Binary kernels the addon computes (op codes of native/genlab_native.c); IEEE results identical to wasm's. */
-const BINARY_CODES: Record<string, number> = { [tf.Add]: 0, [tf.Sub]: 1, [tf.Multiply]: 2, [tf.RealDiv]: 3 };
+/**
+ * Binary kernels the addon computes (op codes of native/genlab_native.c); IEEE results identical to
+ * wasm's.
+ */
+const BINARY_CODES: Record<string, number> = {
+  [tf.Add]: 0,
+  [tf.Sub]: 1,
+  [tf.Multiply]: 2,
+  [tf.RealDiv]: 3,
+};
 
 /**
- * How a float32 operand of shape `shape` sits in an output [rows, cols] (cols = its last dimension):
- * 0 full, 1 a row vector broadcast over rows, 2 a scalar; undefined for other broadcasts (stock kernel).
+ * How a float32 operand of shape `shape` sits in an output [rows, cols] (cols = its last
+ * dimension): 0 full, 1 a row vector broadcast over rows, 2 a scalar; undefined for other
+ * broadcasts (stock kernel).
  */
 function operandLayout(shape: number[], outShape: number[]): number | undefined {
   const size = sizeOf(shape);
@@ -304,7 +526,9 @@ function operandLayout(shape: number[], outShape: number[]): number | undefined 
   return undefined;
 }
 
-/** Add, Sub, Mul, Div: one vectorized native loop for same-shape, row-broadcast and scalar operands. */
+/**
+ * Add, Sub, Mul, Div: one vectorized native loop for same-shape, row-broadcast and scalar operands.
+ */
 function installBinary(): void {
   for (const [name, code] of Object.entries(BINARY_CODES)) {
     overrideWasmKernel(name, (original) => (args) => {
@@ -318,7 +542,17 @@ function installBinary(): void {
           const { backend } = args;
           const cols = outShape.length ? outShape[outShape.length - 1] : 1;
           const out = backend.makeOutput(outShape, 'float32');
-          native!.binary(heap(backend), code, outSize / cols, cols, offset(backend, a), aLayout, offset(backend, b), bLayout, offset(backend, out));
+          native!.binary(
+            heap(backend),
+            code,
+            outSize / cols,
+            cols,
+            offset(backend, a),
+            aLayout,
+            offset(backend, b),
+            bLayout,
+            offset(backend, out),
+          );
           return out;
         }
       }
@@ -327,18 +561,31 @@ function installBinary(): void {
   }
 }
 
-/** Transpose of the last two dimensions of a float32 tensor (tf.transpose of a matrix): a tiled native copy. */
+/**
+ * Transpose of the last two dimensions of a float32 tensor (tf.transpose of a matrix): a tiled
+ * native copy.
+ */
 function installTranspose(): void {
   overrideWasmKernel(tf.Transpose, (original) => ({ inputs, backend, attrs }) => {
     const { x } = inputs;
     const perm = attrs.perm as number[];
     const rank = x.shape.length;
-    const swapsLastTwo = rank >= 2 && perm.every((p, i) => (i < rank - 2 ? p === i : p === (i === rank - 2 ? rank - 1 : rank - 2)));
-    if (x.dtype !== 'float32' || !swapsLastTwo || sizeOf(x.shape) === 0) return original({ inputs, backend, attrs });
+    const swapsLastTwo =
+      rank >= 2 &&
+      perm.every((p, i) => (i < rank - 2 ? p === i : p === (i === rank - 2 ? rank - 1 : rank - 2)));
+    if (x.dtype !== 'float32' || !swapsLastTwo || sizeOf(x.shape) === 0)
+      return original({ inputs, backend, attrs });
     const rows = x.shape[rank - 2];
     const cols = x.shape[rank - 1];
     const out = backend.makeOutput([...x.shape.slice(0, -2), cols, rows], 'float32');
-    native!.transpose(heap(backend), sizeOf(x.shape) / (rows * cols), rows, cols, offset(backend, x), offset(backend, out));
+    native!.transpose(
+      heap(backend),
+      sizeOf(x.shape) / (rows * cols),
+      rows,
+      cols,
+      offset(backend, x),
+      offset(backend, out),
+    );
     return out;
   });
 }
@@ -351,19 +598,40 @@ function installDense(): void {
     checkFloat32('dense', x, w, b);
     if (native) {
       const out = nativeProduct(backend, x, w, false, false);
-      native.biasActivate(heap(backend), offset(backend, out), x.shape[0], w.shape[1], offset(backend, b), ACTIVATION_CODES[activation], LEAKY_RELU_ALPHA);
+      native.biasActivate(
+        heap(backend),
+        offset(backend, out),
+        x.shape[0],
+        w.shape[1],
+        offset(backend, b),
+        ACTIVATION_CODES[activation],
+        LEAKY_RELU_ALPHA,
+      );
       return out;
     }
-    const fusable = activation === 'linear' || activation === 'relu' || activation === 'sigmoid' || activation === 'leakyRelu';
+    const fusable =
+      activation === 'linear' ||
+      activation === 'relu' ||
+      activation === 'sigmoid' ||
+      activation === 'leakyRelu';
     const fused = tf.getKernel(tf._FusedMatMul, 'wasm')!.kernelFunc({
       inputs: { a: asRank3(x), b: asRank3(w), bias: b },
       backend: backend as never,
-      attrs: { transposeA: false, transposeB: false, activation: fusable ? activation.toLowerCase() : 'linear', leakyreluAlpha: LEAKY_RELU_ALPHA },
+      attrs: {
+        transposeA: false,
+        transposeB: false,
+        activation: fusable ? activation.toLowerCase() : 'linear',
+        leakyreluAlpha: LEAKY_RELU_ALPHA,
+      },
     }) as tf.TensorInfo;
     let out = fused;
     if (!fusable) {
       const name = activation === 'tanh' ? tf.Tanh : tf.Softplus;
-      out = tf.getKernel(name, 'wasm')!.kernelFunc({ inputs: { x: fused }, backend: backend as never, attrs: {} }) as tf.TensorInfo;
+      out = tf.getKernel(name, 'wasm')!.kernelFunc({
+        inputs: { x: fused },
+        backend: backend as never,
+        attrs: {},
+      }) as tf.TensorInfo;
       backend.disposeData(fused.dataId);
     }
     return { ...out, shape: [x.shape[0], w.shape[1]] };
@@ -374,19 +642,32 @@ function installDense(): void {
     const [rows, cols] = y.shape;
     const dz = backend.makeOutput([rows, cols], 'float32');
     const db = backend.makeOutput([cols], 'float32');
-    native!.denseGrad(heap(backend), offset(backend, dy), offset(backend, y), rows, cols,
-      ACTIVATION_CODES[attrs.activation as KernelActivation], LEAKY_RELU_ALPHA, offset(backend, dz), offset(backend, db));
+    native!.denseGrad(
+      heap(backend),
+      offset(backend, dy),
+      offset(backend, y),
+      rows,
+      cols,
+      ACTIVATION_CODES[attrs.activation as KernelActivation],
+      LEAKY_RELU_ALPHA,
+      offset(backend, dz),
+      offset(backend, db),
+    );
     return [dz, db];
   });
   // Second-order gradients (e.g. a gradient penalty) differentiate the fused backward kernel too:
-  // dz = dy * s(y), db = sum_rows dz, so with g = ddz + ddb (broadcast over rows): d/d dy = g s(y), d/dy = g dy s'(y).
+  // dz = dy * s(y), db = sum_rows dz, so with g = ddz + ddb (broadcast over rows): d/d dy = g s(y),
+  // d/dy = g dy s'(y).
   tf.registerGradient({
     kernelName: DENSE_GRAD_KERNEL,
     inputsToSave: ['dy', 'y'],
     gradFunc: (dys, saved, attrs) => {
       const [ddz, ddb] = dys as tf.Tensor[];
       const [dy, y] = saved;
-      const { slope, curvature } = activationSlope(y, (attrs as { activation: KernelActivation }).activation);
+      const { slope, curvature } = activationSlope(
+        y,
+        (attrs as { activation: KernelActivation }).activation,
+      );
       const g = tf.add(ddz, ddb);
       return { dy: () => tf.mul(g, slope), y: () => tf.mul(tf.mul(g, dy), curvature) };
     },
@@ -399,10 +680,16 @@ function installDense(): void {
       const [x, w, y] = saved as tf.Tensor2D[];
       const activation = (attrs as { activation: KernelActivation }).activation;
       const [dz, db] = native
-        ? (tf.engine().runKernel(DENSE_GRAD_KERNEL, { dy: dy as tf.Tensor, y }, { activation }) as tf.Tensor[])
+        ? (tf
+            .engine()
+            .runKernel(
+              DENSE_GRAD_KERNEL,
+              { dy: dy as tf.Tensor, y },
+              { activation },
+            ) as tf.Tensor[])
         : denseGradByOps(dy as tf.Tensor2D, y, activation);
-      // Each input's gradient is a thunk: tfjs only calls those on the path to the variables, so the
-      // first layer never computes the (unused) gradient with respect to the data.
+      // Each input's gradient is a thunk: tfjs only calls those on the path to the variables, so
+      // the first layer never computes the (unused) gradient with respect to the data.
       return {
         x: () => tf.matMul(dz, w, false, true),
         w: () => tf.matMul(x, dz, true, false),
@@ -413,7 +700,10 @@ function installDense(): void {
 }
 
 /** act'(z) as a function of the output y = act(z), and its derivative with respect to y. */
-function activationSlope(y: tf.Tensor, activation: KernelActivation): { slope: tf.Tensor; curvature: tf.Tensor } {
+function activationSlope(
+  y: tf.Tensor,
+  activation: KernelActivation,
+): { slope: tf.Tensor; curvature: tf.Tensor } {
   switch (activation) {
     case 'linear':
       return { slope: tf.onesLike(y), curvature: tf.zerosLike(y) };
@@ -431,57 +721,117 @@ function activationSlope(y: tf.Tensor, activation: KernelActivation): { slope: t
   }
 }
 
-/** dz = dy * act'(z) written with the output y, and db = sum over rows of dz (pure-wasm fallback). */
-function denseGradByOps(dy: tf.Tensor2D, y: tf.Tensor2D, activation: KernelActivation): [tf.Tensor, tf.Tensor] {
+/**
+ * dz = dy * act'(z) written with the output y, and db = sum over rows of dz (pure-wasm fallback).
+ */
+function denseGradByOps(
+  dy: tf.Tensor2D,
+  y: tf.Tensor2D,
+  activation: KernelActivation,
+): [tf.Tensor, tf.Tensor] {
   const dz = activation === 'linear' ? dy : tf.mul(dy, activationSlope(y, activation).slope);
   return [dz, tf.sum(dz, 0)];
 }
 
-/** GenlabAdam: value', m', v' of one Adam step for one variable (three new tensors; inputs untouched). */
+/**
+ * GenlabAdam: value', m', v' of one Adam step for one variable (three new tensors; inputs
+ * untouched).
+ */
 function installAdam(): void {
   registerWasmKernel(ADAM_KERNEL, ({ inputs, backend, attrs }) => {
     const { value, gradient, m, v } = inputs;
     const a = attrs as Record<string, number>;
     const outs = [value, m, v].map((t) => backend.makeOutput(t.shape, 'float32'));
-    native!.adam(heap(backend), sizeOf(value.shape), offset(backend, value), offset(backend, gradient), offset(backend, m),
-      offset(backend, v), offset(backend, outs[0]), offset(backend, outs[1]), offset(backend, outs[2]), a.learningRate,
-      a.oneMinusBeta1, a.oneMinusBeta2, a.epsilon, a.c1, a.c2, a.beta1, a.beta2);
+    native!.adam(
+      heap(backend),
+      sizeOf(value.shape),
+      offset(backend, value),
+      offset(backend, gradient),
+      offset(backend, m),
+      offset(backend, v),
+      offset(backend, outs[0]),
+      offset(backend, outs[1]),
+      offset(backend, outs[2]),
+      a.learningRate,
+      a.oneMinusBeta1,
+      a.oneMinusBeta2,
+      a.epsilon,
+      a.c1,
+      a.c2,
+      a.beta1,
+      a.beta2,
+    );
     return outs;
   });
 }
 
-/** GenlabBernoulli: out = 1 where u < p, u the next draws of the kit's generator, whose state (attr `state`) it advances. */
+/**
+ * GenlabBernoulli: out = 1 where u < p, u the next draws of the kit's generator, whose state (attr
+ * `state`) it advances.
+ */
 function installBernoulli(): void {
   registerWasmKernel(BERNOULLI_KERNEL, ({ inputs, backend, attrs }) => {
     const { p } = inputs;
     checkFloat32('bernoulli', p);
     const out = backend.makeOutput(p.shape, 'float32');
-    native!.bernoulli(heap(backend), sizeOf(p.shape), offset(backend, p), offset(backend, out), attrs.state as Int32Array);
+    native!.bernoulli(
+      heap(backend),
+      sizeOf(p.shape),
+      offset(backend, p),
+      offset(backend, out),
+      attrs.state as Int32Array,
+    );
     return out;
   });
 }
 
-/** Rows and columns of GenlabBernoulliNll's operands: logits [..., cols] pair with x [..., cols] repeated over leading axes. */
-function bernoulliDims(x: tf.TensorInfo, logits: tf.TensorInfo): { rows: number; cols: number; xRows: number } {
+/**
+ * Rows and columns of GenlabBernoulliNll's operands: logits [..., cols] pair with x [..., cols]
+ * repeated over leading axes.
+ */
+function bernoulliDims(
+  x: tf.TensorInfo,
+  logits: tf.TensorInfo,
+): { rows: number; cols: number; xRows: number } {
   const cols = x.shape[x.shape.length - 1];
   return { rows: sizeOf(logits.shape) / cols, cols, xRows: sizeOf(x.shape) / cols };
 }
 
-/** GenlabBernoulliNll: sum_j max(l, 0) - x l + log(1 + exp(-|l|)) per row of the logits, and its gradient. */
+/**
+ * GenlabBernoulliNll: sum_j max(l, 0) - x l + log(1 + exp(-|l|)) per row of the logits, and its
+ * gradient.
+ */
 function installBernoulliNll(): void {
   registerWasmKernel(BERNOULLI_NLL_KERNEL, ({ inputs, backend }) => {
     const { x, logits } = inputs;
     checkFloat32('bernoulliNll', x, logits);
     const { rows, cols, xRows } = bernoulliDims(x, logits);
     const out = backend.makeOutput(logits.shape.slice(0, -1), 'float32');
-    native!.bernoulliNll(heap(backend), rows, cols, xRows, offset(backend, x), offset(backend, logits), offset(backend, out));
+    native!.bernoulliNll(
+      heap(backend),
+      rows,
+      cols,
+      xRows,
+      offset(backend, x),
+      offset(backend, logits),
+      offset(backend, out),
+    );
     return out;
   });
   registerWasmKernel(BERNOULLI_NLL_GRAD_KERNEL, ({ inputs, backend }) => {
     const { dy, x, logits } = inputs;
     const { rows, cols, xRows } = bernoulliDims(x, logits);
     const out = backend.makeOutput(logits.shape, 'float32');
-    native!.bernoulliNllGrad(heap(backend), rows, cols, xRows, offset(backend, x), offset(backend, logits), offset(backend, dy), offset(backend, out));
+    native!.bernoulliNllGrad(
+      heap(backend),
+      rows,
+      cols,
+      xRows,
+      offset(backend, x),
+      offset(backend, logits),
+      offset(backend, dy),
+      offset(backend, out),
+    );
     return out;
   });
   tf.registerGradient({
@@ -491,7 +841,10 @@ function installBernoulliNll(): void {
       const [x, logits] = saved;
       return {
         // d/dl = dy (sigmoid(l) - x)
-        logits: () => tf.engine().runKernel(BERNOULLI_NLL_GRAD_KERNEL, { dy: dy as tf.Tensor, x, logits }) as tf.Tensor,
+        logits: () =>
+          tf
+            .engine()
+            .runKernel(BERNOULLI_NLL_GRAD_KERNEL, { dy: dy as tf.Tensor, x, logits }) as tf.Tensor,
         // d/dx = -dy l, summed over the sample axes that x was repeated along
         x: () => {
           const g = tf.neg(tf.mul(tf.expandDims(dy as tf.Tensor, -1), logits));
@@ -505,7 +858,10 @@ function installBernoulliNll(): void {
 /** What tfjs optimizers' applyGradients receive. */
 type NamedGradients = tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[];
 
-/** The fields of tfjs's AdamOptimizer that its applyGradients uses (same state, so save/restore still work). */
+/**
+ * The fields of tfjs's AdamOptimizer that its applyGradients uses (same state, so save/restore
+ * still work).
+ */
 interface AdamState {
   learningRate: number;
   beta1: number;
@@ -519,8 +875,9 @@ interface AdamState {
 }
 
 /**
- * tf.train.adam's update as one GenlabAdam kernel per variable instead of 14 elementwise kernels. Same
- * float32 operations in the same order: value - lr * (m'/(1-b1^t)) / (sqrt(v'/(1-b2^t)) + eps).
+ * tf.train.adam's update as one GenlabAdam kernel per variable instead of 14 elementwise kernels.
+ * Same float32 operations in the same order: value - lr * (m'/(1-b1^t)) / (sqrt(v'/(1-b2^t)) +
+ * eps).
  */
 function fusedAdamApply(this: AdamState, variableGradients: NamedGradients): void {
   const list = Array.isArray(variableGradients)
@@ -543,15 +900,23 @@ function fusedAdamApply(this: AdamState, variableGradients: NamedGradients): voi
     list.forEach(({ name, gradient }, i) => {
       const value = tf.engine().registeredVariables[name];
       if (this.accumulatedFirstMoment[i] == null) {
-        this.accumulatedFirstMoment[i] = { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        this.accumulatedFirstMoment[i] = {
+          originalName: `${name}/m`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
       }
       if (this.accumulatedSecondMoment[i] == null) {
-        this.accumulatedSecondMoment[i] = { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        this.accumulatedSecondMoment[i] = {
+          originalName: `${name}/v`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
       }
       if (gradient == null) return;
       const m = this.accumulatedFirstMoment[i].variable;
       const v = this.accumulatedSecondMoment[i].variable;
-      const [newValue, newM, newV] = tf.engine().runKernel(ADAM_KERNEL, { value, gradient, m, v }, attrs) as tf.Tensor[];
+      const [newValue, newM, newV] = tf
+        .engine()
+        .runKernel(ADAM_KERNEL, { value, gradient, m, v }, attrs) as tf.Tensor[];
       m.assign(newM);
       v.assign(newV);
       value.assign(newValue);
@@ -563,7 +928,9 @@ function fusedAdamApply(this: AdamState, variableGradients: NamedGradients): voi
 }
 
 function installAdamOptimizer(): void {
-  const proto = tf.AdamOptimizer.prototype as unknown as { applyGradients: (this: AdamState, g: NamedGradients) => void };
+  const proto = tf.AdamOptimizer.prototype as unknown as {
+    applyGradients: (this: AdamState, g: NamedGradients) => void;
+  };
   const stock = proto.applyGradients;
   proto.applyGradients = function (this: AdamState, variableGradients: NamedGradients) {
     if (native && tf.getBackend() === 'wasm') return fusedAdamApply.call(this, variableGradients);
@@ -571,25 +938,34 @@ function installAdamOptimizer(): void {
   };
 }
 
-/** wasm has no Conv2DBackpropFilter: fail with a message that says what to do instead of tfjs's generic one. */
+/**
+ * wasm has no Conv2DBackpropFilter: fail with a message that says what to do instead of tfjs's
+ * generic one.
+ */
 function installConvFilterGradError(): void {
   if (tf.getKernel(tf.Conv2DBackpropFilter, 'wasm')) return;
   registerWasmKernel(tf.Conv2DBackpropFilter, () => {
     throw new Error(
-      'Training convolutional layers is not supported on the wasm backend (it has no Conv2DBackpropFilter kernel). ' +
-        "Train convolutional models with runtime.init({ backend: 'cpu' }) (slow) or the native backend ('tensorflow', `npm run native`); " +
+      'Training convolutional layers is not supported on the wasm backend (it has no ' +
+        'Conv2DBackpropFilter kernel). ' +
+        "Train convolutional models with runtime.init({ backend: 'cpu' }) (slow) or the native " +
+        "backend ('tensorflow', `npm run native`); " +
         'the MLP models of the kit train fast on wasm.',
     );
   });
 }
 
 /**
- * Installs the kernels above on the wasm backend (idempotent). Called by `selectBackend` when it activates
- * wasm; returns whether the native addon is used and with how many threads.
+ * Installs the kernels above on the wasm backend (idempotent). Called by `selectBackend` when it
+ * activates wasm; returns whether the native addon is used and with how many threads.
  */
 export function installWasmKernels(): KernelsInfo {
   if (installed) return installed;
-  if (!tf.getKernel(tf.BatchMatMul, 'wasm')) throw new Error('installWasmKernels: the wasm backend is not registered (load @tensorflow/tfjs-backend-wasm first)');
+  if (!tf.getKernel(tf.BatchMatMul, 'wasm'))
+    throw new Error(
+      'installWasmKernels: the wasm backend is not registered (load ' +
+        '@tensorflow/tfjs-backend-wasm first)',
+    );
   const loaded = loadNative();
   native = loaded.addon;
   const threads = native ? threadsFromEnv() : 1;
@@ -619,12 +995,18 @@ export function kernelsInfo(): KernelsInfo | undefined {
   return installed;
 }
 
-/** True when the native kernels (GenlabBernoulli, GenlabBernoulliNll) serve the current backend: wasm with the addon. */
+/**
+ * True when the native kernels (GenlabBernoulli, GenlabBernoulliNll) serve the current backend:
+ * wasm with the addon.
+ */
 export function nativeKernelsActive(): boolean {
   return installed?.native === true && tf.getBackend() === 'wasm';
 }
 
-/** True when `nn.dense` can run as the single GenlabDense kernel (the wasm backend with these kernels). */
+/**
+ * True when `nn.dense` can run as the single GenlabDense kernel (the wasm backend with these
+ * kernels).
+ */
 export function denseKernelActive(): boolean {
   return installed !== undefined && tf.getBackend() === 'wasm';
 }

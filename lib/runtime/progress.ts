@@ -20,13 +20,16 @@ function formatSeconds(s: number): string {
 
 function formatMetrics(metrics: Metrics): string {
   return Object.entries(metrics)
-    .map(([k, v]) => `${k} ${Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(2) : v.toFixed(3)}`)
+    .map(([k, v]) => {
+      const scientific = Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0);
+      return `${k} ${scientific ? v.toExponential(2) : v.toFixed(3)}`;
+    })
     .join('  ');
 }
 
 /**
- * Progress of a long loop. In a notebook it is one output that redraws itself in place; elsewhere it
- * prints a plain line now and then and one at the end.
+ * Progress of a long loop. In a notebook it is one output that redraws itself in place; elsewhere
+ * it prints a plain line now and then and one at the end.
  */
 export class Progress {
   private readonly start = Date.now();
@@ -37,8 +40,12 @@ export class Progress {
   private metrics: Metrics = {};
   private finished = false;
 
-  constructor(readonly total: number, private readonly options: ProgressOptions = {}) {
-    if (!Number.isInteger(total) || total < 1) throw new Error(`progress total must be a positive integer, got ${total}`);
+  constructor(
+    readonly total: number,
+    private readonly options: ProgressOptions = {},
+  ) {
+    if (!Number.isInteger(total) || total < 1)
+      throw new Error(`progress total must be a positive integer, got ${total}`);
     this.lastPrint = this.start;
   }
 
@@ -60,7 +67,10 @@ export class Progress {
     const elapsed = (Date.now() - this.start) / 1000;
     const eta = this.count > 0 ? (elapsed * (this.total - this.count)) / this.count : NaN;
     const label = this.options.label ? `${this.options.label}: ` : '';
-    const timing = this.count === this.total ? `${formatSeconds(elapsed)}` : `${formatSeconds(elapsed)}, ~${formatSeconds(eta)} left`;
+    const timing =
+      this.count === this.total
+        ? `${formatSeconds(elapsed)}`
+        : `${formatSeconds(elapsed)}, ~${formatSeconds(eta)} left`;
     const metrics = formatMetrics(this.metrics);
     return `${label}${this.count}/${this.total} (${timing})${metrics ? '  ' + metrics : ''}`;
   }
@@ -73,7 +83,8 @@ export class Progress {
     const fraction = this.count / this.total;
     const html =
       `<div style="font-family:monospace;font-size:13px">` +
-      `<progress value="${this.count}" max="${this.total}" style="width:240px;vertical-align:middle"></progress> ` +
+      `<progress value="${this.count}" max="${this.total}" ` +
+      `style="width:240px;vertical-align:middle"></progress> ` +
       `${escapeHtml(this.text())}</div>`;
     if (this.output.update({ 'text/html': html, 'text/plain': this.text() })) return;
     if (final || now - this.lastPrint >= (this.options.printMs ?? 5000)) {

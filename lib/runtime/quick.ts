@@ -1,6 +1,7 @@
 /**
- * Quick mode: notebooks shrink epochs and data so the whole collection runs in minutes (the test suite
- * and `npm run notebooks -- --quick` set it). Read it through `quick()` or `quickOr(full, small)` only.
+ * Quick mode: notebooks shrink epochs and data so the whole collection runs in minutes (the test
+ * suite and `npm run notebooks -- --quick` set it). Read it through `quick()` or `quickOr(full,
+ * small)` only.
  */
 export const QUICK_ENV = 'GENLAB_QUICK';
 

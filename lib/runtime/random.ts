@@ -1,10 +1,11 @@
 /**
- * Seeding. TensorFlow.js draws the seed of every unseeded random op (randomNormal, randomUniform, layer
- * initializers, multinomial) from Math.random, so one seeded generator installed there makes a whole
- * notebook reproducible on a given backend.
+ * Seeding. TensorFlow.js draws the seed of every unseeded random op (randomNormal, randomUniform,
+ * layer initializers, multinomial) from Math.random, so one seeded generator installed there makes
+ * a whole notebook reproducible on a given backend.
  */
 
-// sfc32 (Chris Doty-Humphrey's small fast counting generator): 128 bits of state, passes PractRand to 2^40.
+// sfc32 (Chris Doty-Humphrey's small fast counting generator): 128 bits of state, passes PractRand
+// to 2^40.
 let a = 0;
 let b = 0;
 let c = 0;
@@ -28,7 +29,8 @@ export function seed(value: number): void {
   if (!Number.isInteger(value) || value < 0) {
     throw new Error(`seed must be a non-negative integer, got ${value}`);
   }
-  // Spread the seed over the state, then discard the first outputs as the generator's authors advise.
+  // Spread the seed over the state, then discard the first outputs as the generator's authors
+  // advise.
   [a, b, c, d] = [0x9e3779b9 | 0, 0x243f6a88 | 0, 0xb7e15162 | 0, value | 0];
   for (let i = 0; i < 15; i++) sfc32();
   seeded = true;
@@ -46,7 +48,10 @@ export function random(): number {
   return seeded ? sfc32() : nativeRandom();
 }
 
-/** Fills `out` with uniform draws in [0, 1), the same numbers as `out.length` calls of random(), faster. */
+/**
+ * Fills `out` with uniform draws in [0, 1), the same numbers as `out.length` calls of random(),
+ * faster.
+ */
 export function fillUniform(out: Float64Array): Float64Array {
   if (!seeded) {
     for (let i = 0; i < out.length; i++) out[i] = nativeRandom();
@@ -66,14 +71,20 @@ export function fillUniform(out: Float64Array): Float64Array {
   return out;
 }
 
-/** The generator's state [a, b, c, d], for native code that continues its stream (undefined until seeded). */
+/**
+ * The generator's state [a, b, c, d], for native code that continues its stream (undefined until
+ * seeded).
+ */
 export function generatorState(): Int32Array | undefined {
   return seeded ? Int32Array.of(a, b, c, d) : undefined;
 }
 
 /** Continues the generator from a state taken by generatorState() and advanced by native code. */
 export function restoreGeneratorState(state: Int32Array): void {
-  if (!seeded || state.length !== 4) throw new Error('restoreGeneratorState: pass the 4-word state returned by generatorState() after seed()');
+  if (!seeded || state.length !== 4)
+    throw new Error(
+      'restoreGeneratorState: pass the 4-word state returned by generatorState() after seed()',
+    );
   [a, b, c, d] = [state[0], state[1], state[2], state[3]];
 }
 

@@ -1,8 +1,8 @@
 /**
- * Gibbs sampling over full conditionals (lecture 001, "Boltzmann Machine: Training"; tutorial 002): to
- * sample p(x_1, ..., x_d) when only the conditionals p(x_i | x_{-i}) are available, update one coordinate
- * at a time from its conditional given the current values of all the others. Many independent chains
- * advance together as the rows of one [chains, dims] tensor.
+ * Gibbs sampling over full conditionals (lecture 001, "Boltzmann Machine: Training"; tutorial 002):
+ * to sample p(x_1, ..., x_d) when only the conditionals p(x_i | x_{-i}) are available, update one
+ * coordinate at a time from its conditional given the current values of all the others. Many
+ * independent chains advance together as the rows of one [chains, dims] tensor.
  */
 import * as tf from '@tensorflow/tfjs';
 import { random } from '../runtime/random';
@@ -19,8 +19,9 @@ export interface FullConditionals {
 }
 
 /**
- * 'systematic' visits coordinates 0, 1, ..., d-1 in order in every sweep; 'random' draws d coordinates
- * uniformly at random per sweep (the same draw for all chains), which leaves the target invariant too.
+ * 'systematic' visits coordinates 0, 1, ..., d-1 in order in every sweep; 'random' draws d
+ * coordinates uniformly at random per sweep (the same draw for all chains), which leaves the target
+ * invariant too.
  */
 export type Scan = 'systematic' | 'random';
 
@@ -31,12 +32,16 @@ export interface RunOptions {
   burnIn?: number;
   /** Keep every `thin`-th sweep after burn-in (default 1: keep all). */
   thin?: number;
-  /** Called after every kept sweep with its index among kept sweeps and the state (do not dispose it). */
+  /**
+   * Called after every kept sweep with its index among kept sweeps and the state (do not dispose
+   * it).
+   */
   onSample?: (index: number, state: tf.Tensor2D) => void;
 }
 
 function checkCount(name: string, value: number, min: number): void {
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${value}`);
+  if (!Number.isInteger(value) || value < min)
+    throw new Error(`${name} must be an integer >= ${min}, got ${value}`);
 }
 
 /** Replaces column i of `state` by `values` (a pure function of tensors). */
@@ -44,20 +49,36 @@ export function setColumn(state: tf.Tensor2D, i: number, values: tf.Tensor1D): t
   return tf.tidy(() => {
     const d = state.shape[1];
     const mask = tf.oneHot(tf.tensor1d([i], 'int32'), d).reshape([1, d]);
-    return tf.add(tf.mul(state, tf.sub(1, mask)), tf.mul(values.reshape([-1, 1]), mask)) as tf.Tensor2D;
+    return tf.add(
+      tf.mul(state, tf.sub(1, mask)),
+      tf.mul(values.reshape([-1, 1]), mask),
+    ) as tf.Tensor2D;
   });
 }
 
-/** The states of a run: `values[(s * chains + c) * dims + i]` is coordinate i of chain c at kept sweep s. */
+/**
+ * The states of a run: `values[(s * chains + c) * dims + i]` is coordinate i of chain c at kept
+ * sweep s.
+ */
 export class GibbsRun {
-  constructor(readonly values: Float32Array, readonly sweeps: number, readonly chains: number, readonly dims: number) {}
+  constructor(
+    readonly values: Float32Array,
+    readonly sweeps: number,
+    readonly chains: number,
+    readonly dims: number,
+  ) {}
 
   /** The path of coordinate `dim` of chain `chain` over the kept sweeps. */
   trace(dim: number, chain = 0): Float64Array {
-    if (!Number.isInteger(dim) || dim < 0 || dim >= this.dims) throw new Error(`trace(dim): dim must be an integer in [0, ${this.dims}), got ${dim}`);
-    if (!Number.isInteger(chain) || chain < 0 || chain >= this.chains) throw new Error(`trace(dim, chain): chain must be an integer in [0, ${this.chains}), got ${chain}`);
+    if (!Number.isInteger(dim) || dim < 0 || dim >= this.dims)
+      throw new Error(`trace(dim): dim must be an integer in [0, ${this.dims}), got ${dim}`);
+    if (!Number.isInteger(chain) || chain < 0 || chain >= this.chains)
+      throw new Error(
+        `trace(dim, chain): chain must be an integer in [0, ${this.chains}), got ${chain}`,
+      );
     const out = new Float64Array(this.sweeps);
-    for (let s = 0; s < this.sweeps; s++) out[s] = this.values[(s * this.chains + chain) * this.dims + dim];
+    for (let s = 0; s < this.sweeps; s++)
+      out[s] = this.values[(s * this.chains + chain) * this.dims + dim];
     return out;
   }
 
@@ -70,21 +91,33 @@ export class GibbsRun {
 
 /** A Gibbs sampler for the distribution whose full conditionals are given. */
 export class GibbsSampler {
-  constructor(readonly conditionals: FullConditionals, readonly scan: Scan = 'systematic') {
+  constructor(
+    readonly conditionals: FullConditionals,
+    readonly scan: Scan = 'systematic',
+  ) {
     checkCount('conditionals.dims', conditionals.dims, 1);
-    if (scan !== 'systematic' && scan !== 'random') throw new Error(`scan must be 'systematic' or 'random', got '${scan}'`);
+    if (scan !== 'systematic' && scan !== 'random')
+      throw new Error(`scan must be 'systematic' or 'random', got '${scan}'`);
   }
 
   /** The coordinates one sweep visits, in order. */
   order(): number[] {
     const d = this.conditionals.dims;
-    return Array.from({ length: d }, (_, i) => (this.scan === 'systematic' ? i : Math.floor(random() * d)));
+    return Array.from({ length: d }, (_, i) =>
+      this.scan === 'systematic' ? i : Math.floor(random() * d),
+    );
   }
 
-  /** One sweep: x_i ~ p(x_i | x_{-i}) for each visited i, in turn, using the newest values of the others. */
+  /**
+   * One sweep: x_i ~ p(x_i | x_{-i}) for each visited i, in turn, using the newest values of the
+   * others.
+   */
   sweep(state: tf.Tensor2D): tf.Tensor2D {
     if (state.rank !== 2 || state.shape[1] !== this.conditionals.dims) {
-      throw new Error(`sweep(state): state must have shape [chains, ${this.conditionals.dims}], got [${state.shape.join(', ')}]`);
+      throw new Error(
+        `sweep(state): state must have shape [chains, ${this.conditionals.dims}], got ` +
+          `[${state.shape.join(', ')}]`,
+      );
     }
     return tf.tidy(() => {
       let x = state;
@@ -93,7 +126,10 @@ export class GibbsSampler {
     });
   }
 
-  /** Runs every chain from `init` [chains, dims]: burn-in, then `sweeps` sweeps of which every `thin`-th is kept. */
+  /**
+   * Runs every chain from `init` [chains, dims]: burn-in, then `sweeps` sweeps of which every
+   * `thin`-th is kept.
+   */
   run(init: tf.Tensor2D, options: RunOptions): GibbsRun {
     const { sweeps, burnIn = 0, thin = 1 } = options;
     checkCount('sweeps', sweeps, 1);

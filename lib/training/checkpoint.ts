@@ -1,8 +1,8 @@
 /**
  * Saving and loading trained models: a folder with `config.json` (what the model is), `weights.bin`
- * (float32 values) and `manifest.json` (names, shapes, byte offsets, a checksum). Saves are atomic: every
- * file is written and flushed into a temporary folder that is renamed into place last, so a crash
- * mid-save leaves either the previous model or none, never a half-written one that loads.
+ * (float32 values) and `manifest.json` (names, shapes, byte offsets, a checksum). Saves are atomic:
+ * every file is written and flushed into a temporary folder that is renamed into place last, so a
+ * crash mid-save leaves either the previous model or none, never a half-written one that loads.
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
@@ -13,7 +13,10 @@ export const CHECKPOINT_FORMAT = 'genlab-checkpoint/1';
 
 /** <repo>/build/models/<name>: where notebooks keep trained models (build/ is git-ignored). */
 export function modelDir(name: string): string {
-  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name)) throw new Error(`model name '${name}' must be letters, digits, '.', '_' or '-' (it names a folder)`);
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name))
+    throw new Error(
+      `model name '${name}' must be letters, digits, '.', '_' or '-' (it names a folder)`,
+    );
   return path.resolve(__dirname, '..', '..', '..', 'build', 'models', name);
 }
 
@@ -49,8 +52,15 @@ function writeAndSync(file: string, data: Uint8Array | string): void {
   }
 }
 
-/** Writes `config` and `tensors` to folder `dir` atomically (replacing an earlier checkpoint there). */
-export function saveCheckpoint<C>(dir: string, config: C, tensors: Record<string, tf.Tensor>, writeFile: WriteFile = writeAndSync): void {
+/**
+ * Writes `config` and `tensors` to folder `dir` atomically (replacing an earlier checkpoint there).
+ */
+export function saveCheckpoint<C>(
+  dir: string,
+  config: C,
+  tensors: Record<string, tf.Tensor>,
+  writeFile: WriteFile = writeAndSync,
+): void {
   const target = path.resolve(dir);
   fs.mkdirSync(path.dirname(target), { recursive: true });
   const temp = `${target}.partial-${process.pid}-${Date.now()}`;
@@ -67,7 +77,12 @@ export function saveCheckpoint<C>(dir: string, config: C, tensors: Record<string
       offset += values.length;
     }
     const weights = Buffer.concat(chunks);
-    const manifest: Manifest = { format: CHECKPOINT_FORMAT, sha256: crypto.createHash('sha256').update(weights).digest('hex'), bytes: weights.length, tensors: entries };
+    const manifest: Manifest = {
+      format: CHECKPOINT_FORMAT,
+      sha256: crypto.createHash('sha256').update(weights).digest('hex'),
+      bytes: weights.length,
+      tensors: entries,
+    };
     writeFile(path.join(temp, 'weights.bin'), weights);
     writeFile(path.join(temp, 'config.json'), JSON.stringify(config, null, 2));
     // The manifest goes last: a folder without a valid one is never taken for a checkpoint.
@@ -82,7 +97,9 @@ export function saveCheckpoint<C>(dir: string, config: C, tensors: Record<string
   }
 }
 
-/** True when `dir` holds a complete checkpoint (manifest present and weights of the declared size). */
+/**
+ * True when `dir` holds a complete checkpoint (manifest present and weights of the declared size).
+ */
 export function hasCheckpoint(dir: string): boolean {
   try {
     readManifest(dir);
@@ -94,45 +111,71 @@ export function hasCheckpoint(dir: string): boolean {
 
 function readManifest(dir: string): Manifest {
   const file = path.join(dir, 'manifest.json');
-  if (!fs.existsSync(file)) throw new Error(`${dir} is not a saved model: ${file} is missing (was the save interrupted?)`);
+  if (!fs.existsSync(file))
+    throw new Error(`${dir} is not a saved model: ${file} is missing (was the save interrupted?)`);
   let manifest: Manifest;
   try {
     manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`${file} is not valid JSON (${(err as Error).message}); save the model again`);
+    throw new Error(`${file} is not valid JSON (${(err as Error).message}); save the model again`, {
+      cause: err,
+    });
   }
-  if (manifest.format !== CHECKPOINT_FORMAT) throw new Error(`${file}: format '${manifest.format}', expected '${CHECKPOINT_FORMAT}'`);
+  if (manifest.format !== CHECKPOINT_FORMAT)
+    throw new Error(`${file}: format '${manifest.format}', expected '${CHECKPOINT_FORMAT}'`);
   const weights = path.join(dir, 'weights.bin');
   const size = fs.existsSync(weights) ? fs.statSync(weights).size : -1;
-  if (size !== manifest.bytes) throw new Error(`${weights} has ${size < 0 ? 'gone missing' : size + ' bytes'}, the manifest says ${manifest.bytes}; save the model again`);
+  if (size !== manifest.bytes)
+    throw new Error(
+      `${weights} has ${size < 0 ? 'gone missing' : size + ' bytes'}, the manifest says ` +
+        `${manifest.bytes}; save the model again`,
+    );
   return manifest;
 }
 
-/** Reads a checkpoint written by `saveCheckpoint`; any missing, truncated or corrupted file is an error naming it. */
+/**
+ * Reads a checkpoint written by `saveCheckpoint`; any missing, truncated or corrupted file is an
+ * error naming it.
+ */
 export function loadCheckpoint<C>(dir: string): Checkpoint<C> {
   const manifest = readManifest(dir);
   const weights = fs.readFileSync(path.join(dir, 'weights.bin'));
   const digest = crypto.createHash('sha256').update(weights).digest('hex');
-  if (digest !== manifest.sha256) throw new Error(`${path.join(dir, 'weights.bin')} is corrupted (checksum mismatch); save the model again`);
+  if (digest !== manifest.sha256)
+    throw new Error(
+      `${path.join(dir, 'weights.bin')} is corrupted (checksum mismatch); save the model again`,
+    );
   const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as C;
   const tensors: Record<string, tf.Tensor> = {};
   for (const e of manifest.tensors) {
-    const values = new Float32Array(weights.buffer.slice(weights.byteOffset + e.offset, weights.byteOffset + e.offset + e.length));
+    const values = new Float32Array(
+      weights.buffer.slice(weights.byteOffset + e.offset, weights.byteOffset + e.offset + e.length),
+    );
     tensors[e.name] = tf.tensor(values, e.shape);
   }
   return { config, tensors };
 }
 
 /** Copies saved values into a model's variables, checking that names and shapes match exactly. */
-export function assignVariables(variables: Record<string, tf.Variable>, tensors: Record<string, tf.Tensor>, source = 'checkpoint'): void {
+export function assignVariables(
+  variables: Record<string, tf.Variable>,
+  tensors: Record<string, tf.Tensor>,
+  source = 'checkpoint',
+): void {
   const missing = Object.keys(variables).filter((k) => !(k in tensors));
   const extra = Object.keys(tensors).filter((k) => !(k in variables));
   if (missing.length || extra.length) {
-    throw new Error(`${source} does not match the model: missing [${missing.join(', ')}], unexpected [${extra.join(', ')}]`);
+    throw new Error(
+      `${source} does not match the model: missing [${missing.join(', ')}], unexpected ` +
+        `[${extra.join(', ')}]`,
+    );
   }
   for (const [name, v] of Object.entries(variables)) {
     const t = tensors[name];
-    if (t.shape.join() !== v.shape.join()) throw new Error(`${source}: '${name}' has shape [${t.shape}], the model expects [${v.shape}]`);
+    if (t.shape.join() !== v.shape.join())
+      throw new Error(
+        `${source}: '${name}' has shape [${t.shape}], the model expects [${v.shape}]`,
+      );
     v.assign(t);
   }
 }

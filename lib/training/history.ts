@@ -1,6 +1,6 @@
 /**
- * Per-epoch (or per-step) metrics of a training run: a table of rows, shown as a danfojs DataFrame or an
- * HTML table, and as curves that redraw in place while training runs.
+ * Per-epoch (or per-step) metrics of a training run: a table of rows, shown as a danfojs DataFrame
+ * or an HTML table, and as curves that redraw in place while training runs.
  */
 import type { DataFrame } from 'danfojs-node';
 import { Figure, lines, PALETTE, Series } from '../plot/figure';
@@ -14,7 +14,8 @@ export class History {
   /** Appends one row (e.g. { epoch: 3, 'train loss': 110.2, 'test loss': 108.9 }). */
   push(row: HistoryRow): void {
     for (const [k, v] of Object.entries(row)) {
-      if (typeof v !== 'number') throw new Error(`history: metric '${k}' must be a number, got ${typeof v}`);
+      if (typeof v !== 'number')
+        throw new Error(`history: metric '${k}' must be a number, got ${typeof v}`);
     }
     this.rows.push(row);
   }
@@ -34,22 +35,48 @@ export class History {
 
   /** A danfojs DataFrame of the rows (danfojs loads on first use: it is large). */
   toDataFrame(): DataFrame {
-    const dfd = require('danfojs-node') as { DataFrame: new (rows: number[][], options: { columns: string[] }) => DataFrame };
+    const dfd = require('danfojs-node') as {
+      DataFrame: new (rows: number[][], options: { columns: string[] }) => DataFrame;
+    };
     const cols = this.columns;
-    return new dfd.DataFrame(this.rows.map((r) => cols.map((c) => (c in r ? r[c] : NaN))), { columns: cols });
+    return new dfd.DataFrame(
+      this.rows.map((r) => cols.map((c) => (c in r ? r[c] : NaN))),
+      { columns: cols },
+    );
   }
 
   /** CSV text of the rows. */
   toCsv(): string {
     const cols = this.columns;
-    return [cols.join(','), ...this.rows.map((r) => cols.map((c) => (c in r ? String(r[c]) : '')).join(','))].join('\n') + '\n';
+    return (
+      [
+        cols.join(','),
+        ...this.rows.map((r) => cols.map((c) => (c in r ? String(r[c]) : '')).join(',')),
+      ].join('\n') + '\n'
+    );
   }
 
   /** Curves of `metrics` against column `x`. */
-  figure(x: string, metrics: string[], options: { title?: string; xTitle?: string; yTitle?: string; logY?: boolean } = {}): Figure {
+  figure(
+    x: string,
+    metrics: string[],
+    options: { title?: string; xTitle?: string; yTitle?: string; logY?: boolean } = {},
+  ): Figure {
     const xs = this.column(x);
-    const series: Series[] = metrics.map((m, i) => ({ name: m, x: xs, y: this.column(m), mode: xs.length < 30 ? 'lines+markers' : 'lines', color: PALETTE[i % PALETTE.length] }));
-    return lines(series, { xTitle: options.xTitle ?? x, yTitle: options.yTitle, title: options.title, logY: options.logY, showLegend: true });
+    const series: Series[] = metrics.map((m, i) => ({
+      name: m,
+      x: xs,
+      y: this.column(m),
+      mode: xs.length < 30 ? 'lines+markers' : 'lines',
+      color: PALETTE[i % PALETTE.length],
+    }));
+    return lines(series, {
+      xTitle: options.xTitle ?? x,
+      yTitle: options.yTitle,
+      title: options.title,
+      logY: options.logY,
+      showLegend: true,
+    });
   }
 
   /** Shows the rows as a table. */
@@ -62,7 +89,16 @@ export class History {
 export class LiveHistory extends History {
   private readonly live: LiveFigure;
 
-  constructor(private readonly x: string, private readonly metrics: string[], private readonly options: { name?: string; title?: string; yTitle?: string; logY?: boolean } = {}) {
+  constructor(
+    private readonly x: string,
+    private readonly metrics: string[],
+    private readonly options: {
+      name?: string;
+      title?: string;
+      yTitle?: string;
+      logY?: boolean;
+    } = {},
+  ) {
     super();
     this.live = new LiveFigure(options.name);
   }

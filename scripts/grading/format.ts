@@ -1,8 +1,8 @@
 /**
  * The exercise format every notebook uses (see the README, "For instructors"):
  * - a solution is the lines between `// BEGIN SOLUTION` and `// END SOLUTION` in a code cell;
- * - a graded test is a code cell with metadata `{"genlab": {"test": {"id", "points", "hidden"?}}}` whose
- *   source starts with `// Test <id> (<points> points)`.
+ * - a graded test is a code cell with metadata `{"genlab": {"test": {"id", "points", "hidden"?}}}`
+ *   whose source starts with `// Test <id> (<points> points)`.
  */
 import { NotebookCell, cellSource } from '../jupyter';
 
@@ -23,28 +23,45 @@ function rawTest(cell: NotebookCell): unknown {
 }
 
 /**
- * The graded test a cell declares, or null for an ordinary cell. Throws, naming `where`, when the metadata
- * is malformed (id not a kebab-case string, points not a positive integer, hidden not a boolean).
+ * The graded test a cell declares, or null for an ordinary cell. Throws, naming `where`, when the
+ * metadata is malformed (id not a kebab-case string, points not a positive integer, hidden not a
+ * boolean).
  */
 export function testInfo(cell: NotebookCell, where: string): TestInfo | null {
   const raw = rawTest(cell);
   if (raw === undefined) return null;
-  if (cell.cell_type !== 'code') throw new Error(`${where}: only code cells can be graded tests, this one is ${cell.cell_type}`);
+  if (cell.cell_type !== 'code')
+    throw new Error(`${where}: only code cells can be graded tests, this one is ${cell.cell_type}`);
   const t = raw as { id?: unknown; points?: unknown; hidden?: unknown };
-  if (typeof t !== 'object' || t === null) throw new Error(`${where}: metadata genlab.test must be an object like {"id": "01-kl", "points": 2}`);
+  if (typeof t !== 'object' || t === null)
+    throw new Error(
+      `${where}: metadata genlab.test must be an object like {"id": "01-kl", "points": 2}`,
+    );
   if (typeof t.id !== 'string' || !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(t.id)) {
-    throw new Error(`${where}: genlab.test.id must be a kebab-case string like "01-gaussian-kl", got ${JSON.stringify(t.id)}`);
+    throw new Error(
+      `${where}: genlab.test.id must be a kebab-case string like "01-gaussian-kl", got ` +
+        `${JSON.stringify(t.id)}`,
+    );
   }
   if (typeof t.points !== 'number' || !Number.isInteger(t.points) || t.points < 1) {
-    throw new Error(`${where}: genlab.test.points of test ${t.id} must be a positive integer, got ${JSON.stringify(t.points)}`);
+    throw new Error(
+      `${where}: genlab.test.points of test ${t.id} must be a positive integer, got ` +
+        `${JSON.stringify(t.points)}`,
+    );
   }
   if (t.hidden !== undefined && typeof t.hidden !== 'boolean') {
-    throw new Error(`${where}: genlab.test.hidden of test ${t.id} must be true or false, got ${JSON.stringify(t.hidden)}`);
+    throw new Error(
+      `${where}: genlab.test.hidden of test ${t.id} must be true or false, got ` +
+        `${JSON.stringify(t.hidden)}`,
+    );
   }
   return { id: t.id, points: t.points, hidden: t.hidden === true };
 }
 
-/** The test id a cell claims, from its metadata or else its `// Test <id> (...)` first line; lenient, never throws. */
+/**
+ * The test id a cell claims, from its metadata or else its `// Test <id> (...)` first line;
+ * lenient, never throws.
+ */
 export function claimedTestId(cell: NotebookCell): string | null {
   if (cell.cell_type !== 'code') return null;
   const raw = rawTest(cell) as { id?: unknown } | undefined;
@@ -58,15 +75,21 @@ export function headerProblem(cell: NotebookCell, test: TestInfo): string | null
   const first = cellSource(cell).split('\n', 1)[0];
   const expected = `// Test ${test.id} (${test.points} point${test.points === 1 ? '' : 's'})`;
   const m = HEADER.exec(first);
-  if (!m || m[1] !== test.id || Number(m[2]) !== test.points) return `its first line should be \`${expected}\`, found \`${first}\``;
+  if (!m || m[1] !== test.id || Number(m[2]) !== test.points)
+    return `its first line should be \`${expected}\`, found \`${first}\``;
   return null;
 }
 
 /**
- * Replaces each solution region of `source` (marker lines included) by one line, `stub(n)` at the indentation
- * of the BEGIN marker, where n counts the regions. Throws on a marker without its partner.
+ * Replaces each solution region of `source` (marker lines included) by one line, `stub(n)` at the
+ * indentation of the BEGIN marker, where n counts the regions. Throws on a marker without its
+ * partner.
  */
-export function replaceSolutions(source: string, stub: (n: number) => string, where: string): { source: string; regions: number } {
+export function replaceSolutions(
+  source: string,
+  stub: (n: number) => string,
+  where: string,
+): { source: string; regions: number } {
   const lines = source.split('\n');
   const out: string[] = [];
   let regions = 0;
@@ -74,12 +97,20 @@ export function replaceSolutions(source: string, stub: (n: number) => string, wh
   lines.forEach((line, i) => {
     const begin = BEGIN.exec(line);
     if (begin) {
-      if (open) throw new Error(`${where}: line ${i + 1} opens a solution while the one of line ${open.line + 1} is still open (add // END SOLUTION)`);
+      if (open)
+        throw new Error(
+          `${where}: line ${i + 1} opens a solution while the one of line ${open.line + 1} is ` +
+            `still open (add // END SOLUTION)`,
+        );
       open = { line: i, indent: begin[1] };
       return;
     }
     if (END.test(line)) {
-      if (!open) throw new Error(`${where}: line ${i + 1} closes a solution that was never opened (add // BEGIN SOLUTION above it)`);
+      if (!open)
+        throw new Error(
+          `${where}: line ${i + 1} closes a solution that was never opened (add // BEGIN ` +
+            `SOLUTION above it)`,
+        );
       out.push(`${(open as { indent: string }).indent}${stub(regions)}`);
       regions++;
       open = null;
@@ -87,7 +118,11 @@ export function replaceSolutions(source: string, stub: (n: number) => string, wh
     }
     if (!open) out.push(line);
   });
-  if (open) throw new Error(`${where}: the solution opened on line ${(open as { line: number }).line + 1} is never closed (add // END SOLUTION)`);
+  if (open)
+    throw new Error(
+      `${where}: the solution opened on line ${(open as { line: number }).line + 1} is never ` +
+        `closed (add // END SOLUTION)`,
+    );
   return { source: out.join('\n'), regions };
 }
 

@@ -1,13 +1,23 @@
 /**
- * Grading one submission: put the instructor's graded test cells back (edited ones restored, deleted and
- * hidden ones inserted where the instructor has them), execute it through Jupyter with the project's tslab
- * kernel in a fresh kernel with time limits, and read each test cell's outcome. Never throws for a broken
- * submission: whatever goes wrong becomes 0 points with the reason.
+ * Grading one submission: put the instructor's graded test cells back (edited ones restored,
+ * deleted and hidden ones inserted where the instructor has them), execute it through Jupyter with
+ * the project's tslab kernel in a fresh kernel with time limits, and read each test cell's outcome.
+ * Never throws for a broken submission: whatever goes wrong becomes 0 points with the reason.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { KERNEL_NAME, Notebook, NotebookCell, ROOT, cellSource, findPython, installKernelSpec, jupyterEnv, readNotebook } from '../jupyter';
+import {
+  KERNEL_NAME,
+  Notebook,
+  NotebookCell,
+  ROOT,
+  cellSource,
+  findPython,
+  installKernelSpec,
+  jupyterEnv,
+  readNotebook,
+} from '../jupyter';
 import { claimedTestId } from './format';
 import { InstructorTest, instructorTests, serializeNotebook } from './release';
 
@@ -43,24 +53,39 @@ export interface PreparedSubmission {
 }
 
 /**
- * The instructor notebook of a submission: `options.source` if given, else the notebook named in the
- * submission's metadata (`genlab.assignment`, written by `npm run assignments`), else the one with the
- * submission's file name, in `options.sourceDir` (default notebooks/).
+ * The instructor notebook of a submission: `options.source` if given, else the notebook named in
+ * the submission's metadata (`genlab.assignment`, written by `npm run assignments`), else the one
+ * with the submission's file name, in `options.sourceDir` (default notebooks/).
  */
-export function findInstructorNotebook(submissionFile: string, submission: Notebook | null, options: GradeOptions = {}): string {
+export function findInstructorNotebook(
+  submissionFile: string,
+  submission: Notebook | null,
+  options: GradeOptions = {},
+): string {
   if (options.source) return path.resolve(options.source);
   const dir = path.resolve(options.sourceDir ?? path.join(ROOT, 'notebooks'));
-  const assignment = (submission?.metadata?.genlab as { assignment?: unknown } | undefined)?.assignment;
-  const candidates = [typeof assignment === 'string' ? `${assignment}.ipynb` : null, path.basename(submissionFile)].filter((c): c is string => !!c);
+  const assignment = (submission?.metadata?.genlab as { assignment?: unknown } | undefined)
+    ?.assignment;
+  const candidates = [
+    typeof assignment === 'string' ? `${assignment}.ipynb` : null,
+    path.basename(submissionFile),
+  ].filter((c): c is string => !!c);
   for (const c of candidates) {
     const file = path.join(dir, path.basename(c));
     if (fs.existsSync(file)) return file;
   }
-  throw new Error(`no instructor notebook for ${submissionFile}: looked for ${candidates.join(' and ')} in ${dir} (pass --source NOTEBOOK)`);
+  throw new Error(
+    `no instructor notebook for ${submissionFile}: looked for ${candidates.join(' and ')} in ` +
+      `${dir} (pass --source NOTEBOOK)`,
+  );
 }
 
 function normalized(text: string): string {
-  return text.split('\n').map((l) => l.trimEnd()).join('\n').trim();
+  return text
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n')
+    .trim();
 }
 
 function copyCell(cell: NotebookCell): NotebookCell {
@@ -68,13 +93,18 @@ function copyCell(cell: NotebookCell): NotebookCell {
 }
 
 /**
- * The notebook to execute: the submission's cells (outputs cleared) with every instructor test in place and
- * unmodified. A student cell that claims a test id (metadata or `// Test <id>` header) gets the instructor's
- * source and metadata (noted as edited if it differed); a missing test is inserted after the nearest cell
- * that precedes it in the instructor notebook (noted as deleted unless it is hidden). Cells claiming
- * unknown or duplicate test ids lose their test metadata (they still run, ungraded).
+ * The notebook to execute: the submission's cells (outputs cleared) with every instructor test in
+ * place and unmodified. A student cell that claims a test id (metadata or `// Test <id>` header)
+ * gets the instructor's source and metadata (noted as edited if it differed); a missing test is
+ * inserted after the nearest cell that precedes it in the instructor notebook (noted as deleted
+ * unless it is hidden). Cells claiming unknown or duplicate test ids lose their test metadata (they
+ * still run, ungraded).
  */
-export function prepareSubmission(instructor: Notebook, tests: InstructorTest[], submission: Notebook): PreparedSubmission {
+export function prepareSubmission(
+  instructor: Notebook,
+  tests: InstructorTest[],
+  submission: Notebook,
+): PreparedSubmission {
   const cells = submission.cells.map((c) => {
     const copy = copyCell(c);
     if (copy.cell_type === 'code') {
@@ -99,14 +129,21 @@ export function prepareSubmission(instructor: Notebook, tests: InstructorTest[],
       continue;
     }
     matched.add(claimed);
-    notes.set(claimed, normalized(cellSource(cell)) === normalized(cellSource(test.cell)) ? null : 'edited');
+    notes.set(
+      claimed,
+      normalized(cellSource(cell)) === normalized(cellSource(test.cell)) ? null : 'edited',
+    );
     cell.source = test.cell.source;
     cell.metadata = copyCell(test.cell).metadata;
   }
   const usedIds = new Set(cells.map((c) => c.id));
   const position = (instructorCell: NotebookCell): number => {
     const testId = claimedTestId(instructorCell);
-    return cells.findIndex((c) => (instructorCell.id !== undefined && c.id === instructorCell.id) || (testId !== null && claimedTestId(c) === testId));
+    return cells.findIndex(
+      (c) =>
+        (instructorCell.id !== undefined && c.id === instructorCell.id) ||
+        (testId !== null && claimedTestId(c) === testId),
+    );
   };
   for (const test of tests) {
     if (matched.has(test.id)) continue;
@@ -122,7 +159,8 @@ export function prepareSubmission(instructor: Notebook, tests: InstructorTest[],
     const inserted = copyCell(test.cell);
     inserted.outputs = [];
     inserted.execution_count = null;
-    if (inserted.id !== undefined && usedIds.has(inserted.id)) inserted.id = `${inserted.id}-restored`;
+    if (inserted.id !== undefined && usedIds.has(inserted.id))
+      inserted.id = `${inserted.id}-restored`;
     usedIds.add(inserted.id);
     cells.splice(at, 0, inserted);
   }
@@ -140,8 +178,11 @@ function errorsOf(cell: NotebookCell): ErrorOutput[] {
     .map((o) => ({ ename: String(o.ename ?? 'Error'), evalue: String(o.evalue ?? '') }));
 }
 
+/** ANSI colour codes (ESC [ ... letter) in tracebacks. */
+const ANSI_ESCAPE = new RegExp(String.fromCharCode(27) + '\\[[0-9;]*[A-Za-z]', 'g');
+
 function firstLine(text: string, max = 300): string {
-  const line = text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').trim().split('\n')[0];
+  const line = text.replace(ANSI_ESCAPE, '').trim().split('\n')[0];
   return line.length > max ? `${line.slice(0, max - 3)}...` : line;
 }
 
@@ -153,16 +194,22 @@ function describeError(e: ErrorOutput): string {
 }
 
 const NOTE_TEXT: Record<Exclude<Note, null>, string> = {
-  edited: 'the test cell was edited; graded with the instructor\'s version',
-  deleted: 'the test cell was deleted; restored from the instructor\'s notebook',
+  edited: "the test cell was edited; graded with the instructor's version",
+  deleted: "the test cell was deleted; restored from the instructor's notebook",
 };
 
 /**
- * Scores an executed notebook: a test earns its points when its cell ran without an error. A failed test's
- * reason is its error; if an ordinary cell between the previous test and this one failed too (typically the
- * exercise cell: a syntax error, an infinite loop), that cell's error is named as the likely cause.
+ * Scores an executed notebook: a test earns its points when its cell ran without an error. A failed
+ * test's reason is its error; if an ordinary cell between the previous test and this one failed too
+ * (typically the exercise cell: a syntax error, an infinite loop), that cell's error is named as
+ * the likely cause.
  */
-export function scoreExecuted(submission: string, executed: Notebook, tests: InstructorTest[], notes: Map<string, Note>): ScoreRow[] {
+export function scoreExecuted(
+  submission: string,
+  executed: Notebook,
+  tests: InstructorTest[],
+  notes: Map<string, Note>,
+): ScoreRow[] {
   const testCellIndex = new Map<string, number>();
   executed.cells.forEach((c, i) => {
     const id = (c.metadata.genlab as { test?: { id?: string } } | undefined)?.test?.id;
@@ -170,10 +217,16 @@ export function scoreExecuted(submission: string, executed: Notebook, tests: Ins
   });
   return tests.map((test) => {
     const note = notes.get(test.id) ?? null;
-    const withNote = (reason: string) => [reason, note ? NOTE_TEXT[note] : ''].filter((r) => r !== '').join('; ');
+    const withNote = (reason: string) =>
+      [reason, note ? NOTE_TEXT[note] : ''].filter((r) => r !== '').join('; ');
     const index = testCellIndex.get(test.id);
     const row = { submission, test: test.id, max_points: test.points };
-    if (index === undefined) return { ...row, points: 0, reason: withNote('the test cell is missing from the executed notebook') };
+    if (index === undefined)
+      return {
+        ...row,
+        points: 0,
+        reason: withNote('the test cell is missing from the executed notebook'),
+      };
     const errors = errorsOf(executed.cells[index]);
     if (errors.length === 0) return { ...row, points: test.points, reason: withNote('passed') };
     let reason = describeError(errors[0]);
@@ -208,7 +261,11 @@ function killGroup(pid: number): void {
 let workCounter = 0;
 
 /** Grades one submission file; `label` names it in the table (default: its path). Never throws. */
-export function gradeSubmission(file: string, options: GradeOptions = {}, label = file): ScoreRow[] {
+export function gradeSubmission(
+  file: string,
+  options: GradeOptions = {},
+  label = file,
+): ScoreRow[] {
   let submission: Notebook | null = null;
   let readError: string | null = null;
   try {
@@ -243,18 +300,26 @@ export function gradeSubmission(file: string, options: GradeOptions = {}, label 
     const r = spawnSync(
       findPython(),
       [
-        path.join(ROOT, 'scripts', 'grading', 'run_cells.py'), input, output,
-        '--kernel', KERNEL_NAME,
+        path.join(ROOT, 'scripts', 'grading', 'run_cells.py'),
+        input,
+        output,
+        '--kernel',
+        KERNEL_NAME,
         // The kernel starts in the instructor notebook's folder, as when the notebook is run there.
-        '--cwd', path.dirname(source),
-        '--cell-timeout', String(cellTimeout),
-        '--total-timeout', String(submissionTimeout),
-        '--pid-file', pidFile,
+        '--cwd',
+        path.dirname(source),
+        '--cell-timeout',
+        String(cellTimeout),
+        '--total-timeout',
+        String(submissionTimeout),
+        '--pid-file',
+        pidFile,
       ],
       {
         encoding: 'utf8',
         env: jupyterEnv(options.env),
-        // run_cells enforces the limits itself; this is the backstop if it hangs (SIGTERM makes it kill its kernel).
+        // run_cells enforces the limits itself; this is the backstop if it hangs (SIGTERM makes it
+        // kill its kernel).
         timeout: (submissionTimeout + 120) * 1000,
         killSignal: 'SIGTERM',
         maxBuffer: 64 * 1024 * 1024,
@@ -262,13 +327,25 @@ export function gradeSubmission(file: string, options: GradeOptions = {}, label 
     );
     if (fs.existsSync(pidFile)) killGroup(Number(fs.readFileSync(pidFile, 'utf8')));
     if (r.status !== 0 || !fs.existsSync(output)) {
-      const why = r.error ? r.error.message : (r.stderr ?? '').trim().split('\n').slice(-3).join(' | ');
-      return failAll(label, tests, `the grader could not execute the submission: ${why || `exit status ${r.status}`}`);
+      const why = r.error
+        ? r.error.message
+        : (r.stderr ?? '').trim().split('\n').slice(-3).join(' | ');
+      return failAll(
+        label,
+        tests,
+        `the grader could not execute the submission: ${why || `exit status ${r.status}`}`,
+      );
     }
     const executed = readNotebook(output);
     if (options.executedDir) {
       fs.mkdirSync(options.executedDir, { recursive: true });
-      fs.copyFileSync(output, path.join(options.executedDir, `${label.replace(/[\\/]/g, '__').replace(/\.ipynb$/, '')}.ipynb`));
+      fs.copyFileSync(
+        output,
+        path.join(
+          options.executedDir,
+          `${label.replace(/[\\/]/g, '__').replace(/\.ipynb$/, '')}.ipynb`,
+        ),
+      );
     }
     return scoreExecuted(label, executed, tests, notes);
   } catch (err) {
@@ -279,13 +356,17 @@ export function gradeSubmission(file: string, options: GradeOptions = {}, label 
 }
 
 function csv(header: string[], rows: Array<Array<string | number>>): string {
-  const quote = (v: string | number) => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+  const quote = (v: string | number) =>
+    /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v);
   return [header.join(','), ...rows.map((r) => r.map(quote).join(','))].join('\n') + '\n';
 }
 
 /** The score table as CSV (RFC 4180 quoting): one row per submission and test. */
 export function toCsv(rows: ScoreRow[]): string {
-  return csv(['submission', 'test', 'points', 'max_points', 'reason'], rows.map((r) => [r.submission, r.test, r.points, r.max_points, r.reason]));
+  return csv(
+    ['submission', 'test', 'points', 'max_points', 'reason'],
+    rows.map((r) => [r.submission, r.test, r.points, r.max_points, r.reason]),
+  );
 }
 
 /** One row per submission with its total, for a gradebook. */
@@ -295,5 +376,8 @@ export function totalsCsv(rows: ScoreRow[]): string {
     const t = totals.get(r.submission) ?? { points: 0, max: 0 };
     totals.set(r.submission, { points: t.points + r.points, max: t.max + r.max_points });
   }
-  return csv(['submission', 'points', 'max_points'], [...totals].map(([s, t]) => [s, t.points, t.max]));
+  return csv(
+    ['submission', 'points', 'max_points'],
+    [...totals].map(([s, t]) => [s, t.points, t.max]),
+  );
 }

@@ -1,10 +1,17 @@
 /**
- * Student versions of instructor notebooks: solutions replaced by a stub that throws "not implemented yet",
- * hidden tests removed (unless kept), outputs cleared; every other cell unchanged, cell ids kept (the grader
- * uses them to put deleted tests back in place).
+ * Student versions of instructor notebooks: solutions replaced by a stub that throws "not
+ * implemented yet", hidden tests removed (unless kept), outputs cleared; every other cell
+ * unchanged, cell ids kept (the grader uses them to put deleted tests back in place).
  */
 import { Notebook, NotebookCell, cellSource } from '../jupyter';
-import { TestInfo, hasSolution, headerProblem, replaceSolutions, sourceLines, testInfo } from './format';
+import {
+  TestInfo,
+  hasSolution,
+  headerProblem,
+  replaceSolutions,
+  sourceLines,
+  testInfo,
+} from './format';
 
 export interface InstructorTest extends TestInfo {
   /** Index of the test cell in the instructor notebook. */
@@ -21,10 +28,14 @@ export interface ReleaseReport {
 }
 
 /**
- * The graded tests of an instructor notebook, in order. Throws on malformed metadata and duplicate ids;
- * `warnings` collects header lines that disagree with the metadata.
+ * The graded tests of an instructor notebook, in order. Throws on malformed metadata and duplicate
+ * ids; `warnings` collects header lines that disagree with the metadata.
  */
-export function instructorTests(nb: Notebook, name: string, warnings: string[] = []): InstructorTest[] {
+export function instructorTests(
+  nb: Notebook,
+  name: string,
+  warnings: string[] = [],
+): InstructorTest[] {
   const tests: InstructorTest[] = [];
   const seen = new Map<string, number>();
   nb.cells.forEach((cell, index) => {
@@ -32,9 +43,16 @@ export function instructorTests(nb: Notebook, name: string, warnings: string[] =
     const test = testInfo(cell, where);
     if (!test) return;
     const previous = seen.get(test.id);
-    if (previous !== undefined) throw new Error(`${where}: test id ${test.id} is already used by cell ${previous + 1}; ids must be unique`);
+    if (previous !== undefined)
+      throw new Error(
+        `${where}: test id ${test.id} is already used by cell ${previous + 1}; ids must be unique`,
+      );
     seen.set(test.id, index);
-    if (hasSolution(cellSource(cell))) throw new Error(`${where}: test ${test.id} contains a solution marker; solutions belong in the exercise cell`);
+    if (hasSolution(cellSource(cell)))
+      throw new Error(
+        `${where}: test ${test.id} contains a solution marker; solutions belong in the ` +
+          `exercise cell`,
+      );
     const problem = headerProblem(cell, test);
     if (problem) warnings.push(`${where}: test ${test.id}: ${problem}`);
     tests.push({ ...test, index, cell });
@@ -42,7 +60,10 @@ export function instructorTests(nb: Notebook, name: string, warnings: string[] =
   return tests;
 }
 
-/** Matches `import { a, b } from 'genlab'` (the first such import is where `grading` is added if missing). */
+/**
+ * Matches `import { a, b } from 'genlab'` (the first such import is where `grading` is added if
+ * missing).
+ */
 const GENLAB_IMPORT = /import\s*\{([^}]*)\}\s*from\s*(['"])genlab\2/;
 
 function importsGrading(nb: Notebook): boolean {
@@ -78,13 +99,19 @@ function clean(cell: NotebookCell): NotebookCell {
 }
 
 /**
- * The student version of instructor notebook `nb` named `name` (file name without .ipynb). Exercise n of the
- * notebook gets the stub `throw grading.notImplemented('<name>-<n>')`.
+ * The student version of instructor notebook `nb` named `name` (file name without .ipynb). Exercise
+ * n of the notebook gets the stub `throw grading.notImplemented('<name>-<n>')`.
  */
-export function studentVersion(nb: Notebook, name: string, options: { keepHidden?: boolean } = {}): ReleaseReport {
+export function studentVersion(
+  nb: Notebook,
+  name: string,
+  options: { keepHidden?: boolean } = {},
+): ReleaseReport {
   const warnings: string[] = [];
   const tests = instructorTests(nb, name, warnings);
-  const hiddenCells = new Set(tests.filter((t) => t.hidden && !options.keepHidden).map((t) => t.index));
+  const hiddenCells = new Set(
+    tests.filter((t) => t.hidden && !options.keepHidden).map((t) => t.index),
+  );
   const exercises: string[] = [];
   const cells: NotebookCell[] = [];
   nb.cells.forEach((cell, index) => {
@@ -105,9 +132,15 @@ export function studentVersion(nb: Notebook, name: string, options: { keepHidden
     cells.push(copy);
   });
   if (exercises.length > 0 && !importsGrading(nb) && !addGradingImport(cells)) {
-    throw new Error(`${name}: has exercises but no \`import { ... } from 'genlab'\` cell to add \`grading\` to; import genlab in the first code cell`);
+    throw new Error(
+      `${name}: has exercises but no \`import { ... } from 'genlab'\` cell to add \`grading\` ` +
+        `to; import genlab in the first code cell`,
+    );
   }
-  const metadata = { ...nb.metadata, genlab: { ...((nb.metadata.genlab as object) ?? {}), assignment: name } };
+  const metadata = {
+    ...nb.metadata,
+    genlab: { ...((nb.metadata.genlab as object) ?? {}), assignment: name },
+  };
   return { notebook: { ...nb, metadata, cells }, exercises, tests, warnings };
 }
 

@@ -2,7 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { models, runtime, tf } from 'genlab';
 
-const { RBM, annealedImportanceSampling, aisSchedule, summarizeLogWeights, pretrainDeepBeliefNet, DeepBeliefNet } = models.boltzmann;
+const {
+  RBM,
+  annealedImportanceSampling,
+  aisSchedule,
+  summarizeLogWeights,
+  pretrainDeepBeliefNet,
+  DeepBeliefNet,
+} = models.boltzmann;
 
 test('AIS log Z is within 0.5 nats of the exact value on a random 784 x 20 RBM', async () => {
   await runtime.init({ seed: 0, report: false });
@@ -17,16 +24,23 @@ test('AIS log Z is within 0.5 nats of the exact value on a random 784 x 20 RBM',
   rbm.dispose();
 });
 
-test('AIS on a small RBM with a data-like base model: exact log Z within 4 standard errors (+0.02)', async () => {
-  await runtime.init({ seed: 1, report: false });
-  const rbm = RBM.random(12, 10, 0.6, 1);
-  const exact = rbm.logPartitionExact();
-  const base = tf.tidy(() => tf.mul(rbm.visibleBias, 0.5)) as tf.Tensor1D;
-  const ais = annealedImportanceSampling(rbm, { runs: 200, betas: 500, baseVisibleBias: base });
-  assert.ok(Math.abs(ais.logZ - exact) < 4 * ais.logZStdError + 0.02, `AIS ${ais.logZ} +- ${ais.logZStdError} vs exact ${exact}`);
-  tf.dispose(base);
-  rbm.dispose();
-});
+test(
+  'AIS on a small RBM with a data-like base model: exact log Z within 4 standard ' +
+    'errors (+0.02)',
+  async () => {
+    await runtime.init({ seed: 1, report: false });
+    const rbm = RBM.random(12, 10, 0.6, 1);
+    const exact = rbm.logPartitionExact();
+    const base = tf.tidy(() => tf.mul(rbm.visibleBias, 0.5)) as tf.Tensor1D;
+    const ais = annealedImportanceSampling(rbm, { runs: 200, betas: 500, baseVisibleBias: base });
+    assert.ok(
+      Math.abs(ais.logZ - exact) < 4 * ais.logZStdError + 0.02,
+      `AIS ${ais.logZ} +- ${ais.logZStdError} vs exact ${exact}`,
+    );
+    tf.dispose(base);
+    rbm.dispose();
+  },
+);
 
 test('AIS schedule and weight summary', () => {
   const betas = aisSchedule(145);
@@ -48,22 +62,41 @@ test('AIS schedule and weight summary', () => {
 
 test('AIS and DBN reject bad inputs', () => {
   const rbm = new RBM(5, 3);
-  assert.throws(() => annealedImportanceSampling(rbm, { runs: 1 }), /runs must be an integer >= 2, got 1/);
-  assert.throws(() => annealedImportanceSampling(rbm, { betas: [0, 0.5, 0.4, 1] }), /betas must increase strictly from 0 to 1/);
+  assert.throws(
+    () => annealedImportanceSampling(rbm, { runs: 1 }),
+    /runs must be an integer >= 2, got 1/,
+  );
+  assert.throws(
+    () => annealedImportanceSampling(rbm, { betas: [0, 0.5, 0.4, 1] }),
+    /betas must increase strictly from 0 to 1/,
+  );
   const bad = tf.zeros([4]) as tf.Tensor1D;
-  assert.throws(() => annealedImportanceSampling(rbm, { baseVisibleBias: bad }), /baseVisibleBias must have shape \[5\], got \[4\]/);
+  assert.throws(
+    () => annealedImportanceSampling(rbm, { baseVisibleBias: bad }),
+    /baseVisibleBias must have shape \[5\], got \[4\]/,
+  );
   assert.throws(() => aisSchedule(2), /steps must be an integer >= 3/);
   assert.throws(() => new DeepBeliefNet([rbm]), /at least 2 RBMs/);
-  assert.throws(() => new DeepBeliefNet([rbm, new RBM(4, 2)]), /layer 1 has 4 visible units but layer 0 has 3 hidden units/);
-  assert.throws(() => pretrainDeepBeliefNet(new Float32Array(10), [5, 3], { epochs: 1 }), /sizes must be >= 3 positive integers/);
+  assert.throws(
+    () => new DeepBeliefNet([rbm, new RBM(4, 2)]),
+    /layer 1 has 4 visible units but layer 0 has 3 hidden units/,
+  );
+  assert.throws(
+    () => pretrainDeepBeliefNet(new Float32Array(10), [5, 3], { epochs: 1 }),
+    /sizes must be >= 3 positive integers/,
+  );
   tf.dispose(bad);
   rbm.dispose();
 });
 
 test('greedy DBN: second layer learns from first-layer samples; samples are pixel probabilities', async () => {
   await runtime.init({ seed: 2, report: false });
-  const images = new Float32Array(200 * 6).map((_, k) => ((k % 6) < 3 ? 1 : 0));
-  const dbn = pretrainDeepBeliefNet(images, [6, 5, 4], { epochs: 3, batchSize: 20, learningRate: 0.1 });
+  const images = new Float32Array(200 * 6).map((_, k) => (k % 6 < 3 ? 1 : 0));
+  const dbn = pretrainDeepBeliefNet(images, [6, 5, 4], {
+    epochs: 3,
+    batchSize: 20,
+    learningRate: 0.1,
+  });
   assert.equal(dbn.layers.length, 2);
   assert.equal(dbn.propagateUp(images, 2).length, 200 * 4);
   const x = dbn.sample(10, 20);

@@ -53,13 +53,27 @@ test('FVBM: exact gradient equals finite differences of the average log-likeliho
     return v;
   };
   // W_ij and W_ji are one parameter (the pair moves together), entering E as -W_ij y_i y_j.
-  const shifted = (i: number, j: number, s: number) => w0.map((r, a) => r.map((x, c) => x + ((a === i && c === j) || (a === j && c === i) ? s : 0)));
-  for (const [i, j] of [[0, 1], [2, 4], [1, 3]]) {
+  const shifted = (i: number, j: number, s: number) =>
+    w0.map((r, a) => r.map((x, c) => x + ((a === i && c === j) || (a === j && c === i) ? s : 0)));
+  for (const [i, j] of [
+    [0, 1],
+    [2, 4],
+    [1, 3],
+  ]) {
     const fd = (ll(shifted(i, j, eps), b0) - ll(shifted(i, j, -eps), b0)) / (2 * eps);
     assert.ok(Math.abs(fd - gw[i][j]) < 2e-3, `W[${i}][${j}]: ${fd} vs ${gw[i][j]}`);
   }
   for (const i of [0, 3]) {
-    const fd = (ll(w0, b0.map((x, k) => x + (k === i ? eps : 0))) - ll(w0, b0.map((x, k) => x - (k === i ? eps : 0)))) / (2 * eps);
+    const fd =
+      (ll(
+        w0,
+        b0.map((x, k) => x + (k === i ? eps : 0)),
+      ) -
+        ll(
+          w0,
+          b0.map((x, k) => x - (k === i ? eps : 0)),
+        )) /
+      (2 * eps);
     assert.ok(Math.abs(fd - gb[i]) < 2e-3, `b[${i}]: ${fd} vs ${gb[i]}`);
   }
   tf.dispose([g.weights, g.bias, data]);
@@ -72,7 +86,9 @@ test('FVBM: Gibbs samples match the enumerated distribution and the Gibbs gradie
   const m = FullyVisibleBM.random(4, 1, 0.5);
   const data = m.sample(32);
   const chains = 4000;
-  const start = tf.tidy(() => tf.cast(tf.less(tf.randomUniform([chains, 4]), 0.5), 'float32')) as tf.Tensor2D;
+  const start = tf.tidy(() =>
+    tf.cast(tf.less(tf.randomUniform([chains, 4]), 0.5), 'float32'),
+  ) as tf.Tensor2D;
   const exact = m.exactGradient(data);
   const est = m.gibbsGradient(data, start, 25);
   // Frequencies of the 16 states among the chains vs P(y).
@@ -81,38 +97,53 @@ test('FVBM: Gibbs samples match the enumerated distribution and the Gibbs gradie
   const tv = samplers.totalVariation(samplers.frequencies(codes, 16), m.probabilities());
   // With 4000 independent draws over 16 states, E[TV] ~ 0.025; 0.06 leaves a wide margin.
   assert.ok(tv < 0.06, `TV ${tv}`);
-  // Each model correlation is a mean of 4000 Bernoulli draws: standard error <= 0.5 / sqrt(4000) = 0.008.
+  // Each model correlation is a mean of 4000 Bernoulli draws: standard error <= 0.5 / sqrt(4000) =
+  // 0.008.
   const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(exact.weights, est.weights))).dataSync()[0]);
   assert.ok(diff < 0.04, `max |exact - Gibbs| gradient ${diff}`);
   tf.dispose([exact.weights, exact.bias, est.weights, est.bias, est.chains, start, data]);
   m.dispose();
 });
 
-test('FVBM: gradient ascent with the exact gradient increases the likelihood, without leaking tensors', async () => {
-  await runtime.init({ seed: 3, report: false });
-  const truth = FullyVisibleBM.random(6, 1, 0.5);
-  const data = truth.sample(500);
-  const m = FullyVisibleBM.zeros(6);
-  const before = m.logLikelihood(data);
-  const tensors = tf.memory().numTensors;
-  for (let t = 0; t < 30; t++) m.applyGradient(m.exactGradient(data), 0.5);
-  assert.equal(tf.memory().numTensors, tensors);
-  const after = m.logLikelihood(data);
-  assert.ok(after > before + 0.1, `${before} -> ${after}`);
-  assert.ok(m.klFrom(truth) < truth.klFrom(m) + 10 && m.klFrom(truth) >= 0);
-  tf.dispose(data);
-  m.dispose();
-  truth.dispose();
-});
+test(
+  'FVBM: gradient ascent with the exact gradient increases the likelihood, without ' +
+    'leaking tensors',
+  async () => {
+    await runtime.init({ seed: 3, report: false });
+    const truth = FullyVisibleBM.random(6, 1, 0.5);
+    const data = truth.sample(500);
+    const m = FullyVisibleBM.zeros(6);
+    const before = m.logLikelihood(data);
+    const tensors = tf.memory().numTensors;
+    for (let t = 0; t < 30; t++) m.applyGradient(m.exactGradient(data), 0.5);
+    assert.equal(tf.memory().numTensors, tensors);
+    const after = m.logLikelihood(data);
+    assert.ok(after > before + 0.1, `${before} -> ${after}`);
+    assert.ok(m.klFrom(truth) < truth.klFrom(m) + 10 && m.klFrom(truth) >= 0);
+    tf.dispose(data);
+    m.dispose();
+    truth.dispose();
+  },
+);
 
 test('FVBM rejects bad inputs', () => {
   assert.throws(() => FullyVisibleBM.zeros(21), /units must be in \[2, 20\]/);
   const m = FullyVisibleBM.zeros(3);
   const wrong = tf.zeros([2, 4]) as tf.Tensor2D;
   assert.throws(() => m.energy(wrong), /must be a \[batch, 3\] tensor/);
-  assert.throws(() => m.applyGradient({ weights: tf.zeros([3, 3]) as tf.Tensor2D, bias: tf.zeros([3]) as tf.Tensor1D }, 0), /learningRate must be > 0/);
+  assert.throws(
+    () =>
+      m.applyGradient(
+        { weights: tf.zeros([3, 3]) as tf.Tensor2D, bias: tf.zeros([3]) as tf.Tensor1D },
+        0,
+      ),
+    /learningRate must be > 0/,
+  );
   assert.throws(() => m.sample(0), /n must be a positive integer/);
-  assert.throws(() => new FullyVisibleBM(tf.zeros([3, 2]) as tf.Tensor2D, tf.zeros([3]) as tf.Tensor1D), /weights must be \[3, 3\]/);
+  assert.throws(
+    () => new FullyVisibleBM(tf.zeros([3, 2]) as tf.Tensor2D, tf.zeros([3]) as tf.Tensor1D),
+    /weights must be \[3, 3\]/,
+  );
   tf.dispose(wrong);
   m.dispose();
 });

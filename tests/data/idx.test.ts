@@ -28,13 +28,23 @@ test('IDX round trip for every element type, big-endian, row-major', () => {
 });
 
 test('the header is read as the format specifies: magic 0x00000803 for a 3-D ubyte array', () => {
-  const bytes = data.encodeIdx({ dtype: 'uint8', shape: [1, 2, 2], data: Uint8Array.from([1, 2, 3, 4]) });
-  assert.deepEqual(Array.from(bytes.subarray(0, 16)), [0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2]);
+  const bytes = data.encodeIdx({
+    dtype: 'uint8',
+    shape: [1, 2, 2],
+    data: Uint8Array.from([1, 2, 3, 4]),
+  });
+  assert.deepEqual(
+    Array.from(bytes.subarray(0, 16)),
+    [0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2],
+  );
 });
 
 test('a missing file is an error naming it', () => {
   const file = path.join(tempDir(), 'nope-idx3-ubyte');
-  assert.throws(() => data.readIdx(file), (e: Error) => e.message === `${file}: does not exist`);
+  assert.throws(
+    () => data.readIdx(file),
+    (e: Error) => e.message === `${file}: does not exist`,
+  );
 });
 
 test('a truncated file is an error naming it, its size and the size it needs', () => {
@@ -42,7 +52,13 @@ test('a truncated file is an error naming it, its size and the size it needs', (
   const full = data.encodeIdx({ dtype: 'uint8', shape: [10, 4, 4], data: new Uint8Array(160) });
   const file = path.join(dir, 'train-images-idx3-ubyte');
   fs.writeFileSync(file, full.subarray(0, 100));
-  assert.throws(() => data.readIdx(file), new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: is truncated: 100 bytes, but a uint8 array of shape \\[10, 4, 4\\] needs 176`));
+  assert.throws(
+    () => data.readIdx(file),
+    new RegExp(
+      `${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: is truncated: 100 bytes, but a uint8 ` +
+        `array of shape \\[10, 4, 4\\] needs 176`,
+    ),
+  );
   fs.writeFileSync(file, full.subarray(0, 10));
   assert.throws(() => data.readIdx(file), /is truncated: 10 bytes, but its header alone needs 16/);
   fs.writeFileSync(file, full.subarray(0, 2));
@@ -53,17 +69,29 @@ test('a file that is not IDX, or has bytes after its data, is rejected with the 
   const dir = tempDir();
   const file = path.join(dir, 'x');
   fs.writeFileSync(file, Buffer.from('<html>not found</html>'));
-  assert.throws(() => data.readIdx(file), /is not an IDX file: its magic number starts with 0x3c68/);
+  assert.throws(
+    () => data.readIdx(file),
+    /is not an IDX file: its magic number starts with 0x3c68/,
+  );
   fs.writeFileSync(file, Buffer.from([0, 0, 0x42, 1, 0, 0, 0, 1, 7]));
   assert.throws(() => data.readIdx(file), /unknown IDX element type 0x42/);
-  fs.writeFileSync(file, Buffer.concat([Buffer.from(data.encodeIdx({ dtype: 'uint8', shape: [2], data: Uint8Array.from([1, 2]) })), Buffer.from([9])]));
+  fs.writeFileSync(
+    file,
+    Buffer.concat([
+      Buffer.from(data.encodeIdx({ dtype: 'uint8', shape: [2], data: Uint8Array.from([1, 2]) })),
+      Buffer.from([9]),
+    ]),
+  );
   assert.throws(() => data.readIdx(file), /has 1 bytes after the data/);
 });
 
 test('gzip-compressed IDX files are read, and a broken gzip says so', () => {
   const dir = tempDir();
   const file = path.join(dir, 'a-idx1-ubyte.gz');
-  fs.writeFileSync(file, zlib.gzipSync(data.encodeIdx({ dtype: 'uint8', shape: [3], data: Uint8Array.from([7, 8, 9]) })));
+  fs.writeFileSync(
+    file,
+    zlib.gzipSync(data.encodeIdx({ dtype: 'uint8', shape: [3], data: Uint8Array.from([7, 8, 9]) })),
+  );
   assert.deepEqual(Array.from(data.readIdx(file).data), [7, 8, 9]);
   fs.writeFileSync(file, zlib.gzipSync(Buffer.alloc(100)).subarray(0, 20));
   assert.throws(() => data.readIdx(file), /is not valid gzip data .*download may be incomplete/);

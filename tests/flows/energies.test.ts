@@ -6,43 +6,64 @@ const { target, rezendeEnergy, ENERGY_NAMES, WINDOW, WALL_WIDTH } = models.flows
 
 test('log Z of U2 equals its closed form: (2W + 2·wall·√(π/2)) · 0.4√(2π)', async () => {
   await runtime.init({ seed: 0, report: false });
-  // ∫ exp(-½((z2 - w1(z1))/0.4)²) dz2 = 0.4√(2π) for every z1; along z1 the window contributes 2W and each wall wall·√(π/2).
-  const exact = Math.log((2 * WINDOW + 2 * WALL_WIDTH * Math.sqrt(Math.PI / 2)) * 0.4 * Math.sqrt(2 * Math.PI));
+  // ∫ exp(-½((z2 - w1(z1))/0.4)²) dz2 = 0.4√(2π) for every z1; along z1 the window contributes 2W
+  // and each wall wall·√(π/2).
+  const exact = Math.log(
+    (2 * WINDOW + 2 * WALL_WIDTH * Math.sqrt(Math.PI / 2)) * 0.4 * Math.sqrt(2 * Math.PI),
+  );
   const grid = target('U2').logZ;
   assert.ok(Math.abs(grid - exact) < 1e-4, `grid log Z ${grid}, exact ${exact}`);
 });
 
-test('grid log Z of U1-U4 is converged (600 vs 900 points per axis) and agrees with importance sampling', async () => {
-  await runtime.init({ seed: 1, report: false });
-  const n = 200000;
-  for (const name of ENERGY_NAMES) {
-    const coarse = target(name).logZ;
-    const fine = target(name, { gridSize: 900 });
-    assert.ok(Math.abs(coarse - fine.logZ) < 1e-4, `${name}: ${coarse} vs ${fine.logZ}`);
-    // Z = area · E_uniform[exp(-U)] over [-5, 5]², estimated from n uniform draws.
-    const weights = tf.tidy(() => tf.exp(tf.neg(fine.energy(tf.randomUniform([n, 2], -(WINDOW + 1), WINDOW + 1) as tf.Tensor2D))));
-    const w = weights.dataSync();
-    weights.dispose();
-    const area = (2 * (WINDOW + 1)) ** 2;
-    let mean = 0;
-    for (const v of w) mean += v / n;
-    let variance = 0;
-    for (const v of w) variance += (v - mean) ** 2 / (n - 1);
-    const z = area * mean;
-    const se = area * Math.sqrt(variance / n);
-    assert.ok(Math.abs(z - Math.exp(fine.logZ)) < 5 * se, `${name}: Monte Carlo Z ${z} ± ${se}, grid ${Math.exp(fine.logZ)}`);
-  }
-});
+test(
+  'grid log Z of U1-U4 is converged (600 vs 900 points per axis) and agrees with importance ' +
+    'sampling',
+  async () => {
+    await runtime.init({ seed: 1, report: false });
+    const n = 200000;
+    for (const name of ENERGY_NAMES) {
+      const coarse = target(name).logZ;
+      const fine = target(name, { gridSize: 900 });
+      assert.ok(Math.abs(coarse - fine.logZ) < 1e-4, `${name}: ${coarse} vs ${fine.logZ}`);
+      // Z = area · E_uniform[exp(-U)] over [-5, 5]², estimated from n uniform draws.
+      const weights = tf.tidy(() =>
+        tf.exp(
+          tf.neg(fine.energy(tf.randomUniform([n, 2], -(WINDOW + 1), WINDOW + 1) as tf.Tensor2D)),
+        ),
+      );
+      const w = weights.dataSync();
+      weights.dispose();
+      const area = (2 * (WINDOW + 1)) ** 2;
+      let mean = 0;
+      for (const v of w) mean += v / n;
+      let variance = 0;
+      for (const v of w) variance += (v - mean) ** 2 / (n - 1);
+      const z = area * mean;
+      const se = area * Math.sqrt(variance / n);
+      assert.ok(
+        Math.abs(z - Math.exp(fine.logZ)) < 5 * se,
+        `${name}: Monte Carlo Z ${z} ± ${se}, grid ${Math.exp(fine.logZ)}`,
+      );
+    }
+  },
+);
 
 test('the energies match the formulas of Rezende & Mohamed (2015) at hand-computed points', async () => {
   await runtime.init({ seed: 0, report: false });
-  const z = tf.tensor2d([[2, 0], [0, 1], [1, 1]]);
+  const z = tf.tensor2d([
+    [2, 0],
+    [0, 1],
+    [1, 1],
+  ]);
   const u = (name: models.flows.EnergyName) => Array.from(rezendeEnergy(name, z).dataSync());
   const g = (x: number, s: number) => Math.exp(-0.5 * (x / s) ** 2);
   const w1 = (z1: number) => Math.sin((2 * Math.PI * z1) / 4);
-  const expectU1 = ([a, b]: number[]) => 0.5 * ((Math.hypot(a, b) - 2) / 0.4) ** 2 - Math.log(g(a - 2, 0.6) + g(a + 2, 0.6));
-  const expectU3 = ([a, b]: number[]) => -Math.log(g(b - w1(a), 0.35) + g(b - w1(a) + 3 * g(a - 1, 0.6), 0.35));
-  const expectU4 = ([a, b]: number[]) => -Math.log(g(b - w1(a), 0.4) + g(b - w1(a) + 3 / (1 + Math.exp(-(a - 1) / 0.3)), 0.35));
+  const expectU1 = ([a, b]: number[]) =>
+    0.5 * ((Math.hypot(a, b) - 2) / 0.4) ** 2 - Math.log(g(a - 2, 0.6) + g(a + 2, 0.6));
+  const expectU3 = ([a, b]: number[]) =>
+    -Math.log(g(b - w1(a), 0.35) + g(b - w1(a) + 3 * g(a - 1, 0.6), 0.35));
+  const expectU4 = ([a, b]: number[]) =>
+    -Math.log(g(b - w1(a), 0.4) + g(b - w1(a) + 3 / (1 + Math.exp(-(a - 1) / 0.3)), 0.35));
   const points = z.arraySync();
   points.forEach((p, i) => {
     assert.ok(Math.abs(u('U1')[i] - expectU1(p)) < 1e-4);
@@ -54,17 +75,28 @@ test('the energies match the formulas of Rezende & Mohamed (2015) at hand-comput
   const t = target('U2', { gridSize: 100 });
   const inside = tf.tensor2d([[3.9, 0.5]]);
   const outside = tf.tensor2d([[4.5, 0.5]]);
-  assert.ok(Math.abs(t.energy(inside).dataSync()[0] - rezendeEnergy('U2', inside).dataSync()[0]) < 1e-6);
+  assert.ok(
+    Math.abs(t.energy(inside).dataSync()[0] - rezendeEnergy('U2', inside).dataSync()[0]) < 1e-6,
+  );
   assert.ok(t.energy(outside).dataSync()[0] - rezendeEnergy('U2', outside).dataSync()[0] > 10);
   tf.dispose([z, inside, outside]);
 });
 
 test('energies reject bad inputs with messages that name the parameter', async () => {
   await runtime.init({ seed: 0, report: false });
-  assert.throws(() => target('U5' as models.flows.EnergyName), /unknown energy 'U5': use one of U1, U2, U3, U4/);
+  assert.throws(
+    () => target('U5' as models.flows.EnergyName),
+    /unknown energy 'U5': use one of U1, U2, U3, U4/,
+  );
   const bad = tf.zeros([3, 3]) as tf.Tensor2D;
-  assert.throws(() => rezendeEnergy('U1', bad), /energy U1: expected points of shape \[batch, 2\], got \[3, 3\]/);
+  assert.throws(
+    () => rezendeEnergy('U1', bad),
+    /energy U1: expected points of shape \[batch, 2\], got \[3, 3\]/,
+  );
   assert.throws(() => target('U1', { gridSize: 0 }), /grid size must be a positive integer, got 0/);
-  assert.throws(() => models.flows.gridValues((z) => tf.sum(z, 1) as tf.Tensor1D, -1, 10), /grid halfWidth must be > 0, got -1/);
+  assert.throws(
+    () => models.flows.gridValues((z) => tf.sum(z, 1) as tf.Tensor1D, -1, 10),
+    /grid halfWidth must be > 0, got -1/,
+  );
   bad.dispose();
 });

@@ -16,14 +16,26 @@ test('histogramDensity integrates to the fraction of points inside the window', 
 });
 
 test('densityPanels lays out one heatmap per panel with its title', () => {
-  const fig = densityPanels([{ title: 'a', z: [[1]] }, { title: 'b', z: [[2]] }], [0]);
+  const fig = densityPanels(
+    [
+      { title: 'a', z: [[1]] },
+      { title: 'b', z: [[2]] },
+    ],
+    [0],
+  );
   assert.equal(fig.data.length, 2);
   assert.equal(fig.data[1].xaxis, 'x2');
-  assert.deepEqual((fig.layout.annotations as { text: string }[]).map((a) => a.text), ['a', 'b']);
+  assert.deepEqual(
+    (fig.layout.annotations as { text: string }[]).map((a) => a.text),
+    ['a', 'b'],
+  );
 });
 
 test('figure helpers reject bad inputs with messages that name the parameter', () => {
-  assert.throws(() => histogramDensity([0, 0, 1], 1, 4), /points must hold \[n, 2\] coordinates, got 3 numbers/);
+  assert.throws(
+    () => histogramDensity([0, 0, 1], 1, 4),
+    /points must hold \[n, 2\] coordinates, got 3 numbers/,
+  );
   assert.throws(() => histogramDensity([0, 0], 0, 4), /halfWidth must be > 0, got 0/);
   assert.throws(() => histogramDensity([0, 0], 1, 0), /bins must be a positive integer, got 0/);
   assert.throws(() => densityPanels([], [0]), /densityPanels needs at least one panel/);

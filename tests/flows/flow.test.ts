@@ -2,30 +2,53 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { data, models, runtime, tf } from 'genlab';
 
-const { NormalizingFlow, PlanarStack, couplingFlows, fitReverseKl, fitMaximumLikelihood, reverseKl, negativeLogLikelihood, target } = models.flows;
+const {
+  NormalizingFlow,
+  PlanarStack,
+  couplingFlows,
+  fitReverseKl,
+  fitMaximumLikelihood,
+  reverseKl,
+  negativeLogLikelihood,
+  target,
+} = models.flows;
 
-test('sample() and logProb() agree: log q of a sample equals log q recomputed through the inverses', async () => {
-  await runtime.init({ seed: 0, report: false });
-  const flow = new NormalizingFlow([new PlanarStack(2, 3, { initScale: 0.8 }), ...couplingFlows(2, 2, { hidden: [8] })]);
-  for (const v of flow.variables()) v.assign(tf.randomNormal(v.shape, 0, 0.5));
-  const { x, logProb } = flow.sample(200);
-  const again = flow.logProb(x);
-  assert.ok(tf.max(tf.abs(tf.sub(again, logProb))).dataSync()[0] < 1e-3);
-  tf.dispose([x, logProb, again]);
-  flow.dispose();
-});
+test(
+  'sample() and logProb() agree: log q of a sample equals log q recomputed through the ' +
+    'inverses',
+  async () => {
+    await runtime.init({ seed: 0, report: false });
+    const flow = new NormalizingFlow([
+      new PlanarStack(2, 3, { initScale: 0.8 }),
+      ...couplingFlows(2, 2, { hidden: [8] }),
+    ]);
+    for (const v of flow.variables()) v.assign(tf.randomNormal(v.shape, 0, 0.5));
+    const { x, logProb } = flow.sample(200);
+    const again = flow.logProb(x);
+    assert.ok(tf.max(tf.abs(tf.sub(again, logProb))).dataSync()[0] < 1e-3);
+    tf.dispose([x, logProb, again]);
+    flow.dispose();
+  },
+);
 
 test('the density of a flow integrates to 1 over the plane (change of variables)', async () => {
   await runtime.init({ seed: 1, report: false });
   const flow = new NormalizingFlow(couplingFlows(2, 4, { hidden: [16] }));
   for (const v of flow.variables()) v.assign(tf.randomNormal(v.shape, 0, 0.3));
-  const { values, cellArea } = models.flows.gridValues((z) => tf.exp(flow.logProb(z)) as tf.Tensor1D, 8, 300);
+  const { values, cellArea } = models.flows.gridValues(
+    (z) => tf.exp(flow.logProb(z)) as tf.Tensor1D,
+    8,
+    300,
+  );
   const mass = values.reduce((s, v) => s + v, 0) * cellArea;
   assert.ok(Math.abs(mass - 1) < 5e-3, `∫ q = ${mass}`);
   flow.dispose();
 });
 
-/** A one-layer planar flow that is the identity: with w = e1 and u = s e1, s = log(e - 1), m(s) = softplus(s) - 1 = 0 so û = 0. */
+/**
+ * A one-layer planar flow that is the identity: with w = e1 and u = s e1, s = log(e - 1), m(s) =
+ * softplus(s) - 1 = 0 so û = 0.
+ */
 function identityFlow() {
   const stack = new PlanarStack(2, 1);
   stack.w.assign(tf.tensor2d([[1, 0]]));
@@ -38,38 +61,59 @@ test('reverseKl matches closed forms: 0 for q = p, ||m||²/2 for a shifted unit 
   const flow = identityFlow();
   const uHat = (flow.flows[0] as InstanceType<typeof PlanarStack>).layer(0).uHat;
   assert.ok(tf.max(tf.abs(uHat)).dataSync()[0] < 1e-6, 'the flow is the identity, so q = N(0, I)');
-  const gaussian = { energy: (z: tf.Tensor2D) => tf.mul(0.5, tf.sum(tf.square(z), 1)) as tf.Tensor1D, logZ: Math.log(2 * Math.PI) };
+  const gaussian = {
+    energy: (z: tf.Tensor2D) => tf.mul(0.5, tf.sum(tf.square(z), 1)) as tf.Tensor1D,
+    logZ: Math.log(2 * Math.PI),
+  };
   const same = reverseKl(flow, gaussian, 4000);
   assert.ok(Math.abs(same.kl) < 1e-5, `KL(q || q) = ${same.kl}`);
   const m = [1.5, -0.5];
-  const shifted = { energy: (z: tf.Tensor2D) => tf.mul(0.5, tf.sum(tf.square(tf.sub(z, m)), 1)) as tf.Tensor1D, logZ: Math.log(2 * Math.PI) };
+  const shifted = {
+    energy: (z: tf.Tensor2D) => tf.mul(0.5, tf.sum(tf.square(tf.sub(z, m)), 1)) as tf.Tensor1D,
+    logZ: Math.log(2 * Math.PI),
+  };
   const est = reverseKl(flow, shifted, 20000);
   const expected = (m[0] ** 2 + m[1] ** 2) / 2;
-  assert.ok(Math.abs(est.kl - expected) < 5 * est.standardError, `KL ${est.kl} ± ${est.standardError}, expected ${expected}`);
+  assert.ok(
+    Math.abs(est.kl - expected) < 5 * est.standardError,
+    `KL ${est.kl} ± ${est.standardError}, expected ${expected}`,
+  );
   tf.dispose(uHat);
   flow.dispose();
 });
 
-test('fitReverseKl lowers KL(q || p) to the U1 target and leaks no tensors; same seed, same numbers', async () => {
-  const run = async () => {
-    await runtime.init({ seed: 3, report: false });
-    const u1 = target('U1', { gridSize: 200 });
-    const flow = new NormalizingFlow([new PlanarStack(2, 4)]);
-    const before = reverseKl(flow, u1, 4000);
-    fitReverseKl(flow, u1.energy, { steps: 3, batchSize: 64 });
-    const tensors = tf.memory().numTensors;
-    const losses = fitReverseKl(flow, u1.energy, { steps: 60, batchSize: 64, learningRate: 0.02 });
-    assert.equal(tf.memory().numTensors, tensors, 'training steps must not leak tensors');
-    const after = reverseKl(flow, u1, 4000);
-    flow.dispose();
-    return { before, after, losses };
-  };
-  const first = await run();
-  assert.ok(first.after.kl < first.before.kl - 5 * (first.after.standardError + first.before.standardError), `KL ${first.before.kl} -> ${first.after.kl}`);
-  const second = await run();
-  assert.deepEqual(second.losses, first.losses);
-  assert.equal(second.after.kl, first.after.kl);
-});
+test(
+  'fitReverseKl lowers KL(q || p) to the U1 target and leaks no tensors; same seed, ' +
+    'same numbers',
+  async () => {
+    const run = async () => {
+      await runtime.init({ seed: 3, report: false });
+      const u1 = target('U1', { gridSize: 200 });
+      const flow = new NormalizingFlow([new PlanarStack(2, 4)]);
+      const before = reverseKl(flow, u1, 4000);
+      fitReverseKl(flow, u1.energy, { steps: 3, batchSize: 64 });
+      const tensors = tf.memory().numTensors;
+      const losses = fitReverseKl(flow, u1.energy, {
+        steps: 60,
+        batchSize: 64,
+        learningRate: 0.02,
+      });
+      assert.equal(tf.memory().numTensors, tensors, 'training steps must not leak tensors');
+      const after = reverseKl(flow, u1, 4000);
+      flow.dispose();
+      return { before, after, losses };
+    };
+    const first = await run();
+    assert.ok(
+      first.after.kl <
+        first.before.kl - 5 * (first.after.standardError + first.before.standardError),
+      `KL ${first.before.kl} -> ${first.after.kl}`,
+    );
+    const second = await run();
+    assert.deepEqual(second.losses, first.losses);
+    assert.equal(second.after.kl, first.after.kl);
+  },
+);
 
 test('fitMaximumLikelihood raises the test log-likelihood of two moons and leaks no tensors', async () => {
   await runtime.init({ seed: 4, report: false });
@@ -96,18 +140,47 @@ test('fitMaximumLikelihood raises the test log-likelihood of two moons and leaks
 test('flows and training reject bad inputs with messages that name the parameter', async () => {
   await runtime.init({ seed: 0, report: false });
   assert.throws(() => new NormalizingFlow([]), /needs at least one flow or a base distribution/);
-  assert.throws(() => new NormalizingFlow([new PlanarStack(2, 1), new PlanarStack(3, 1)]), /flow 1 \('planar'\) has dim 3 but the flow's dimension is 2/);
+  assert.throws(
+    () => new NormalizingFlow([new PlanarStack(2, 1), new PlanarStack(3, 1)]),
+    /flow 1 \('planar'\) has dim 3 but the flow's dimension is 2/,
+  );
   const flow = identityFlow();
   assert.throws(() => flow.sample(0), /sample size n must be a positive integer, got 0/);
   const bad = tf.zeros([5, 3]) as tf.Tensor2D;
-  assert.throws(() => flow.logProb(bad), /NormalizingFlow.logProb: expected points of shape \[batch, 2\], got \[5, 3\]/);
-  assert.throws(() => fitReverseKl(flow, (z) => tf.sum(z, 1) as tf.Tensor1D, { steps: 0 }), /steps must be a positive integer, got 0/);
-  assert.throws(() => fitReverseKl(flow, (z) => tf.sum(z, 1) as tf.Tensor1D, { steps: 1, learningRate: -1 }), /learningRate must be > 0, got -1/);
-  assert.throws(() => fitReverseKl(flow, (z) => tf.sum(z, 1) as tf.Tensor1D, { steps: 1, annealSteps: 0.5 }), /annealSteps must be a non-negative integer, got 0.5/);
-  assert.throws(() => fitMaximumLikelihood(flow, bad, { steps: 1 }), /fitMaximumLikelihood: expected points of shape \[batch, 2\]/);
+  assert.throws(
+    () => flow.logProb(bad),
+    /NormalizingFlow.logProb: expected points of shape \[batch, 2\], got \[5, 3\]/,
+  );
+  assert.throws(
+    () => fitReverseKl(flow, (z) => tf.sum(z, 1) as tf.Tensor1D, { steps: 0 }),
+    /steps must be a positive integer, got 0/,
+  );
+  assert.throws(
+    () => fitReverseKl(flow, (z) => tf.sum(z, 1) as tf.Tensor1D, { steps: 1, learningRate: -1 }),
+    /learningRate must be > 0, got -1/,
+  );
+  assert.throws(
+    () => fitReverseKl(flow, (z) => tf.sum(z, 1) as tf.Tensor1D, { steps: 1, annealSteps: 0.5 }),
+    /annealSteps must be a non-negative integer, got 0.5/,
+  );
+  assert.throws(
+    () => fitMaximumLikelihood(flow, bad, { steps: 1 }),
+    /fitMaximumLikelihood: expected points of shape \[batch, 2\]/,
+  );
   // A diverging fit stops with a clear message instead of returning NaN.
-  assert.throws(() => fitReverseKl(flow, (z) => tf.mul(NaN, tf.sum(z, 1)) as tf.Tensor1D, { steps: 3 }), /the loss became -?(Infinity|NaN) at step 1; lower the learning rate/);
-  const noInverse = new NormalizingFlow([{ dim: 2, name: 'oneWay', forward: (z: tf.Tensor2D) => ({ y: z, logDet: tf.zeros([z.shape[0]]) as tf.Tensor1D }), namedVariables: () => ({}), dispose: () => undefined }]);
+  assert.throws(
+    () => fitReverseKl(flow, (z) => tf.mul(NaN, tf.sum(z, 1)) as tf.Tensor1D, { steps: 3 }),
+    /the loss became -?(Infinity|NaN) at step 1; lower the learning rate/,
+  );
+  const noInverse = new NormalizingFlow([
+    {
+      dim: 2,
+      name: 'oneWay',
+      forward: (z: tf.Tensor2D) => ({ y: z, logDet: tf.zeros([z.shape[0]]) as tf.Tensor1D }),
+      namedVariables: () => ({}),
+      dispose: () => undefined,
+    },
+  ]);
   const x = tf.zeros([2, 2]) as tf.Tensor2D;
   assert.throws(() => noInverse.logProb(x), /needs inverses, but oneWay has none/);
   tf.dispose([bad, x]);

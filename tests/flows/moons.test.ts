@@ -14,26 +14,30 @@ test('two moons without noise lie exactly on their two half circles, half the po
   }
 });
 
-test('with noise, the mean is (1/2, 1/4) within 5 standard errors derived from the exact variances', () => {
-  const n = 20000;
-  const noise = 0.2;
-  const m = data.moons(n, { noise, seed: 7 });
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += m.points[2 * i] / n;
-    my += m.points[2 * i + 1] / n;
-  }
-  // t ~ U[0, π]: E[cos t] = 0, E[cos²t] = E[sin²t] = ½, E[sin t] = 2/π. Half the points on each moon:
-  // x = cos t or 1 - cos t: E[x] = ½, E[x²] = ½·½ + ½·(1 + ½) = 1, Var = ¾ (+ noise²)
-  // y = sin t or ½ - sin t: E[y] = ¼, E[y²] = ½·½ + ½·(¼ - 2/π + ½)
-  const varX = 0.75 + noise ** 2;
-  const eSin = 2 / Math.PI;
-  const eY2 = 0.5 * 0.5 + 0.5 * (0.25 - eSin + 0.5);
-  const varY = eY2 - 0.25 ** 2 + noise ** 2;
-  assert.ok(Math.abs(mx - 0.5) < 5 * Math.sqrt(varX / n), `mean x ${mx}`);
-  assert.ok(Math.abs(my - 0.25) < 5 * Math.sqrt(varY / n), `mean y ${my}`);
-});
+test(
+  'with noise, the mean is (1/2, 1/4) within 5 standard errors derived from the exact ' +
+    'variances',
+  () => {
+    const n = 20000;
+    const noise = 0.2;
+    const m = data.moons(n, { noise, seed: 7 });
+    let mx = 0;
+    let my = 0;
+    for (let i = 0; i < n; i++) {
+      mx += m.points[2 * i] / n;
+      my += m.points[2 * i + 1] / n;
+    }
+    // t ~ U[0, π]: E[cos t] = 0, E[cos²t] = E[sin²t] = ½, E[sin t] = 2/π. Half the points on each
+    // moon: x = cos t or 1 - cos t: E[x] = ½, E[x²] = ½·½ + ½·(1 + ½) = 1, Var = ¾ (+ noise²) y =
+    // sin t or ½ - sin t: E[y] = ¼, E[y²] = ½·½ + ½·(¼ - 2/π + ½)
+    const varX = 0.75 + noise ** 2;
+    const eSin = 2 / Math.PI;
+    const eY2 = 0.5 * 0.5 + 0.5 * (0.25 - eSin + 0.5);
+    const varY = eY2 - 0.25 ** 2 + noise ** 2;
+    assert.ok(Math.abs(mx - 0.5) < 5 * Math.sqrt(varX / n), `mean x ${mx}`);
+    assert.ok(Math.abs(my - 0.25) < 5 * Math.sqrt(varY / n), `mean y ${my}`);
+  },
+);
 
 test('same seed gives the same points; another seed gives others', () => {
   const a = data.moons(50, { seed: 11 });
@@ -49,6 +53,12 @@ test('same seed gives the same points; another seed gives others', () => {
 
 test('moons rejects bad inputs with messages that name the parameter', () => {
   assert.throws(() => data.moons(0), /moons: n must be a positive integer, got 0/);
-  assert.throws(() => data.moons(10, { noise: -0.1 }), /moons: noise must be a finite number >= 0, got -0.1/);
-  assert.throws(() => data.moons(10, { seed: 1.5 }), /moons: seed must be a non-negative integer, got 1.5/);
+  assert.throws(
+    () => data.moons(10, { noise: -0.1 }),
+    /moons: noise must be a finite number >= 0, got -0.1/,
+  );
+  assert.throws(
+    () => data.moons(10, { seed: 1.5 }),
+    /moons: seed must be a non-negative integer, got 1.5/,
+  );
 });

@@ -5,8 +5,22 @@ import * as os from 'os';
 import * as path from 'path';
 import { data, metrics, models, runtime, tf } from 'genlab';
 
-const { GAN, GanTrainer, gradientsAsDiscriminatorWins, trainRingGan, movingAverage, snapshotPanels, trainMnistGan } = models.gan;
-const SMALL = { latentDim: 4, dataDim: 2, generatorHidden: [16], discriminatorHidden: [16], output: 'linear' as const };
+const {
+  GAN,
+  GanTrainer,
+  gradientsAsDiscriminatorWins,
+  trainRingGan,
+  movingAverage,
+  snapshotPanels,
+  trainMnistGan,
+} = models.gan;
+const SMALL = {
+  latentDim: 4,
+  dataDim: 2,
+  generatorHidden: [16],
+  discriminatorHidden: [16],
+  output: 'linear' as const,
+};
 
 test('setup', async () => {
   await runtime.init({ seed: 0, report: false });
@@ -15,7 +29,12 @@ test('setup', async () => {
 test('packing: D judges pack consecutive rows as one input', () => {
   const gan = new GAN({ ...SMALL, pack: 2 });
   assert.equal(gan.discriminator.inDim, 4);
-  const x = tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]);
+  const x = tf.tensor2d([
+    [1, 2],
+    [3, 4],
+    [5, 6],
+    [7, 8],
+  ]);
   const logits = gan.logits(x);
   assert.deepEqual(logits.shape, [2, 1]);
   // The first pack is the row [1, 2, 3, 4].
@@ -28,23 +47,40 @@ test('packing: D judges pack consecutive rows as one input', () => {
   gan.dispose();
 });
 
-test('dataRange: G\'s samples lie in [lo, hi] and D sees them mapped onto [-1, 1]', () => {
+test("dataRange: G's samples lie in [lo, hi] and D sees them mapped onto [-1, 1]", () => {
   runtime.seed(20);
   const gan = new GAN({ ...SMALL, dataRange: [0, 1], output: 'tanh' });
   const samples = gan.sample(500);
   const values = samples.dataSync();
-  assert.ok(values.every((v) => v >= 0 && v <= 1), 'samples outside [0, 1]');
-  const x = tf.tensor2d([[0, 1], [0.25, 0.5]]);
+  assert.ok(
+    values.every((v) => v >= 0 && v <= 1),
+    'samples outside [0, 1]',
+  );
+  const x = tf.tensor2d([
+    [0, 1],
+    [0.25, 0.5],
+  ]);
   const logits = gan.logits(x);
-  const direct = gan.discriminator.apply(tf.tensor2d([[-1, 1], [-0.5, 0]]));
+  const direct = gan.discriminator.apply(
+    tf.tensor2d([
+      [-1, 1],
+      [-0.5, 0],
+    ]),
+  );
   assert.deepEqual(Array.from(logits.dataSync()), Array.from(direct.dataSync()));
-  assert.throws(() => new GAN({ ...SMALL, dataRange: [1, 0] }), /dataRange must be \[lo, hi\] with finite lo < hi, got \[1,0\]/);
-  assert.throws(() => new GAN({ ...SMALL, dataRange: [0, 1], output: 'sigmoid' }), /output must be 'tanh' \(or left out\), got 'sigmoid'/);
+  assert.throws(
+    () => new GAN({ ...SMALL, dataRange: [1, 0] }),
+    /dataRange must be \[lo, hi\] with finite lo < hi, got \[1,0\]/,
+  );
+  assert.throws(
+    () => new GAN({ ...SMALL, dataRange: [0, 1], output: 'sigmoid' }),
+    /output must be 'tanh' \(or left out\), got 'sigmoid'/,
+  );
   tf.dispose([samples, x, logits, direct]);
   gan.dispose();
 });
 
-test('D\'s dropout acts in training steps only', () => {
+test("D's dropout acts in training steps only", () => {
   runtime.seed(23);
   const gan = new GAN({ ...SMALL, discriminatorDropout: 0.5 });
   const x = data.sampleRing(64);
@@ -53,7 +89,10 @@ test('D\'s dropout acts in training steps only', () => {
   const c = gan.logits(x, { training: true });
   assert.deepEqual(Array.from(a.dataSync()), Array.from(b.dataSync()));
   assert.notDeepEqual(Array.from(a.dataSync()), Array.from(c.dataSync()));
-  assert.throws(() => new GAN({ ...SMALL, discriminatorDropout: 1.5 }), /dropout must be a rate in \[0, 1\), got 1.5/);
+  assert.throws(
+    () => new GAN({ ...SMALL, discriminatorDropout: 1.5 }),
+    /dropout must be a rate in \[0, 1\), got 1.5/,
+  );
   tf.dispose([x, a, b, c]);
   gan.dispose();
 });
@@ -73,7 +112,10 @@ test('a discriminator step changes D only; instance noise leaks nothing', () => 
   const before = tf.memory().numTensors;
   for (let i = 0; i < 3; i++) trainer.step(real);
   assert.equal(tf.memory().numTensors, before);
-  assert.throws(() => new GanTrainer(gan, { instanceNoise: -1 }), /instanceNoise must be a number >= 0, got -1/);
+  assert.throws(
+    () => new GanTrainer(gan, { instanceNoise: -1 }),
+    /instanceNoise must be a number >= 0, got -1/,
+  );
   trainer.dispose();
   gan.dispose();
   real.dispose();
@@ -87,14 +129,28 @@ test('gradientsAsDiscriminatorWins records both gradient norms before each D ste
   const h = gradientsAsDiscriminatorWins(trainer, batches, 5, 16);
   batches.return(undefined);
   assert.deepEqual(h.column('D steps'), [0, 1, 2, 3, 4, 5]);
-  for (const c of ['D(G(z))', 'minimax', 'non-saturating']) assert.ok(h.column(c).every((v) => Number.isFinite(v) && v > 0), c);
-  assert.throws(() => gradientsAsDiscriminatorWins(trainer, batches, 0), /steps must be a positive integer, got 0/);
+  for (const c of ['D(G(z))', 'minimax', 'non-saturating'])
+    assert.ok(
+      h.column(c).every((v) => Number.isFinite(v) && v > 0),
+      c,
+    );
+  assert.throws(
+    () => gradientsAsDiscriminatorWins(trainer, batches, 0),
+    /steps must be a positive integer, got 0/,
+  );
   trainer.dispose();
   gan.dispose();
 });
 
 test('trainRingGan: coverage at every snapshot, same seed same numbers', () => {
-  const run = () => trainRingGan({ steps: 12, seed: 23, snapshotEvery: 5, batchSize: 32, config: { generatorHidden: [8], discriminatorHidden: [8] } });
+  const run = () =>
+    trainRingGan({
+      steps: 12,
+      seed: 23,
+      snapshotEvery: 5,
+      batchSize: 32,
+      config: { generatorHidden: [8], discriminatorHidden: [8] },
+    });
   const a = run();
   const b = run();
   assert.deepEqual(a.coverage.column('step'), [0, 5, 10, 12]);
@@ -114,14 +170,24 @@ test('movingAverage and snapshotPanels', () => {
   assert.equal(fig.data.length, 6);
   assert.ok('xaxis3' in fig.layout && 'yaxis3' in fig.layout);
   assert.throws(() => snapshotPanels([]), /no snapshots/);
-  assert.throws(() => snapshotPanels([{ step: 0, n: 1, samples: Float32Array.of(1, 2, 3) }]), /2D samples/);
+  assert.throws(
+    () => snapshotPanels([{ step: 0, n: 1, samples: Float32Array.of(1, 2, 3) }]),
+    /2D samples/,
+  );
 });
 
 test('trainMnistGan: one metric row per epoch, saved and reloaded identically', () => {
   runtime.seed(24);
   const { classifier } = metrics.mnistClassifier();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gan-mnist-'));
-  const options = { epochs: 2, trainLimit: 64, batchSize: 32, evalSize: 40, config: { latentDim: 8, dataDim: 784, generatorHidden: [16], discriminatorHidden: [16] }, dir: path.join(dir, 'run') };
+  const options = {
+    epochs: 2,
+    trainLimit: 64,
+    batchSize: 32,
+    evalSize: 40,
+    config: { latentDim: 8, dataDim: 784, generatorHidden: [16], discriminatorHidden: [16] },
+    dir: path.join(dir, 'run'),
+  };
   const run = trainMnistGan(classifier, options);
   assert.equal(run.fromCheckpoint, false);
   assert.deepEqual(run.epochs.column('epoch'), [0, 1, 2]);
@@ -137,9 +203,18 @@ test('trainMnistGan: one metric row per epoch, saved and reloaded identically', 
   assert.equal(again.fromCheckpoint, true);
   assert.deepEqual(again.epochs.rows, run.epochs.rows);
   assert.deepEqual(Array.from(again.grids[2].samples), Array.from(run.grids[2].samples));
-  assert.deepEqual(again.gan.generator.layers[0].w.dataSync(), run.gan.generator.layers[0].w.dataSync());
-  assert.throws(() => trainMnistGan(classifier, { ...options, epochs: 0 }), /epochs must be a positive integer, got 0/);
-  assert.throws(() => trainMnistGan(classifier, { ...options, config: { ...options.config, dataDim: 2 } }), /dataDim must be 784/);
+  assert.deepEqual(
+    again.gan.generator.layers[0].w.dataSync(),
+    run.gan.generator.layers[0].w.dataSync(),
+  );
+  assert.throws(
+    () => trainMnistGan(classifier, { ...options, epochs: 0 }),
+    /epochs must be a positive integer, got 0/,
+  );
+  assert.throws(
+    () => trainMnistGan(classifier, { ...options, config: { ...options.config, dataDim: 2 } }),
+    /dataDim must be 784/,
+  );
   run.gan.dispose();
   again.gan.dispose();
   fs.rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { models, runtime, tf } from 'genlab';
 
-const { discriminatorLoss, minimaxGeneratorLoss, nonSaturatingGeneratorLoss, generatorLoss } = models.gan;
+const { discriminatorLoss, minimaxGeneratorLoss, nonSaturatingGeneratorLoss, generatorLoss } =
+  models.gan;
 
 const sigmoid = (l: number): number => 1 / (1 + Math.exp(-l));
 const col = (values: number[]): tf.Tensor2D => tf.tensor2d(values, [values.length, 1]);
@@ -48,11 +49,21 @@ test('minimax gradient vanishes where D rejects fakes, the non-saturating one do
   // d/dl log(1 - σ(l)) = -σ(l);  d/dl [-log σ(l)] = -(1 - σ(l))  (per sample, divided by n)
   const logits = [-10, -3, 0, 2];
   const l = col(logits);
-  const gMinimax = tf.grad((x: tf.Tensor) => minimaxGeneratorLoss(x))(l).dataSync();
-  const gNs = tf.grad((x: tf.Tensor) => nonSaturatingGeneratorLoss(x))(l).dataSync();
+  const gMinimax = tf
+    .grad((x: tf.Tensor) => minimaxGeneratorLoss(x))(l)
+    .dataSync();
+  const gNs = tf
+    .grad((x: tf.Tensor) => nonSaturatingGeneratorLoss(x))(l)
+    .dataSync();
   logits.forEach((li, i) => {
-    assert.ok(Math.abs(gMinimax[i] + sigmoid(li) / logits.length) < 1e-6, `minimax gradient at logit ${li}`);
-    assert.ok(Math.abs(gNs[i] + (1 - sigmoid(li)) / logits.length) < 1e-6, `non-saturating gradient at logit ${li}`);
+    assert.ok(
+      Math.abs(gMinimax[i] + sigmoid(li) / logits.length) < 1e-6,
+      `minimax gradient at logit ${li}`,
+    );
+    assert.ok(
+      Math.abs(gNs[i] + (1 - sigmoid(li)) / logits.length) < 1e-6,
+      `non-saturating gradient at logit ${li}`,
+    );
   });
   assert.ok(Math.abs(gMinimax[0]) < 2e-5 && Math.abs(gNs[0]) > 0.24);
   l.dispose();
@@ -74,10 +85,16 @@ test('bad inputs are clear errors', () => {
   const flat = tf.zeros([4]);
   const wide = tf.zeros([4, 2]);
   const ok = tf.zeros([4, 1]);
-  assert.throws(() => discriminatorLoss(flat, ok), /discriminatorLoss\(realLogits\).*\[batch, 1\].*\[4\]/);
+  assert.throws(
+    () => discriminatorLoss(flat, ok),
+    /discriminatorLoss\(realLogits\).*\[batch, 1\].*\[4\]/,
+  );
   assert.throws(() => discriminatorLoss(ok, wide), /discriminatorLoss\(fakeLogits\).*\[4, 2\]/);
   assert.throws(() => minimaxGeneratorLoss(wide), /minimaxGeneratorLoss/);
   assert.throws(() => nonSaturatingGeneratorLoss(flat), /nonSaturatingGeneratorLoss/);
-  assert.throws(() => generatorLoss('wasserstein' as never), /unknown generator loss 'wasserstein'/);
+  assert.throws(
+    () => generatorLoss('wasserstein' as never),
+    /unknown generator loss 'wasserstein'/,
+  );
   tf.dispose([flat, wide, ok]);
 });

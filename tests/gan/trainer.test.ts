@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { data, models, runtime, tf } from 'genlab';
 
 const { GAN, GanTrainer, trainGan, generatorGradientNorm } = models.gan;
-const SMALL = { latentDim: 4, dataDim: 2, generatorHidden: [16], discriminatorHidden: [16], output: 'linear' as const };
+const SMALL = {
+  latentDim: 4,
+  dataDim: 2,
+  generatorHidden: [16],
+  discriminatorHidden: [16],
+  output: 'linear' as const,
+};
 
 test('setup', async () => {
   await runtime.init({ seed: 0, report: false });
@@ -11,7 +17,11 @@ test('setup', async () => {
 
 test('a GAN training step leaks no tensors', () => {
   runtime.seed(1);
-  const gan = new GAN({ ...models.gan.MNIST_GAN, generatorHidden: [32], discriminatorHidden: [32] });
+  const gan = new GAN({
+    ...models.gan.MNIST_GAN,
+    generatorHidden: [32],
+    discriminatorHidden: [32],
+  });
   const trainer = new GanTrainer(gan);
   const real = tf.randomUniform([8, 784]) as tf.Tensor2D;
   trainer.step(real); // the first step creates Adam's moment variables
@@ -66,7 +76,8 @@ test('for one sample the minimax / non-saturating gradient-norm ratio is D/(1-D)
   for (const shift of [0, -6]) {
     gan.discriminator.layers[1].b.assign(tf.fill([1], shift) as tf.Tensor1D);
     const logit = tf.tidy(() => gan.logits(gan.generate(z))).dataSync()[0];
-    const ratio = generatorGradientNorm(gan, 'minimax', z) / generatorGradientNorm(gan, 'nonSaturating', z);
+    const ratio =
+      generatorGradientNorm(gan, 'minimax', z) / generatorGradientNorm(gan, 'nonSaturating', z);
     assert.ok(Math.abs(ratio / Math.exp(logit) - 1) < 1e-3, `ratio ${ratio} vs exp(${logit})`);
   }
   z.dispose();
@@ -80,11 +91,17 @@ test('trainGan records every step and the requested snapshots', () => {
   const trainer = new GanTrainer(gan);
   const seen: number[] = [];
   const batches = data.ringBatches(16);
-  const run = trainGan(trainer, batches, { steps: 6, snapshotAt: [0, 3, 6], snapshotSize: 10, onSnapshot: (s) => seen.push(s.step) });
+  const run = trainGan(trainer, batches, {
+    steps: 6,
+    snapshotAt: [0, 3, 6],
+    snapshotSize: 10,
+    onSnapshot: (s) => seen.push(s.step),
+  });
   batches.return(undefined);
   assert.equal(run.history.rows.length, 6);
   assert.deepEqual(run.history.column('step'), [1, 2, 3, 4, 5, 6]);
-  for (const c of ['D loss', 'G loss', 'D(x)', 'D(G(z))', 'G grad norm']) assert.ok(run.history.column(c).every(Number.isFinite), c);
+  for (const c of ['D loss', 'G loss', 'D(x)', 'D(G(z))', 'G grad norm'])
+    assert.ok(run.history.column(c).every(Number.isFinite), c);
   assert.deepEqual(seen, [0, 3, 6]);
   assert.equal(run.snapshots[1].samples.length, 20);
   trainer.dispose();
@@ -94,18 +111,39 @@ test('trainGan records every step and the requested snapshots', () => {
 });
 
 test('bad configurations and inputs are clear errors', () => {
-  assert.throws(() => new GAN({ ...SMALL, latentDim: 0 }), /latentDim must be a positive integer, got 0/);
-  assert.throws(() => new GAN({ ...SMALL, generatorHidden: [16, -1] }), /generatorHidden must be a list of positive integers/);
+  assert.throws(
+    () => new GAN({ ...SMALL, latentDim: 0 }),
+    /latentDim must be a positive integer, got 0/,
+  );
+  assert.throws(
+    () => new GAN({ ...SMALL, generatorHidden: [16, -1] }),
+    /generatorHidden must be a list of positive integers/,
+  );
   const gan = new GAN(SMALL);
-  assert.throws(() => new GanTrainer(gan, { generatorLearningRate: 0 }), /generatorLearningRate must be a positive number, got 0/);
+  assert.throws(
+    () => new GanTrainer(gan, { generatorLearningRate: 0 }),
+    /generatorLearningRate must be a positive number, got 0/,
+  );
   assert.throws(() => new GanTrainer(gan, { beta1: 1 }), /beta1 must be in \[0, 1\), got 1/);
-  assert.throws(() => new GanTrainer(gan, { generatorLoss: 'hinge' as never }), /unknown generator loss 'hinge'/);
+  assert.throws(
+    () => new GanTrainer(gan, { generatorLoss: 'hinge' as never }),
+    /unknown generator loss 'hinge'/,
+  );
   const trainer = new GanTrainer(gan);
   const wrong = tf.zeros([4, 3]) as tf.Tensor2D;
   assert.throws(() => trainer.step(wrong), /expected a batch \[n, 2\], got \[4, 3\]/);
-  assert.throws(() => trainGan(trainer, data.ringBatches(4), { steps: 0 }), /steps must be a positive integer, got 0/);
-  assert.throws(() => trainGan(trainer, data.ringBatches(4), { steps: 2, snapshotAt: [3] }), /snapshot step 3 is not an integer in \[0, 2\]/);
-  assert.throws(() => trainGan(trainer, data.ringBatches(4), { steps: 2, saveDir: '/tmp/x' }), /saveDir needs square images/);
+  assert.throws(
+    () => trainGan(trainer, data.ringBatches(4), { steps: 0 }),
+    /steps must be a positive integer, got 0/,
+  );
+  assert.throws(
+    () => trainGan(trainer, data.ringBatches(4), { steps: 2, snapshotAt: [3] }),
+    /snapshot step 3 is not an integer in \[0, 2\]/,
+  );
+  assert.throws(
+    () => trainGan(trainer, data.ringBatches(4), { steps: 2, saveDir: '/tmp/x' }),
+    /saveDir needs square images/,
+  );
   assert.throws(() => gan.sampleLatent(0), /n must be a positive integer, got 0/);
   wrong.dispose();
   trainer.dispose();

@@ -16,7 +16,13 @@ test('the closed-form MLE is a stationary point and a maximum of the log-likelih
   const h = 1e-4;
   assert.ok(Math.abs((ll(mu + h, sigma) - ll(mu - h, sigma)) / (2 * h)) < 1e-4, 'd/dmu = 0');
   assert.ok(Math.abs((ll(mu, sigma + h) - ll(mu, sigma - h)) / (2 * h)) < 1e-4, 'd/dsigma = 0');
-  for (const [dm, ds] of [[0.1, 0], [-0.1, 0], [0, 0.1], [0, -0.1]]) assert.ok(ll(mu + dm, sigma + ds) < ll(mu, sigma));
+  for (const [dm, ds] of [
+    [0.1, 0],
+    [-0.1, 0],
+    [0, 0.1],
+    [0, -0.1],
+  ])
+    assert.ok(ll(mu + dm, sigma + ds) < ll(mu, sigma));
 });
 
 test('the log-likelihood equals the sum of Normal log-densities', () => {
@@ -42,10 +48,16 @@ test('gradient ascent on the log-likelihood reaches the closed form to 1e-3 and 
 });
 
 test('multivariate MLE: hand-computed on a tiny set, and recovers known parameters', () => {
-  const tiny = gaussian.mvnMle([[1, 2], [3, 6], [5, 4]]);
+  const tiny = gaussian.mvnMle([
+    [1, 2],
+    [3, 6],
+    [5, 4],
+  ]);
   assert.deepEqual(tiny.mean, [3, 4]);
   // deviations (-2,-2), (0,2), (2,0): Sigma = [[8, 4], [4, 8]] / 3
-  tiny.covariance.flat().forEach((v, i) => assert.ok(Math.abs(v - [8 / 3, 4 / 3, 4 / 3, 8 / 3][i]) < 1e-12));
+  tiny.covariance
+    .flat()
+    .forEach((v, i) => assert.ok(Math.abs(v - [8 / 3, 4 / 3, 4 / 3, 8 / 3][i]) < 1e-12));
   runtime.seed(2);
   const n = 20000;
   const rows = Array.from({ length: n }, () => {
@@ -54,14 +66,20 @@ test('multivariate MLE: hand-computed on a tiny set, and recovers known paramete
     return [1 + 2 * a, -1 + 0.5 * a + b];
   });
   const fit = gaussian.mvnMle(rows);
-  const truth = [[4, 1], [1, 1.25]];
+  const truth = [
+    [4, 1],
+    [1, 1.25],
+  ];
   assert.ok(Math.abs(fit.mean[0] - 1) < 5 * Math.sqrt(4 / n));
   assert.ok(Math.abs(fit.mean[1] + 1) < 5 * Math.sqrt(1.25 / n));
   for (let a = 0; a < 2; a++) {
     for (let b = 0; b < 2; b++) {
       // Var of a sample covariance entry is (S_aa S_bb + S_ab^2) / n.
       const se = Math.sqrt((truth[a][a] * truth[b][b] + truth[a][b] ** 2) / n);
-      assert.ok(Math.abs(fit.covariance[a][b] - truth[a][b]) < 5 * se, `Sigma[${a}][${b}] = ${fit.covariance[a][b]}`);
+      assert.ok(
+        Math.abs(fit.covariance[a][b] - truth[a][b]) < 5 * se,
+        `Sigma[${a}][${b}] = ${fit.covariance[a][b]}`,
+      );
     }
   }
 });
@@ -72,7 +90,10 @@ test('the MLE variance averages to (N-1)/N of the truth; the 1/(N-1) estimator t
   for (const row of gaussian.varianceEstimatorBias([2, 5, 20], reps)) {
     // The sample variance of N(0,1) data has variance 2(N-1)/N^2 for the MLE version.
     const se = Math.sqrt((2 * (row.n - 1)) / row.n ** 2 / reps);
-    assert.ok(Math.abs(row.mle - row.expectedMle) < 5 * se, `N=${row.n}: ${row.mle} vs ${row.expectedMle}`);
+    assert.ok(
+      Math.abs(row.mle - row.expectedMle) < 5 * se,
+      `N=${row.n}: ${row.mle} vs ${row.expectedMle}`,
+    );
     assert.ok(Math.abs(row.unbiased - 1) < (5 * se * row.n) / (row.n - 1));
   }
 });
@@ -82,9 +103,15 @@ test('forward KL is minimized by moment matching; reverse KL settles on the mode
   const forward = gaussian.fitGaussianForwardKl(0.2, 9);
   assert.deepEqual(forward, { mu: 0.2, sigma: 3 });
   // p = 0.5 N(-3, 1) + 0.5 N(3, 1): E_p[log q] is maximal at the moments (mean 0, variance 10).
-  const expectedLogQ = (mu: number, s: number) => -0.5 * Math.log(2 * Math.PI * s * s) - (10 + mu * mu) / (2 * s * s);
+  const expectedLogQ = (mu: number, s: number) =>
+    -0.5 * Math.log(2 * Math.PI * s * s) - (10 + mu * mu) / (2 * s * s);
   const m = gaussian.fitGaussianForwardKl(0, 10);
-  for (const [dm, ds] of [[0.1, 0], [0, 0.1], [0, -0.1]]) assert.ok(expectedLogQ(m.mu + dm, m.sigma + ds) < expectedLogQ(m.mu, m.sigma));
+  for (const [dm, ds] of [
+    [0.1, 0],
+    [0, 0.1],
+    [0, -0.1],
+  ])
+    assert.ok(expectedLogQ(m.mu + dm, m.sigma + ds) < expectedLogQ(m.mu, m.sigma));
   const logP = (z: tf.Tensor1D) =>
     tf.tidy(() => {
       const a = tf.mul(-0.5, tf.square(tf.add(z, 3)));
@@ -92,31 +119,63 @@ test('forward KL is minimized by moment matching; reverse KL settles on the mode
       return tf.logSumExp(tf.stack([a, b]), 0) as tf.Tensor1D;
     });
   const before = tf.memory().numTensors;
-  const right = gaussian.fitGaussianReverseKl(logP, { init: { mu: 2, sigma: 0.5 }, steps: 400, learningRate: 0.05 }).fit;
-  const left = gaussian.fitGaussianReverseKl(logP, { init: { mu: -1.5, sigma: 0.5 }, steps: 400, learningRate: 0.05 }).fit;
+  const right = gaussian.fitGaussianReverseKl(logP, {
+    init: { mu: 2, sigma: 0.5 },
+    steps: 400,
+    learningRate: 0.05,
+  }).fit;
+  const left = gaussian.fitGaussianReverseKl(logP, {
+    init: { mu: -1.5, sigma: 0.5 },
+    steps: 400,
+    learningRate: 0.05,
+  }).fit;
   assert.equal(tf.memory().numTensors, before);
-  assert.ok(Math.abs(right.mu - 3) < 0.15 && Math.abs(right.sigma - 1) < 0.15, JSON.stringify(right));
+  assert.ok(
+    Math.abs(right.mu - 3) < 0.15 && Math.abs(right.sigma - 1) < 0.15,
+    JSON.stringify(right),
+  );
   assert.ok(Math.abs(left.mu + 3) < 0.15 && Math.abs(left.sigma - 1) < 0.15, JSON.stringify(left));
 });
 
 test('bad inputs are refused with the reason', () => {
   assert.throws(() => gaussian.gaussianMle([]), /gaussianMle: needs at least 1 data point, got 0/);
   assert.throws(() => gaussian.gaussianMle([1, NaN]), /data point 1 is NaN/);
-  assert.throws(() => gaussian.gaussianLogLikelihood([1], 0, -1), /sigma must be positive and finite, got -1/);
+  assert.throws(
+    () => gaussian.gaussianLogLikelihood([1], 0, -1),
+    /sigma must be positive and finite, got -1/,
+  );
   assert.throws(() => gaussian.mvnMle([[1, 2], [3]]), /row 1 has 1 values, row 0 has 2/);
-  assert.throws(() => gaussian.varianceEstimatorBias([1], 10), /every size must be an integer >= 2, got 1/);
-  assert.throws(() => gaussian.fitGaussianForwardKl(0, 0), /variance must be positive and finite, got 0/);
-  assert.throws(() => gaussian.fitGaussianByGradientAscent([1, 2], { init: { mu: 0, sigma: 0 } }), /sigma must be positive and finite, got 0/);
+  assert.throws(
+    () => gaussian.varianceEstimatorBias([1], 10),
+    /every size must be an integer >= 2, got 1/,
+  );
+  assert.throws(
+    () => gaussian.fitGaussianForwardKl(0, 0),
+    /variance must be positive and finite, got 0/,
+  );
+  assert.throws(
+    () => gaussian.fitGaussianByGradientAscent([1, 2], { init: { mu: 0, sigma: 0 } }),
+    /sigma must be positive and finite, got 0/,
+  );
 });
 
 test('the tensor version of the multivariate MLE equals the plain one', async () => {
   await runtime.init({ seed: 5, report: false });
-  const rows = Array.from({ length: 50 }, () => [runtime.randn(), 2 * runtime.randn() + 1, runtime.randn() - runtime.random()]);
+  const rows = Array.from({ length: 50 }, () => [
+    runtime.randn(),
+    2 * runtime.randn() + 1,
+    runtime.randn() - runtime.random(),
+  ]);
   const plain = gaussian.mvnMle(rows);
   const { mean, covariance } = gaussian.mvnMleTensor(tf.tensor2d(rows));
   Array.from(mean.dataSync()).forEach((v, i) => assert.ok(Math.abs(v - plain.mean[i]) < 1e-5));
-  (covariance.arraySync() as number[][]).flat().forEach((v, i) => assert.ok(Math.abs(v - plain.covariance.flat()[i]) < 1e-4));
-  assert.throws(() => gaussian.mvnMleTensor(tf.zeros([3]) as unknown as tf.Tensor2D), /x must be \[N, d\] with N >= 1, got \[3\]/);
+  (covariance.arraySync() as number[][])
+    .flat()
+    .forEach((v, i) => assert.ok(Math.abs(v - plain.covariance.flat()[i]) < 1e-4));
+  assert.throws(
+    () => gaussian.mvnMleTensor(tf.zeros([3]) as unknown as tf.Tensor2D),
+    /x must be \[N, d\] with N >= 1, got \[3\]/,
+  );
 });
 
 test('choleskyFactor reproduces the matrix, and Gaussian samples have the requested covariance', async () => {
@@ -134,13 +193,21 @@ test('choleskyFactor reproduces the matrix, and Gaussian samples have the reques
   const n = 20000;
   const x = gaussian.sampleGaussian(tf.tensor1d([1, -2, 0]), tf.tensor2d(sigma, [3, 3]), n);
   const fit = gaussian.mvnMle(x.arraySync() as number[][]);
-  [1, -2, 0].forEach((m, i) => assert.ok(Math.abs(fit.mean[i] - m) < 5 * Math.sqrt(sigma[i * 4] / n)));
+  [1, -2, 0].forEach((m, i) =>
+    assert.ok(Math.abs(fit.mean[i] - m) < 5 * Math.sqrt(sigma[i * 4] / n)),
+  );
   for (let a = 0; a < 3; a++) {
     for (let b = 0; b < 3; b++) {
       const se = Math.sqrt((sigma[a * 4] * sigma[b * 4] + sigma[a * 3 + b] ** 2) / n);
       assert.ok(Math.abs(fit.covariance[a][b] - sigma[a * 3 + b]) < 5 * se);
     }
   }
-  assert.throws(() => gaussian.choleskyFactor([1, 2, 2, 1], 2), /not positive definite \(pivot 1 is -3\)/);
-  assert.throws(() => gaussian.sampleGaussian(tf.zeros([2]) as tf.Tensor1D, tf.eye(3) as tf.Tensor2D, 5), /covariance must be \[2, 2\]/);
+  assert.throws(
+    () => gaussian.choleskyFactor([1, 2, 2, 1], 2),
+    /not positive definite \(pivot 1 is -3\)/,
+  );
+  assert.throws(
+    () => gaussian.sampleGaussian(tf.zeros([2]) as tf.Tensor1D, tf.eye(3) as tf.Tensor2D, 5),
+    /covariance must be \[2, 2\]/,
+  );
 });

@@ -27,19 +27,35 @@ test('penguinMatrix: row-major values, standardized to mean 0 and unit variance 
     const col = Array.from({ length: z.n }, (_, i) => z.values[2 * i + j]);
     const mean = col.reduce((s, v) => s + v, 0) / z.n;
     const variance = col.reduce((s, v) => s + (v - mean) ** 2, 0) / (z.n - 1);
-    assert.ok(Math.abs(mean) < 1e-5 && Math.abs(variance - 1) < 1e-4, `column ${j}: mean ${mean}, variance ${variance}`);
+    assert.ok(
+      Math.abs(mean) < 1e-5 && Math.abs(variance - 1) < 1e-4,
+      `column ${j}: mean ${mean}, variance ${variance}`,
+    );
   }
 });
 
-test('loadPenguins and penguinMatrix: clear errors for missing files, bad JSON, missing columns and bad features', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'penguins-'));
-  assert.throws(() => data.loadPenguins(path.join(dir, 'none.json')), /does not exist/);
-  fs.writeFileSync(path.join(dir, 'bad.json'), '{ not json');
-  assert.throws(() => data.loadPenguins(path.join(dir, 'bad.json')), /is not valid JSON/);
-  fs.writeFileSync(path.join(dir, 'cols.json'), JSON.stringify([{ Species: 'Adelie' }]));
-  assert.throws(() => data.loadPenguins(path.join(dir, 'cols.json')), /lacks the column\(s\) Island, Sex, Beak Length \(mm\)/);
-  const { rows } = data.loadPenguins();
-  assert.throws(() => data.penguinMatrix(rows, ['wingSpan' as data.PenguinFeature]), /features must be a non-empty list from beakLengthMm/);
-  assert.throws(() => data.penguinMatrix(rows.slice(0, 1), ['bodyMassG']), /need at least 2 rows, got 1/);
-  fs.rmSync(dir, { recursive: true });
-});
+test(
+  'loadPenguins and penguinMatrix: clear errors for missing files, bad JSON, missing columns ' +
+    'and bad features',
+  () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'penguins-'));
+    assert.throws(() => data.loadPenguins(path.join(dir, 'none.json')), /does not exist/);
+    fs.writeFileSync(path.join(dir, 'bad.json'), '{ not json');
+    assert.throws(() => data.loadPenguins(path.join(dir, 'bad.json')), /is not valid JSON/);
+    fs.writeFileSync(path.join(dir, 'cols.json'), JSON.stringify([{ Species: 'Adelie' }]));
+    assert.throws(
+      () => data.loadPenguins(path.join(dir, 'cols.json')),
+      /lacks the column\(s\) Island, Sex, Beak Length \(mm\)/,
+    );
+    const { rows } = data.loadPenguins();
+    assert.throws(
+      () => data.penguinMatrix(rows, ['wingSpan' as data.PenguinFeature]),
+      /features must be a non-empty list from beakLengthMm/,
+    );
+    assert.throws(
+      () => data.penguinMatrix(rows.slice(0, 1), ['bodyMassG']),
+      /need at least 2 rows, got 1/,
+    );
+    fs.rmSync(dir, { recursive: true });
+  },
+);

@@ -1,7 +1,8 @@
 /**
- * The course notebooks follow the exercise format: every one releases cleanly (balanced solution markers,
- * valid and unique test ids, headers that match the metadata) and has the exercises the course asks for
- * (at least three in each of notebooks 01-05, two in each later one), each followed by graded tests.
+ * The course notebooks follow the exercise format: every one releases cleanly (balanced solution
+ * markers, valid and unique test ids, headers that match the metadata) and has the exercises the
+ * course asks for (at least three in each of notebooks 01-05, two in each later one), each followed
+ * by graded tests.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,13 +18,26 @@ for (const file of listNotebooks()) {
     assert.deepEqual(report.warnings, []);
     const number = Number(name.slice(0, 2));
     const required = number >= 1 && number <= 5 ? 3 : 2;
-    assert.ok(report.exercises.length >= required, `${name} has ${report.exercises.length} exercise(s), needs at least ${required}`);
+    assert.ok(
+      report.exercises.length >= required,
+      `${name} has ${report.exercises.length} exercise(s), needs at least ${required}`,
+    );
     const visible = report.tests.filter((t) => !t.hidden);
-    assert.ok(visible.length >= report.exercises.length, `${name}: ${report.exercises.length} exercises but only ${visible.length} visible test(s)`);
-    for (const t of report.tests) assert.ok(t.id.startsWith(`${name.slice(0, 2)}-`), `test id ${t.id} should start with the notebook number`);
+    assert.ok(
+      visible.length >= report.exercises.length,
+      `${name}: ${report.exercises.length} exercises but only ${visible.length} visible test(s)`,
+    );
+    for (const t of report.tests)
+      assert.ok(
+        t.id.startsWith(`${name.slice(0, 2)}-`),
+        `test id ${t.id} should start with the notebook number`,
+      );
     // A test cannot run before the exercise it checks: none comes before the first solution.
-    const solutionCells = nb.cells.map((c, i) => (/\/\/\s*BEGIN SOLUTION/.test(cellSource(c)) ? i : -1)).filter((i) => i >= 0);
+    const solutionCells = nb.cells
+      .map((c, i) => (/\/\/\s*BEGIN SOLUTION/.test(cellSource(c)) ? i : -1))
+      .filter((i) => i >= 0);
     const firstSolution = Math.min(...solutionCells);
-    for (const t of report.tests) assert.ok(t.index > firstSolution, `test ${t.id} comes before any exercise`);
+    for (const t of report.tests)
+      assert.ok(t.index > firstSolution, `test ${t.id} comes before any exercise`);
   });
 }

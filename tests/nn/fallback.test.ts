@@ -1,6 +1,6 @@
 /**
- * The pure-wasm fallback (no native addon: GENLAB_NATIVE=0): explicit Transpose + the plain wasm product,
- * wasm's fused matMul for dense, stock Adam. Same checks and tolerances as dense.test.ts.
+ * The pure-wasm fallback (no native addon: GENLAB_NATIVE=0): explicit Transpose + the plain wasm
+ * product, wasm's fused matMul for dense, stock Adam. Same checks and tolerances as dense.test.ts.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,11 @@ before(async () => {
 });
 
 test('without the addon the kernels report the pure-wasm fallback', () => {
-  assert.deepEqual(kernelsInfo(), { native: false, threads: 1, reason: `native kernels disabled by ${NATIVE_ENV}=0` });
+  assert.deepEqual(kernelsInfo(), {
+    native: false,
+    threads: 1,
+    reason: `native kernels disabled by ${NATIVE_ENV}=0`,
+  });
 });
 
 for (const activation of ACTIVATIONS) {

@@ -4,7 +4,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { cellSource, executeNotebook, kernelSpec, listNotebooks, makeHtmlOffline, readNotebook, ROOT } from '../../scripts/jupyter';
+import {
+  cellSource,
+  executeNotebook,
+  kernelSpec,
+  listNotebooks,
+  makeHtmlOffline,
+  readNotebook,
+  ROOT,
+} from '../../scripts/jupyter';
 
 const notebooks = listNotebooks();
 
@@ -14,29 +22,40 @@ test('there are notebooks, named NN-topic.ipynb', () => {
 });
 
 for (const file of notebooks) {
-  test(`${path.basename(file)} is committed clean: nbformat 4.5, unique cell ids, no outputs, tslab kernel`, () => {
-    const nb = readNotebook(file);
-    assert.equal(nb.nbformat, 4);
-    assert.ok(nb.nbformat_minor >= 5, `nbformat_minor ${nb.nbformat_minor}`);
-    const ids = nb.cells.map((c) => c.id);
-    assert.equal(new Set(ids).size, ids.length, 'cell ids are unique');
-    for (const [i, cell] of nb.cells.entries()) {
-      assert.match(cell.id ?? '', /^[a-zA-Z0-9-_]{1,64}$/, `cell ${i} id`);
-      if (cell.cell_type === 'code') {
-        assert.deepEqual(cell.outputs, [], `cell ${i} has outputs`);
-        assert.equal(cell.execution_count ?? null, null, `cell ${i} has an execution count`);
+  test(
+    `${path.basename(file)} is committed clean: nbformat 4.5, unique cell ids, no outputs, ` +
+      `tslab kernel`,
+    () => {
+      const nb = readNotebook(file);
+      assert.equal(nb.nbformat, 4);
+      assert.ok(nb.nbformat_minor >= 5, `nbformat_minor ${nb.nbformat_minor}`);
+      const ids = nb.cells.map((c) => c.id);
+      assert.equal(new Set(ids).size, ids.length, 'cell ids are unique');
+      for (const [i, cell] of nb.cells.entries()) {
+        assert.match(cell.id ?? '', /^[a-zA-Z0-9-_]{1,64}$/, `cell ${i} id`);
+        if (cell.cell_type === 'code') {
+          assert.deepEqual(cell.outputs, [], `cell ${i} has outputs`);
+          assert.equal(cell.execution_count ?? null, null, `cell ${i} has an execution count`);
+        }
       }
-    }
-    const spec = nb.metadata.kernelspec as { name: string; language: string };
-    assert.equal(spec.name, 'tslab');
-    assert.equal(spec.language, 'typescript');
-    const first = nb.cells.find((c) => c.cell_type === 'code');
-    assert.ok(first && /runtime\.init\(/.test(cellSource(first)), 'the first code cell calls runtime.init');
-    assert.equal(nb.cells[0].cell_type, 'markdown', 'a notebook opens with its question in Markdown');
-  });
+      const spec = nb.metadata.kernelspec as { name: string; language: string };
+      assert.equal(spec.name, 'tslab');
+      assert.equal(spec.language, 'typescript');
+      const first = nb.cells.find((c) => c.cell_type === 'code');
+      assert.ok(
+        first && /runtime\.init\(/.test(cellSource(first)),
+        'the first code cell calls ' + 'runtime.init',
+      );
+      assert.equal(
+        nb.cells[0].cell_type,
+        'markdown',
+        'a notebook opens with its question in ' + 'Markdown',
+      );
+    },
+  );
 }
 
-test('the kernelspec points at this checkout\'s own tslab', () => {
+test("the kernelspec points at this checkout's own tslab", () => {
   const spec = kernelSpec() as { argv: string[] };
   assert.equal(spec.argv[0], path.join(ROOT, 'node_modules', '.bin', 'tslab'));
   assert.deepEqual(spec.argv.slice(1), ['kernel', '--config-path', '{connection_file}']);
@@ -46,24 +65,46 @@ test('a malformed notebook gives one clear error naming the file and the problem
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-nb-'));
   const cases: Array<[string, RegExp]> = [
     ['{"cells": [', /malformed notebook, not valid JSON/],
-    ['{"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "cells": []}', /malformed notebook, nbformat is 3, expected 4/],
-    ['{"nbformat": 4, "nbformat_minor": 5, "metadata": {}}', /malformed notebook, 'cells' is missing or not a list/],
-    ['{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code", "id": "a", "source": "1", "metadata": {}}]}', /code cell 0 has no outputs list/],
-    ['{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "markdown", "source": "x", "metadata": {}}]}', /cell 0 has no id/],
+    [
+      '{"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "cells": []}',
+      /malformed notebook, nbformat is 3, expected 4/,
+    ],
+    [
+      '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}}',
+      /malformed notebook, 'cells' is missing or not a list/,
+    ],
+    [
+      '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": ' +
+        '"code", "id": ' +
+        '"a", "source": "1", "metadata": {}}]}',
+      /code cell 0 has no outputs list/,
+    ],
+    [
+      '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "markdown", ' +
+        '"source": "x", "metadata": {}}]}',
+      /cell 0 has no id/,
+    ],
   ];
   for (const [text, message] of cases) {
     const file = path.join(dir, 'bad.ipynb');
     fs.writeFileSync(file, text);
-    await assert.rejects(executeNotebook(file), (e: Error) => e.message.startsWith(`${file}: malformed notebook`) && message.test(e.message));
+    await assert.rejects(
+      executeNotebook(file),
+      (e: Error) => e.message.startsWith(`${file}: malformed notebook`) && message.test(e.message),
+    );
   }
-  assert.throws(() => readNotebook(path.join(dir, 'missing.ipynb')), /missing.ipynb: cannot be read \(ENOENT\)/);
+  assert.throws(
+    () => readNotebook(path.join(dir, 'missing.ipynb')),
+    /missing.ipynb: cannot be read \(ENOENT\)/,
+  );
 });
 
 test('exported HTML loads no script or stylesheet from the network', () => {
   const page =
     '<html><head><script src="https://cdn.example/require.min.js"></script>' +
     '<script src="file:///usr/share/javascript/mathjax/MathJax.js?config=TeX"></script>' +
-    '<link rel="stylesheet" href="https://cdn.example/x.css"></head><body><p>$x^2$</p></body></html>';
+    '<link rel="stylesheet" ' +
+    'href="https://cdn.example/x.css"></head><body><p>$x^2$</p></body></html>';
   const out = makeHtmlOffline(page);
   assert.doesNotMatch(out, /<script[^>]*\ssrc=/i);
   assert.doesNotMatch(out, /<link[^>]*href="https?:/i);
@@ -74,12 +115,20 @@ test('the runner reports a malformed notebook as failed, with the reason, and ex
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-run-'));
   const file = path.join(dir, '99-broken.ipynb');
   fs.writeFileSync(file, '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [');
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'scripts', 'run-notebooks.js'), '--quick', file], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [path.join(ROOT, 'dist', 'scripts', 'run-notebooks.js'), '--quick', file],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /99-broken\.ipynb\s+FAILED/);
   assert.match(r.stdout, /malformed notebook, not valid JSON/);
   assert.match(r.stdout, /0 passed, 1 failed/);
-  const bad = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'scripts', 'run-notebooks.js'), '--fast'], { encoding: 'utf8' });
+  const bad = spawnSync(
+    process.execPath,
+    [path.join(ROOT, 'dist', 'scripts', 'run-notebooks.js'), '--fast'],
+    { encoding: 'utf8' },
+  );
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /unknown option --fast/);
 });
@@ -87,18 +136,39 @@ test('the runner reports a malformed notebook as failed, with the reason, and ex
 test('a failing cell stops the run and is reported with its error message and its cell', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-run-'));
   const file = path.join(dir, '97-failing.ipynb');
-  const cell = (id: string, source: string) => ({ cell_type: 'code', id, source, metadata: {}, outputs: [], execution_count: null });
+  const cell = (id: string, source: string) => ({
+    cell_type: 'code',
+    id,
+    source,
+    metadata: {},
+    outputs: [],
+    execution_count: null,
+  });
   const nb = {
-    nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' } },
-    cells: [cell('a', "console.log('first');"), cell('b', "throw new Error('the data file is missing: reinstall it');"), cell('c', "console.log('never');")],
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' } },
+    cells: [
+      cell('a', "console.log('first');"),
+      cell('b', "throw new Error('the data file is " + "missing: reinstall it');"),
+      cell('c', "console.log('never');"),
+    ],
   };
   fs.writeFileSync(file, JSON.stringify(nb));
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'scripts', 'run-notebooks.js'), '--no-static-images', file], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [path.join(ROOT, 'dist', 'scripts', 'run-notebooks.js'), '--no-static-images', file],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /cell 2: Error: the data file is missing: reinstall it/);
   const executedFile = path.join(ROOT, 'build', 'notebooks', '97-failing.ipynb');
   try {
-    assert.deepEqual(readNotebook(executedFile).cells[2].outputs, [], 'cells after the failing one are not run');
+    assert.deepEqual(
+      readNotebook(executedFile).cells[2].outputs,
+      [],
+      'cells after the failing ' + 'one are not run',
+    );
   } finally {
     fs.rmSync(executedFile, { force: true });
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,8 +1,9 @@
 /**
- * Figure export through a real headless Chromium with the network blocked: PNGs open with the requested
- * size and are not blank, SVGs are well-formed XML, HTML pages draw with no URL loads, user strings cannot
- * run script, executed notebooks get static images, and the figures script writes every named output.
- * Needs a Chromium-family browser (CI: Debian's `chromium`); without one these tests fail saying what to install.
+ * Figure export through a real headless Chromium with the network blocked: PNGs open with the
+ * requested size and are not blank, SVGs are well-formed XML, HTML pages draw with no URL loads,
+ * user strings cannot run script, executed notebooks get static images, and the figures script
+ * writes every named output. Needs a Chromium-family browser (CI: Debian's `chromium`); without one
+ * these tests fail saying what to install.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +18,8 @@ let renderer: plot.FigureRenderer;
 
 before(async () => {
   await runtime.init({ seed: 0, report: false });
-  if (!plot.findChromium()) assert.fail(`these tests render figures in a browser.\n${plot.noBrowserMessage()}`);
+  if (!plot.findChromium())
+    assert.fail(`these tests render figures in a browser.\n${plot.noBrowserMessage()}`);
   renderer = await plot.FigureRenderer.launch();
 });
 
@@ -28,14 +30,19 @@ after(async () => {
 const xs = plot.linspace(-3, 3, 61);
 const lineFig = plot.lines(
   [
-    { name: 'N(0, 1)', x: xs, y: xs.map((x) => Math.exp(-x * x / 2) / Math.sqrt(2 * Math.PI)) },
+    { name: 'N(0, 1)', x: xs, y: xs.map((x) => Math.exp((-x * x) / 2) / Math.sqrt(2 * Math.PI)) },
     { name: 'Laplace', x: xs, y: xs.map((x) => Math.exp(-Math.abs(x)) / 2) },
   ],
   { title: 'Densities', xTitle: 'x', yTitle: 'density' },
 );
-const heatFig = plot.heatmap(plot.evalGrid(xs, xs, (a, b) => Math.exp(-(a * a + b * b) / 2)), { x: xs, y: xs, xTitle: 'z1', yTitle: 'z2', zTitle: 'p(z)' });
+const heatFig = plot.heatmap(
+  plot.evalGrid(xs, xs, (a, b) => Math.exp(-(a * a + b * b) / 2)),
+  { x: xs, y: xs, xTitle: 'z1', yTitle: 'z2', zTitle: 'p(z)' },
+);
 
-/** Per-channel variance of a PNG's pixels (0 for a blank image) and the share of non-white pixels. */
+/**
+ * Per-channel variance of a PNG's pixels (0 for a blank image) and the share of non-white pixels.
+ */
 function pixelStats(png: PNG): { variance: number; inked: number } {
   let sum = 0;
   let sumSq = 0;
@@ -53,22 +60,30 @@ function pixelStats(png: PNG): { variance: number; inked: number } {
 }
 
 /**
- * A small XML well-formedness check: one root element, tags nest and close in order, attributes quoted,
- * entity references known or numeric, no stray '<' or '&'. Returns the root's tag name.
+ * A small XML well-formedness check: one root element, tags nest and close in order, attributes
+ * quoted, entity references known or numeric, no stray '<' or '&'. Returns the root's tag name.
  */
 function checkXml(xml: string): string {
   const body = xml.replace(/^\s*<\?xml[^?]*\?>/, '').replace(/<!--[\s\S]*?-->/g, '');
-  const token = /<!\[CDATA\[[\s\S]*?\]\]>|<(\/?)([A-Za-z_][\w:.-]*)((?:\s+[A-Za-z_][\w:.-]*\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>|([^<]+)/gy;
+  const token =
+    /<!\[CDATA\[[\s\S]*?\]\]>|<(\/?)([A-Za-z_][\w:.-]*)((?:\s+[A-Za-z_][\w:.-]*\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>|([^<]+)/gy;
   const stack: string[] = [];
   let root: string | undefined;
   let pos = 0;
   for (let m = token.exec(body); m !== null && m.index === pos; m = token.exec(body)) {
     pos = token.lastIndex;
     const [, close, name, attrs, selfClose, text] = m;
-    const entities = (m[0].startsWith('<![CDATA[') ? '' : (text ?? attrs ?? '')).match(/&[^;\s]*;?/g) ?? [];
-    for (const e of entities) assert.match(e, /^&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);$/, `bad entity ${e} near offset ${pos}`);
+    const entities =
+      (m[0].startsWith('<![CDATA[') ? '' : (text ?? attrs ?? '')).match(/&[^;\s]*;?/g) ?? [];
+    for (const e of entities)
+      assert.match(
+        e,
+        /^&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);$/,
+        `bad entity ${e} near offset ${pos}`,
+      );
     if (text !== undefined || name === undefined) {
-      if (text !== undefined && stack.length === 0) assert.match(text, /^\s*$/, `text outside the root element at offset ${pos}`);
+      if (text !== undefined && stack.length === 0)
+        assert.match(text, /^\s*$/, `text outside the root element at offset ${pos}`);
       continue;
     }
     if (close) {
@@ -79,14 +94,21 @@ function checkXml(xml: string): string {
       if (!selfClose) stack.push(name);
     }
   }
-  assert.equal(pos, body.length, `not well-formed XML at offset ${pos}: ${JSON.stringify(body.slice(pos, pos + 60))}`);
+  assert.equal(
+    pos,
+    body.length,
+    `not well-formed XML at offset ${pos}: ${JSON.stringify(body.slice(pos, pos + 60))}`,
+  );
   assert.deepEqual(stack, [], 'unclosed elements');
   assert.ok(root, 'no root element');
   return root!;
 }
 
 test('the XML check rejects malformed SVG (it can fail)', () => {
-  assert.equal(checkXml('<?xml version="1.0"?><svg a="1"><g><path d="M0 0"/></g>&amp;</svg>'), 'svg');
+  assert.equal(
+    checkXml('<?xml version="1.0"?><svg a="1"><g><path d="M0 0"/></g>&amp;</svg>'),
+    'svg',
+  );
   assert.throws(() => checkXml('<svg><g></svg>'), /does not match/);
   assert.throws(() => checkXml('<svg a=1></svg>'), /not well-formed/);
   assert.throws(() => checkXml('<svg>a & b</svg>'), /bad entity/);
@@ -109,16 +131,31 @@ test('PNG export: requested pixel size, not blank', async () => {
   const own = PNG.sync.read(await renderer.png(lineFig));
   assert.deepEqual([own.width, own.height], [lineFig.layout.width, lineFig.layout.height]);
   // A blank figure is caught by the same statistics.
-  const blank = PNG.sync.read(await renderer.png({ data: [], layout: { width: 200, height: 100, xaxis: { visible: false }, yaxis: { visible: false } } }));
-  assert.ok(pixelStats(blank).variance < 1, 'an empty figure should have (almost) no pixel variance');
+  const blank = PNG.sync.read(
+    await renderer.png({
+      data: [],
+      layout: { width: 200, height: 100, xaxis: { visible: false }, yaxis: { visible: false } },
+    }),
+  );
+  assert.ok(
+    pixelStats(blank).variance < 1,
+    'an empty figure should have (almost) no pixel variance',
+  );
 });
 
 test('SVG export: well-formed XML with the requested size, text kept; LaTeX typeset by MathJax', async () => {
   const svg = await renderer.svg(lineFig, { width: 500, height: 320 });
   assert.equal(checkXml(svg), 'svg');
   assert.match(svg, /<svg[^>]* width="500" height="320"/);
-  assert.ok(svg.includes('Densities') && svg.includes('density'), 'title and axis label are in the SVG');
-  const tex = plot.lines([{ name: '$\\mathcal{N}(0,1)$', x: [0, 1], y: [1, 0] }], { title: 'ELBO $\\mathcal{L}(\\theta)$', xTitle: 'epoch', yTitle: 'nats' });
+  assert.ok(
+    svg.includes('Densities') && svg.includes('density'),
+    'title and axis label are in the SVG',
+  );
+  const tex = plot.lines([{ name: '$\\mathcal{N}(0,1)$', x: [0, 1], y: [1, 0] }], {
+    title: 'ELBO $\\mathcal{L}(\\theta)$',
+    xTitle: 'epoch',
+    yTitle: 'nats',
+  });
   const texSvg = await renderer.svg(tex);
   assert.equal(checkXml(texSvg), 'svg');
   assert.ok(/MJX-\d+-TEX/.test(texSvg), 'LaTeX should be typeset into MathJax glyphs');
@@ -128,54 +165,98 @@ test('SVG export: well-formed XML with the requested size, text kept; LaTeX type
     var svgs = ${plot.scriptJson([svg, texSvg])};
     document.getElementById('r').textContent = svgs.map(function (s) {
       var d = new DOMParser().parseFromString(s, 'image/svg+xml');
-      return d.getElementsByTagName('parsererror').length === 0 && d.documentElement.nodeName === 'svg' ? 'ok' : 'bad';
+      var parsed = d.getElementsByTagName('parsererror').length === 0;
+      return parsed && d.documentElement.nodeName === 'svg' ? 'ok' : 'bad';
     }).join(',');
-    if (document.getElementById('r').textContent !== 'ok,ok') throw new Error('DOMParser rejected an SVG');
+    if (document.getElementById('r').textContent !== 'ok,ok') {
+      throw new Error('DOMParser rejected an SVG');
+    }
   </script></body></html>`);
   assert.deepEqual(page.errors, []);
 });
 
-const PAYLOAD = '</script><script>alert(1)</script><img src=x onerror=alert(2)><svg onload=alert(3)>';
+const PAYLOAD =
+  '</script><script>alert(1)</script><img src=x onerror=alert(2)><svg onload=alert(3)>';
 
-test('category axes: a bar chart labelled by strings draws one bar per label, with the labels as ticks', async () => {
-  const labels = ['z_1', 'z_2', 'z_3'];
-  const bars = plot.figure([{ type: 'bar', x: labels, y: [1.5, 0.2, 0.9] }], { xTitle: 'latent coordinate', yTitle: 'average KL (nats)' });
-  const svg = await renderer.svg(bars);
-  for (const label of labels) assert.ok(svg.includes(`>${label}</text>`), `tick label ${label} missing: the x axis was not a category axis`);
-  const drawn = (svg.match(/<g class="point"><path d="M[\d.]+,[\d.]+V[\d.]+H[\d.]+V[\d.]+Z"/g) ?? []).length;
-  assert.equal(drawn, labels.length, 'one drawn bar per label');
-});
+test(
+  'category axes: a bar chart labelled by strings draws one bar per label, with the labels ' +
+    'as ticks',
+  async () => {
+    const labels = ['z_1', 'z_2', 'z_3'];
+    const bars = plot.figure([{ type: 'bar', x: labels, y: [1.5, 0.2, 0.9] }], {
+      xTitle: 'latent coordinate',
+      yTitle: 'average KL (nats)',
+    });
+    const svg = await renderer.svg(bars);
+    for (const label of labels)
+      assert.ok(
+        svg.includes(`>${label}</text>`),
+        `tick label ${label} missing: the x axis was not a category axis`,
+      );
+    const drawn = (
+      svg.match(/<g class="point"><path d="M[\d.]+,[\d.]+V[\d.]+H[\d.]+V[\d.]+Z"/g) ?? []
+    ).length;
+    assert.equal(drawn, labels.length, 'one drawn bar per label');
+  },
+);
 
-test('HTML pages draw offline with no URL loads, and markup in titles and labels cannot run script', async () => {
-  // Control: the check sees a script that does run.
-  const control = await renderer.checkPage(`<div>${PAYLOAD}</div>`);
-  assert.ok(control.errors.some((e) => e.startsWith('dialog opened')), 'the check should catch an injected script');
-  const fig = plot.scatter([{ name: PAYLOAD, x: [1, 2], y: [2, 1], text: [PAYLOAD, 'b'] }], { title: PAYLOAD, xTitle: PAYLOAD, yTitle: `${PAYLOAD} (cm)` });
-  const notebookHtml = (plot.figureBundle(fig, 'evil', true)['text/html'] as string) + (plot.tableBundle([{ [PAYLOAD]: PAYLOAD }], { caption: PAYLOAD })['text/html'] as string);
-  for (const [what, html] of [
-    ['exported figure page', plot.figureHtml(fig)],
-    ['notebook output', `<!DOCTYPE html><html><body>${notebookHtml}</body></html>`],
-  ]) {
-    const check = await renderer.checkPage(html);
-    assert.deepEqual(check.errors, [], `${what}: ${check.errors.join('; ')}`);
-    assert.deepEqual([check.figures, check.rendered], [1, 1], `${what}: the figure should draw`);
-    assert.deepEqual(check.blockedRequests, [], `${what}: the page tried to load URLs`);
-  }
-});
+test(
+  'HTML pages draw offline with no URL loads, and markup in titles and labels cannot ' +
+    'run script',
+  async () => {
+    // Control: the check sees a script that does run.
+    const control = await renderer.checkPage(`<div>${PAYLOAD}</div>`);
+    assert.ok(
+      control.errors.some((e) => e.startsWith('dialog opened')),
+      'the check should catch an injected script',
+    );
+    const fig = plot.scatter([{ name: PAYLOAD, x: [1, 2], y: [2, 1], text: [PAYLOAD, 'b'] }], {
+      title: PAYLOAD,
+      xTitle: PAYLOAD,
+      yTitle: `${PAYLOAD} (cm)`,
+    });
+    const notebookHtml =
+      (plot.figureBundle(fig, 'evil', true)['text/html'] as string) +
+      (plot.tableBundle([{ [PAYLOAD]: PAYLOAD }], { caption: PAYLOAD })['text/html'] as string);
+    for (const [what, html] of [
+      ['exported figure page', plot.figureHtml(fig)],
+      ['notebook output', `<!DOCTYPE html><html><body>${notebookHtml}</body></html>`],
+    ]) {
+      const check = await renderer.checkPage(html);
+      assert.deepEqual(check.errors, [], `${what}: ${check.errors.join('; ')}`);
+      assert.deepEqual([check.figures, check.rendered], [1, 1], `${what}: the figure should draw`);
+      assert.deepEqual(check.blockedRequests, [], `${what}: the page tried to load URLs`);
+    }
+  },
+);
 
 test('addStaticImages gives every figure output of a notebook a PNG of the figure size', async () => {
-  const small = plot.lines([{ x: [0, 1, 2], y: [1, 0, 1] }], { xTitle: 'step', yTitle: 'loss (nats)', width: 300, height: 200 });
+  const small = plot.lines([{ x: [0, 1, 2], y: [1, 0, 1] }], {
+    xTitle: 'step',
+    yTitle: 'loss (nats)',
+    width: 300,
+    height: 200,
+  });
   const figOut = (fig: plot.Figure, name: string) => ({
     output_type: 'display_data',
     data: { ...plot.figureBundle(fig, name, false) },
     metadata: { genlab: { kind: 'figure', name } },
   });
-  const image: { output_type: string; data: Record<string, unknown>; metadata: Record<string, unknown> } = {
+  const image: {
+    output_type: string;
+    data: Record<string, unknown>;
+    metadata: Record<string, unknown>;
+  } = {
     output_type: 'display_data',
     data: { 'image/png': 'iVBORw0KGgo=', 'text/plain': '<image grid>' },
     metadata: { genlab: { kind: 'image' } },
   };
-  const nb = { cells: [{ cell_type: 'code', outputs: [figOut(small, 'a'), image] }, { cell_type: 'code', outputs: [figOut(heatFig, 'b')] }] };
+  const nb = {
+    cells: [
+      { cell_type: 'code', outputs: [figOut(small, 'a'), image] },
+      { cell_type: 'code', outputs: [figOut(heatFig, 'b')] },
+    ],
+  };
   assert.equal(await plot.addStaticImages(nb, { renderer }), 2);
   for (const [output, fig] of [
     [nb.cells[0].outputs[0], small],
@@ -184,8 +265,14 @@ test('addStaticImages gives every figure output of a notebook a PNG of the figur
     const png = PNG.sync.read(Buffer.from(output.data['image/png'] as string, 'base64'));
     assert.deepEqual([png.width, png.height], [fig.layout.width, fig.layout.height]);
     assert.ok(pixelStats(png).variance > 100);
-    assert.deepEqual((output.metadata as Record<string, unknown>)['image/png'], { width: fig.layout.width, height: fig.layout.height });
-    assert.ok(output.data['text/html'] && output.data[plot.PLOTLY_MIME], 'the interactive figure stays');
+    assert.deepEqual((output.metadata as Record<string, unknown>)['image/png'], {
+      width: fig.layout.width,
+      height: fig.layout.height,
+    });
+    assert.ok(
+      output.data['text/html'] && output.data[plot.PLOTLY_MIME],
+      'the interactive figure stays',
+    );
   }
   assert.equal(image.data['image/png'], 'iVBORw0KGgo=', 'image grids are left as they are');
 });
@@ -193,29 +280,76 @@ test('addStaticImages gives every figure output of a notebook a PNG of the figur
 test('figures script writes PNG, SVG, HTML per figure, image grids and CSV tables', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-figures-'));
   try {
-    const grid = plot.imageGridPng([[0, 1, 1, 0], [1, 0, 0, 1]], { scale: 3 }).toString('base64');
-    const out = (kind: string, name: string, data: Record<string, unknown>) => ({ output_type: 'display_data', data, metadata: { genlab: { kind, name } } });
+    const grid = plot
+      .imageGridPng(
+        [
+          [0, 1, 1, 0],
+          [1, 0, 0, 1],
+        ],
+        { scale: 3 },
+      )
+      .toString('base64');
+    const out = (kind: string, name: string, data: Record<string, unknown>) => ({
+      output_type: 'display_data',
+      data,
+      metadata: { genlab: { kind, name } },
+    });
     const nb = {
       nbformat: 4,
       nbformat_minor: 5,
       metadata: {},
       cells: [
-        { cell_type: 'code', outputs: [out('figure', 'densities', plot.figureBundle(lineFig, 'densities', false))] },
-        { cell_type: 'code', outputs: [out('image', 'digits', { 'image/png': grid, 'text/plain': '<image grid>' })] },
-        { cell_type: 'code', outputs: [out('table', 'history', plot.tableBundle([{ epoch: 1, elbo: -120.123456 }, { epoch: 2, elbo: -110.5 }]))] },
+        {
+          cell_type: 'code',
+          outputs: [out('figure', 'densities', plot.figureBundle(lineFig, 'densities', false))],
+        },
+        {
+          cell_type: 'code',
+          outputs: [out('image', 'digits', { 'image/png': grid, 'text/plain': '<image grid>' })],
+        },
+        {
+          cell_type: 'code',
+          outputs: [
+            out(
+              'table',
+              'history',
+              plot.tableBundle([
+                { epoch: 1, elbo: -120.123456 },
+                { epoch: 2, elbo: -110.5 },
+              ]),
+            ),
+          ],
+        },
       ],
     };
     const ipynb = path.join(dir, '01-test.ipynb');
     fs.writeFileSync(ipynb, JSON.stringify(nb));
     const outDir = path.join(dir, 'figures', '01-test');
-    const result = await exportNotebook(ipynb, outDir, { width: 480, height: 300, scale: 2 }, async () => renderer);
-    assert.deepEqual(result.files.sort(), ['densities.html', 'densities.png', 'densities.svg', 'digits.png', 'history.csv']);
+    const result = await exportNotebook(
+      ipynb,
+      outDir,
+      { width: 480, height: 300, scale: 2 },
+      async () => renderer,
+    );
+    assert.deepEqual(result.files.sort(), [
+      'densities.html',
+      'densities.png',
+      'densities.svg',
+      'digits.png',
+      'history.csv',
+    ]);
     const png = PNG.sync.read(fs.readFileSync(path.join(outDir, 'densities.png')));
     assert.deepEqual([png.width, png.height], [960, 600]);
     assert.equal(checkXml(fs.readFileSync(path.join(outDir, 'densities.svg'), 'utf8')), 'svg');
     assert.deepEqual(fs.readFileSync(path.join(outDir, 'digits.png')), Buffer.from(grid, 'base64'));
-    assert.equal(fs.readFileSync(path.join(outDir, 'history.csv'), 'utf8'), 'epoch,elbo\n1,-120.123456\n2,-110.5\n');
-    assert.match(fs.readFileSync(path.join(outDir, 'densities.html'), 'utf8'), /<title>01-test: densities<\/title>/);
+    assert.equal(
+      fs.readFileSync(path.join(outDir, 'history.csv'), 'utf8'),
+      'epoch,elbo\n1,-120.123456\n2,-110.5\n',
+    );
+    assert.match(
+      fs.readFileSync(path.join(outDir, 'densities.html'), 'utf8'),
+      /<title>01-test: densities<\/title>/,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -224,10 +358,29 @@ test('figures script writes PNG, SVG, HTML per figure, image grids and CSV table
 test('saveFigure writes the format its file name asks for', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-save-'));
   try {
-    const png = PNG.sync.read(fs.readFileSync(await plot.saveFigure(heatFig, path.join(dir, 'a', 'heat.png'), { renderer, width: 300, height: 250 })));
+    const png = PNG.sync.read(
+      fs.readFileSync(
+        await plot.saveFigure(heatFig, path.join(dir, 'a', 'heat.png'), {
+          renderer,
+          width: 300,
+          height: 250,
+        }),
+      ),
+    );
     assert.deepEqual([png.width, png.height], [600, 500], 'PNG default scale is 2');
-    assert.equal(checkXml(fs.readFileSync(await plot.saveFigure(heatFig, path.join(dir, 'heat.svg'), { renderer }), 'utf8')), 'svg');
-    assert.match(fs.readFileSync(await plot.saveFigure(heatFig, path.join(dir, 'heat.html')), 'utf8'), /^<!DOCTYPE html>/);
+    assert.equal(
+      checkXml(
+        fs.readFileSync(
+          await plot.saveFigure(heatFig, path.join(dir, 'heat.svg'), { renderer }),
+          'utf8',
+        ),
+      ),
+      'svg',
+    );
+    assert.match(
+      fs.readFileSync(await plot.saveFigure(heatFig, path.join(dir, 'heat.html')), 'utf8'),
+      /^<!DOCTYPE html>/,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 /**
- * Figure builders, notebook bundles and tables, without a browser: valid plotly figures with labeled
- * axes, clear errors for bad inputs, escaped user strings, raw table rows for CSV export.
+ * Figure builders, notebook bundles and tables, without a browser: valid plotly figures with
+ * labeled axes, clear errors for bad inputs, escaped user strings, raw table rows for CSV export.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,11 +20,44 @@ test('builders produce plotly figures with labeled axes, palette colors and size
   const xs = plot.linspace(-2, 2, 21);
   const grid = plot.evalGrid(xs, xs, (a, b) => Math.exp(-(a * a + b * b) / 2));
   const figs: Array<[string, plot.Figure, string]> = [
-    ['lines', plot.lines([{ name: 'f', x: xs, y: xs.map((v) => v * v) }], { xTitle: 'iteration', yTitle: 'KL (nats)', title: 'loss' }), 'scatter'],
-    ['scatter', plot.scatter([{ name: 'a', x: [1, 2], y: [3, 4] }, { name: 'b', x: [0], y: [1] }], { xTitle: 'z1', yTitle: 'z2', equalAxes: true }), 'scatter'],
-    ['histogram', plot.histogram([0.1, 0.5, 0.5, 0.9], { xTitle: 'x', density: { f: () => 1, name: 'uniform' } }), 'histogram'],
-    ['heatmap', plot.heatmap(grid, { x: xs, y: xs, xTitle: 'z1', yTitle: 'z2', zTitle: 'p(z)' }), 'heatmap'],
-    ['contour', plot.contour(grid, { x: xs, y: xs, xTitle: 'z1', yTitle: 'z2', lines: true }), 'contour'],
+    [
+      'lines',
+      plot.lines([{ name: 'f', x: xs, y: xs.map((v) => v * v) }], {
+        xTitle: 'iteration',
+        yTitle: 'KL (nats)',
+        title: 'loss',
+      }),
+      'scatter',
+    ],
+    [
+      'scatter',
+      plot.scatter(
+        [
+          { name: 'a', x: [1, 2], y: [3, 4] },
+          { name: 'b', x: [0], y: [1] },
+        ],
+        { xTitle: 'z1', yTitle: 'z2', equalAxes: true },
+      ),
+      'scatter',
+    ],
+    [
+      'histogram',
+      plot.histogram([0.1, 0.5, 0.5, 0.9], {
+        xTitle: 'x',
+        density: { f: () => 1, name: 'uniform' },
+      }),
+      'histogram',
+    ],
+    [
+      'heatmap',
+      plot.heatmap(grid, { x: xs, y: xs, xTitle: 'z1', yTitle: 'z2', zTitle: 'p(z)' }),
+      'heatmap',
+    ],
+    [
+      'contour',
+      plot.contour(grid, { x: xs, y: xs, xTitle: 'z1', yTitle: 'z2', lines: true }),
+      'contour',
+    ],
   ];
   for (const [what, fig, type] of figs) {
     assert.ok(Array.isArray(fig.data) && fig.data.length > 0, `${what}: no traces`);
@@ -40,7 +73,14 @@ test('builders produce plotly figures with labeled axes, palette colors and size
   assert.equal((figs[0][1].layout.title as { text: string }).text, 'loss');
   assert.equal((figs[1][1].layout.yaxis as { scaleanchor?: string }).scaleanchor, 'x');
   assert.equal(figs[1][1].layout.showlegend, true);
-  const logFig = plot.lines([{ x: [1, 10], y: [1, 100] }], { xTitle: 'n', yTitle: 'error', logX: true, logY: true, width: 300, height: 200 });
+  const logFig = plot.lines([{ x: [1, 10], y: [1, 100] }], {
+    xTitle: 'n',
+    yTitle: 'error',
+    logX: true,
+    logY: true,
+    width: 300,
+    height: 200,
+  });
   assert.equal(axes(logFig).x.type, 'log');
   assert.equal(logFig.layout.height, 200);
   // The histogram is a density: bins cover the data and the density curve spans it.
@@ -50,29 +90,63 @@ test('builders produce plotly figures with labeled axes, palette colors and size
 });
 
 test('bad inputs throw errors that name the problem', () => {
-  assert.throws(() => plot.lines([{ name: 's', x: [1, 2, 3], y: [1, 2] }]), /series 's': x has 3 values but y has 2/);
+  assert.throws(
+    () => plot.lines([{ name: 's', x: [1, 2, 3], y: [1, 2] }]),
+    /series 's': x has 3 values but y has 2/,
+  );
   assert.throws(() => plot.scatter([{ x: [1], y: [] }]), /x has 1 values but y has 0/);
   assert.throws(() => plot.histogram([]), /histogram: no values/);
   assert.throws(() => plot.histogram([1, NaN, Infinity]), /2 values are NaN or infinite/);
-  assert.throws(() => plot.heatmap([[1, 2]], { x: [0, 1, 2], y: [0] }), /z must have 1 rows .* of 3 values/);
+  assert.throws(
+    () => plot.heatmap([[1, 2]], { x: [0, 1, 2], y: [0] }),
+    /z must have 1 rows .* of 3 values/,
+  );
   assert.throws(() => plot.contour([[1], [2]], { x: [0], y: [0] }), /contour: z must have 1 rows/);
   assert.throws(() => plot.linspace(0, 1, 1), /n must be an integer >= 2, got 1/);
-  assert.throws(() => plot.show(plot.figure([]), { name: 'bad name!' }), /figure name 'bad name!' must start with a letter or digit/);
+  assert.throws(
+    () => plot.show(plot.figure([]), { name: 'bad name!' }),
+    /figure name 'bad name!' must start with a letter or digit/,
+  );
   assert.throws(() => plot.show({} as plot.Figure), /expected a plotly figure/);
-  assert.throws(() => plot.figureBundle({ data: 'x' } as unknown as plot.Figure), /expected a plotly figure/);
-  assert.throws(() => plot.figureHtml({ layout: {} } as unknown as plot.Figure), /figureHtml: expected a plotly figure/);
+  assert.throws(
+    () => plot.figureBundle({ data: 'x' } as unknown as plot.Figure),
+    /expected a plotly figure/,
+  );
+  assert.throws(
+    () => plot.figureHtml({ layout: {} } as unknown as plot.Figure),
+    /figureHtml: expected a plotly figure/,
+  );
   assert.throws(() => plot.showTable([]), /showTable: no rows/);
-  assert.throws(() => plot.tableBundle({ columns: 'a' } as unknown as plot.DataFrameLike), /expected an array of row objects or a DataFrame/);
+  assert.throws(
+    () => plot.tableBundle({ columns: 'a' } as unknown as plot.DataFrameLike),
+    /expected an array of row objects or a DataFrame/,
+  );
   assert.throws(() => plot.imageGridPng([[0, 1, 0]]), /images of 3 pixels are not square/);
   assert.throws(() => plot.imageGridPng([[0, NaN, 0, 1]]), /pixel 1 of image 0 is NaN/);
 });
 
 test('saveFigure rejects unknown formats and bad sizes before starting a browser', async () => {
   const fig = plot.lines([{ x: [0, 1], y: [0, 1] }], { xTitle: 'x', yTitle: 'y' });
-  await assert.rejects(plot.saveFigure(fig, path.join(os.tmpdir(), 'f.jpg')), /must end in .png, .svg or .html/);
-  await assert.rejects(plot.saveFigure(fig, path.join(os.tmpdir(), 'f.png'), { width: -5 }), /width must be a number in \(0, 10000\], got -5/);
-  await assert.rejects(plot.saveFigure(fig, path.join(os.tmpdir(), 'f.png'), { scale: 0 }), /scale must be a number in \(0, 10\], got 0/);
-  await assert.rejects(plot.saveFigure(fig, path.join(os.tmpdir(), 'f.png'), { width: 10000, height: 10000, scale: 2 }), /over 100 megapixels/);
+  await assert.rejects(
+    plot.saveFigure(fig, path.join(os.tmpdir(), 'f.jpg')),
+    /must end in .png, .svg or .html/,
+  );
+  await assert.rejects(
+    plot.saveFigure(fig, path.join(os.tmpdir(), 'f.png'), { width: -5 }),
+    /width must be a number in \(0, 10000\], got -5/,
+  );
+  await assert.rejects(
+    plot.saveFigure(fig, path.join(os.tmpdir(), 'f.png'), { scale: 0 }),
+    /scale must be a number in \(0, 10\], got 0/,
+  );
+  await assert.rejects(
+    plot.saveFigure(fig, path.join(os.tmpdir(), 'f.png'), {
+      width: 10000,
+      height: 10000,
+      scale: 2,
+    }),
+    /over 100 megapixels/,
+  );
 });
 
 test('texLabel makes mixed text and LaTeX one formula plotly can typeset', () => {
@@ -82,7 +156,10 @@ test('texLabel makes mixed text and LaTeX one formula plotly can typeset', () =>
   assert.equal(plot.texLabel('no math'), 'no math');
   assert.equal(plot.texLabel(undefined), undefined);
   assert.equal(plot.texLabel('a {b} $x$'), '$\\text{a \\{b\\} }x$');
-  const fig = plot.lines([{ name: 'true $p(x)$', x: [0, 1], y: [0, 1] }], { xTitle: '$x$', yTitle: 'density $p(x)$' });
+  const fig = plot.lines([{ name: 'true $p(x)$', x: [0, 1], y: [0, 1] }], {
+    xTitle: '$x$',
+    yTitle: 'density $p(x)$',
+  });
   assert.equal(axes(fig).y.title.text, '$\\text{density }p(x)$');
   assert.equal(fig.data[0].name, '$\\text{true }p(x)$');
   assert.ok(plot.hasLatex(fig));
@@ -92,7 +169,11 @@ test('texLabel makes mixed text and LaTeX one formula plotly can typeset', () =>
 const PAYLOAD = '</script><script>alert(1)</script><img src=x onerror=alert(2)>';
 
 test('notebook figure HTML keeps user strings out of the markup', () => {
-  const fig = plot.lines([{ name: PAYLOAD, x: [0, 1], y: [0, 1] }], { title: PAYLOAD, xTitle: PAYLOAD, yTitle: 'y' });
+  const fig = plot.lines([{ name: PAYLOAD, x: [0, 1], y: [0, 1] }], {
+    title: PAYLOAD,
+    xTitle: PAYLOAD,
+    yTitle: 'y',
+  });
   const first = plot.figureBundle(fig, 'evil', true);
   const later = plot.figureBundle(fig, 'evil', false);
   for (const bundle of [first, later]) {
@@ -102,7 +183,10 @@ test('notebook figure HTML keeps user strings out of the markup', () => {
     assert.deepEqual(bundle[plot.PLOTLY_MIME], fig);
   }
   const size = (b: Record<string, unknown>) => (b['text/html'] as string).length;
-  assert.ok(size(first) > 1_000_000 && size(later) < 10_000, 'plotly.js must be inlined once, then reused');
+  assert.ok(
+    size(first) > 1_000_000 && size(later) < 10_000,
+    'plotly.js must be inlined once, then reused',
+  );
   // The figure JSON round-trips through the escaped script: same strings back.
   const json = /var fig=(.*?);var el=/.exec(later['text/html'] as string)![1];
   assert.equal(JSON.parse(json).layout.title.text, PAYLOAD);
@@ -125,7 +209,9 @@ test('tables: escaped HTML, raw rows as JSON for CSV, danfojs DataFrames', () =>
   assert.equal(csv.split('\n')[0], 'epoch,loss,note');
   assert.equal(csv.split('\n')[1], '1,0.123456789,"a,b"');
   assert.ok(csv.split('\n')[2].startsWith('2,NaN,"say ""hi"" '));
-  const dfd = require('danfojs-node') as { DataFrame: new (data: Record<string, unknown[]>) => plot.DataFrameLike };
+  const dfd = require('danfojs-node') as {
+    DataFrame: new (data: Record<string, unknown[]>) => plot.DataFrameLike;
+  };
   const df = new dfd.DataFrame({ epoch: [1, 2], elbo: [-120.5, -110.25] });
   assert.deepEqual(plot.tableRows(df), [
     { epoch: 1, elbo: -120.5 },
@@ -138,48 +224,105 @@ test('tables: escaped HTML, raw rows as JSON for CSV, danfojs DataFrames', () =>
 });
 
 test('exported figure HTML is self-contained: no URL loads in its markup', () => {
-  const html = plot.figureHtml(plot.lines([{ x: [0, 1], y: [0, 1] }], { title: PAYLOAD, xTitle: 'x', yTitle: 'y' }));
+  const html = plot.figureHtml(
+    plot.lines([{ x: [0, 1], y: [0, 1] }], { title: PAYLOAD, xTitle: 'x', yTitle: 'y' }),
+  );
   const markup = html.replace(/<script>[\s\S]*?<\/script>/g, '<script></script>');
-  assert.ok(!/<[a-z][^>]*\s(src|href|srcset|action|data|poster)\s*=/i.test(markup), 'an element loads a URL');
+  assert.ok(
+    !/<[a-z][^>]*\s(src|href|srcset|action|data|poster)\s*=/i.test(markup),
+    'an element loads a URL',
+  );
   assert.ok(!/url\(|@import/i.test(markup), 'CSS loads a URL');
   assert.ok(html.includes(`content="${plot.OFFLINE_CSP}"`), 'the page forbids URL loads');
   assert.ok(markup.includes(`<title>${'&lt;/script&gt;'}`), 'the title is escaped');
-  assert.equal((html.match(/<script>/g) ?? []).length, 2, 'one plotly.js script and one figure script, no MathJax without LaTeX');
-  assert.equal((plot.figureHtml(plot.lines([{ x: [0], y: [0] }], { xTitle: '$x$', yTitle: 'y' })).match(/<script>/g) ?? []).length, 4);
+  assert.equal(
+    (html.match(/<script>/g) ?? []).length,
+    2,
+    'one plotly.js script and one figure script, no MathJax without LaTeX',
+  );
+  assert.equal(
+    (
+      plot
+        .figureHtml(plot.lines([{ x: [0], y: [0] }], { xTitle: '$x$', yTitle: 'y' }))
+        .match(/<script>/g) ?? []
+    ).length,
+    4,
+  );
 });
 
 test('finding a browser: the environment variable wins and must exist; usual paths per platform', () => {
-  assert.throws(() => plot.findChromium({ GENLAB_CHROMIUM: '/no/such/chrome' }), /GENLAB_CHROMIUM=\/no\/such\/chrome is not an executable file/);
+  assert.throws(
+    () => plot.findChromium({ GENLAB_CHROMIUM: '/no/such/chrome' }),
+    /GENLAB_CHROMIUM=\/no\/such\/chrome is not an executable file/,
+  );
   assert.equal(plot.findChromium({ GENLAB_CHROMIUM: process.execPath }), process.execPath);
   assert.ok(plot.chromiumCandidates('darwin').some((p) => p.includes('Google Chrome.app')));
-  assert.ok(plot.chromiumCandidates('win32', { PROGRAMFILES: 'C:\\Program Files' }).includes('C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe'));
+  assert.ok(
+    plot
+      .chromiumCandidates('win32', { PROGRAMFILES: 'C:\\Program Files' })
+      .includes('C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe'),
+  );
   assert.ok(plot.chromiumCandidates('linux').includes('/usr/bin/chromium'));
   assert.match(plot.noBrowserMessage(), /apt-get install chromium[\s\S]*GENLAB_CHROMIUM/);
 });
 
 test('addStaticImages leaves a notebook without figures alone and starts no browser', async () => {
-  const nb = { cells: [{ cell_type: 'code', outputs: [{ output_type: 'stream', text: 'hi' }] }, { cell_type: 'markdown' }] };
-  await assert.rejects(plot.addStaticImages({} as plot.NotebookJson), /expected notebook JSON with a cells array/);
+  const nb = {
+    cells: [
+      { cell_type: 'code', outputs: [{ output_type: 'stream', text: 'hi' }] },
+      { cell_type: 'markdown' },
+    ],
+  };
+  await assert.rejects(
+    plot.addStaticImages({} as plot.NotebookJson),
+    /expected notebook JSON with a cells array/,
+  );
   const before = JSON.stringify(nb);
   assert.equal(await plot.addStaticImages(nb, { executablePath: '/no/such/browser' }), 0);
   assert.equal(JSON.stringify(nb), before);
 });
 
-test('figures script: named outputs of an executed notebook, repeated names numbered, unnamed counted', () => {
-  const fig = plot.lines([{ x: [0, 1], y: [0, 1] }], { xTitle: 'x', yTitle: 'y' });
-  const out = (kind: string, name: string | undefined, data: Record<string, unknown>) => ({ output_type: 'display_data', data, metadata: { genlab: { kind, ...(name ? { name } : {}) } } });
-  const nb = {
-    cells: [
-      { cell_type: 'code', outputs: [out('figure', 'loss', { [plot.PLOTLY_MIME]: fig }), out('figure', undefined, { [plot.PLOTLY_MIME]: fig })] },
-      { cell_type: 'code', outputs: [out('figure', 'loss', { [plot.PLOTLY_MIME]: fig }), out('image', 'digits', { 'image/png': 'AAAA' })] },
-      { cell_type: 'code', outputs: [out('table', 'history', plot.tableBundle([{ a: 1 }])), { output_type: 'stream', text: 'x' }] },
-    ],
-  };
-  const { outputs, unnamed, renamed } = namedOutputs(nb);
-  assert.deepEqual(
-    outputs.map((o) => `${o.kind}:${o.name}`),
-    ['figure:loss', 'figure:loss-2', 'image:digits', 'table:history'],
-  );
-  assert.equal(unnamed, 1);
-  assert.deepEqual(renamed, ['loss -> loss-2']);
-});
+test(
+  'figures script: named outputs of an executed notebook, repeated names numbered, ' +
+    'unnamed counted',
+  () => {
+    const fig = plot.lines([{ x: [0, 1], y: [0, 1] }], { xTitle: 'x', yTitle: 'y' });
+    const out = (kind: string, name: string | undefined, data: Record<string, unknown>) => ({
+      output_type: 'display_data',
+      data,
+      metadata: { genlab: { kind, ...(name ? { name } : {}) } },
+    });
+    const nb = {
+      cells: [
+        {
+          cell_type: 'code',
+          outputs: [
+            out('figure', 'loss', { [plot.PLOTLY_MIME]: fig }),
+            out('figure', undefined, { [plot.PLOTLY_MIME]: fig }),
+          ],
+        },
+        {
+          cell_type: 'code',
+          outputs: [
+            out('figure', 'loss', { [plot.PLOTLY_MIME]: fig }),
+            out('image', 'digits', { 'image/png': 'AAAA' }),
+          ],
+        },
+        {
+          cell_type: 'code',
+          outputs: [
+            out('table', 'history', plot.tableBundle([{ a: 1 }])),
+            { output_type: 'stream', text: 'x' },
+          ],
+        },
+      ],
+    };
+    const { outputs, unnamed, renamed } = namedOutputs(nb);
+    assert.deepEqual(
+      outputs.map((o) => `${o.kind}:${o.name}`),
+      ['figure:loss', 'figure:loss-2', 'image:digits', 'table:history'],
+    );
+    assert.equal(unnamed, 1);
+    assert.deepEqual(renamed, ['loss -> loss-2']);
+  },
+);

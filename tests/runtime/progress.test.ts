@@ -22,13 +22,13 @@ test('outside a notebook progress prints plain lines, throttled, and the final s
     p.done();
   });
   assert.equal(lines.length, 1, lines.join('\n'));
-  assert.match(lines[0], /^100% train: 1000\/1000 \(.* s\)  loss 1\.00e-3$/);
+  assert.match(lines[0], /^100% train: 1000\/1000 \(.* s\) {2}loss 1\.00e-3$/);
 });
 
 test('progress text shows counts and the latest metrics', () => {
   const p = runtime.progress(4, { label: 'epoch', printMs: 1e9 });
   captureLog(() => p.tick({ 'test loss': 105.25 }, 2));
-  assert.match(p.text(), /^epoch: 2\/4 \(.*left\)  test loss 105\.250$/);
+  assert.match(p.text(), /^epoch: 2\/4 \(.*left\) {2}test loss 105\.250$/);
 });
 
 test('progress rejects a non-positive total', () => {

@@ -58,7 +58,8 @@ test('permutation is a permutation and each position is uniform', () => {
   }
   const expected = trials / 4;
   const se = Math.sqrt(trials * 0.25 * 0.75);
-  for (const row of counts) for (const c of row) assert.ok(Math.abs(c - expected) < 5 * se, `count ${c}`);
+  for (const row of counts)
+    for (const c of row) assert.ok(Math.abs(c - expected) < 5 * se, `count ${c}`);
 });
 
 test('seed rejects negative and fractional values', () => {
@@ -71,5 +72,9 @@ test('fillUniform draws the same numbers as repeated random() calls', () => {
   const one = Array.from({ length: 1000 }, () => runtime.random());
   runtime.seed(11);
   assert.deepEqual(Array.from(runtime.fillUniform(new Float64Array(1000))), one);
-  assert.notDeepEqual(Array.from(runtime.fillUniform(new Float64Array(1000))), one, 'the state moves on');
+  assert.notDeepEqual(
+    Array.from(runtime.fillUniform(new Float64Array(1000))),
+    one,
+    'the state moves on',
+  );
 });

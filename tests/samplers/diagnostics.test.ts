@@ -15,7 +15,8 @@ test('autocorrelation of an AR(1) series is phi^k', () => {
   const rho = samplers.autocorrelation(ar1(40000, phi), 5);
   assert.equal(rho[0], 1);
   // The standard error of rho_k for n = 40000 with tau ~ 5.7 is about 0.012; allow 5 of them.
-  for (let k = 1; k <= 5; k++) assert.ok(Math.abs(rho[k] - phi ** k) < 0.06, `lag ${k}: ${rho[k]} vs ${phi ** k}`);
+  for (let k = 1; k <= 5; k++)
+    assert.ok(Math.abs(rho[k] - phi ** k) < 0.06, `lag ${k}: ${rho[k]} vs ${phi ** k}`);
 });
 
 test('effective sample size: about n for independent draws, n (1 - phi) / (1 + phi) for AR(1)', () => {
@@ -33,9 +34,15 @@ test('effective sample size: about n for independent draws, n (1 - phi) / (1 + p
 test('total variation, frequencies, running frequencies, checkpoints', () => {
   assert.equal(samplers.totalVariation([0.5, 0.5], [0.5, 0.5]), 0);
   assert.equal(samplers.totalVariation([1, 0], [0, 1]), 1);
-  assert.ok(Math.abs(samplers.totalVariation([0.1, 0.4, 0.3, 0.2], [0.25, 0.25, 0.25, 0.25]) - 0.2) < 1e-12);
+  assert.ok(
+    Math.abs(samplers.totalVariation([0.1, 0.4, 0.3, 0.2], [0.25, 0.25, 0.25, 0.25]) - 0.2) < 1e-12,
+  );
   assert.deepEqual(samplers.frequencies([0, 1, 1, 3], 4), [0.25, 0.5, 0, 0.25]);
-  assert.deepEqual(samplers.runningFrequencies([0, 1, 1, 3], 4, [1, 2, 4]), [[1, 0, 0, 0], [0.5, 0.5, 0, 0], [0.25, 0.5, 0, 0.25]]);
+  assert.deepEqual(samplers.runningFrequencies([0, 1, 1, 3], 4, [1, 2, 4]), [
+    [1, 0, 0, 0],
+    [0.5, 0.5, 0, 0],
+    [0.25, 0.5, 0, 0.25],
+  ]);
   assert.deepEqual(samplers.runningTotalVariation([0, 1], [0.5, 0.5], [1, 2]), [0.5, 0]);
   const cp = samplers.logCheckpoints(1, 1000, 4);
   assert.deepEqual(cp, [1, 10, 100, 1000]);
@@ -52,13 +59,28 @@ test('burn-in and thinning keep the right values', () => {
 });
 
 test('diagnostics reject bad inputs with clear messages', () => {
-  assert.throws(() => samplers.totalVariation([1], [0.5, 0.5]), /same positive length, got 1 and 2/);
-  assert.throws(() => samplers.frequencies([0, 4], 4), /code 4 at position 1 is not a state in \[0, 4\)/);
-  assert.throws(() => samplers.runningFrequencies([0, 1], 2, [2, 1]), /checkpoints must be increasing/);
+  assert.throws(
+    () => samplers.totalVariation([1], [0.5, 0.5]),
+    /same positive length, got 1 and 2/,
+  );
+  assert.throws(
+    () => samplers.frequencies([0, 4], 4),
+    /code 4 at position 1 is not a state in \[0, 4\)/,
+  );
+  assert.throws(
+    () => samplers.runningFrequencies([0, 1], 2, [2, 1]),
+    /checkpoints must be increasing/,
+  );
   assert.throws(() => samplers.autocorrelation([1, 1, 1], 1), /constant/);
-  assert.throws(() => samplers.autocorrelation([1, 2, 3], 3), /maxLag must be an integer in \[0, 2\], got 3/);
+  assert.throws(
+    () => samplers.autocorrelation([1, 2, 3], 3),
+    /maxLag must be an integer in \[0, 2\], got 3/,
+  );
   assert.throws(() => samplers.effectiveSampleSize([1, 2]), /at least 4 values/);
-  assert.throws(() => samplers.discardBurnIn([1, 2], 2), /count must be an integer in \[0, 2\), got 2/);
+  assert.throws(
+    () => samplers.discardBurnIn([1, 2], 2),
+    /count must be an integer in \[0, 2\), got 2/,
+  );
   assert.throws(() => samplers.thin([1, 2], 0), /every must be a positive integer, got 0/);
   assert.throws(() => samplers.logCheckpoints(0, 10, 3), /need 1 <= from <= to/);
 });

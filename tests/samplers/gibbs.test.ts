@@ -11,31 +11,48 @@ test('the tutorial table: conditionals are the column- and row-normalized joint'
   await runtime.init({ seed: 0, report: false });
   const c = samplers.tableConditionals(TUTORIAL_JOINT);
   // P(X = x | Y = y) stored [y][x]; P(Y = y | X = x) stored [x][y]
-  const expectXgivenY = [[1 / 4, 3 / 4], [2 / 3, 1 / 3]];
-  const expectYgivenX = [[1 / 5, 4 / 5], [3 / 5, 2 / 5]];
-  c.conditionalXgivenY.flat().forEach((p, k) => assert.ok(Math.abs(p - expectXgivenY.flat()[k]) < 1e-12));
-  c.conditionalYgivenX.flat().forEach((p, k) => assert.ok(Math.abs(p - expectYgivenX.flat()[k]) < 1e-12));
+  const expectXgivenY = [
+    [1 / 4, 3 / 4],
+    [2 / 3, 1 / 3],
+  ];
+  const expectYgivenX = [
+    [1 / 5, 4 / 5],
+    [3 / 5, 2 / 5],
+  ];
+  c.conditionalXgivenY
+    .flat()
+    .forEach((p, k) => assert.ok(Math.abs(p - expectXgivenY.flat()[k]) < 1e-12));
+  c.conditionalYgivenX
+    .flat()
+    .forEach((p, k) => assert.ok(Math.abs(p - expectYgivenX.flat()[k]) < 1e-12));
 });
 
-test('Gibbs on the 2x2 table: TV distance to the exact table < 0.01 after 10^5 sweeps of one chain', async () => {
-  await runtime.init({ seed: 0, report: false });
-  const sampler = new samplers.GibbsSampler(samplers.tableConditionals(TUTORIAL_JOINT));
-  const init = tf.zeros([1, 2]) as tf.Tensor2D;
-  const before = tf.memory().numTensors;
-  const run = sampler.run(init, { sweeps: 100000 });
-  assert.equal(tf.memory().numTensors, before, 'run leaks tensors');
-  const codes = samplers.tableStateCodes(run, 2);
-  assert.equal(codes.length, 100000);
-  const tv = samplers.totalVariation(samplers.frequencies(codes, 4), TUTORIAL_JOINT.flat());
-  assert.ok(tv < 0.01, `TV ${tv}`);
-  init.dispose();
-});
+test(
+  'Gibbs on the 2x2 table: TV distance to the exact table < 0.01 after 10^5 sweeps of ' +
+    'one chain',
+  async () => {
+    await runtime.init({ seed: 0, report: false });
+    const sampler = new samplers.GibbsSampler(samplers.tableConditionals(TUTORIAL_JOINT));
+    const init = tf.zeros([1, 2]) as tf.Tensor2D;
+    const before = tf.memory().numTensors;
+    const run = sampler.run(init, { sweeps: 100000 });
+    assert.equal(tf.memory().numTensors, before, 'run leaks tensors');
+    const codes = samplers.tableStateCodes(run, 2);
+    assert.equal(codes.length, 100000);
+    const tv = samplers.totalVariation(samplers.frequencies(codes, 4), TUTORIAL_JOINT.flat());
+    assert.ok(tv < 0.01, `TV ${tv}`);
+    init.dispose();
+  },
+);
 
 test('random scan also converges to the table, and the same seed gives the same chain', async () => {
   const draw = () => {
     runtime.seed(7);
     const init = tf.zeros([50, 2]) as tf.Tensor2D;
-    const run = new samplers.GibbsSampler(samplers.tableConditionals(TUTORIAL_JOINT), 'random').run(init, { sweeps: 400, burnIn: 20, thin: 2 });
+    const run = new samplers.GibbsSampler(samplers.tableConditionals(TUTORIAL_JOINT), 'random').run(
+      init,
+      { sweeps: 400, burnIn: 20, thin: 2 },
+    );
     init.dispose();
     return run;
   };
@@ -43,47 +60,92 @@ test('random scan also converges to the table, and the same seed gives the same 
   const b = draw();
   assert.deepEqual(a.values, b.values);
   assert.equal(a.sweeps, 200);
-  // 10^4 draws: the expected TV is about 0.005 times the root autocorrelation time; 0.03 is > 5 standard errors.
-  const tv = samplers.totalVariation(samplers.frequencies(samplers.tableStateCodes(a, 2), 4), TUTORIAL_JOINT.flat());
+  // 10^4 draws: the expected TV is about 0.005 times the root autocorrelation time; 0.03 is > 5
+  // standard errors.
+  const tv = samplers.totalVariation(
+    samplers.frequencies(samplers.tableStateCodes(a, 2), 4),
+    TUTORIAL_JOINT.flat(),
+  );
   assert.ok(tv < 0.03, `TV ${tv}`);
 });
 
-test('bivariate Gaussian: moments match, and the lag-1 autocorrelation of x1 under systematic scan is rho^2', async () => {
-  await runtime.init({ seed: 1, report: false });
-  const rho = 0.8;
-  const chains = 40;
-  const init = tf.randomNormal([chains, 2]) as tf.Tensor2D;
-  const run = new samplers.GibbsSampler(samplers.bivariateGaussianConditionals(rho)).run(init, { sweeps: 500, burnIn: 50 });
-  init.dispose();
-  let sxy = 0;
-  let sxx = 0;
-  let sx = 0;
-  const n = run.sweeps * chains;
-  for (let k = 0; k < n; k++) {
-    const [x, y] = [run.values[2 * k], run.values[2 * k + 1]];
-    sxy += x * y;
-    sxx += x * x;
-    sx += x;
-  }
-  // Effective sample size is about n (1 - rho^2) / (1 + rho^2) ~ 0.22 n; tolerances are ~5 standard errors.
-  const se = 1 / Math.sqrt(0.22 * n);
-  assert.ok(Math.abs(sx / n) < 5 * se, `mean ${sx / n}`);
-  assert.ok(Math.abs(sxx / n - 1) < 5 * Math.SQRT2 * se, `variance ${sxx / n}`);
-  assert.ok(Math.abs(sxy / n - rho) < 5 * se, `E[xy] ${sxy / n}`);
-  // x1_{t+1} = rho^2 x1_t + noise under systematic scan, so the lag-1 autocorrelation is rho^2 = 0.64.
-  let lag1 = 0;
-  for (let c = 0; c < chains; c++) lag1 += samplers.autocorrelation(run.trace(0, c), 1)[1] / chains;
-  assert.ok(Math.abs(lag1 - rho * rho) < 0.04, `lag-1 autocorrelation ${lag1}`);
-});
+test(
+  'bivariate Gaussian: moments match, and the lag-1 autocorrelation of x1 under systematic ' +
+    'scan is rho^2',
+  async () => {
+    await runtime.init({ seed: 1, report: false });
+    const rho = 0.8;
+    const chains = 40;
+    const init = tf.randomNormal([chains, 2]) as tf.Tensor2D;
+    const run = new samplers.GibbsSampler(samplers.bivariateGaussianConditionals(rho)).run(init, {
+      sweeps: 500,
+      burnIn: 50,
+    });
+    init.dispose();
+    let sxy = 0;
+    let sxx = 0;
+    let sx = 0;
+    const n = run.sweeps * chains;
+    for (let k = 0; k < n; k++) {
+      const [x, y] = [run.values[2 * k], run.values[2 * k + 1]];
+      sxy += x * y;
+      sxx += x * x;
+      sx += x;
+    }
+    // Effective sample size is about n (1 - rho^2) / (1 + rho^2) ~ 0.22 n; tolerances are ~5
+    // standard errors.
+    const se = 1 / Math.sqrt(0.22 * n);
+    assert.ok(Math.abs(sx / n) < 5 * se, `mean ${sx / n}`);
+    assert.ok(Math.abs(sxx / n - 1) < 5 * Math.SQRT2 * se, `variance ${sxx / n}`);
+    assert.ok(Math.abs(sxy / n - rho) < 5 * se, `E[xy] ${sxy / n}`);
+    // x1_{t+1} = rho^2 x1_t + noise under systematic scan, so the lag-1 autocorrelation is rho^2 =
+    // 0.64.
+    let lag1 = 0;
+    for (let c = 0; c < chains; c++)
+      lag1 += samplers.autocorrelation(run.trace(0, c), 1)[1] / chains;
+    assert.ok(Math.abs(lag1 - rho * rho) < 0.04, `lag-1 autocorrelation ${lag1}`);
+  },
+);
 
 test('Gibbs sampler rejects bad inputs with clear messages', () => {
-  assert.throws(() => samplers.tableConditionals([[0.5, 0.6], [0, 0]]), /must sum to 1/);
+  assert.throws(
+    () =>
+      samplers.tableConditionals([
+        [0.5, 0.6],
+        [0, 0],
+      ]),
+    /must sum to 1/,
+  );
   assert.throws(() => samplers.tableConditionals([[0.5, 0.5]]), /at least 2 rows/);
-  assert.throws(() => samplers.tableConditionals([[0.5, 0.5], [0, 0]]), /positive probability/);
-  assert.throws(() => samplers.tableConditionals([[-0.1, 0.6], [0.3, 0.2]]), /probabilities >= 0/);
-  assert.throws(() => samplers.bivariateGaussianConditionals(1), /rho must be a correlation in \(-1, 1\), got 1/);
+  assert.throws(
+    () =>
+      samplers.tableConditionals([
+        [0.5, 0.5],
+        [0, 0],
+      ]),
+    /positive probability/,
+  );
+  assert.throws(
+    () =>
+      samplers.tableConditionals([
+        [-0.1, 0.6],
+        [0.3, 0.2],
+      ]),
+    /probabilities >= 0/,
+  );
+  assert.throws(
+    () => samplers.bivariateGaussianConditionals(1),
+    /rho must be a correlation in \(-1, 1\), got 1/,
+  );
   const s = new samplers.GibbsSampler(samplers.bivariateGaussianConditionals(0.5));
-  assert.throws(() => new samplers.GibbsSampler(samplers.bivariateGaussianConditionals(0.5), 'blocked' as samplers.Scan), /scan must be 'systematic' or 'random'/);
+  assert.throws(
+    () =>
+      new samplers.GibbsSampler(
+        samplers.bivariateGaussianConditionals(0.5),
+        'blocked' as samplers.Scan,
+      ),
+    /scan must be 'systematic' or 'random'/,
+  );
   const bad = tf.zeros([3, 3]) as tf.Tensor2D;
   assert.throws(() => s.sweep(bad), /state must have shape \[chains, 2\], got \[3, 3\]/);
   const ok = tf.zeros([3, 2]) as tf.Tensor2D;
@@ -96,18 +158,29 @@ test('Gibbs sampler rejects bad inputs with clear messages', () => {
   tf.dispose([bad, ok]);
 });
 
-test('tableGibbsSweep: inverse-CDF sweep with uniform u draws x with P(X | y), then y with P(Y | new x)', () => {
-  const c = samplers.tableConditionals(TUTORIAL_JOINT);
-  // Over a fine grid of u1, the fraction giving x = 1 is P(X = 1 | Y = y).
-  for (const y of [0, 1]) {
-    let ones = 0;
-    for (let k = 0; k < 1000; k++) ones += samplers.tableGibbsSweep(TUTORIAL_JOINT, [0, y], [(k + 0.5) / 1000, 0.5])[0];
-    assert.ok(Math.abs(ones / 1000 - c.conditionalXgivenY[y][1]) < 2e-3);
-  }
-  // y is drawn given the new x: with u1 = 0.99 and y = 0, x = 1, and P(Y = 0 | X = 1) = 0.6.
-  assert.deepEqual(samplers.tableGibbsSweep(TUTORIAL_JOINT, [0, 0], [0.99, 0.59]), [1, 0]);
-  assert.deepEqual(samplers.tableGibbsSweep(TUTORIAL_JOINT, [0, 0], [0.99, 0.61]), [1, 1]);
-  assert.throws(() => samplers.tableGibbsSweep(TUTORIAL_JOINT, [0, 2], [0.5, 0.5]), /y must be a column index in \[0, 2\), got 2/);
-  assert.equal(samplers.integratedAutocorrelationTime([1, 0.5, 0.25, 0.125]), -1 + 2 * (1.5 + 0.375));
-  assert.throws(() => samplers.integratedAutocorrelationTime([0.9, 0.5]), /rho_0 = 1/);
-});
+test(
+  'tableGibbsSweep: inverse-CDF sweep with uniform u draws x with P(X | y), then y with P(Y ' +
+    '| new x)',
+  () => {
+    const c = samplers.tableConditionals(TUTORIAL_JOINT);
+    // Over a fine grid of u1, the fraction giving x = 1 is P(X = 1 | Y = y).
+    for (const y of [0, 1]) {
+      let ones = 0;
+      for (let k = 0; k < 1000; k++)
+        ones += samplers.tableGibbsSweep(TUTORIAL_JOINT, [0, y], [(k + 0.5) / 1000, 0.5])[0];
+      assert.ok(Math.abs(ones / 1000 - c.conditionalXgivenY[y][1]) < 2e-3);
+    }
+    // y is drawn given the new x: with u1 = 0.99 and y = 0, x = 1, and P(Y = 0 | X = 1) = 0.6.
+    assert.deepEqual(samplers.tableGibbsSweep(TUTORIAL_JOINT, [0, 0], [0.99, 0.59]), [1, 0]);
+    assert.deepEqual(samplers.tableGibbsSweep(TUTORIAL_JOINT, [0, 0], [0.99, 0.61]), [1, 1]);
+    assert.throws(
+      () => samplers.tableGibbsSweep(TUTORIAL_JOINT, [0, 2], [0.5, 0.5]),
+      /y must be a column index in \[0, 2\), got 2/,
+    );
+    assert.equal(
+      samplers.integratedAutocorrelationTime([1, 0.5, 0.25, 0.125]),
+      -1 + 2 * (1.5 + 0.375),
+    );
+    assert.throws(() => samplers.integratedAutocorrelationTime([0.9, 0.5]), /rho_0 = 1/);
+  },
+);

@@ -33,7 +33,10 @@ test('a save that fails midway leaves the earlier checkpoint intact and no loada
     if (++writes === 2) throw new Error('disk full (injected)');
     fs.writeFileSync(file, bytes);
   };
-  assert.throws(() => training.saveCheckpoint(dir, { version: 2 }, { w: tf.tensor([4, 5, 6]) }, failing), /disk full/);
+  assert.throws(
+    () => training.saveCheckpoint(dir, { version: 2 }, { w: tf.tensor([4, 5, 6]) }, failing),
+    /disk full/,
+  );
   const loaded = training.loadCheckpoint<{ version: number }>(dir);
   assert.equal(loaded.config.version, 1);
   assert.deepEqual(Array.from(loaded.tensors.w.dataSync()), [1, 2, 3]);
@@ -42,7 +45,10 @@ test('a save that fails midway leaves the earlier checkpoint intact and no loada
   writes = 0;
   assert.throws(() => training.saveCheckpoint(fresh, {}, a, failing), /disk full/);
   assert.equal(training.hasCheckpoint(fresh), false);
-  assert.throws(() => training.loadCheckpoint(fresh), /is not a saved model: .*manifest.json is missing/);
+  assert.throws(
+    () => training.loadCheckpoint(fresh),
+    /is not a saved model: .*manifest.json is missing/,
+  );
 });
 
 test('truncated or corrupted weights and mismatched models are refused with the reason', () => {
@@ -51,12 +57,21 @@ test('truncated or corrupted weights and mismatched models are refused with the 
   const weights = path.join(dir, 'weights.bin');
   const bytes = fs.readFileSync(weights);
   fs.writeFileSync(weights, bytes.subarray(0, 8));
-  assert.throws(() => training.loadCheckpoint(dir), /weights.bin has 8 bytes, the manifest says 24/);
+  assert.throws(
+    () => training.loadCheckpoint(dir),
+    /weights.bin has 8 bytes, the manifest says 24/,
+  );
   bytes[0] ^= 0xff;
   fs.writeFileSync(weights, bytes);
-  assert.throws(() => training.loadCheckpoint(dir), /weights.bin is corrupted \(checksum mismatch\)/);
+  assert.throws(
+    () => training.loadCheckpoint(dir),
+    /weights.bin is corrupted \(checksum mismatch\)/,
+  );
   const v = { 'l.w': tf.variable(tf.zeros([2, 3])), 'l.b': tf.variable(tf.zeros([2])) };
-  assert.throws(() => training.assignVariables(v, { 'l.w': tf.ones([2, 2]), 'l.b': tf.zeros([2]) }), /'l.w' has shape \[2,2\], the model expects \[2,3\]/);
+  assert.throws(
+    () => training.assignVariables(v, { 'l.w': tf.ones([2, 2]), 'l.b': tf.zeros([2]) }),
+    /'l.w' has shape \[2,2\], the model expects \[2,3\]/,
+  );
   assert.throws(() => training.assignVariables(v, { 'l.w': tf.ones([2, 3]) }), /missing \[l.b\]/);
 });
 
@@ -71,5 +86,8 @@ test('history keeps rows, columns, CSV and a DataFrame', () => {
   assert.deepEqual(df.shape, [2, 3]);
   const fig = h.figure('epoch', ['loss', 'test loss'], { yTitle: 'loss (nats)' });
   assert.equal(fig.data.length, 2);
-  assert.throws(() => h.push({ epoch: 'x' as unknown as number }), /metric 'epoch' must be a number/);
+  assert.throws(
+    () => h.push({ epoch: 'x' as unknown as number }),
+    /metric 'epoch' must be a number/,
+  );
 });

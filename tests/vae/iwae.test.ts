@@ -8,8 +8,12 @@ const { VAE, importanceWeightedLogLikelihood } = models.vae;
 /** A tiny VAE with a 1-D latent whose exact log p(x) is a one-dimensional integral. */
 function tinyModel(): models.vae.VAE {
   const model = new VAE({ inputDim: 4, hidden: [3], latentDim: 1 });
-  // Deterministic weights big enough that p(z | x) differs clearly from q(z | x) and from the prior.
-  setWeights(model, (name, i) => (name.startsWith('decoder') ? 2.5 : 0.8) * Math.sin(1.7 * i + name.length));
+  // Deterministic weights big enough that p(z | x) differs clearly from q(z | x) and from the
+  // prior.
+  setWeights(
+    model,
+    (name, i) => (name.startsWith('decoder') ? 2.5 : 0.8) * Math.sin(1.7 * i + name.length),
+  );
   return model;
 }
 
@@ -20,10 +24,15 @@ function exactLogLikelihood(model: models.vae.VAE, x: number[]): number {
     const z = tf.tensor2d(grid, [grid.length, 1]);
     const xs = tf.tile(tf.tensor2d([x]), [grid.length, 1]) as tf.Tensor2D;
     const logPxz = tf.neg(model.reconstructionNll(xs, model.decoderOutput(z)));
-    return tf.sub(logPxz, tf.add(tf.mul(tf.square(z.squeeze()), 0.5), 0.5 * Math.log(2 * Math.PI))).dataSync() as Float32Array;
+    return tf
+      .sub(logPxz, tf.add(tf.mul(tf.square(z.squeeze()), 0.5), 0.5 * Math.log(2 * Math.PI)))
+      .dataSync() as Float32Array;
   });
   const m = Math.max(...logJoint);
-  const sum = logJoint.reduce((s, v, i) => s + (i === 0 || i === grid.length - 1 ? 0.5 : 1) * Math.exp(v - m), 0);
+  const sum = logJoint.reduce(
+    (s, v, i) => s + (i === 0 || i === grid.length - 1 ? 0.5 : 1) * Math.exp(v - m),
+    0,
+  );
   return m + Math.log(sum * 0.005);
 }
 
@@ -45,7 +54,10 @@ test('IWAE at K = 1 is an unbiased estimate of the ELBO', async () => {
   const { reconstruction, kl } = model.elboTerms(xs);
   const elbo = meanAndSe(tf.neg(tf.add(reconstruction, kl)).dataSync());
   const se = Math.hypot(iwae1.se, elbo.se);
-  assert.ok(Math.abs(iwae1.mean - elbo.mean) < 5 * se, `L_1 ${iwae1.mean} vs ELBO ${elbo.mean} (se ${se})`);
+  assert.ok(
+    Math.abs(iwae1.mean - elbo.mean) < 5 * se,
+    `L_1 ${iwae1.mean} vs ELBO ${elbo.mean} (se ${se})`,
+  );
   model.dispose();
 });
 
@@ -55,14 +67,25 @@ test('IWAE bound increases with K on average and approaches the exact log p(x) f
   const exact = exactLogLikelihood(model, X);
   const repeats = 400;
   const xs = tf.tile(tf.tensor2d([X]), [repeats, 1]) as tf.Tensor2D;
-  const bounds = [1, 10, 100, 1000].map((K) => meanAndSe(importanceWeightedLogLikelihood(model, xs, undefined, { samples: K, chunkRows: 20000 })));
+  const bounds = [1, 10, 100, 1000].map((K) =>
+    meanAndSe(
+      importanceWeightedLogLikelihood(model, xs, undefined, { samples: K, chunkRows: 20000 }),
+    ),
+  );
   for (let i = 1; i < bounds.length; i++) {
     const gain = bounds[i].mean - bounds[i - 1].mean;
-    assert.ok(gain > 3 * Math.hypot(bounds[i].se, bounds[i - 1].se), `L_K did not increase: ${bounds.map((b) => b.mean.toFixed(4)).join(' < ')}`);
+    assert.ok(
+      gain > 3 * Math.hypot(bounds[i].se, bounds[i - 1].se),
+      `L_K did not increase: ${bounds.map((b) => b.mean.toFixed(4)).join(' < ')}`,
+    );
   }
-  for (const b of bounds) assert.ok(b.mean < exact + 5 * b.se, `bound ${b.mean} above exact log p(x) ${exact}`);
+  for (const b of bounds)
+    assert.ok(b.mean < exact + 5 * b.se, `bound ${b.mean} above exact log p(x) ${exact}`);
   // The gap at K = 1000 is far below the gap at K = 1 (the ELBO's gap is KL(q || posterior)).
-  assert.ok(exact - bounds[3].mean < 0.05 * (exact - bounds[0].mean) + 5 * bounds[3].se, `L_1000 ${bounds[3].mean}, exact ${exact}, L_1 ${bounds[0].mean}`);
+  assert.ok(
+    exact - bounds[3].mean < 0.05 * (exact - bounds[0].mean) + 5 * bounds[3].se,
+    `L_1000 ${bounds[3].mean}, exact ${exact}, L_1 ${bounds[0].mean}`,
+  );
   model.dispose();
 });
 
@@ -71,10 +94,17 @@ test('chunking the K samples does not change the estimator (same noise, differen
   const model = tinyModel();
   const xs = tf.tile(tf.tensor2d([X]), [200, 1]) as tf.Tensor2D;
   runtime.seed(9);
-  const a = meanAndSe(importanceWeightedLogLikelihood(model, xs, undefined, { samples: 50, chunkRows: 200 * 7 }));
+  const a = meanAndSe(
+    importanceWeightedLogLikelihood(model, xs, undefined, { samples: 50, chunkRows: 200 * 7 }),
+  );
   runtime.seed(10);
-  const b = meanAndSe(importanceWeightedLogLikelihood(model, xs, undefined, { samples: 50, chunkRows: 200 * 50 }));
-  assert.ok(Math.abs(a.mean - b.mean) < 5 * Math.hypot(a.se, b.se), `chunked ${a.mean} vs whole ${b.mean}`);
+  const b = meanAndSe(
+    importanceWeightedLogLikelihood(model, xs, undefined, { samples: 50, chunkRows: 200 * 50 }),
+  );
+  assert.ok(
+    Math.abs(a.mean - b.mean) < 5 * Math.hypot(a.se, b.se),
+    `chunked ${a.mean} vs whole ${b.mean}`,
+  );
   model.dispose();
 });
 
@@ -86,10 +116,19 @@ test('IWAE leaks no tensors and rejects bad arguments', async () => {
   const before = tf.memory().numTensors;
   importanceWeightedLogLikelihood(model, xs, undefined, { samples: 30, chunkRows: 10 });
   assert.equal(tf.memory().numTensors, before);
-  assert.throws(() => importanceWeightedLogLikelihood(model, xs, undefined, { samples: 0 }), /samples \(K\) must be a positive integer, got 0/);
-  assert.throws(() => importanceWeightedLogLikelihood(model, xs, undefined, { chunkRows: 1.5 }), /chunkRows must be a positive integer, got 1.5/);
+  assert.throws(
+    () => importanceWeightedLogLikelihood(model, xs, undefined, { samples: 0 }),
+    /samples \(K\) must be a positive integer, got 0/,
+  );
+  assert.throws(
+    () => importanceWeightedLogLikelihood(model, xs, undefined, { chunkRows: 1.5 }),
+    /chunkRows must be a positive integer, got 1.5/,
+  );
   const ae = new VAE({ kind: 'autoencoder', inputDim: 4, hidden: [3], latentDim: 1 });
-  assert.throws(() => importanceWeightedLogLikelihood(ae, xs), /needs a VAE: an autoencoder defines no q\(z \| x\)/);
+  assert.throws(
+    () => importanceWeightedLogLikelihood(ae, xs),
+    /needs a VAE: an autoencoder defines no q\(z \| x\)/,
+  );
   model.dispose();
   ae.dispose();
 });

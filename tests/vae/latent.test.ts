@@ -12,7 +12,10 @@ test('linearPath runs from z_a to z_b in equal steps', () => {
   assert.deepEqual(path[4], [4, 2, 1]);
   assert.deepEqual(path[2], [2, 2, 0]);
   assert.throws(() => vae.linearPath(za, zb, 1), /steps must be an integer >= 2, got 1/);
-  assert.throws(() => vae.linearPath(za, tf.zeros([1, 2]) as tf.Tensor2D, 3), /must both be one row/);
+  assert.throws(
+    () => vae.linearPath(za, tf.zeros([1, 2]) as tf.Tensor2D, 3),
+    /must both be one row/,
+  );
 });
 
 test('decodeLatentGrid decodes the plane row by row from the top-left corner', async () => {
@@ -20,12 +23,22 @@ test('decodeLatentGrid decodes the plane row by row from the top-left corner', a
   const model = new vae.VAE({ inputDim: 6, hidden: [4], latentDim: 2 });
   const grid = vae.decodeLatentGrid(model, 3, 2);
   assert.deepEqual(grid.shape, [9, 6]);
-  const corners = model.decode(tf.tensor2d([[-2, 2], [2, -2]])).arraySync();
+  const corners = model
+    .decode(
+      tf.tensor2d([
+        [-2, 2],
+        [2, -2],
+      ]),
+    )
+    .arraySync();
   const rows = grid.arraySync();
   assert.deepEqual(rows[0], corners[0]);
   assert.deepEqual(rows[8], corners[1]);
   const model3 = new vae.VAE({ inputDim: 6, hidden: [4], latentDim: 3 });
-  assert.throws(() => vae.decodeLatentGrid(model3), /needs a 2-D latent space, the model has latentDim 3/);
+  assert.throws(
+    () => vae.decodeLatentGrid(model3),
+    /needs a 2-D latent space, the model has latentDim 3/,
+  );
   assert.throws(() => vae.decodeLatentGrid(model, 3, 0), /extent must be positive, got 0/);
 });
 
@@ -37,13 +50,20 @@ test('traverse changes only the chosen latent coordinate', async () => {
   const images = vae.traverse(model, x, [1], [mu[1], 5]);
   assert.deepEqual(images.shape, [2, 6]);
   assert.deepEqual(images.arraySync()[0], model.reconstruct(x).arraySync()[0]);
-  assert.deepEqual(images.arraySync()[1], model.decode(tf.tensor2d([[mu[0], 5, mu[2]]])).arraySync()[0]);
+  assert.deepEqual(
+    images.arraySync()[1],
+    model.decode(tf.tensor2d([[mu[0], 5, mu[2]]])).arraySync()[0],
+  );
   assert.throws(() => vae.traverse(model, x, [3], [0]), /latent coordinate 3 is not in \[0, 3\)/);
   assert.throws(() => vae.traverse(model, x, [0], []), /values is empty/);
 });
 
 test('latentScatterFigure has one trace per digit plus the prior circles, and checks its inputs', () => {
-  const codes = [[0, 1], [1, 0], [2, 2]];
+  const codes = [
+    [0, 1],
+    [1, 0],
+    [2, 2],
+  ];
   const fig = vae.latentScatterFigure(codes, [0, 9, 9], { priorCircles: true });
   assert.equal(fig.data.length, 12);
   assert.deepEqual((fig.data[9] as { x: number[] }).x, [1, 2]);
@@ -54,10 +74,16 @@ test('latentScatterFigure has one trace per digit plus the prior circles, and ch
 test('likelihood helpers reject mismatched shapes and bad scales', () => {
   const a = tf.zeros([2, 3]) as tf.Tensor2D;
   const b = tf.zeros([2, 4]) as tf.Tensor2D;
-  assert.throws(() => vae.bernoulliNll(a, b), /bernoulliNll: x \[2,3\] and logits \[2,4\] must have the same shape/);
+  assert.throws(
+    () => vae.bernoulliNll(a, b),
+    /bernoulliNll: x \[2,3\] and logits \[2,4\] must have the same shape/,
+  );
   assert.throws(() => vae.gaussianNll(a, b, 1), /gaussianNll: x \[2,3\] and mean \[2,4\]/);
   assert.throws(() => vae.gaussianNll(a, a, 0), /std must be positive, got 0/);
-  assert.throws(() => vae.appendOneHot(a, tf.zeros([3, 10]) as tf.Tensor2D), /2 rows but 3 one-hot labels/);
+  assert.throws(
+    () => vae.appendOneHot(a, tf.zeros([3, 10]) as tf.Tensor2D),
+    /2 rows but 3 one-hot labels/,
+  );
 });
 
 test('KL per dimension sums to the closed-form KL and ranks active coordinates first', async () => {
@@ -71,7 +97,10 @@ test('KL per dimension sums to the closed-form KL and ranks active coordinates f
   const order = vae.mostActiveDimensions(model, x, 3);
   assert.deepEqual([...order].sort(), [0, 1, 2]);
   assert.ok(perDim[order[0]] >= perDim[order[1]] && perDim[order[1]] >= perDim[order[2]]);
-  assert.throws(() => vae.mostActiveDimensions(model, x, 4), /count must be an integer in \[1, 3\], got 4/);
+  assert.throws(
+    () => vae.mostActiveDimensions(model, x, 4),
+    /count must be an integer in \[1, 3\], got 4/,
+  );
   const ae = new vae.VAE({ kind: 'autoencoder', inputDim: 6, hidden: [4], latentDim: 3 });
   assert.throws(() => vae.klPerDimension(ae, x), /needs a VAE/);
 });

@@ -1,4 +1,7 @@
-/** Helpers shared by the Boltzmann machines: enumeration of binary states, Bernoulli draws, logsumexp. */
+/**
+ * Helpers shared by the Boltzmann machines: enumeration of binary states, Bernoulli draws,
+ * logsumexp.
+ */
 import * as tf from '@tensorflow/tfjs';
 import { BERNOULLI_KERNEL, nativeKernelsActive } from '../../runtime/kernels';
 import { fillUniform, generatorState, restoreGeneratorState } from '../../runtime/random';
@@ -6,21 +9,32 @@ import { fillUniform, generatorState, restoreGeneratorState } from '../../runtim
 /** Largest number of binary units whose 2^n states this kit enumerates. */
 export const MAX_ENUMERATED_UNITS = 20;
 
-/** States start..start+count-1 of n binary units as rows of a [count, n] float tensor (bit i of the index is unit i). */
+/**
+ * States start..start+count-1 of n binary units as rows of a [count, n] float tensor (bit i of the
+ * index is unit i).
+ */
 export function binaryStates(n: number, start = 0, count = 2 ** n - start): tf.Tensor2D {
   if (!Number.isInteger(n) || n < 1 || n > MAX_ENUMERATED_UNITS) {
-    throw new Error(`binaryStates: n must be an integer in [1, ${MAX_ENUMERATED_UNITS}] (2^n states are enumerated), got ${n}`);
+    throw new Error(
+      `binaryStates: n must be an integer in [1, ${MAX_ENUMERATED_UNITS}] (2^n states are ` +
+        `enumerated), got ${n}`,
+    );
   }
   const values = new Float32Array(count * n);
-  for (let s = 0; s < count; s++) for (let i = 0; i < n; i++) values[s * n + i] = ((start + s) >>> i) & 1;
+  for (let s = 0; s < count; s++)
+    for (let i = 0; i < n; i++) values[s * n + i] = ((start + s) >>> i) & 1;
   return tf.tensor2d(values, [count, n]);
 }
 
 /**
- * Visits all 2^n states chunk by chunk: `f(states, start)` gets states start.. as [chunk, n] rows, inside
- * one tidy scope per chunk (so `f` accumulates numbers or tf.keep-s what it keeps).
+ * Visits all 2^n states chunk by chunk: `f(states, start)` gets states start.. as [chunk, n] rows,
+ * inside one tidy scope per chunk (so `f` accumulates numbers or tf.keep-s what it keeps).
  */
-export function forEachStateChunk(n: number, f: (states: tf.Tensor2D, start: number) => void, chunk = 1 << 14): void {
+export function forEachStateChunk(
+  n: number,
+  f: (states: tf.Tensor2D, start: number) => void,
+  chunk = 1 << 14,
+): void {
   const total = 2 ** n;
   for (let start = 0; start < total; start += chunk) {
     tf.tidy(() => f(binaryStates(n, start, Math.min(chunk, total - start)), start));
@@ -36,9 +50,10 @@ export function logAddExp(a: number, b: number): number {
 }
 
 /**
- * A {0, 1} draw per entry of `p`: 1 with probability p, from the kit's seeded generator. On wasm with the
- * native addon one kernel continues the generator's stream; elsewhere the draws are made on the CPU from the
- * same stream, so both give the same numbers (tf.randomUniform, Less and Cast took a third of a CD-1 step).
+ * A {0, 1} draw per entry of `p`: 1 with probability p, from the kit's seeded generator. On wasm
+ * with the native addon one kernel continues the generator's stream; elsewhere the draws are made
+ * on the CPU from the same stream, so both give the same numbers (tf.randomUniform, Less and Cast
+ * took a third of a CD-1 step).
  */
 export function bernoulli(p: tf.Tensor): tf.Tensor {
   const state = generatorState();

@@ -1,12 +1,19 @@
 /**
- * A fully visible Boltzmann machine on d <= 20 binary units (lecture 001): E(y) = -(1/2 y^T W y + b^T y)
- * with W symmetric and zero on the diagonal, P(y) = exp(-E(y)) / Z. Small enough to enumerate all 2^d
- * states, so log Z, the likelihood and its gradient are exact, and the Gibbs estimate of the gradient can
- * be compared with the truth.
+ * A fully visible Boltzmann machine on d <= 20 binary units (lecture 001): E(y) = -(1/2 y^T W y +
+ * b^T y) with W symmetric and zero on the diagonal, P(y) = exp(-E(y)) / Z. Small enough to
+ * enumerate all 2^d states, so log Z, the likelihood and its gradient are exact, and the Gibbs
+ * estimate of the gradient can be compared with the truth.
  */
 import * as tf from '@tensorflow/tfjs';
 import { FullConditionals, GibbsSampler } from '../../samplers/gibbs';
-import { bernoulli, binaryStates, checkBinaryBatch, forEachStateChunk, logAddExp, MAX_ENUMERATED_UNITS } from './binary';
+import {
+  bernoulli,
+  binaryStates,
+  checkBinaryBatch,
+  forEachStateChunk,
+  logAddExp,
+  MAX_ENUMERATED_UNITS,
+} from './binary';
 import { sampleCategorical } from '../../samplers/targets';
 
 export interface FvbmGradient {
@@ -24,8 +31,16 @@ export class FullyVisibleBM {
   /** From a weight matrix (symmetrized, diagonal zeroed) and biases; both are copied. */
   constructor(weights: tf.Tensor2D, bias: tf.Tensor1D) {
     const d = bias.shape[0];
-    if (!Number.isInteger(d) || d < 2 || d > MAX_ENUMERATED_UNITS) throw new Error(`FullyVisibleBM: the number of units must be in [2, ${MAX_ENUMERATED_UNITS}] (states are enumerated), got ${d}`);
-    if (weights.rank !== 2 || weights.shape[0] !== d || weights.shape[1] !== d) throw new Error(`FullyVisibleBM: weights must be [${d}, ${d}] to match bias [${d}], got [${weights.shape.join(', ')}]`);
+    if (!Number.isInteger(d) || d < 2 || d > MAX_ENUMERATED_UNITS)
+      throw new Error(
+        `FullyVisibleBM: the number of units must be in [2, ${MAX_ENUMERATED_UNITS}] (states are ` +
+          `enumerated), got ${d}`,
+      );
+    if (weights.rank !== 2 || weights.shape[0] !== d || weights.shape[1] !== d)
+      throw new Error(
+        `FullyVisibleBM: weights must be [${d}, ${d}] to match bias [${d}], got ` +
+          `[${weights.shape.join(', ')}]`,
+      );
     this.units = d;
     this.weights = tf.variable(FullyVisibleBM.symmetrize(weights));
     this.bias = tf.variable(bias.clone());
@@ -40,7 +55,10 @@ export class FullyVisibleBM {
     return machine;
   }
 
-  /** A machine with all parameters zero (the uniform distribution), the usual starting point of learning. */
+  /**
+   * A machine with all parameters zero (the uniform distribution), the usual starting point of
+   * learning.
+   */
   static zeros(units: number): FullyVisibleBM {
     const w = tf.zeros([units, units]) as tf.Tensor2D;
     const b = tf.zeros([units]) as tf.Tensor1D;
@@ -92,12 +110,21 @@ export class FullyVisibleBM {
     return tf.tidy(() => tf.mean(tf.neg(this.energy(data))).dataSync()[0]) - logZ;
   }
 
-  /** Data statistics <y>, <y y^T> of rows y [n, d], each row weighted equally or by `weights` [n] (summing to 1). */
-  private static moments(y: tf.Tensor2D, weights?: tf.Tensor1D): { first: tf.Tensor1D; second: tf.Tensor2D } {
+  /**
+   * Data statistics <y>, <y y^T> of rows y [n, d], each row weighted equally or by `weights` [n]
+   * (summing to 1).
+   */
+  private static moments(
+    y: tf.Tensor2D,
+    weights?: tf.Tensor1D,
+  ): { first: tf.Tensor1D; second: tf.Tensor2D } {
     return tf.tidy(() => {
       const w = weights ? weights.reshape([-1, 1]) : tf.fill([y.shape[0], 1], 1 / y.shape[0]);
       const weighted = tf.mul(y, w);
-      return { first: tf.sum(weighted, 0) as tf.Tensor1D, second: tf.matMul(tf.transpose(weighted), y) as tf.Tensor2D };
+      return {
+        first: tf.sum(weighted, 0) as tf.Tensor1D,
+        second: tf.matMul(tf.transpose(weighted), y) as tf.Tensor2D,
+      };
     });
   }
 
@@ -118,7 +145,10 @@ export class FullyVisibleBM {
     return { first, second };
   }
 
-  private gradientFrom(data: tf.Tensor2D, model: { first: tf.Tensor1D; second: tf.Tensor2D }): FvbmGradient {
+  private gradientFrom(
+    data: tf.Tensor2D,
+    model: { first: tf.Tensor1D; second: tf.Tensor2D },
+  ): FvbmGradient {
     return tf.tidy(() => {
       const d = FullyVisibleBM.moments(data);
       const offDiagonal = tf.sub(1, tf.eye(this.units));
@@ -130,7 +160,9 @@ export class FullyVisibleBM {
     });
   }
 
-  /** The exact gradient of the average log-likelihood: data correlations minus model correlations. */
+  /**
+   * The exact gradient of the average log-likelihood: data correlations minus model correlations.
+   */
   exactGradient(data: tf.Tensor2D): FvbmGradient {
     checkBinaryBatch('exactGradient(data)', data, this.units);
     const model = this.modelMoments();
@@ -139,28 +171,40 @@ export class FullyVisibleBM {
     return g;
   }
 
-  /** The full conditionals P(y_i = 1 | y_{-i}) = sigmoid(b_i + sum_j W_ij y_j), for the Gibbs sampler. */
+  /**
+   * The full conditionals P(y_i = 1 | y_{-i}) = sigmoid(b_i + sum_j W_ij y_j), for the Gibbs
+   * sampler.
+   */
   conditionals(): FullConditionals {
     return {
       dims: this.units,
       sample: (state: tf.Tensor2D, i: number): tf.Tensor1D =>
         tf.tidy(() => {
           const column = tf.slice(this.weights, [0, i], [-1, 1]);
-          const field = tf.add(tf.matMul(state, column).reshape([-1]), tf.slice(this.bias, [i], [1]));
+          const field = tf.add(
+            tf.matMul(state, column).reshape([-1]),
+            tf.slice(this.bias, [i], [1]),
+          );
           return bernoulli(tf.sigmoid(field)) as tf.Tensor1D;
         }),
     };
   }
 
   /**
-   * The gradient with the model term estimated by Monte Carlo: `chains` [C, d] are advanced by `sweeps`
-   * Gibbs sweeps and their final states give <y y^T>_model. Returns the gradient and the new chain states
-   * (pass them back next time for persistent chains; the caller disposes the old ones).
+   * The gradient with the model term estimated by Monte Carlo: `chains` [C, d] are advanced by
+   * `sweeps` Gibbs sweeps and their final states give <y y^T>_model. Returns the gradient and the
+   * new chain states (pass them back next time for persistent chains; the caller disposes the old
+   * ones).
    */
-  gibbsGradient(data: tf.Tensor2D, chains: tf.Tensor2D, sweeps = 1): FvbmGradient & { chains: tf.Tensor2D } {
+  gibbsGradient(
+    data: tf.Tensor2D,
+    chains: tf.Tensor2D,
+    sweeps = 1,
+  ): FvbmGradient & { chains: tf.Tensor2D } {
     checkBinaryBatch('gibbsGradient(data)', data, this.units);
     checkBinaryBatch('gibbsGradient(chains)', chains, this.units);
-    if (!Number.isInteger(sweeps) || sweeps < 1) throw new Error(`gibbsGradient: sweeps must be a positive integer, got ${sweeps}`);
+    if (!Number.isInteger(sweeps) || sweeps < 1)
+      throw new Error(`gibbsGradient: sweeps must be a positive integer, got ${sweeps}`);
     const sampler = new GibbsSampler(this.conditionals());
     let state = chains.clone();
     for (let s = 0; s < sweeps; s++) {
@@ -186,7 +230,8 @@ export class FullyVisibleBM {
 
   /** n exact samples, drawn from the enumerated distribution. */
   sample(n: number): tf.Tensor2D {
-    if (!Number.isInteger(n) || n < 1) throw new Error(`sample(n): n must be a positive integer, got ${n}`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`sample(n): n must be a positive integer, got ${n}`);
     const p = this.probabilities();
     return tf.tidy(() => {
       const probs = tf.tile(tf.tensor2d(p, [1, p.length]), [n, 1]) as tf.Tensor2D;
@@ -195,13 +240,18 @@ export class FullyVisibleBM {
     });
   }
 
-  /** KL(P_other || P_this) in nats, both enumerated (e.g. from the data-generating machine to the learned one). */
+  /**
+   * KL(P_other || P_this) in nats, both enumerated (e.g. from the data-generating machine to the
+   * learned one).
+   */
   klFrom(other: FullyVisibleBM): number {
-    if (other.units !== this.units) throw new Error(`klFrom: machines have ${other.units} and ${this.units} units`);
+    if (other.units !== this.units)
+      throw new Error(`klFrom: machines have ${other.units} and ${this.units} units`);
     const p = other.probabilities();
     const q = this.probabilities();
     let kl = 0;
-    for (let k = 0; k < p.length; k++) if (p[k] > 0) kl += p[k] * Math.log(p[k] / Math.max(q[k], 1e-30));
+    for (let k = 0; k < p.length; k++)
+      if (p[k] > 0) kl += p[k] * Math.log(p[k] / Math.max(q[k], 1e-30));
     return kl;
   }
 

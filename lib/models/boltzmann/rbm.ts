@@ -1,14 +1,22 @@
 /**
  * The binary-binary restricted Boltzmann machine (lectures 000, 001):
- *   E(v, h) = -(a^T v + b^T h + v^T W h),  P(v, h) = exp(-E(v, h)) / Z,  v in {0,1}^D, h in {0,1}^H.
+ *   E(v, h) = -(a^T v + b^T h + v^T W h),  P(v, h) = exp(-E(v, h)) / Z,  v in {0,1}^D, h in
+ *   {0,1}^H.
  * No connections within a layer, so both conditionals factorize:
  *   p(h_j = 1 | v) = sigmoid(b_j + (v^T W)_j),  p(v_i = 1 | h) = sigmoid(a_i + (W h)_i),
  * and the hidden units sum out of the marginal in closed form through the free energy
  *   F(v) = -a^T v - sum_j softplus(b_j + (v^T W)_j),  P(v) = exp(-F(v)) / Z.
- * Products with W^T use matMul's transpose flags: the kit's wasm kernels hand them to BLAS without copying W.
+ * Products with W^T use matMul's transpose flags: the kit's wasm kernels hand them to BLAS without
+ * copying W.
  */
 import * as tf from '@tensorflow/tfjs';
-import { bernoulli, checkBinaryBatch, forEachStateChunk, logAddExp, MAX_ENUMERATED_UNITS } from './binary';
+import {
+  bernoulli,
+  checkBinaryBatch,
+  forEachStateChunk,
+  logAddExp,
+  MAX_ENUMERATED_UNITS,
+} from './binary';
 
 export interface RbmParameters {
   /** W, [visible, hidden]. */
@@ -19,11 +27,16 @@ export interface RbmParameters {
   hiddenBias: tf.Tensor1D;
 }
 
-/** F(v) = -a^T v - sum_j softplus(b_j + (v^T W)_j) of each row of v [batch, D], as a function of the parameters. */
+/**
+ * F(v) = -a^T v - sum_j softplus(b_j + (v^T W)_j) of each row of v [batch, D], as a function of the
+ * parameters.
+ */
 export function freeEnergyOf(v: tf.Tensor2D, p: RbmParameters): tf.Tensor1D {
   return tf.tidy(() => {
     const field = tf.add(tf.matMul(v, p.weights), p.hiddenBias);
-    return tf.neg(tf.add(tf.sum(tf.mul(v, p.visibleBias), 1), tf.sum(tf.softplus(field), 1))) as tf.Tensor1D;
+    return tf.neg(
+      tf.add(tf.sum(tf.mul(v, p.visibleBias), 1), tf.sum(tf.softplus(field), 1)),
+    ) as tf.Tensor1D;
   });
 }
 
@@ -37,17 +50,34 @@ export interface ContrastiveGradients {
 }
 
 /**
- * The contrastive gradients of the log-likelihood, data minus model statistics, with the hidden units
- * averaged out: for data v0 [B, D] and chain states vk [M, D] with hidden probabilities ph0 [B, H], phk [M, H],
- * dW = v0^T ph0 / B - vk^T phk / M, da = mean(v0) - mean(vk), db = mean(ph0) - mean(phk).
- * Each is one matrix product over the stacked phases [v0; vk], with weights c = [1/B; -1/M].
+ * The contrastive gradients of the log-likelihood, data minus model statistics, with the hidden
+ * units averaged out: for data v0 [B, D] and chain states vk [M, D] with hidden probabilities ph0
+ * [B, H], phk [M, H], dW = v0^T ph0 / B - vk^T phk / M, da = mean(v0) - mean(vk), db = mean(ph0) -
+ * mean(phk). Each is one matrix product over the stacked phases [v0; vk], with weights c = [1/B;
+ * -1/M].
  */
-export function contrastiveGradients(v0: tf.Tensor2D, ph0: tf.Tensor2D, vk: tf.Tensor2D, phk: tf.Tensor2D): ContrastiveGradients {
-  if (v0.shape[0] !== ph0.shape[0] || vk.shape[0] !== phk.shape[0] || v0.shape[1] !== vk.shape[1] || ph0.shape[1] !== phk.shape[1]) {
-    throw new Error(`contrastiveGradients: shapes do not match: v0 [${v0.shape}], ph0 [${ph0.shape}], vk [${vk.shape}], phk [${phk.shape}]`);
+export function contrastiveGradients(
+  v0: tf.Tensor2D,
+  ph0: tf.Tensor2D,
+  vk: tf.Tensor2D,
+  phk: tf.Tensor2D,
+): ContrastiveGradients {
+  if (
+    v0.shape[0] !== ph0.shape[0] ||
+    vk.shape[0] !== phk.shape[0] ||
+    v0.shape[1] !== vk.shape[1] ||
+    ph0.shape[1] !== phk.shape[1]
+  ) {
+    throw new Error(
+      `contrastiveGradients: shapes do not match: v0 [${v0.shape}], ph0 [${ph0.shape}], vk ` +
+        `[${vk.shape}], phk [${phk.shape}]`,
+    );
   }
   return tf.tidy(() => {
-    const c = tf.concat([tf.fill([v0.shape[0], 1], 1 / v0.shape[0]), tf.fill([vk.shape[0], 1], -1 / vk.shape[0])]) as tf.Tensor2D;
+    const c = tf.concat([
+      tf.fill([v0.shape[0], 1], 1 / v0.shape[0]),
+      tf.fill([vk.shape[0], 1], -1 / vk.shape[0]),
+    ]) as tf.Tensor2D;
     const visible = tf.concat([v0, vk]) as tf.Tensor2D;
     const hidden = tf.concat([ph0, phk]) as tf.Tensor2D;
     return {
@@ -59,7 +89,12 @@ export function contrastiveGradients(v0: tf.Tensor2D, ph0: tf.Tensor2D, vk: tf.T
 }
 
 /** The CD weight gradient <v h^T>_data - <v h^T>_model alone (see contrastiveGradients). */
-export function contrastiveWeightGradient(v0: tf.Tensor2D, ph0: tf.Tensor2D, vk: tf.Tensor2D, phk: tf.Tensor2D): tf.Tensor2D {
+export function contrastiveWeightGradient(
+  v0: tf.Tensor2D,
+  ph0: tf.Tensor2D,
+  vk: tf.Tensor2D,
+  phk: tf.Tensor2D,
+): tf.Tensor2D {
   const { weights, visibleBias, hiddenBias } = contrastiveGradients(v0, ph0, vk, phk);
   tf.dispose([visibleBias, hiddenBias]);
   return weights;
@@ -73,7 +108,8 @@ export interface RbmInit {
 }
 
 function checkUnits(name: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`RBM: ${name} must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`RBM: ${name} must be a positive integer, got ${n}`);
 }
 
 export class RBM {
@@ -81,31 +117,60 @@ export class RBM {
   readonly visibleBias: tf.Variable<tf.Rank.R1>;
   readonly hiddenBias: tf.Variable<tf.Rank.R1>;
 
-  constructor(readonly visible: number, readonly hidden: number, init: RbmInit = {}) {
+  constructor(
+    readonly visible: number,
+    readonly hidden: number,
+    init: RbmInit = {},
+  ) {
     checkUnits('visible', visible);
     checkUnits('hidden', hidden);
     const scale = init.weightScale ?? 0.01;
-    if (!(scale >= 0) || !Number.isFinite(scale)) throw new Error(`RBM: weightScale must be a finite number >= 0, got ${scale}`);
-    if (init.visibleBias && (init.visibleBias.rank !== 1 || init.visibleBias.shape[0] !== visible)) {
-      throw new Error(`RBM: visibleBias must have shape [${visible}], got [${init.visibleBias.shape.join(', ')}]`);
+    if (!(scale >= 0) || !Number.isFinite(scale))
+      throw new Error(`RBM: weightScale must be a finite number >= 0, got ${scale}`);
+    if (
+      init.visibleBias &&
+      (init.visibleBias.rank !== 1 || init.visibleBias.shape[0] !== visible)
+    ) {
+      throw new Error(
+        `RBM: visibleBias must have shape [${visible}], got [${init.visibleBias.shape.join(', ')}]`,
+      );
     }
-    this.weights = tf.variable(tf.tidy(() => tf.randomNormal([visible, hidden], 0, scale)) as tf.Tensor2D);
-    this.visibleBias = tf.variable(init.visibleBias ? init.visibleBias.clone() : tf.zeros([visible]));
+    this.weights = tf.variable(
+      tf.tidy(() => tf.randomNormal([visible, hidden], 0, scale)) as tf.Tensor2D,
+    );
+    this.visibleBias = tf.variable(
+      init.visibleBias ? init.visibleBias.clone() : tf.zeros([visible]),
+    );
     this.hiddenBias = tf.variable(tf.zeros([hidden]));
   }
 
   /** An RBM with the given parameters (copied). */
   static fromParameters(p: RbmParameters): RBM {
-    if (p.weights.rank !== 2) throw new Error(`RBM.fromParameters: weights must be [visible, hidden], got [${p.weights.shape.join(', ')}]`);
+    if (p.weights.rank !== 2)
+      throw new Error(
+        `RBM.fromParameters: weights must be [visible, hidden], got ` +
+          `[${p.weights.shape.join(', ')}]`,
+      );
     const [visible, hidden] = p.weights.shape;
-    if (p.visibleBias.shape[0] !== visible || p.visibleBias.rank !== 1) throw new Error(`RBM.fromParameters: visibleBias must be [${visible}], got [${p.visibleBias.shape.join(', ')}]`);
-    if (p.hiddenBias.shape[0] !== hidden || p.hiddenBias.rank !== 1) throw new Error(`RBM.fromParameters: hiddenBias must be [${hidden}], got [${p.hiddenBias.shape.join(', ')}]`);
+    if (p.visibleBias.shape[0] !== visible || p.visibleBias.rank !== 1)
+      throw new Error(
+        `RBM.fromParameters: visibleBias must be [${visible}], got ` +
+          `[${p.visibleBias.shape.join(', ')}]`,
+      );
+    if (p.hiddenBias.shape[0] !== hidden || p.hiddenBias.rank !== 1)
+      throw new Error(
+        `RBM.fromParameters: hiddenBias must be [${hidden}], got ` +
+          `[${p.hiddenBias.shape.join(', ')}]`,
+      );
     const rbm = new RBM(visible, hidden, { weightScale: 0 });
     rbm.assign(p);
     return rbm;
   }
 
-  /** A random RBM for tests and demos: W ~ N(0, weightScale^2), a ~ N(0, biasScale^2), b ~ N(0, biasScale^2). */
+  /**
+   * A random RBM for tests and demos: W ~ N(0, weightScale^2), a ~ N(0, biasScale^2), b ~ N(0,
+   * biasScale^2).
+   */
   static random(visible: number, hidden: number, weightScale: number, biasScale = 0.5): RBM {
     const p = tf.tidy(() => ({
       weights: tf.randomNormal([visible, hidden], 0, weightScale) as tf.Tensor2D,
@@ -143,7 +208,12 @@ export class RBM {
   /** p(v_i = 1 | h) = sigmoid(a_i + (W h)_i), [batch, D]. */
   visibleProbs(h: tf.Tensor2D): tf.Tensor2D {
     checkBinaryBatch('h', h, this.hidden);
-    return tf.tidy(() => tf.sigmoid(tf.add(tf.matMul(h, this.weights, false, true), this.visibleBias)) as tf.Tensor2D);
+    return tf.tidy(
+      () =>
+        tf.sigmoid(
+          tf.add(tf.matMul(h, this.weights, false, true), this.visibleBias),
+        ) as tf.Tensor2D,
+    );
   }
 
   /** h ~ p(h | v). */
@@ -157,11 +227,12 @@ export class RBM {
   }
 
   /**
-   * `steps` steps of block Gibbs sampling v -> h ~ p(h|v) -> v ~ p(v|h) from v0. Returns the final binary
-   * visible states and their mean-field probabilities p(v|h) (smoother to look at).
+   * `steps` steps of block Gibbs sampling v -> h ~ p(h|v) -> v ~ p(v|h) from v0. Returns the final
+   * binary visible states and their mean-field probabilities p(v|h) (smoother to look at).
    */
   gibbs(v0: tf.Tensor2D, steps: number): { v: tf.Tensor2D; probs: tf.Tensor2D } {
-    if (!Number.isInteger(steps) || steps < 1) throw new Error(`gibbs: steps must be a positive integer, got ${steps}`);
+    if (!Number.isInteger(steps) || steps < 1)
+      throw new Error(`gibbs: steps must be a positive integer, got ${steps}`);
     checkBinaryBatch('gibbs(v0)', v0, this.visible);
     let v = v0.clone();
     let probs = tf.zeros(v0.shape) as tf.Tensor2D;
@@ -181,10 +252,16 @@ export class RBM {
   energy(v: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor1D {
     checkBinaryBatch('energy(v)', v, this.visible);
     checkBinaryBatch('energy(h)', h, this.hidden);
-    if (v.shape[0] !== h.shape[0]) throw new Error(`energy: v has ${v.shape[0]} rows but h has ${h.shape[0]}`);
+    if (v.shape[0] !== h.shape[0])
+      throw new Error(`energy: v has ${v.shape[0]} rows but h has ${h.shape[0]}`);
     return tf.tidy(() => {
       const interaction = tf.sum(tf.mul(tf.matMul(v, this.weights), h), 1);
-      return tf.neg(tf.add(tf.add(tf.sum(tf.mul(v, this.visibleBias), 1), tf.sum(tf.mul(h, this.hiddenBias), 1)), interaction)) as tf.Tensor1D;
+      return tf.neg(
+        tf.add(
+          tf.add(tf.sum(tf.mul(v, this.visibleBias), 1), tf.sum(tf.mul(h, this.hiddenBias), 1)),
+          interaction,
+        ),
+      ) as tf.Tensor1D;
     });
   }
 
@@ -199,15 +276,23 @@ export class RBM {
     return { weights: this.weights, visibleBias: this.visibleBias, hiddenBias: this.hiddenBias };
   }
 
-  /** Mean squared reconstruction error sum_i (v_i - p(v_i | h = p(h|v)))^2 per image (mean-field, deterministic). */
+  /**
+   * Mean squared reconstruction error sum_i (v_i - p(v_i | h = p(h|v)))^2 per image (mean-field,
+   * deterministic).
+   */
   reconstructionError(v: tf.Tensor2D): number {
-    return tf.tidy(() => tf.mean(tf.sum(tf.squaredDifference(v, this.visibleProbs(this.hiddenProbs(v))), 1)).dataSync()[0]);
+    return tf.tidy(
+      () =>
+        tf
+          .mean(tf.sum(tf.squaredDifference(v, this.visibleProbs(this.hiddenProbs(v))), 1))
+          .dataSync()[0],
+    );
   }
 
   /**
-   * Average log pseudo-likelihood sum_i log P(v_i | v_{-i}) per image, with every i (not a random subset):
-   * log P(v_i | v_{-i}) = -softplus(F(v) - F(v with bit i flipped)). Flipping bit i adds s_i W_i to the
-   * hidden field (s_i = 1 - 2 v_i), so all D flips cost one [D, H] tensor per image.
+   * Average log pseudo-likelihood sum_i log P(v_i | v_{-i}) per image, with every i (not a random
+   * subset): log P(v_i | v_{-i}) = -softplus(F(v) - F(v with bit i flipped)). Flipping bit i adds
+   * s_i W_i to the hidden field (s_i = 1 - 2 v_i), so all D flips cost one [D, H] tensor per image.
    */
   pseudoLogLikelihood(v: tf.Tensor2D): number {
     checkBinaryBatch('pseudoLogLikelihood(v)', v, this.visible);
@@ -219,9 +304,15 @@ export class RBM {
         const x = tf.slice(v, [start, 0], [Math.min(chunk, n - start), -1]) as tf.Tensor2D;
         const field = this.hiddenField(x); // [m, H]
         const flip = tf.sub(1, tf.mul(2, x)); // s_i, [m, D]
-        const flippedField = tf.add(field.expandDims(1), tf.mul(flip.expandDims(2), this.weights.expandDims(0))); // [m, D, H]
+        const flippedField = tf.add(
+          field.expandDims(1),
+          tf.mul(flip.expandDims(2), this.weights.expandDims(0)),
+        ); // [m, D, H]
         // F(v) - F(v') = s_i a_i + sum_j softplus(field'_j) - softplus(field_j)
-        const delta = tf.add(tf.mul(flip, this.visibleBias), tf.sub(tf.sum(tf.softplus(flippedField), 2), tf.sum(tf.softplus(field), 1, true)));
+        const delta = tf.add(
+          tf.mul(flip, this.visibleBias),
+          tf.sub(tf.sum(tf.softplus(flippedField), 2), tf.sum(tf.softplus(field), 1, true)),
+        );
         return tf.neg(tf.sum(tf.softplus(delta))).dataSync()[0];
       });
     }
@@ -230,39 +321,75 @@ export class RBM {
 
   /**
    * Exact log Z by summing over the smaller layer (at most 20 units):
-   *   log Z = log sum_h exp(b^T h + sum_i softplus(a_i + (W h)_i))   (or the same with v and h swapped).
+   *   log Z = log sum_h exp(b^T h + sum_i softplus(a_i + (W h)_i))   (or the same with v and h
+   *   swapped).
    */
   logPartitionExact(): number {
     const small = Math.min(this.visible, this.hidden);
     if (small > MAX_ENUMERATED_UNITS) {
-      throw new Error(`logPartitionExact: both layers have more than ${MAX_ENUMERATED_UNITS} units (${this.visible} visible, ${this.hidden} hidden); estimate log Z with annealedImportanceSampling instead`);
+      throw new Error(
+        `logPartitionExact: both layers have more than ${MAX_ENUMERATED_UNITS} units ` +
+          `(${this.visible} visible, ${this.hidden} hidden); estimate log Z with ` +
+          `annealedImportanceSampling instead`,
+      );
     }
     let logZ = -Infinity;
     const overHidden = this.hidden <= this.visible;
-    const chunk = Math.max(1, Math.min(1 << 14, Math.floor(2e7 / Math.max(this.visible, this.hidden))));
-    forEachStateChunk(small, (states) => {
-      const term = overHidden
-        ? tf.add(tf.sum(tf.mul(states, this.hiddenBias), 1), tf.sum(tf.softplus(tf.add(tf.matMul(states, this.weights, false, true), this.visibleBias)), 1))
-        : tf.neg(this.freeEnergy(states));
-      logZ = logAddExp(logZ, tf.logSumExp(term).dataSync()[0]);
-    }, chunk);
+    const chunk = Math.max(
+      1,
+      Math.min(1 << 14, Math.floor(2e7 / Math.max(this.visible, this.hidden))),
+    );
+    forEachStateChunk(
+      small,
+      (states) => {
+        const term = overHidden
+          ? tf.add(
+              tf.sum(tf.mul(states, this.hiddenBias), 1),
+              tf.sum(
+                tf.softplus(tf.add(tf.matMul(states, this.weights, false, true), this.visibleBias)),
+                1,
+              ),
+            )
+          : tf.neg(this.freeEnergy(states));
+        logZ = logAddExp(logZ, tf.logSumExp(term).dataSync()[0]);
+      },
+      chunk,
+    );
     return logZ;
   }
 
   /** log P(v) = -F(v) - log Z per image, [batch], given log Z (exact or from AIS). */
   logProbability(v: tf.Tensor2D, logZ: number): tf.Tensor1D {
-    if (!Number.isFinite(logZ)) throw new Error(`logProbability: logZ must be a finite number, got ${logZ}`);
+    if (!Number.isFinite(logZ))
+      throw new Error(`logProbability: logZ must be a finite number, got ${logZ}`);
     return tf.tidy(() => tf.sub(tf.neg(this.freeEnergy(v)), logZ) as tf.Tensor1D);
   }
 
   /** Average log P(v) over the rows of `images` [n, D] in nats per image, in batches. */
   averageLogProbability(images: Float32Array, logZ: number, batchSize = 1000): number {
     const n = images.length / this.visible;
-    if (!Number.isInteger(n) || n < 1) throw new Error(`averageLogProbability: ${images.length} values are not whole images of ${this.visible} pixels`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(
+        `averageLogProbability: ${images.length} values are not whole images of ` +
+          `${this.visible} pixels`,
+      );
     let total = 0;
     for (let start = 0; start < n; start += batchSize) {
       const m = Math.min(batchSize, n - start);
-      total += tf.tidy(() => tf.sum(this.logProbability(tf.tensor2d(images.subarray(start * this.visible, (start + m) * this.visible), [m, this.visible]), logZ)).dataSync()[0]);
+      total += tf.tidy(
+        () =>
+          tf
+            .sum(
+              this.logProbability(
+                tf.tensor2d(images.subarray(start * this.visible, (start + m) * this.visible), [
+                  m,
+                  this.visible,
+                ]),
+                logZ,
+              ),
+            )
+            .dataSync()[0],
+      );
     }
     return total / n;
   }

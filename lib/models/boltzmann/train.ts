@@ -1,15 +1,20 @@
 /**
  * Maximum-likelihood learning of an RBM (lecture 001: data correlations minus model correlations):
  *   dlog P(v) / dW = <v h^T>_data - <v h^T>_model,
- * with the model term from a short Gibbs chain: contrastive divergence CD-k starts the chain at the data
- * and runs k steps; persistent CD (PCD, Tieleman 2008) keeps "fantasy" chains alive across updates.
- * Parameters move by SGD with momentum and L2 weight decay:
+ * with the model term from a short Gibbs chain: contrastive divergence CD-k starts the chain at the
+ * data and runs k steps; persistent CD (PCD, Tieleman 2008) keeps "fantasy" chains alive across
+ * updates. Parameters move by SGD with momentum and L2 weight decay:
  *   velocity = momentum * velocity + learningRate * (gradient - weightDecay * W),  W += velocity.
  */
 import * as tf from '@tensorflow/tfjs';
 import { pixelLogits } from '../../data/pixels';
 import { permutation, seed } from '../../runtime/random';
-import { assignVariables, hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../../training/checkpoint';
+import {
+  assignVariables,
+  hasCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from '../../training/checkpoint';
 import { bernoulli, checkBinaryBatch } from './binary';
 import { contrastiveGradients, RBM } from './rbm';
 
@@ -22,14 +27,18 @@ export interface CdOptions {
   chains?: number;
   /** Step size on the per-example average gradient (default 0.05). */
   learningRate?: number;
-  /** Momentum of the parameter velocity (default 0.5; Hinton's guide raises it to 0.9 after a few epochs). */
+  /**
+   * Momentum of the parameter velocity (default 0.5; Hinton's guide raises it to 0.9 after a few
+   * epochs).
+   */
   momentum?: number;
   /** L2 weight decay on W (default 2e-4). */
   weightDecay?: number;
 }
 
 function checkPositive(name: string, value: number, allowZero = false): void {
-  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) throw new Error(`${name} must be a finite number ${allowZero ? '>= 0' : '> 0'}, got ${value}`);
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0))
+    throw new Error(`${name} must be a finite number ${allowZero ? '>= 0' : '> 0'}, got ${value}`);
 }
 
 /** Owns the momentum velocities (and the persistent chains) of one RBM's training run. */
@@ -41,21 +50,36 @@ export class CdTrainer {
   weightDecay: number;
   /** The persistent fantasy particles [chains, D] (PCD only). */
   readonly chains?: tf.Variable<tf.Rank.R2>;
-  private readonly velocity: { weights: tf.Variable; visibleBias: tf.Variable; hiddenBias: tf.Variable };
+  private readonly velocity: {
+    weights: tf.Variable;
+    visibleBias: tf.Variable;
+    hiddenBias: tf.Variable;
+  };
 
-  constructor(readonly rbm: RBM, options: CdOptions = {}) {
+  constructor(
+    readonly rbm: RBM,
+    options: CdOptions = {},
+  ) {
     this.k = options.k ?? 1;
-    if (!Number.isInteger(this.k) || this.k < 1) throw new Error(`CdTrainer: k (Gibbs steps per update) must be a positive integer, got ${options.k}`);
+    if (!Number.isInteger(this.k) || this.k < 1)
+      throw new Error(
+        `CdTrainer: k (Gibbs steps per update) must be a positive integer, got ${options.k}`,
+      );
     this.persistent = options.persistent ?? false;
     this.learningRate = options.learningRate ?? 0.05;
     this.momentum = options.momentum ?? 0.5;
     this.weightDecay = options.weightDecay ?? 2e-4;
     checkPositive('CdTrainer: learningRate', this.learningRate);
     checkPositive('CdTrainer: weightDecay', this.weightDecay, true);
-    if (!(this.momentum >= 0 && this.momentum < 1)) throw new Error(`CdTrainer: momentum must be in [0, 1), got ${this.momentum}`);
+    if (!(this.momentum >= 0 && this.momentum < 1))
+      throw new Error(`CdTrainer: momentum must be in [0, 1), got ${this.momentum}`);
     const chains = options.chains ?? 100;
-    if (!Number.isInteger(chains) || chains < 1) throw new Error(`CdTrainer: chains must be a positive integer, got ${chains}`);
-    if (this.persistent) this.chains = tf.variable(tf.tidy(() => bernoulli(tf.fill([chains, rbm.visible], 0.5)) as tf.Tensor2D));
+    if (!Number.isInteger(chains) || chains < 1)
+      throw new Error(`CdTrainer: chains must be a positive integer, got ${chains}`);
+    if (this.persistent)
+      this.chains = tf.variable(
+        tf.tidy(() => bernoulli(tf.fill([chains, rbm.visible], 0.5)) as tf.Tensor2D),
+      );
     this.velocity = {
       weights: tf.variable(tf.zeros(rbm.weights.shape)),
       visibleBias: tf.variable(tf.zeros([rbm.visible])),
@@ -64,16 +88,19 @@ export class CdTrainer {
   }
 
   /**
-   * One CD-k (or PCD-k) update on a batch v0 [B, D] of binary images, all in one tidy scope; returns nothing
-   * so that nothing waits for the device.
+   * One CD-k (or PCD-k) update on a batch v0 [B, D] of binary images, all in one tidy scope;
+   * returns nothing so that nothing waits for the device.
    */
   step(v0: tf.Tensor2D): void {
     checkBinaryBatch('CdTrainer.step(v0)', v0, this.rbm.visible);
     const rbm = this.rbm;
     tf.tidy(() => {
       const positiveHidden = rbm.hiddenProbs(v0);
-      // Negative phase: k steps of block Gibbs from the data (CD) or from the persistent chains (PCD).
-      let h = this.persistent ? rbm.sampleHidden(this.chains as tf.Tensor2D) : (bernoulli(positiveHidden) as tf.Tensor2D);
+      // Negative phase: k steps of block Gibbs from the data (CD) or from the persistent chains
+      // (PCD).
+      let h = this.persistent
+        ? rbm.sampleHidden(this.chains as tf.Tensor2D)
+        : (bernoulli(positiveHidden) as tf.Tensor2D);
       let v = rbm.sampleVisible(h);
       for (let t = 1; t < this.k; t++) {
         h = rbm.sampleHidden(v);
@@ -82,7 +109,13 @@ export class CdTrainer {
       const negativeHidden = rbm.hiddenProbs(v);
       // data minus model statistics: <v h^T>, <v>, <h>
       const grad = contrastiveGradients(v0, positiveHidden, v, negativeHidden);
-      this.update(rbm.weights, this.velocity.weights, this.weightDecay > 0 ? tf.sub(grad.weights, tf.mul(rbm.weights, this.weightDecay)) : grad.weights);
+      this.update(
+        rbm.weights,
+        this.velocity.weights,
+        this.weightDecay > 0
+          ? tf.sub(grad.weights, tf.mul(rbm.weights, this.weightDecay))
+          : grad.weights,
+      );
       this.update(rbm.visibleBias, this.velocity.visibleBias, grad.visibleBias);
       this.update(rbm.hiddenBias, this.velocity.hiddenBias, grad.hiddenBias);
       if (this.chains) this.chains.assign(v as tf.Tensor2D);
@@ -105,11 +138,16 @@ export class CdTrainer {
   epoch(images: Float32Array, batchSize = 100): void {
     const d = this.rbm.visible;
     const n = images.length / d;
-    if (!Number.isInteger(n) || n < batchSize) throw new Error(`CdTrainer.epoch: images must hold at least batchSize=${batchSize} whole images of ${d} pixels, got ${images.length} values`);
+    if (!Number.isInteger(n) || n < batchSize)
+      throw new Error(
+        `CdTrainer.epoch: images must hold at least batchSize=${batchSize} whole images of ${d} ` +
+          `pixels, got ${images.length} values`,
+      );
     const order = permutation(n);
     const batch = new Float32Array(batchSize * d);
     for (let start = 0; start + batchSize <= n; start += batchSize) {
-      for (let r = 0; r < batchSize; r++) batch.set(images.subarray(order[start + r] * d, (order[start + r] + 1) * d), r * d);
+      for (let r = 0; r < batchSize; r++)
+        batch.set(images.subarray(order[start + r] * d, (order[start + r] + 1) * d), r * d);
       const v0 = tf.tensor2d(batch, [batchSize, d]);
       this.step(v0);
       v0.dispose();
@@ -117,7 +155,12 @@ export class CdTrainer {
   }
 
   dispose(): void {
-    tf.dispose([this.velocity.weights, this.velocity.visibleBias, this.velocity.hiddenBias, ...(this.chains ? [this.chains] : [])]);
+    tf.dispose([
+      this.velocity.weights,
+      this.velocity.visibleBias,
+      this.velocity.hiddenBias,
+      ...(this.chains ? [this.chains] : []),
+    ]);
   }
 }
 
@@ -126,19 +169,32 @@ export interface FitOptions extends CdOptions {
   epochs: number;
   /** Mini-batch size (default 100). */
   batchSize?: number;
-  /** Momentum from the given epoch on (default 0.9 from epoch 5, as in Hinton's practical guide). */
+  /**
+   * Momentum from the given epoch on (default 0.9 from epoch 5, as in Hinton's practical guide).
+   */
   finalMomentum?: number;
   momentumSwitchEpoch?: number;
-  /** Decay the learning rate linearly to 0 over the epochs (Tieleman's PCD schedule), default false. */
+  /**
+   * Decay the learning rate linearly to 0 over the epochs (Tieleman's PCD schedule), default false.
+   */
   linearDecay?: boolean;
   /** Called after each epoch (from 1) with the trainer, e.g. to log the reconstruction error. */
   onEpoch?: (epoch: number, trainer: CdTrainer) => void;
 }
 
-/** Trains `rbm` on `images` [n * D] with CD-k or PCD-k; returns the trainer (dispose it when done). */
+/**
+ * Trains `rbm` on `images` [n * D] with CD-k or PCD-k; returns the trainer (dispose it when done).
+ */
 export function fitRbm(rbm: RBM, images: Float32Array, options: FitOptions): CdTrainer {
-  const { epochs, batchSize = 100, finalMomentum = 0.9, momentumSwitchEpoch = 5, linearDecay = false } = options;
-  if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`fitRbm: epochs must be a positive integer, got ${epochs}`);
+  const {
+    epochs,
+    batchSize = 100,
+    finalMomentum = 0.9,
+    momentumSwitchEpoch = 5,
+    linearDecay = false,
+  } = options;
+  if (!Number.isInteger(epochs) || epochs < 1)
+    throw new Error(`fitRbm: epochs must be a positive integer, got ${epochs}`);
   const trainer = new CdTrainer(rbm, options);
   const initialRate = trainer.learningRate;
   for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -153,7 +209,10 @@ export function fitRbm(rbm: RBM, images: Float32Array, options: FitOptions): CdT
 export interface RbmRecipe {
   /** Hidden units. */
   hidden: number;
-  /** Training options (epochs, k, persistent, learning rate, ...); callbacks are not part of a recipe. */
+  /**
+   * Training options (epochs, k, persistent, learning rate, ...); callbacks are not part of a
+   * recipe.
+   */
   fit: Omit<FitOptions, 'onEpoch'>;
   /** Seed of the run (default 0). */
   seed: number;
@@ -163,7 +222,10 @@ export interface RbmRecipe {
 
 export interface RbmEpochRow {
   epoch: number;
-  /** Mean-field reconstruction error on a fixed set of 1,000 training images (squared pixels per image). */
+  /**
+   * Mean-field reconstruction error on a fixed set of 1,000 training images (squared pixels per
+   * image).
+   */
   reconstruction: number;
   /** Average log pseudo-likelihood on 100 training images (nats per image). */
   pseudoLogLikelihood: number;
@@ -188,11 +250,22 @@ interface RbmCheckpointConfig {
 }
 
 /**
- * Trains an RBM by `recipe` on `images` and saves it under `dir`, or loads it from `dir` when a checkpoint
- * of the same recipe is there (so a long full-size run is paid once). `onEpoch` sees each history row.
+ * Trains an RBM by `recipe` on `images` and saves it under `dir`, or loads it from `dir` when a
+ * checkpoint of the same recipe is there (so a long full-size run is paid once). `onEpoch` sees
+ * each history row.
  */
-export function trainOrLoadRbm(dir: string, images: Float32Array, visible: number, recipe: RbmRecipe, onEpoch?: (row: RbmEpochRow) => void): TrainedRbm {
-  if (images.length !== recipe.images * visible) throw new Error(`trainOrLoadRbm: recipe.images = ${recipe.images} but images hold ${images.length / visible} images of ${visible} pixels`);
+export function trainOrLoadRbm(
+  dir: string,
+  images: Float32Array,
+  visible: number,
+  recipe: RbmRecipe,
+  onEpoch?: (row: RbmEpochRow) => void,
+): TrainedRbm {
+  if (images.length !== recipe.images * visible)
+    throw new Error(
+      `trainOrLoadRbm: recipe.images = ${recipe.images} but images hold ` +
+        `${images.length / visible} images of ${visible} pixels`,
+    );
   if (hasCheckpoint(dir)) {
     const saved = loadCheckpoint<RbmCheckpointConfig>(dir);
     if (JSON.stringify(saved.config.recipe) === JSON.stringify(recipe)) {
@@ -207,8 +280,13 @@ export function trainOrLoadRbm(dir: string, images: Float32Array, visible: numbe
   const bias = pixelLogits(images, visible);
   const rbm = new RBM(visible, recipe.hidden, { visibleBias: bias });
   bias.dispose();
-  const monitor = tf.tensor2d(images.subarray(0, Math.min(1000, recipe.images) * visible), [Math.min(1000, recipe.images), visible]);
-  const small = tf.tidy(() => tf.slice(monitor, [0, 0], [Math.min(100, monitor.shape[0]), -1])) as tf.Tensor2D;
+  const monitor = tf.tensor2d(images.subarray(0, Math.min(1000, recipe.images) * visible), [
+    Math.min(1000, recipe.images),
+    visible,
+  ]);
+  const small = tf.tidy(() =>
+    tf.slice(monitor, [0, 0], [Math.min(100, monitor.shape[0]), -1]),
+  ) as tf.Tensor2D;
   const history: RbmEpochRow[] = [];
   const started = Date.now();
   let trainSeconds = 0;
@@ -216,12 +294,21 @@ export function trainOrLoadRbm(dir: string, images: Float32Array, visible: numbe
     ...recipe.fit,
     onEpoch: (epoch) => {
       trainSeconds = (Date.now() - started) / 1000;
-      const row = { epoch, reconstruction: rbm.reconstructionError(monitor), pseudoLogLikelihood: rbm.pseudoLogLikelihood(small), seconds: trainSeconds };
+      const row = {
+        epoch,
+        reconstruction: rbm.reconstructionError(monitor),
+        pseudoLogLikelihood: rbm.pseudoLogLikelihood(small),
+        seconds: trainSeconds,
+      };
       history.push(row);
       onEpoch?.(row);
     },
   }).dispose();
   tf.dispose([monitor, small]);
-  saveCheckpoint<RbmCheckpointConfig>(dir, { recipe, history, seconds: trainSeconds }, rbm.namedVariables());
+  saveCheckpoint<RbmCheckpointConfig>(
+    dir,
+    { recipe, history, seconds: trainSeconds },
+    rbm.namedVariables(),
+  );
   return { rbm, history, seconds: trainSeconds, loaded: false };
 }

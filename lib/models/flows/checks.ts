@@ -2,12 +2,16 @@
 import * as tf from '@tensorflow/tfjs';
 
 export function checkCount(what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${what} must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${what} must be a positive integer, got ${n}`);
 }
 
 /** Throws unless `x` is a [batch, dim] tensor. */
 export function checkPoints(who: string, x: tf.Tensor, dim: number): void {
   if (x.rank !== 2 || x.shape[1] !== dim) {
-    throw new Error(`${who}: expected points of shape [batch, ${dim}], got [${x.shape.join(', ')}]; reshape to [n, ${dim}]`);
+    throw new Error(
+      `${who}: expected points of shape [batch, ${dim}], got [${x.shape.join(', ')}]; reshape to ` +
+        `[n, ${dim}]`,
+    );
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Affine coupling layer (NICE, Dinh et al. 2014; RealNVP, Dinh et al. 2017). With a binary mask m,
  *   y = m⊙z + (1-m)⊙(z⊙exp(s(m⊙z)) + t(m⊙z)),
- * the Jacobian is triangular (after permuting), so log |det ∂y/∂z| = Σ_i (1-m_i) s_i(m⊙z), and the inverse is exact:
+ * the Jacobian is triangular (after permuting), so log |det ∂y/∂z| = Σ_i (1-m_i) s_i(m⊙z), and the
+ * inverse is exact:
  *   z = m⊙y + (1-m)⊙((y - t(m⊙y))⊙exp(-s(m⊙y))).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -17,10 +18,17 @@ export interface CouplingOptions {
   name?: string;
 }
 
-/** The alternating mask of layer `layer`: m_i = 1 when i + layer is even (the coordinates left unchanged). */
+/**
+ * The alternating mask of layer `layer`: m_i = 1 when i + layer is even (the coordinates left
+ * unchanged).
+ */
 export function alternatingMask(dim: number, layer: number): number[] {
-  if (!Number.isInteger(dim) || dim < 2) throw new Error(`a coupling layer needs dim >= 2 (it splits the coordinates in two), got ${dim}`);
-  if (!Number.isInteger(layer) || layer < 0) throw new Error(`layer index must be a non-negative integer, got ${layer}`);
+  if (!Number.isInteger(dim) || dim < 2)
+    throw new Error(
+      `a coupling layer needs dim >= 2 (it splits the coordinates in two), got ${dim}`,
+    );
+  if (!Number.isInteger(layer) || layer < 0)
+    throw new Error(`layer index must be a non-negative integer, got ${layer}`);
   return Array.from({ length: dim }, (_, i) => ((i + layer) % 2 === 0 ? 1 : 0));
 }
 
@@ -30,20 +38,37 @@ export class AffineCoupling implements Flow {
   readonly name: string;
   private readonly complement: tf.Tensor1D;
 
-  /** `mask`: 1 for the coordinates that pass through and condition the others, 0 for those transformed. */
-  constructor(readonly dim: number, mask: number[], options: CouplingOptions = {}) {
-    if (!Number.isInteger(dim) || dim < 2) throw new Error(`AffineCoupling dim must be an integer >= 2, got ${dim}`);
+  /**
+   * `mask`: 1 for the coordinates that pass through and condition the others, 0 for those
+   * transformed.
+   */
+  constructor(
+    readonly dim: number,
+    mask: number[],
+    options: CouplingOptions = {},
+  ) {
+    if (!Number.isInteger(dim) || dim < 2)
+      throw new Error(`AffineCoupling dim must be an integer >= 2, got ${dim}`);
     if (mask.length !== dim || mask.some((m) => m !== 0 && m !== 1)) {
-      throw new Error(`AffineCoupling mask must be ${dim} values of 0 or 1, got [${mask.join(', ')}]`);
+      throw new Error(
+        `AffineCoupling mask must be ${dim} values of 0 or 1, got [${mask.join(', ')}]`,
+      );
     }
     if (mask.every((m) => m === 1) || mask.every((m) => m === 0)) {
-      throw new Error(`AffineCoupling mask [${mask.join(', ')}] must contain both 0s and 1s, or the layer is the identity or unconditioned`);
+      throw new Error(
+        `AffineCoupling mask [${mask.join(', ')}] must contain both 0s and 1s, or the layer is ` +
+          `the identity or unconditioned`,
+      );
     }
     const hidden = options.hidden ?? [64, 64];
     hidden.forEach((h) => checkCount('AffineCoupling hidden size', h));
     this.name = options.name ?? 'coupling';
-    // One network outputs [s, t]; its last layer starts at zero so the layer starts as the identity.
-    this.net = new MLP([dim, ...hidden, 2 * dim], { hidden: options.activation ?? 'relu', name: `${this.name}.net` });
+    // One network outputs [s, t]; its last layer starts at zero so the layer starts as the
+    // identity.
+    this.net = new MLP([dim, ...hidden, 2 * dim], {
+      hidden: options.activation ?? 'relu',
+      name: `${this.name}.net`,
+    });
     const last = this.net.layers[this.net.layers.length - 1];
     last.w.assign(tf.zerosLike(last.w));
     last.b.assign(tf.zerosLike(last.b));
@@ -51,11 +76,17 @@ export class AffineCoupling implements Flow {
     this.complement = tf.tensor1d(mask.map((m) => 1 - m));
   }
 
-  /** s (bounded by tanh, masked to the transformed coordinates) and t from the pass-through coordinates. */
+  /**
+   * s (bounded by tanh, masked to the transformed coordinates) and t from the pass-through
+   * coordinates.
+   */
   private scaleShift(passThrough: tf.Tensor2D): { s: tf.Tensor2D; t: tf.Tensor2D } {
     const out = this.net.apply(passThrough);
     const [rawS, rawT] = tf.split(out, 2, 1);
-    return { s: tf.mul(tf.tanh(rawS), this.complement) as tf.Tensor2D, t: tf.mul(rawT, this.complement) as tf.Tensor2D };
+    return {
+      s: tf.mul(tf.tanh(rawS), this.complement) as tf.Tensor2D,
+      t: tf.mul(rawT, this.complement) as tf.Tensor2D,
+    };
   }
 
   // y = m⊙z + (1-m)⊙(z⊙exp(s) + t),  log|det| = Σ (1-m)⊙s
@@ -88,8 +119,19 @@ export class AffineCoupling implements Flow {
   }
 }
 
-/** K affine coupling layers whose masks alternate, so every coordinate is transformed by every other layer. */
-export function couplingFlows(dim: number, K: number, options: Omit<CouplingOptions, 'name'> = {}): AffineCoupling[] {
+/**
+ * K affine coupling layers whose masks alternate, so every coordinate is transformed by every other
+ * layer.
+ */
+export function couplingFlows(
+  dim: number,
+  K: number,
+  options: Omit<CouplingOptions, 'name'> = {},
+): AffineCoupling[] {
   checkCount('number of coupling layers K', K);
-  return Array.from({ length: K }, (_, k) => new AffineCoupling(dim, alternatingMask(dim, k), { ...options, name: `coupling.${k}` }));
+  return Array.from(
+    { length: K },
+    (_, k) =>
+      new AffineCoupling(dim, alternatingMask(dim, k), { ...options, name: `coupling.${k}` }),
+  );
 }

@@ -5,9 +5,10 @@
  *   U2 = ½((z2 - w1)/0.4)²
  *   U3 = -log(exp(-½((z2 - w1)/0.35)²) + exp(-½((z2 - w1 + w2)/0.35)²))
  *   U4 = -log(exp(-½((z2 - w1)/0.4)²) + exp(-½((z2 - w1 + w3)/0.35)²))
- * U2-U4 are periodic in z1 and do not integrate over R²; like the paper's figures, every target here lives in the
- * window [-4, 4]²: outside it a steep quadratic wall, ½(dist to the window / 0.1)², is added to U. Z is then
- * finite and computed on a fine grid (midpoint rule), so log Z and KL(q || p) in nats are exact to quadrature error.
+ * U2-U4 are periodic in z1 and do not integrate over R²; like the paper's figures, every target
+ * here lives in the window [-4, 4]²: outside it a steep quadratic wall, ½(dist to the window /
+ * 0.1)², is added to U. Z is then finite and computed on a fine grid (midpoint rule), so log Z and
+ * KL(q || p) in nats are exact to quadrature error.
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkCount, checkPoints } from './checks';
@@ -21,11 +22,13 @@ export const WALL_WIDTH = 0.1;
 
 const sq = (x: tf.Tensor, scale: number) => tf.mul(0.5, tf.square(tf.div(x, scale)));
 /** -log(exp(-a) + exp(-b)), stable. */
-const negLogSumExp = (a: tf.Tensor, b: tf.Tensor) => tf.neg(tf.logSumExp(tf.stack([tf.neg(a), tf.neg(b)], 1), 1));
+const negLogSumExp = (a: tf.Tensor, b: tf.Tensor) =>
+  tf.neg(tf.logSumExp(tf.stack([tf.neg(a), tf.neg(b)], 1), 1));
 
 /** U(z) of Rezende & Mohamed (2015) without the window's wall, for z [n, 2]. */
 export function rezendeEnergy(name: EnergyName, z: tf.Tensor2D): tf.Tensor1D {
-  if (!ENERGY_NAMES.includes(name)) throw new Error(`unknown energy '${name}': use one of ${ENERGY_NAMES.join(', ')}`);
+  if (!ENERGY_NAMES.includes(name))
+    throw new Error(`unknown energy '${name}': use one of ${ENERGY_NAMES.join(', ')}`);
   checkPoints(`energy ${name}`, z, 2);
   return tf.tidy(() => {
     const [z1, z2] = tf.unstack(z, 1);
@@ -33,7 +36,10 @@ export function rezendeEnergy(name: EnergyName, z: tf.Tensor2D): tf.Tensor1D {
     const d = tf.sub(z2, w1);
     switch (name) {
       case 'U1':
-        return tf.add(sq(tf.sub(tf.norm(z, 2, 1), 2), 0.4), negLogSumExp(sq(tf.sub(z1, 2), 0.6), sq(tf.add(z1, 2), 0.6)));
+        return tf.add(
+          sq(tf.sub(tf.norm(z, 2, 1), 2), 0.4),
+          negLogSumExp(sq(tf.sub(z1, 2), 0.6), sq(tf.add(z1, 2), 0.6)),
+        );
       case 'U2':
         return sq(d, 0.4);
       case 'U3': {
@@ -50,7 +56,9 @@ export function rezendeEnergy(name: EnergyName, z: tf.Tensor2D): tf.Tensor1D {
 
 /** ½(dist(z, [-W, W]²)/wall)², zero inside the window. */
 function windowWall(z: tf.Tensor2D): tf.Tensor1D {
-  return tf.tidy(() => tf.sum(sq(tf.relu(tf.sub(tf.abs(z), WINDOW)), WALL_WIDTH), 1) as tf.Tensor1D);
+  return tf.tidy(
+    () => tf.sum(sq(tf.relu(tf.sub(tf.abs(z), WINDOW)), WALL_WIDTH), 1) as tf.Tensor1D,
+  );
 }
 
 /** A 2D target density p(z) = exp(-U(z)) / Z with Z computed on a grid. */
@@ -69,8 +77,15 @@ export interface TargetOptions {
   gridSize?: number;
 }
 
-/** Evaluates f on the midpoints of an n × n grid over [-L, L]² (rows: z2, columns: z1); returns values and the cell area. */
-export function gridValues(f: (z: tf.Tensor2D) => tf.Tensor1D, halfWidth: number, n: number): { values: Float32Array; x: number[]; cellArea: number } {
+/**
+ * Evaluates f on the midpoints of an n × n grid over [-L, L]² (rows: z2, columns: z1); returns
+ * values and the cell area.
+ */
+export function gridValues(
+  f: (z: tf.Tensor2D) => tf.Tensor1D,
+  halfWidth: number,
+  n: number,
+): { values: Float32Array; x: number[]; cellArea: number } {
   checkCount('grid size', n);
   if (!(halfWidth > 0)) throw new Error(`grid halfWidth must be > 0, got ${halfWidth}`);
   const h = (2 * halfWidth) / n;
@@ -97,8 +112,10 @@ function gridLogZ(energyValues: Float32Array, cellArea: number): number {
 
 /** The target exp(-U(z))/Z for one of U1-U4, normalized on a grid. */
 export function target(name: EnergyName, options: TargetOptions = {}): Target2D {
-  if (!ENERGY_NAMES.includes(name)) throw new Error(`unknown energy '${name}': use one of ${ENERGY_NAMES.join(', ')}`);
-  const energy = (z: tf.Tensor2D) => tf.tidy(() => tf.add(rezendeEnergy(name, z), windowWall(z)) as tf.Tensor1D);
+  if (!ENERGY_NAMES.includes(name))
+    throw new Error(`unknown energy '${name}': use one of ${ENERGY_NAMES.join(', ')}`);
+  const energy = (z: tf.Tensor2D) =>
+    tf.tidy(() => tf.add(rezendeEnergy(name, z), windowWall(z)) as tf.Tensor1D);
   const n = options.gridSize ?? 600;
   const { values, cellArea } = gridValues(energy, WINDOW + 1, n);
   const logZ = gridLogZ(values, cellArea);

@@ -1,15 +1,24 @@
-/** Figures for 2D flows: densities on a grid, side by side (a true density next to what each flow learned). */
+/**
+ * Figures for 2D flows: densities on a grid, side by side (a true density next to what each flow
+ * learned).
+ */
 import { figure, Figure, SEQUENTIAL, Trace } from '../../plot';
 import { checkCount } from './checks';
 
 /**
- * A normalized 2D histogram of points (row-major [n, 2]) on `bins` × `bins` cells over [-L, L]²: z[i][j] is the
- * fraction of points in cell (row i: z2, column j: z1) divided by the cell area, i.e. a density estimate.
+ * A normalized 2D histogram of points (row-major [n, 2]) on `bins` × `bins` cells over [-L, L]²:
+ * z[i][j] is the fraction of points in cell (row i: z2, column j: z1) divided by the cell area,
+ * i.e. a density estimate.
  */
-export function histogramDensity(points: ArrayLike<number>, halfWidth: number, bins: number): { x: number[]; z: number[][] } {
+export function histogramDensity(
+  points: ArrayLike<number>,
+  halfWidth: number,
+  bins: number,
+): { x: number[]; z: number[][] } {
   checkCount('bins', bins);
   if (!(halfWidth > 0)) throw new Error(`halfWidth must be > 0, got ${halfWidth}`);
-  if (points.length % 2 !== 0) throw new Error(`points must hold [n, 2] coordinates, got ${points.length} numbers`);
+  if (points.length % 2 !== 0)
+    throw new Error(`points must hold [n, 2] coordinates, got ${points.length} numbers`);
   const n = points.length / 2;
   const h = (2 * halfWidth) / bins;
   const z = Array.from({ length: bins }, () => new Array<number>(bins).fill(0));
@@ -22,7 +31,11 @@ export function histogramDensity(points: ArrayLike<number>, halfWidth: number, b
 }
 
 /** Densities z[i][j] on the grid x × x as heatmaps in one row of panels, each with its title. */
-export function densityPanels(panels: { title: string; z: number[][] }[], x: number[], options: { title?: string; height?: number } = {}): Figure {
+export function densityPanels(
+  panels: { title: string; z: number[][] }[],
+  x: number[],
+  options: { title?: string; height?: number } = {},
+): Figure {
   if (panels.length === 0) throw new Error('densityPanels needs at least one panel');
   const P = panels.length;
   const traces: Trace[] = panels.map((p, k) => ({
@@ -35,16 +48,37 @@ export function densityPanels(panels: { title: string; z: number[][] }[], x: num
     xaxis: `x${k === 0 ? '' : k + 1}`,
     yaxis: `y${k === 0 ? '' : k + 1}`,
   }));
-  const fig = figure(traces, { title: options.title, width: 230 * P + 60, height: options.height ?? 300 });
+  const fig = figure(traces, {
+    title: options.title,
+    width: 230 * P + 60,
+    height: options.height ?? 300,
+  });
   const gap = 0.04;
   const w = (1 - gap * (P - 1)) / P;
   panels.forEach((p, k) => {
     const suffix = k === 0 ? '' : String(k + 1);
-    fig.layout[`xaxis${suffix}`] = { domain: [k * (w + gap), k * (w + gap) + w], title: { text: 'z₁' }, anchor: `y${suffix}` };
-    fig.layout[`yaxis${suffix}`] = { title: { text: k === 0 ? 'z₂' : '' }, anchor: `x${suffix}`, scaleanchor: `x${suffix}`, showticklabels: k === 0 };
+    fig.layout[`xaxis${suffix}`] = {
+      domain: [k * (w + gap), k * (w + gap) + w],
+      title: { text: 'z₁' },
+      anchor: `y${suffix}`,
+    };
+    fig.layout[`yaxis${suffix}`] = {
+      title: { text: k === 0 ? 'z₂' : '' },
+      anchor: `x${suffix}`,
+      scaleanchor: `x${suffix}`,
+      showticklabels: k === 0,
+    };
   });
   fig.layout.annotations = panels.map((p, k) => ({
-    text: p.title, x: k * (w + gap) + w / 2, y: 1.0, xref: 'paper', yref: 'paper', xanchor: 'center', yanchor: 'bottom', showarrow: false, font: { size: 13 },
+    text: p.title,
+    x: k * (w + gap) + w / 2,
+    y: 1.0,
+    xref: 'paper',
+    yref: 'paper',
+    xanchor: 'center',
+    yanchor: 'bottom',
+    showarrow: false,
+    font: { size: 13 },
   }));
   fig.layout.margin = { l: 50, r: 10, t: options.title ? 70 : 40, b: 50 };
   return fig;

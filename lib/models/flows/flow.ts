@@ -7,7 +7,10 @@ import * as tf from '@tensorflow/tfjs';
 import { Independent, Normal } from '../../distributions';
 import { checkCount, checkPoints } from './checks';
 
-/** The output of one direction of a flow: the transformed points and log |det J| of that direction, per point. */
+/**
+ * The output of one direction of a flow: the transformed points and log |det J| of that direction,
+ * per point.
+ */
 export type FlowResult = {
   y: tf.Tensor2D;
   logDet: tf.Tensor1D;
@@ -19,7 +22,10 @@ export interface Flow {
   readonly name: string;
   /** y = f(z) and log |det ∂f/∂z| at z. */
   forward(z: tf.Tensor2D): FlowResult;
-  /** z = f^{-1}(y) and log |det ∂f^{-1}/∂y| = -log |det ∂f/∂z| at z. Absent when the flow has no usable inverse. */
+  /**
+   * z = f^{-1}(y) and log |det ∂f^{-1}/∂y| = -log |det ∂f/∂z| at z. Absent when the flow has no
+   * usable inverse.
+   */
   inverse?(y: tf.Tensor2D): FlowResult;
   namedVariables(): Record<string, tf.Variable>;
   dispose(): void;
@@ -35,8 +41,9 @@ export interface BaseDistribution {
 const standardNormals = new Map<number, BaseDistribution>();
 
 /**
- * N(0, I) in d dimensions, the usual base q_0: the library's Normal with its d coordinates as one event.
- * One per dimension, shared by every flow, so that creating and disposing flows leaves no tensors behind.
+ * N(0, I) in d dimensions, the usual base q_0: the library's Normal with its d coordinates as one
+ * event. One per dimension, shared by every flow, so that creating and disposing flows leaves no
+ * tensors behind.
  */
 export function standardNormal(dim: number): BaseDistribution {
   checkCount('standardNormal dimension', dim);
@@ -63,11 +70,21 @@ export class NormalizingFlow {
   readonly dim: number;
   readonly base: BaseDistribution;
 
-  constructor(readonly flows: Flow[], base?: BaseDistribution) {
-    if (flows.length === 0 && !base) throw new Error('NormalizingFlow needs at least one flow or a base distribution to know its dimension');
+  constructor(
+    readonly flows: Flow[],
+    base?: BaseDistribution,
+  ) {
+    if (flows.length === 0 && !base)
+      throw new Error(
+        'NormalizingFlow needs at least one flow or a base distribution to know its dimension',
+      );
     this.dim = base?.dim ?? flows[0].dim;
     flows.forEach((f, i) => {
-      if (f.dim !== this.dim) throw new Error(`flow ${i} ('${f.name}') has dim ${f.dim} but the flow's dimension is ${this.dim}; all layers must share it`);
+      if (f.dim !== this.dim)
+        throw new Error(
+          `flow ${i} ('${f.name}') has dim ${f.dim} but the flow's dimension is ${this.dim}; all ` +
+            `layers must share it`,
+        );
     });
     this.base = base ?? standardNormal(this.dim);
   }
@@ -91,7 +108,10 @@ export class NormalizingFlow {
     });
   }
 
-  /** n samples x ~ q_K with their log-density: log q_K(x) = log q_0(z_0) - Σ_k log |det ∂f_k/∂z_{k-1}|. */
+  /**
+   * n samples x ~ q_K with their log-density: log q_K(x) = log q_0(z_0) - Σ_k log |det
+   * ∂f_k/∂z_{k-1}|.
+   */
   sample(n: number): { x: tf.Tensor2D; logProb: tf.Tensor1D } {
     checkCount('sample size n', n);
     return tf.tidy(() => {
@@ -101,11 +121,18 @@ export class NormalizingFlow {
     });
   }
 
-  /** log q_K(x) by inverting every layer: log q_K(x) = log q_0(f^{-1}(x)) + Σ_k log |det ∂f_k^{-1}/∂z_k|. */
+  /**
+   * log q_K(x) by inverting every layer: log q_K(x) = log q_0(f^{-1}(x)) + Σ_k log |det
+   * ∂f_k^{-1}/∂z_k|.
+   */
   logProb(x: tf.Tensor2D): tf.Tensor1D {
     checkPoints('NormalizingFlow.logProb', x, this.dim);
     const missing = this.flows.filter((f) => !f.inverse).map((f) => f.name);
-    if (missing.length > 0) throw new Error(`NormalizingFlow.logProb needs inverses, but ${missing.join(', ')} ha${missing.length > 1 ? 've' : 's'} none; use sample() for log q of samples`);
+    if (missing.length > 0)
+      throw new Error(
+        `NormalizingFlow.logProb needs inverses, but ${missing.join(', ')} ` +
+          `ha${missing.length > 1 ? 've' : 's'} none; use sample() for log q of samples`,
+      );
     return tf.tidy(() => {
       let z = x;
       let logDet = tf.zeros([x.shape[0]]) as tf.Tensor1D;
@@ -121,10 +148,13 @@ export class NormalizingFlow {
   /** z_0 = f^{-1}(x) (the base point a data point comes from). */
   inverse(x: tf.Tensor2D): tf.Tensor2D {
     checkPoints('NormalizingFlow.inverse', x, this.dim);
-    return tf.tidy(() => this.flows.reduceRight((z, f) => {
-      if (!f.inverse) throw new Error(`NormalizingFlow.inverse: layer '${f.name}' has no inverse`);
-      return f.inverse(z).y;
-    }, x));
+    return tf.tidy(() =>
+      this.flows.reduceRight((z, f) => {
+        if (!f.inverse)
+          throw new Error(`NormalizingFlow.inverse: layer '${f.name}' has no inverse`);
+        return f.inverse(z).y;
+      }, x),
+    );
   }
 
   namedVariables(): Record<string, tf.Variable> {

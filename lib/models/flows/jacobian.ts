@@ -1,34 +1,48 @@
 /**
- * Independent checks of log-determinants: the Jacobian of a map R^d -> R^d by automatic differentiation, and
- * log |det J| by LU decomposition in float64 — the O(d³) computation a flow's structure avoids (lecture 001).
+ * Independent checks of log-determinants: the Jacobian of a map R^d -> R^d by automatic
+ * differentiation, and log |det J| by LU decomposition in float64 — the O(d³) computation a flow's
+ * structure avoids (lecture 001).
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkPoints } from './checks';
 
 /**
- * Per-point Jacobians J[n][i][j] = ∂f_i/∂z_j of a map applied row-wise to z [n, d]: d reverse-mode passes,
- * one per output coordinate (rows of z do not interact, so the gradient of Σ_n f_i(z_n) gives row i for every n).
+ * Per-point Jacobians J[n][i][j] = ∂f_i/∂z_j of a map applied row-wise to z [n, d]: d reverse-mode
+ * passes, one per output coordinate (rows of z do not interact, so the gradient of Σ_n f_i(z_n)
+ * gives row i for every n).
  */
 export function jacobian(f: (z: tf.Tensor2D) => tf.Tensor2D, z: tf.Tensor2D): number[][][] {
-  if (z.rank !== 2) throw new Error(`jacobian: expected points of shape [n, d], got [${z.shape.join(', ')}]`);
+  if (z.rank !== 2)
+    throw new Error(`jacobian: expected points of shape [n, d], got [${z.shape.join(', ')}]`);
   const [n, d] = z.shape;
   const rows: Float32Array[] = [];
   for (let i = 0; i < d; i++) {
-    const g = tf.tidy(() => tf.grad((x: tf.Tensor) => {
-      const y = f(x as tf.Tensor2D);
-      checkPoints('jacobian: f(z)', y, d);
-      return tf.sum(tf.slice(y, [0, i], [n, 1]));
-    })(z));
+    const g = tf.tidy(() =>
+      tf.grad((x: tf.Tensor) => {
+        const y = f(x as tf.Tensor2D);
+        checkPoints('jacobian: f(z)', y, d);
+        return tf.sum(tf.slice(y, [0, i], [n, 1]));
+      })(z),
+    );
     rows.push(g.dataSync() as Float32Array);
     g.dispose();
   }
-  return Array.from({ length: n }, (_, p) => Array.from({ length: d }, (_, i) => Array.from(rows[i].subarray(p * d, (p + 1) * d))));
+  return Array.from({ length: n }, (_, p) =>
+    Array.from({ length: d }, (_, i) => Array.from(rows[i].subarray(p * d, (p + 1) * d))),
+  );
 }
 
-/** log |det A| of a square matrix by LU with partial pivoting, in float64. -Infinity for a singular matrix. */
+/**
+ * log |det A| of a square matrix by LU with partial pivoting, in float64. -Infinity for a singular
+ * matrix.
+ */
 export function logAbsDet(a: number[][]): number {
   const d = a.length;
-  if (d === 0 || a.some((row) => row.length !== d)) throw new Error(`logAbsDet needs a non-empty square matrix, got ${d} rows of lengths [${a.map((r) => r.length).join(', ')}]`);
+  if (d === 0 || a.some((row) => row.length !== d))
+    throw new Error(
+      `logAbsDet needs a non-empty square matrix, got ${d} rows of lengths ` +
+        `[${a.map((r) => r.length).join(', ')}]`,
+    );
   const m = a.map((row) => row.slice());
   let logDet = 0;
   for (let k = 0; k < d; k++) {

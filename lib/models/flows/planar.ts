@@ -1,6 +1,7 @@
 /**
  * Planar flow (Rezende & Mohamed 2015; lecture 001): f(z) = z + û h(wᵀz + b), h = tanh.
- * By the matrix determinant lemma, det(I + h'(wᵀz + b) û wᵀ) = 1 + h'(wᵀz + b) ûᵀw, an O(d) log-determinant.
+ * By the matrix determinant lemma, det(I + h'(wᵀz + b) û wᵀ) = 1 + h'(wᵀz + b) ûᵀw, an O(d)
+ * log-determinant.
  */
 import * as tf from '@tensorflow/tfjs';
 import { nextSeed } from '../../runtime';
@@ -8,17 +9,25 @@ import { checkCount, checkPoints } from './checks';
 import { Flow, FlowResult } from './flow';
 
 function checkVector(who: string, what: string, v: tf.Tensor, dim: number): void {
-  if (v.rank !== 1 || v.shape[0] !== dim) throw new Error(`${who}: ${what} must have shape [${dim}], got [${v.shape.join(', ')}]`);
+  if (v.rank !== 1 || v.shape[0] !== dim)
+    throw new Error(`${who}: ${what} must have shape [${dim}], got [${v.shape.join(', ')}]`);
 }
 
 /**
- * The invertibility constraint: û = u + (m(wᵀu) - wᵀu) w / ||w||² with m(a) = -1 + softplus(a), so that
- * ûᵀw = m(wᵀu) > -1 for every raw u (Rezende & Mohamed 2015, appendix A.1). u and w are [d] vectors, or [K, d]
- * matrices holding K layers' parameters as rows.
+ * The invertibility constraint: û = u + (m(wᵀu) - wᵀu) w / ||w||² with m(a) = -1 + softplus(a), so
+ * that ûᵀw = m(wᵀu) > -1 for every raw u (Rezende & Mohamed 2015, appendix A.1). u and w are [d]
+ * vectors, or [K, d] matrices holding K layers' parameters as rows.
  */
 export function planarUHat<T extends tf.Tensor1D | tf.Tensor2D>(u: T, w: T): T {
-  if ((w.rank !== 1 && w.rank !== 2) || u.rank !== w.rank || u.shape.some((s, i) => s !== w.shape[i])) {
-    throw new Error(`planarUHat: u and w must both be [d] or both be [K, d], got u [${u.shape.join(', ')}] and w [${w.shape.join(', ')}]`);
+  if (
+    (w.rank !== 1 && w.rank !== 2) ||
+    u.rank !== w.rank ||
+    u.shape.some((s, i) => s !== w.shape[i])
+  ) {
+    throw new Error(
+      `planarUHat: u and w must both be [d] or both be [K, d], got u [${u.shape.join(', ')}] and ` +
+        `w [${w.shape.join(', ')}]`,
+    );
   }
   return tf.tidy(() => {
     const wu = tf.sum(tf.mul(w, u), -1, true);
@@ -28,23 +37,40 @@ export function planarUHat<T extends tf.Tensor1D | tf.Tensor2D>(u: T, w: T): T {
 }
 
 /**
- * The inverse of planarUHat: a raw u whose constrained û is the given one (needs ûᵀw > -1). With c = ûᵀw,
- * u = û + (s - c) w / ||w||² where m(s) = c, i.e. s = log(exp(c + 1) - 1). Used to start layers at a chosen û.
+ * The inverse of planarUHat: a raw u whose constrained û is the given one (needs ûᵀw > -1). With c
+ * = ûᵀw, u = û + (s - c) w / ||w||² where m(s) = c, i.e. s = log(exp(c + 1) - 1). Used to start
+ * layers at a chosen û.
  */
 export function planarRawU<T extends tf.Tensor1D | tf.Tensor2D>(uHat: T, w: T): T {
-  if ((w.rank !== 1 && w.rank !== 2) || uHat.rank !== w.rank || uHat.shape.some((s, i) => s !== w.shape[i])) {
-    throw new Error(`planarRawU: uHat and w must both be [d] or both be [K, d], got uHat [${uHat.shape.join(', ')}] and w [${w.shape.join(', ')}]`);
+  if (
+    (w.rank !== 1 && w.rank !== 2) ||
+    uHat.rank !== w.rank ||
+    uHat.shape.some((s, i) => s !== w.shape[i])
+  ) {
+    throw new Error(
+      `planarRawU: uHat and w must both be [d] or both be [K, d], got uHat ` +
+        `[${uHat.shape.join(', ')}] and w [${w.shape.join(', ')}]`,
+    );
   }
   return tf.tidy(() => {
     const c = tf.sum(tf.mul(w, uHat), -1, true);
-    if (tf.min(c).dataSync()[0] <= -1) throw new Error('planarRawU: ûᵀw must be > -1 (no raw u maps to this û)');
+    if (tf.min(c).dataSync()[0] <= -1)
+      throw new Error('planarRawU: ûᵀw must be > -1 (no raw u maps to this û)');
     const s = tf.log(tf.expm1(tf.add(c, 1)));
     return tf.add(uHat, tf.mul(tf.div(tf.sub(s, c), tf.sum(tf.square(w), -1, true)), w)) as T;
   });
 }
 
-/** log |det ∂f/∂z| = log |1 + h'(wᵀz + b) uᵀw| per row of z [n, d], with h' = 1 - tanh², in O(d) per point. */
-export function planarLogDet(z: tf.Tensor2D, u: tf.Tensor1D, w: tf.Tensor1D, b: tf.Scalar | number): tf.Tensor1D {
+/**
+ * log |det ∂f/∂z| = log |1 + h'(wᵀz + b) uᵀw| per row of z [n, d], with h' = 1 - tanh², in O(d) per
+ * point.
+ */
+export function planarLogDet(
+  z: tf.Tensor2D,
+  u: tf.Tensor1D,
+  w: tf.Tensor1D,
+  b: tf.Scalar | number,
+): tf.Tensor1D {
   const d = w.shape[0];
   checkPoints('planarLogDet', z, d);
   checkVector('planarLogDet', 'u', u, d);
@@ -56,11 +82,18 @@ export function planarLogDet(z: tf.Tensor2D, u: tf.Tensor1D, w: tf.Tensor1D, b: 
 }
 
 /**
- * The inverse of one planar layer. It has no closed form but reduces to one dimension: with α = wᵀz,
- * wᵀy = α + (ûᵀw) tanh(α + b), strictly increasing in α because ûᵀw > -1, and |α - wᵀy| ≤ |ûᵀw|; bisection finds α,
- * then z = y - û tanh(α + b). Returns z and log |det ∂f^{-1}/∂y| = -log |det ∂f/∂z|.
+ * The inverse of one planar layer. It has no closed form but reduces to one dimension: with α =
+ * wᵀz, wᵀy = α + (ûᵀw) tanh(α + b), strictly increasing in α because ûᵀw > -1, and |α - wᵀy| ≤
+ * |ûᵀw|; bisection finds α, then z = y - û tanh(α + b). Returns z and log |det ∂f^{-1}/∂y| = -log
+ * |det ∂f/∂z|.
  */
-export function planarInverse(y: tf.Tensor2D, uHat: tf.Tensor1D, w: tf.Tensor1D, b: tf.Scalar | number, iterations = 50): FlowResult {
+export function planarInverse(
+  y: tf.Tensor2D,
+  uHat: tf.Tensor1D,
+  w: tf.Tensor1D,
+  b: tf.Scalar | number,
+  iterations = 50,
+): FlowResult {
   const d = w.shape[0];
   checkPoints('planarInverse', y, d);
   checkVector('planarInverse', 'uHat', uHat, d);
@@ -77,39 +110,60 @@ export function planarInverse(y: tf.Tensor2D, uHat: tf.Tensor1D, w: tf.Tensor1D,
       hi = tf.where(below, hi, mid);
     }
     const alpha = tf.mul(0.5, tf.add(lo, hi));
-    const z = tf.sub(y, tf.mul(tf.reshape(tf.tanh(tf.add(alpha, b)), [-1, 1]), uHat)) as tf.Tensor2D;
+    const z = tf.sub(
+      y,
+      tf.mul(tf.reshape(tf.tanh(tf.add(alpha, b)), [-1, 1]), uHat),
+    ) as tf.Tensor2D;
     return { y: z, logDet: tf.neg(planarLogDet(z, uHat, w, b)) as tf.Tensor1D };
   });
 }
 
-/** A raw u whose û is N(0, scale²) (sign flipped where ûᵀw would be <= -1/2), so that layers start near the identity. */
+/**
+ * A raw u whose û is N(0, scale²) (sign flipped where ûᵀw would be <= -1/2), so that layers start
+ * near the identity.
+ */
 function initialRawU<T extends tf.Tensor1D | tf.Tensor2D>(w: T, scale: number): T {
   return tf.tidy(() => {
     const draw = tf.randomNormal(w.shape, 0, scale, 'float32', nextSeed());
-    const uHat = tf.where(tf.lessEqual(tf.sum(tf.mul(w, draw), -1, true), -0.5), tf.neg(draw), draw) as T;
+    const uHat = tf.where(
+      tf.lessEqual(tf.sum(tf.mul(w, draw), -1, true), -0.5),
+      tf.neg(draw),
+      draw,
+    ) as T;
     return planarRawU(uHat, w);
   });
 }
 
 export interface PlanarOptions {
   name?: string;
-  /** Standard deviation of the initial û and w (default 0.1; b starts at 0), so that the flow starts near the identity. */
+  /**
+   * Standard deviation of the initial û and w (default 0.1; b starts at 0), so that the flow starts
+   * near the identity.
+   */
   initScale?: number;
 }
 
-/** One planar layer with parameters (u, w, b); u is the raw parameter and û = planarUHat(u, w) is used. */
+/**
+ * One planar layer with parameters (u, w, b); u is the raw parameter and û = planarUHat(u, w) is
+ * used.
+ */
 export class PlanarFlow implements Flow {
   readonly u: tf.Variable<tf.Rank.R1>;
   readonly w: tf.Variable<tf.Rank.R1>;
   readonly b: tf.Variable<tf.Rank.R0>;
   readonly name: string;
 
-  constructor(readonly dim: number, options: PlanarOptions = {}) {
+  constructor(
+    readonly dim: number,
+    options: PlanarOptions = {},
+  ) {
     checkCount('PlanarFlow dim', dim);
     const scale = options.initScale ?? 0.1;
     if (!(scale > 0)) throw new Error(`PlanarFlow initScale must be > 0, got ${scale}`);
     this.name = options.name ?? 'planar';
-    this.w = tf.variable(tf.randomNormal([dim], 0, scale, 'float32', nextSeed())) as tf.Variable<tf.Rank.R1>;
+    this.w = tf.variable(
+      tf.randomNormal([dim], 0, scale, 'float32', nextSeed()),
+    ) as tf.Variable<tf.Rank.R1>;
     this.u = tf.variable(initialRawU(this.w, scale)) as tf.Variable<tf.Rank.R1>;
     this.b = tf.variable(tf.scalar(0)) as tf.Variable<tf.Rank.R0>;
   }
@@ -146,16 +200,24 @@ export class PlanarFlow implements Flow {
 }
 
 /** K planar layers named planar.0 .. planar.K-1. */
-export function planarFlows(dim: number, K: number, options: Omit<PlanarOptions, 'name'> = {}): PlanarFlow[] {
+export function planarFlows(
+  dim: number,
+  K: number,
+  options: Omit<PlanarOptions, 'name'> = {},
+): PlanarFlow[] {
   checkCount('number of planar layers K', K);
-  return Array.from({ length: K }, (_, k) => new PlanarFlow(dim, { ...options, name: `planar.${k}` }));
+  return Array.from(
+    { length: K },
+    (_, k) => new PlanarFlow(dim, { ...options, name: `planar.${k}` }),
+  );
 }
 
 /**
- * K planar layers f_K∘...∘f_1 whose parameters are stored stacked (u, w: [K, d], b: [K]) and applied in one operation
- * with hand-derived gradients (tf.customGrad). Same mathematics as K `PlanarFlow` layers (the tests check values and
- * gradients against them), but one backend operation and three variables instead of ~60 operations and three
- * variables per layer: what makes K = 32 trainable on a CPU.
+ * K planar layers f_K∘...∘f_1 whose parameters are stored stacked (u, w: [K, d], b: [K]) and
+ * applied in one operation with hand-derived gradients (tf.customGrad). Same mathematics as K
+ * `PlanarFlow` layers (the tests check values and gradients against them), but one backend
+ * operation and three variables instead of ~60 operations and three variables per layer: what makes
+ * K = 32 trainable on a CPU.
  */
 export class PlanarStack implements Flow {
   readonly u: tf.Variable<tf.Rank.R2>;
@@ -163,20 +225,27 @@ export class PlanarStack implements Flow {
   readonly b: tf.Variable<tf.Rank.R1>;
   readonly name: string;
 
-  constructor(readonly dim: number, readonly K: number, options: PlanarOptions = {}) {
+  constructor(
+    readonly dim: number,
+    readonly K: number,
+    options: PlanarOptions = {},
+  ) {
     checkCount('PlanarStack dim', dim);
     checkCount('number of planar layers K', K);
     const scale = options.initScale ?? 0.1;
     if (!(scale > 0)) throw new Error(`PlanarStack initScale must be > 0, got ${scale}`);
     this.name = options.name ?? 'planar';
-    this.w = tf.variable(tf.randomNormal([K, dim], 0, scale, 'float32', nextSeed())) as tf.Variable<tf.Rank.R2>;
+    this.w = tf.variable(
+      tf.randomNormal([K, dim], 0, scale, 'float32', nextSeed()),
+    ) as tf.Variable<tf.Rank.R2>;
     this.u = tf.variable(initialRawU(this.w, scale)) as tf.Variable<tf.Rank.R2>;
     this.b = tf.variable(tf.zeros([K])) as tf.Variable<tf.Rank.R1>;
   }
 
   /** Layer k's parameters (û constrained): û_k, w_k, b_k. */
   layer(k: number): { uHat: tf.Tensor1D; w: tf.Tensor1D; b: tf.Scalar } {
-    if (!Number.isInteger(k) || k < 0 || k >= this.K) throw new Error(`layer index must be an integer in [0, ${this.K - 1}], got ${k}`);
+    if (!Number.isInteger(k) || k < 0 || k >= this.K)
+      throw new Error(`layer index must be an integer in [0, ${this.K - 1}], got ${k}`);
     return tf.tidy(() => {
       const w = tf.squeeze(tf.slice(this.w, [k, 0], [1, this.dim]), [0]) as tf.Tensor1D;
       const u = tf.squeeze(tf.slice(this.u, [k, 0], [1, this.dim]), [0]) as tf.Tensor1D;
@@ -189,7 +258,10 @@ export class PlanarStack implements Flow {
     const n = z.shape[0];
     return tf.tidy(() => {
       const out = planarStackOp(z, this.u, this.w, this.b);
-      return { y: tf.slice(out, [0, 0], [n, this.dim]) as tf.Tensor2D, logDet: tf.reshape(tf.slice(out, [0, this.dim], [n, 1]), [n]) as tf.Tensor1D };
+      return {
+        y: tf.slice(out, [0, 0], [n, this.dim]) as tf.Tensor2D,
+        logDet: tf.reshape(tf.slice(out, [0, this.dim], [n, 1]), [n]) as tf.Tensor1D,
+      };
     });
   }
 
@@ -221,8 +293,16 @@ export class PlanarStack implements Flow {
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const softplus = (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 
-/** The fused op: inputs z [n, d], raw u [K, d], w [K, d], b [K]; output [n, d + 1] = [y, Σ log|det|]. */
-const planarStackOp = tf.customGrad(((zT: tf.Tensor, uT: tf.Tensor, wT: tf.Tensor, bT: tf.Tensor) => {
+/**
+ * The fused op: inputs z [n, d], raw u [K, d], w [K, d], b [K]; output [n, d + 1] = [y, Σ
+ * log|det|].
+ */
+const planarStackOp = tf.customGrad(((
+  zT: tf.Tensor,
+  uT: tf.Tensor,
+  wT: tf.Tensor,
+  bT: tf.Tensor,
+) => {
   const [n, d] = zT.shape;
   const K = wT.shape[0];
   const uData = uT.dataSync();
@@ -241,7 +321,8 @@ const planarStackOp = tf.customGrad(((zT: tf.Tensor, uT: tf.Tensor, wT: tf.Tenso
   const alpha = s.map((sk, k) => (softplus(sk) - 1 - sk) / r[k]);
   const u = raw.map((uk, k) => Float64Array.from(uk, (v, j) => v + alpha[k] * w[k][j]));
   const c = u.map((uk, k) => dot(uk, w[k]));
-  // zs[k] is the input of layer k; ts[k] = tanh(w_kᵀz + b_k) per point; 1 + (1 - t²) c_k is the determinant.
+  // zs[k] is the input of layer k; ts[k] = tanh(w_kᵀz + b_k) per point; 1 + (1 - t²) c_k is the
+  // determinant.
   const zs: Float64Array[] = [Float64Array.from(zT.dataSync())];
   const ts: Float64Array[] = [];
   const logDet = new Float64Array(n);
@@ -268,7 +349,10 @@ const planarStackOp = tf.customGrad(((zT: tf.Tensor, uT: tf.Tensor, wT: tf.Tenso
   const gradFunc = (dy: tf.Tensor): tf.Tensor[] => {
     const g = dy.dataSync();
     const gld = Float64Array.from({ length: n }, (_, i) => g[i * (d + 1) + d]);
-    let gy = Float64Array.from({ length: n * d }, (_, m) => g[Math.floor(m / d) * (d + 1) + (m % d)]);
+    let gy = Float64Array.from(
+      { length: n * d },
+      (_, m) => g[Math.floor(m / d) * (d + 1) + (m % d)],
+    );
     const gRaw = new Float32Array(K * d);
     const gW = new Float32Array(K * d);
     const gB = new Float32Array(K);
@@ -300,17 +384,31 @@ const planarStackOp = tf.customGrad(((zT: tf.Tensor, uT: tf.Tensor, wT: tf.Tenso
         gu[j] += sumLd * w[k][j];
         gw[j] += sumLd * u[k][j];
       }
-      // back through û = u + α w: ∂α/∂u = (σ(s) - 1) w / r, ∂α/∂w = (σ(s) - 1) u / r - 2 (m - s) w / r²
+      // back through û = u + α w: ∂α/∂u = (σ(s) - 1) w / r, ∂α/∂w = (σ(s) - 1) u / r - 2 (m - s) w
+      // / r²
       const guw = dot(gu, w[k]);
       const ds = sigmoid(s[k]) - 1;
       for (let j = 0; j < d; j++) {
         gRaw[k * d + j] = gu[j] + (guw * ds * w[k][j]) / r[k];
-        gW[k * d + j] = gw[j] + alpha[k] * gu[j] + guw * ((ds * raw[k][j]) / r[k] - (2 * alpha[k] * w[k][j]) / r[k]);
+        gW[k * d + j] =
+          gw[j] +
+          alpha[k] * gu[j] +
+          guw * ((ds * raw[k][j]) / r[k] - (2 * alpha[k] * w[k][j]) / r[k]);
       }
       gB[k] = gb;
       gy = gz;
     }
-    return [tf.tensor2d(Float32Array.from(gy), [n, d]), tf.tensor2d(gRaw, [K, d]), tf.tensor2d(gW, [K, d]), tf.tensor1d(gB)];
+    return [
+      tf.tensor2d(Float32Array.from(gy), [n, d]),
+      tf.tensor2d(gRaw, [K, d]),
+      tf.tensor2d(gW, [K, d]),
+      tf.tensor1d(gB),
+    ];
   };
   return { value: tf.tensor2d(out, [n, d + 1]), gradFunc };
-}) as Parameters<typeof tf.customGrad>[0]) as (z: tf.Tensor2D, u: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
+}) as Parameters<typeof tf.customGrad>[0]) as (
+  z: tf.Tensor2D,
+  u: tf.Tensor2D,
+  w: tf.Tensor2D,
+  b: tf.Tensor1D,
+) => tf.Tensor2D;

@@ -1,8 +1,10 @@
 /**
  * Training a flow two ways.
- *  - Reverse KL to an unnormalized target p̃(z) = exp(-U(z)) (variational inference, Rezende & Mohamed 2015):
+ *  - Reverse KL to an unnormalized target p̃(z) = exp(-U(z)) (variational inference, Rezende &
+ *    Mohamed 2015):
  *      KL(q_K || p) = E_{z_0 ~ q_0}[log q_0(z_0) - Σ_k log |det ∂f_k/∂z_{k-1}| + U(z_K)] + log Z.
- *  - Maximum likelihood on data: minimize -(1/N) Σ_n log q_K(x_n), which needs the inverse of every layer.
+ *  - Maximum likelihood on data: minimize -(1/N) Σ_n log q_K(x_n), which needs the inverse of every
+ *    layer.
  */
 import * as tf from '@tensorflow/tfjs';
 import { nextSeed, Progress } from '../../runtime';
@@ -19,7 +21,10 @@ export interface FitOptions {
   progress?: string;
 }
 
-function checkFit(flow: NormalizingFlow, options: FitOptions): { batchSize: number; learningRate: number } {
+function checkFit(
+  flow: NormalizingFlow,
+  options: FitOptions,
+): { batchSize: number; learningRate: number } {
   checkCount('steps', options.steps);
   const batchSize = options.batchSize ?? 256;
   checkCount('batchSize', batchSize);
@@ -29,17 +34,27 @@ function checkFit(flow: NormalizingFlow, options: FitOptions): { batchSize: numb
   return { batchSize, learningRate };
 }
 
-function run(flow: NormalizingFlow, options: FitOptions, learningRate: number, loss: (step: number) => tf.Scalar): number[] {
+function run(
+  flow: NormalizingFlow,
+  options: FitOptions,
+  learningRate: number,
+  loss: (step: number) => tf.Scalar,
+): number[] {
   const optimizer = tf.train.adam(learningRate);
   const variables = flow.variables();
-  const bar = options.progress ? new Progress(options.steps, { label: options.progress }) : undefined;
+  const bar = options.progress
+    ? new Progress(options.steps, { label: options.progress })
+    : undefined;
   const losses: number[] = [];
   try {
     for (let step = 1; step <= options.steps; step++) {
       const cost = optimizer.minimize(() => loss(step), true, variables)!;
       const value = cost.dataSync()[0];
       cost.dispose();
-      if (!Number.isFinite(value)) throw new Error(`the loss became ${value} at step ${step}; lower the learning rate (now ${learningRate})`);
+      if (!Number.isFinite(value))
+        throw new Error(
+          `the loss became ${value} at step ${step}; lower the learning rate (now ${learningRate})`,
+        );
       losses.push(value);
       options.onStep?.(step, value);
       bar?.tick({ loss: value });
@@ -52,12 +67,23 @@ function run(flow: NormalizingFlow, options: FitOptions, learningRate: number, l
 }
 
 export interface ReverseKlOptions extends FitOptions {
-  /** Steps over which the energy's weight β rises linearly from 0.01 to 1 (the paper's annealing); 0 = none (default). */
+  /**
+   * Steps over which the energy's weight β rises linearly from 0.01 to 1 (the paper's annealing); 0
+   * = none (default).
+   */
   annealSteps?: number;
 }
 
-/** E_{q_0}[log q_0(z_0) - Σ log|det| + β U(z_K)]: the reverse KL up to log Z (β = 1), estimated on `n` samples. */
-export function reverseKlLoss(flow: NormalizingFlow, energy: (z: tf.Tensor2D) => tf.Tensor1D, n: number, beta = 1): tf.Scalar {
+/**
+ * E_{q_0}[log q_0(z_0) - Σ log|det| + β U(z_K)]: the reverse KL up to log Z (β = 1), estimated on
+ * `n` samples.
+ */
+export function reverseKlLoss(
+  flow: NormalizingFlow,
+  energy: (z: tf.Tensor2D) => tf.Tensor1D,
+  n: number,
+  beta = 1,
+): tf.Scalar {
   checkCount('sample size n', n);
   return tf.tidy(() => {
     const { x, logProb } = flow.sample(n);
@@ -65,17 +91,34 @@ export function reverseKlLoss(flow: NormalizingFlow, energy: (z: tf.Tensor2D) =>
   });
 }
 
-/** Fits the flow to exp(-U) by minimizing the reverse KL with Adam; returns the loss per step (KL - log Z at β = 1). */
-export function fitReverseKl(flow: NormalizingFlow, energy: (z: tf.Tensor2D) => tf.Tensor1D, options: ReverseKlOptions): number[] {
+/**
+ * Fits the flow to exp(-U) by minimizing the reverse KL with Adam; returns the loss per step (KL -
+ * log Z at β = 1).
+ */
+export function fitReverseKl(
+  flow: NormalizingFlow,
+  energy: (z: tf.Tensor2D) => tf.Tensor1D,
+  options: ReverseKlOptions,
+): number[] {
   const { batchSize, learningRate } = checkFit(flow, options);
   const anneal = options.annealSteps ?? 0;
-  if (!Number.isInteger(anneal) || anneal < 0) throw new Error(`annealSteps must be a non-negative integer, got ${anneal}`);
+  if (!Number.isInteger(anneal) || anneal < 0)
+    throw new Error(`annealSteps must be a non-negative integer, got ${anneal}`);
   const beta = (step: number) => (anneal === 0 ? 1 : Math.min(1, 0.01 + step / anneal));
-  return run(flow, options, learningRate, (step) => reverseKlLoss(flow, energy, batchSize, beta(step)));
+  return run(flow, options, learningRate, (step) =>
+    reverseKlLoss(flow, energy, batchSize, beta(step)),
+  );
 }
 
-/** KL(q || p) in nats = E_q[log q(z) + U(z)] + log Z by Monte Carlo on n samples, with its standard error. */
-export function reverseKl(flow: NormalizingFlow, target: { energy: (z: tf.Tensor2D) => tf.Tensor1D; logZ: number }, n = 20000): { kl: number; standardError: number } {
+/**
+ * KL(q || p) in nats = E_q[log q(z) + U(z)] + log Z by Monte Carlo on n samples, with its standard
+ * error.
+ */
+export function reverseKl(
+  flow: NormalizingFlow,
+  target: { energy: (z: tf.Tensor2D) => tf.Tensor1D; logZ: number },
+  n = 20000,
+): { kl: number; standardError: number } {
   checkCount('sample size n', n);
   const terms = tf.tidy(() => {
     const { x, logProb } = flow.sample(n);
@@ -96,8 +139,15 @@ export function negativeLogLikelihood(flow: NormalizingFlow, x: tf.Tensor2D): tf
   return tf.tidy(() => tf.neg(tf.mean(flow.logProb(x))) as tf.Scalar);
 }
 
-/** Fits the flow to data x [N, d] by maximum likelihood with Adam on random minibatches; returns the NLL per step. */
-export function fitMaximumLikelihood(flow: NormalizingFlow, x: tf.Tensor2D, options: FitOptions): number[] {
+/**
+ * Fits the flow to data x [N, d] by maximum likelihood with Adam on random minibatches; returns the
+ * NLL per step.
+ */
+export function fitMaximumLikelihood(
+  flow: NormalizingFlow,
+  x: tf.Tensor2D,
+  options: FitOptions,
+): number[] {
   checkPoints('fitMaximumLikelihood', x, flow.dim);
   const { batchSize, learningRate } = checkFit(flow, options);
   const n = x.shape[0];

@@ -1,6 +1,7 @@
 /**
  * A GAN of two MLPs (lecture 002): the generator G_φ maps z ~ N(0, I) to a sample x̃ = G_φ(z); the
- * discriminator D_θ maps a sample to the logit of the probability that it is real (1) rather than fake (0).
+ * discriminator D_θ maps a sample to the logit of the probability that it is real (1) rather than
+ * fake (0).
  */
 import * as tf from '@tensorflow/tfjs';
 import { Activation, ApplyOptions, MLP } from '../../nn';
@@ -17,27 +18,32 @@ export interface GanConfig {
   discriminatorHidden: number[];
   /** Hidden activation of both networks (default 'leakyRelu', slope 0.2). */
   hidden?: Activation;
-  /** Activation of G's last layer: 'linear' for unbounded data (default), 'tanh' when dataRange is set. */
+  /**
+   * Activation of G's last layer: 'linear' for unbounded data (default), 'tanh' when dataRange is
+   * set.
+   */
   output?: Activation;
   /**
-   * PacGAN packing (Lin et al. 2018): D judges `pack` samples at once, concatenated into one input, so a
-   * generator whose samples lack diversity is easy to spot (default 1, the plain GAN).
+   * PacGAN packing (Lin et al. 2018): D judges `pack` samples at once, concatenated into one input,
+   * so a generator whose samples lack diversity is easy to spot (default 1, the plain GAN).
    */
   pack?: number;
   /** Dropout rate after each hidden layer of D during training (default 0). */
   discriminatorDropout?: number;
   /**
-   * The range [lo, hi] of bounded data such as pixels (default: none). With it, G ends in tanh scaled to
-   * [lo, hi] and D sees its inputs mapped affinely onto [-1, 1] (the DCGAN convention: both networks work
-   * on data centered at 0), while every method still takes and returns data in [lo, hi].
+   * The range [lo, hi] of bounded data such as pixels (default: none). With it, G ends in tanh
+   * scaled to [lo, hi] and D sees its inputs mapped affinely onto [-1, 1] (the DCGAN convention:
+   * both networks work on data centered at 0), while every method still takes and returns data in
+   * [lo, hi].
    */
   dataRange?: [number, number];
 }
 
 /**
- * The lecture-scale MNIST GAN: G 100-256-512-1024-784 ending in tanh, D 784-1024-512-256-1, pixels in [0, 1]
- * seen by both networks as [-1, 1] (the networks of the PyTorch reference, ../shared/anchors/torch_steps.py),
- * plus dropout 0.3 in D, without which this GAN collapses onto a few digit classes (notebook 10).
+ * The lecture-scale MNIST GAN: G 100-256-512-1024-784 ending in tanh, D 784-1024-512-256-1, pixels
+ * in [0, 1] seen by both networks as [-1, 1] (the networks of the PyTorch reference,
+ * ../shared/anchors/torch_steps.py), plus dropout 0.3 in D, without which this GAN collapses onto a
+ * few digit classes (notebook 10).
  */
 export const MNIST_GAN: GanConfig = {
   latentDim: 100,
@@ -49,15 +55,30 @@ export const MNIST_GAN: GanConfig = {
   discriminatorDropout: 0.3,
 };
 
-/** A compact MNIST GAN, G 100-256-512-784, D 784-512-256-1: about 3x cheaper per step than MNIST_GAN. */
-export const MNIST_GAN_COMPACT: GanConfig = { ...MNIST_GAN, generatorHidden: [256, 512], discriminatorHidden: [512, 256] };
+/**
+ * A compact MNIST GAN, G 100-256-512-784, D 784-512-256-1: about 3x cheaper per step than
+ * MNIST_GAN.
+ */
+export const MNIST_GAN_COMPACT: GanConfig = {
+  ...MNIST_GAN,
+  generatorHidden: [256, 512],
+  discriminatorHidden: [512, 256],
+};
 
 /** A small GAN for 2D toy data such as the ring of Gaussians. */
-export const TOY_GAN: GanConfig = { latentDim: 8, dataDim: 2, generatorHidden: [128, 128], discriminatorHidden: [128, 128], output: 'linear' };
+export const TOY_GAN: GanConfig = {
+  latentDim: 8,
+  dataDim: 2,
+  generatorHidden: [128, 128],
+  discriminatorHidden: [128, 128],
+  output: 'linear',
+};
 
 function checkSizes(what: string, sizes: number[]): void {
   if (!Array.isArray(sizes) || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
-    throw new Error(`GAN config: ${what} must be a list of positive integers, got ${JSON.stringify(sizes)}`);
+    throw new Error(
+      `GAN config: ${what} must be a list of positive integers, got ${JSON.stringify(sizes)}`,
+    );
   }
 }
 
@@ -68,22 +89,51 @@ export class GAN {
 
   constructor(config: GanConfig) {
     for (const key of ['latentDim', 'dataDim'] as const) {
-      if (!Number.isInteger(config[key]) || config[key] < 1) throw new Error(`GAN config: ${key} must be a positive integer, got ${config[key]}`);
+      if (!Number.isInteger(config[key]) || config[key] < 1)
+        throw new Error(`GAN config: ${key} must be a positive integer, got ${config[key]}`);
     }
     checkSizes('generatorHidden', config.generatorHidden);
     checkSizes('discriminatorHidden', config.discriminatorHidden);
-    if (config.pack !== undefined && (!Number.isInteger(config.pack) || config.pack < 1)) throw new Error(`GAN config: pack must be a positive integer, got ${config.pack}`);
+    if (config.pack !== undefined && (!Number.isInteger(config.pack) || config.pack < 1))
+      throw new Error(`GAN config: pack must be a positive integer, got ${config.pack}`);
     const range = config.dataRange;
     if (range !== undefined) {
-      if (!Array.isArray(range) || range.length !== 2 || !range.every(Number.isFinite) || !(range[0] < range[1])) {
-        throw new Error(`GAN config: dataRange must be [lo, hi] with finite lo < hi, got ${JSON.stringify(range)}`);
+      if (
+        !Array.isArray(range) ||
+        range.length !== 2 ||
+        !range.every(Number.isFinite) ||
+        !(range[0] < range[1])
+      ) {
+        throw new Error(
+          `GAN config: dataRange must be [lo, hi] with finite lo < hi, got ` +
+            `${JSON.stringify(range)}`,
+        );
       }
-      if ((config.output ?? 'tanh') !== 'tanh') throw new Error(`GAN config: a GAN with a dataRange ends in tanh, so output must be 'tanh' (or left out), got '${config.output}'`);
+      if ((config.output ?? 'tanh') !== 'tanh')
+        throw new Error(
+          `GAN config: a GAN with a dataRange ends in tanh, so output must be 'tanh' (or left ` +
+            `out), got '${config.output}'`,
+        );
     }
-    this.config = { hidden: 'leakyRelu', output: range ? 'tanh' : 'linear', pack: 1, discriminatorDropout: 0, ...config };
+    this.config = {
+      hidden: 'leakyRelu',
+      output: range ? 'tanh' : 'linear',
+      pack: 1,
+      discriminatorDropout: 0,
+      ...config,
+    };
     const { latentDim, dataDim, hidden, pack, discriminatorDropout } = this.config;
-    this.generator = new MLP([latentDim, ...config.generatorHidden, dataDim], { hidden, output: this.config.output, name: 'G' });
-    this.discriminator = new MLP([dataDim * pack, ...config.discriminatorHidden, 1], { hidden, output: 'linear', dropout: discriminatorDropout, name: 'D' });
+    this.generator = new MLP([latentDim, ...config.generatorHidden, dataDim], {
+      hidden,
+      output: this.config.output,
+      name: 'G',
+    });
+    this.discriminator = new MLP([dataDim * pack, ...config.discriminatorHidden, 1], {
+      hidden,
+      output: 'linear',
+      dropout: discriminatorDropout,
+      name: 'D',
+    });
   }
 
   get latentDim(): number {
@@ -96,7 +146,8 @@ export class GAN {
 
   /** n draws of z ~ N(0, I), [n, latentDim]. */
   sampleLatent(n: number): tf.Tensor2D {
-    if (!Number.isInteger(n) || n < 1) throw new Error(`sampleLatent(n): n must be a positive integer, got ${n}`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`sampleLatent(n): n must be a positive integer, got ${n}`);
     return tf.randomNormal([n, this.latentDim], 0, 1, 'float32', nextSeed()) as tf.Tensor2D;
   }
 
@@ -115,18 +166,26 @@ export class GAN {
   }
 
   /**
-   * Discriminator logits l with D_θ(x) = sigmoid(l), [n / pack, 1] (one per pack of consecutive rows).
-   * `training` turns on D's dropout, as in the training steps.
+   * Discriminator logits l with D_θ(x) = sigmoid(l), [n / pack, 1] (one per pack of consecutive
+   * rows). `training` turns on D's dropout, as in the training steps.
    */
   logits(x: tf.Tensor2D, options: ApplyOptions = {}): tf.Tensor2D {
     const { pack, dataDim, dataRange } = this.config;
     if (x.rank !== 2 || x.shape[1] !== dataDim || x.shape[0] % pack !== 0) {
-      throw new Error(`GAN.logits: expected samples [n, ${dataDim}] with n a multiple of pack = ${pack}, got [${x.shape.join(', ')}]`);
+      throw new Error(
+        `GAN.logits: expected samples [n, ${dataDim}] with n a multiple of pack = ${pack}, got ` +
+          `[${x.shape.join(', ')}]`,
+      );
     }
     return tf.tidy(() => {
       // D sees bounded data mapped onto [-1, 1]: 2 (x - lo) / (hi - lo) - 1
-      const centered: tf.Tensor2D = dataRange ? tf.sub(tf.mul(tf.sub(x, dataRange[0]), 2 / (dataRange[1] - dataRange[0])), 1) : x;
-      return this.discriminator.apply(pack === 1 ? centered : tf.reshape(centered, [x.shape[0] / pack, pack * dataDim]), options);
+      const centered: tf.Tensor2D = dataRange
+        ? tf.sub(tf.mul(tf.sub(x, dataRange[0]), 2 / (dataRange[1] - dataRange[0])), 1)
+        : x;
+      return this.discriminator.apply(
+        pack === 1 ? centered : tf.reshape(centered, [x.shape[0] / pack, pack * dataDim]),
+        options,
+      );
     });
   }
 

@@ -1,12 +1,15 @@
 /**
- * The GAN objectives of lecture 002, written on the discriminator's logits l (D = sigmoid(l)) so that
- * log D = -softplus(-l) and log(1 - D) = -softplus(l) stay finite when D saturates at 0 or 1.
+ * The GAN objectives of lecture 002, written on the discriminator's logits l (D = sigmoid(l)) so
+ * that log D = -softplus(-l) and log(1 - D) = -softplus(l) stay finite when D saturates at 0 or 1.
  */
 import * as tf from '@tensorflow/tfjs';
 
 function checkLogits(what: string, logits: tf.Tensor): void {
   if (logits.rank !== 2 || logits.shape[1] !== 1) {
-    throw new Error(`${what}: expected discriminator logits of shape [batch, 1], got [${logits.shape.join(', ')}]`);
+    throw new Error(
+      `${what}: expected discriminator logits of shape [batch, 1], got ` +
+        `[${logits.shape.join(', ')}]`,
+    );
   }
   if (logits.shape[0] === 0) throw new Error(`${what}: the batch is empty`);
 }
@@ -19,7 +22,13 @@ export function discriminatorLoss(realLogits: tf.Tensor, fakeLogits: tf.Tensor):
   checkLogits('discriminatorLoss(realLogits)', realLogits);
   checkLogits('discriminatorLoss(fakeLogits)', fakeLogits);
   // -log D(x) = softplus(-l_real);  -log(1 - D(G(z))) = softplus(l_fake)
-  return tf.tidy(() => tf.add(tf.mean(tf.softplus(tf.neg(realLogits))), tf.mean(tf.softplus(fakeLogits))) as tf.Scalar);
+  return tf.tidy(
+    () =>
+      tf.add(
+        tf.mean(tf.softplus(tf.neg(realLogits))),
+        tf.mean(tf.softplus(fakeLogits)),
+      ) as tf.Scalar,
+  );
 }
 
 /**
@@ -34,7 +43,8 @@ export function minimaxGeneratorLoss(fakeLogits: tf.Tensor): tf.Scalar {
 
 /**
  * The non-saturating generator loss ("flip the labels"), to minimize: L_G = -(1/n) Σ log D(G(z_i)).
- * Same fixed point as the minimax loss, but a strong gradient exactly where the minimax one vanishes.
+ * Same fixed point as the minimax loss, but a strong gradient exactly where the minimax one
+ * vanishes.
  */
 export function nonSaturatingGeneratorLoss(fakeLogits: tf.Tensor): tf.Scalar {
   checkLogits('nonSaturatingGeneratorLoss(fakeLogits)', fakeLogits);
@@ -49,7 +59,9 @@ export const GENERATOR_LOSSES: Record<GeneratorLossName, (fakeLogits: tf.Tensor)
   nonSaturating: nonSaturatingGeneratorLoss,
 };
 
-/** The generator loss function of a given name; an unknown name is an error listing the valid ones. */
+/**
+ * The generator loss function of a given name; an unknown name is an error listing the valid ones.
+ */
 export function generatorLoss(name: GeneratorLossName): (fakeLogits: tf.Tensor) => tf.Scalar {
   const loss = GENERATOR_LOSSES[name];
   if (!loss) throw new Error(`unknown generator loss '${name}': use 'minimax' or 'nonSaturating'`);

@@ -1,13 +1,27 @@
 /**
- * The MNIST GAN experiment of notebook 10: train an MLP GAN for some epochs, and after each epoch judge
- * its samples with the kit's classifier (classes covered, class-histogram entropy, MNIST-FID). A finished
- * run is saved (weights, per-step history, per-epoch metrics, sample grids) and reused when the same
- * options are asked for again.
+ * The MNIST GAN experiment of notebook 10: train an MLP GAN for some epochs, and after each epoch
+ * judge its samples with the kit's classifier (classes covered, class-histogram entropy,
+ * MNIST-FID). A finished run is saved (weights, per-step history, per-epoch metrics, sample grids)
+ * and reused when the same options are asked for again.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset, loadMnist } from '../../data/mnist';
-import { classHistogram, featureStats, frechetDistance, GaussianStats, MnistClassifier } from '../../metrics';
-import { assignVariables, hasCheckpoint, History, HistoryRow, loadCheckpoint, modelDir, saveCheckpoint } from '../../training';
+import {
+  classHistogram,
+  featureStats,
+  frechetDistance,
+  GaussianStats,
+  MnistClassifier,
+} from '../../metrics';
+import {
+  assignVariables,
+  hasCheckpoint,
+  History,
+  HistoryRow,
+  loadCheckpoint,
+  modelDir,
+  saveCheckpoint,
+} from '../../training';
 import { GAN, GanConfig, MNIST_GAN } from './gan';
 import { GeneratorLossName } from './losses';
 import { GanSnapshot, GanTrainer, imageBatches, trainGan } from './trainer';
@@ -23,7 +37,10 @@ export interface MnistGanOptions {
   trainLimit?: number;
   /** Adam learning rate of both networks (default 2e-4). */
   learningRate?: number;
-  /** Standard deviation of the instance noise added to D's inputs (default 0; see GanTrainerOptions). */
+  /**
+   * Standard deviation of the instance noise added to D's inputs (default 0; see
+   * GanTrainerOptions).
+   */
   instanceNoise?: number;
   /** Generated (and real) images per metric evaluation (default 2000). */
   evalSize?: number;
@@ -37,11 +54,17 @@ export interface MnistGanRun {
   gan: GAN;
   /** One row per D+G step (see trainGan). */
   steps: History;
-  /** One row per epoch (epoch 0 = untrained): epoch, 'modes covered', 'entropy (nats)', 'MNIST-FID', 'D loss', 'G loss'. */
+  /**
+   * One row per epoch (epoch 0 = untrained): epoch, 'modes covered', 'entropy (nats)', 'MNIST-FID',
+   * 'D loss', 'G loss'.
+   */
   epochs: History;
   /** Samples at fixed z after each epoch (and before training). */
   grids: GanSnapshot[];
-  /** MNIST-FID between real test and real training images of the same count: the floor of the metric. */
+  /**
+   * MNIST-FID between real test and real training images of the same count: the floor of the
+   * metric.
+   */
   floorFid: number;
   /** True when the run was loaded from `dir` rather than trained. */
   fromCheckpoint: boolean;
@@ -64,18 +87,29 @@ export const MNIST_GAN_DIR = modelDir('gan-mnist');
 /** n generated images [n, 784], drawn in chunks. */
 function generate(gan: GAN, n: number): tf.Tensor2D {
   const parts: tf.Tensor2D[] = [];
-  for (let done = 0; done < n; done += GENERATION_CHUNK) parts.push(gan.sample(Math.min(GENERATION_CHUNK, n - done)));
+  for (let done = 0; done < n; done += GENERATION_CHUNK)
+    parts.push(gan.sample(Math.min(GENERATION_CHUNK, n - done)));
   const all = tf.concat(parts) as tf.Tensor2D;
   tf.dispose(parts);
   return all;
 }
 
 /** Class histogram and MNIST-FID of n generated images against the real statistics. */
-export function judgeGenerator(gan: GAN, classifier: MnistClassifier, realStats: GaussianStats, n: number): { modesCovered: number; entropy: number; fid: number; counts: number[] } {
+export function judgeGenerator(
+  gan: GAN,
+  classifier: MnistClassifier,
+  realStats: GaussianStats,
+  n: number,
+): { modesCovered: number; entropy: number; fid: number; counts: number[] } {
   const x = generate(gan, n);
   try {
     const h = classHistogram(classifier, x);
-    return { modesCovered: h.modesCovered, entropy: h.entropy, fid: frechetDistance(realStats, featureStats(classifier, x)), counts: h.counts };
+    return {
+      modesCovered: h.modesCovered,
+      entropy: h.entropy,
+      fid: frechetDistance(realStats, featureStats(classifier, x)),
+      counts: h.counts,
+    };
   } finally {
     x.dispose();
   }
@@ -91,10 +125,22 @@ function statsOf(classifier: MnistClassifier, data: ImageDataset): GaussianStats
 }
 
 function normalize(options: MnistGanOptions): SavedRun['options'] {
-  const o = { config: MNIST_GAN, generatorLoss: 'nonSaturating' as GeneratorLossName, batchSize: 64, trainLimit: 60000, learningRate: 2e-4, instanceNoise: 0, evalSize: 2000, ...options };
-  if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new Error(`trainMnistGan: epochs must be a positive integer, got ${o.epochs}`);
-  if (!Number.isInteger(o.evalSize) || o.evalSize < 2) throw new Error(`trainMnistGan: evalSize must be an integer >= 2, got ${o.evalSize}`);
-  if (o.config.dataDim !== 784) throw new Error(`trainMnistGan: config.dataDim must be 784 for MNIST, got ${o.config.dataDim}`);
+  const o = {
+    config: MNIST_GAN,
+    generatorLoss: 'nonSaturating' as GeneratorLossName,
+    batchSize: 64,
+    trainLimit: 60000,
+    learningRate: 2e-4,
+    instanceNoise: 0,
+    evalSize: 2000,
+    ...options,
+  };
+  if (!Number.isInteger(o.epochs) || o.epochs < 1)
+    throw new Error(`trainMnistGan: epochs must be a positive integer, got ${o.epochs}`);
+  if (!Number.isInteger(o.evalSize) || o.evalSize < 2)
+    throw new Error(`trainMnistGan: evalSize must be an integer >= 2, got ${o.evalSize}`);
+  if (o.config.dataDim !== 784)
+    throw new Error(`trainMnistGan: config.dataDim must be 784 for MNIST, got ${o.config.dataDim}`);
   const { dir: _dir, gridDir: _gridDir, ...rest } = o;
   return rest;
 }
@@ -110,7 +156,10 @@ function loadRun(dir: string, options: SavedRun['options']): MnistGanRun | undef
   const weights: Record<string, tf.Tensor> = {};
   for (const name of Object.keys(gan.namedVariables())) weights[name] = tensors[name];
   assignVariables(gan.namedVariables(), weights, dir);
-  const grids = config.grids.map((g, i) => ({ ...g, samples: tensors[`grid.${i}`].dataSync() as Float32Array }));
+  const grids = config.grids.map((g, i) => ({
+    ...g,
+    samples: tensors[`grid.${i}`].dataSync() as Float32Array,
+  }));
   tf.dispose(Object.values(tensors));
   const steps = new History();
   config.steps.forEach((r) => steps.push(r));
@@ -120,11 +169,15 @@ function loadRun(dir: string, options: SavedRun['options']): MnistGanRun | undef
 }
 
 /**
- * Trains (or reloads from `options.dir`) an MLP GAN on MNIST. The generator's weights are kept at the end of
- * every epoch; after training, each of them is judged with the classifier (`evalSize` generated images
- * against as many real test images), so the classifier may be passed as a function that loads it late.
+ * Trains (or reloads from `options.dir`) an MLP GAN on MNIST. The generator's weights are kept at
+ * the end of every epoch; after training, each of them is judged with the classifier (`evalSize`
+ * generated images against as many real test images), so the classifier may be passed as a function
+ * that loads it late.
  */
-export function trainMnistGan(classifier: MnistClassifier | (() => MnistClassifier), options: MnistGanOptions): MnistGanRun {
+export function trainMnistGan(
+  classifier: MnistClassifier | (() => MnistClassifier),
+  options: MnistGanOptions,
+): MnistGanRun {
   const o = normalize(options);
   if (options.dir !== undefined) {
     const saved = loadRun(options.dir, o);
@@ -132,11 +185,19 @@ export function trainMnistGan(classifier: MnistClassifier | (() => MnistClassifi
   }
   const train = loadMnist('train', { limit: o.trainLimit });
   const stepsPerEpoch = Math.floor(train.size / o.batchSize);
-  if (stepsPerEpoch < 1) throw new Error(`trainMnistGan: ${train.size} training images make no batch of ${o.batchSize}`);
+  if (stepsPerEpoch < 1)
+    throw new Error(`trainMnistGan: ${train.size} training images make no batch of ${o.batchSize}`);
   const gan = new GAN(o.config);
-  const trainer = new GanTrainer(gan, { generatorLoss: o.generatorLoss, generatorLearningRate: o.learningRate, instanceNoise: o.instanceNoise });
+  const trainer = new GanTrainer(gan, {
+    generatorLoss: o.generatorLoss,
+    generatorLearningRate: o.learningRate,
+    instanceNoise: o.instanceNoise,
+  });
   const generatorVars = gan.generator.namedVariables();
-  const copyGenerator = (): Record<string, Float32Array> => Object.fromEntries(Object.entries(generatorVars).map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
+  const copyGenerator = (): Record<string, Float32Array> =>
+    Object.fromEntries(
+      Object.entries(generatorVars).map(([k, v]) => [k, v.dataSync().slice() as Float32Array]),
+    );
   const epochWeights: Record<string, Float32Array>[] = [];
   const batches = imageBatches(train, o.batchSize);
   let steps: History;
@@ -158,12 +219,21 @@ export function trainMnistGan(classifier: MnistClassifier | (() => MnistClassifi
   // Judge the generator of every epoch, then restore the final one.
   const judge = typeof classifier === 'function' ? classifier() : classifier;
   const realStats = statsOf(judge, loadMnist('test', { limit: o.evalSize }));
-  const floorFid = frechetDistance(realStats, statsOf(judge, loadMnist('train', { limit: o.evalSize })));
+  const floorFid = frechetDistance(
+    realStats,
+    statsOf(judge, loadMnist('train', { limit: o.evalSize })),
+  );
   const epochs = new History();
   epochWeights.forEach((weights, epoch) => {
-    for (const [k, v] of Object.entries(generatorVars)) tf.tidy(() => v.assign(tf.tensor(weights[k], v.shape)));
+    for (const [k, v] of Object.entries(generatorVars))
+      tf.tidy(() => v.assign(tf.tensor(weights[k], v.shape)));
     const m = judgeGenerator(gan, judge, realStats, o.evalSize);
-    const row: HistoryRow = { epoch, 'modes covered': m.modesCovered, 'entropy (nats)': m.entropy, 'MNIST-FID': m.fid };
+    const row: HistoryRow = {
+      epoch,
+      'modes covered': m.modesCovered,
+      'entropy (nats)': m.entropy,
+      'MNIST-FID': m.fid,
+    };
     if (epoch > 0) {
       const recent = steps.rows.slice((epoch - 1) * stepsPerEpoch, epoch * stepsPerEpoch);
       row['D loss'] = recent.reduce((s, r) => s + r['D loss'], 0) / recent.length;
@@ -174,7 +244,14 @@ export function trainMnistGan(classifier: MnistClassifier | (() => MnistClassifi
   if (options.dir !== undefined) {
     const tensors: Record<string, tf.Tensor> = { ...gan.namedVariables() };
     grids.forEach((g, i) => (tensors[`grid.${i}`] = tf.tensor1d(g.samples)));
-    const saved: SavedRun = { kind: 'gan-mnist', options: o, steps: steps.rows, epochs: epochs.rows, grids: grids.map(({ step, n }) => ({ step, n })), floorFid };
+    const saved: SavedRun = {
+      kind: 'gan-mnist',
+      options: o,
+      steps: steps.rows,
+      epochs: epochs.rows,
+      grids: grids.map(({ step, n }) => ({ step, n })),
+      floorFid,
+    };
     saveCheckpoint(options.dir, saved, tensors);
     grids.forEach((_, i) => tensors[`grid.${i}`].dispose());
   }

@@ -13,35 +13,83 @@ export interface SnapshotPanelsOptions {
 }
 
 /** One scatter panel of generated 2D samples per snapshot, titled by its training step. */
-export function snapshotPanels(snapshots: GanSnapshot[], options: SnapshotPanelsOptions = {}): Figure {
+export function snapshotPanels(
+  snapshots: GanSnapshot[],
+  options: SnapshotPanelsOptions = {},
+): Figure {
   if (snapshots.length === 0) throw new Error('snapshotPanels: no snapshots to show');
-  if (snapshots.some((s) => s.samples.length !== 2 * s.n)) throw new Error('snapshotPanels: snapshots must hold 2D samples');
+  if (snapshots.some((s) => s.samples.length !== 2 * s.n))
+    throw new Error('snapshotPanels: snapshots must hold 2D samples');
   const columns = Math.min(options.columns ?? 4, snapshots.length);
   const rows = Math.ceil(snapshots.length / columns);
   const range = options.range ?? 3;
   const size = 230;
-  const base = baseLayout({ title: options.title, width: columns * size + 80, height: rows * (size + 40) + 90 });
-  const layout: Record<string, unknown> = { ...base, showlegend: false, grid: { rows, columns, pattern: 'independent', xgap: 0.12, ygap: 0.32 }, annotations: [] as unknown[] };
+  const base = baseLayout({
+    title: options.title,
+    width: columns * size + 80,
+    height: rows * (size + 40) + 90,
+  });
+  const layout: Record<string, unknown> = {
+    ...base,
+    showlegend: false,
+    grid: { rows, columns, pattern: 'independent', xgap: 0.12, ygap: 0.32 },
+    annotations: [] as unknown[],
+  };
   const traces: Trace[] = [];
   snapshots.forEach((snap, i) => {
     const suffix = i === 0 ? '' : String(i + 1);
     const xs = Array.from({ length: snap.n }, (_, k) => snap.samples[2 * k]);
     const ys = Array.from({ length: snap.n }, (_, k) => snap.samples[2 * k + 1]);
-    traces.push({ type: 'scatter', mode: 'markers', x: xs, y: ys, xaxis: `x${suffix}`, yaxis: `y${suffix}`, marker: { size: 3, color: PALETTE[0], opacity: 0.5 }, name: `step ${snap.step}` });
+    traces.push({
+      type: 'scatter',
+      mode: 'markers',
+      x: xs,
+      y: ys,
+      xaxis: `x${suffix}`,
+      yaxis: `y${suffix}`,
+      marker: { size: 3, color: PALETTE[0], opacity: 0.5 },
+      name: `step ${snap.step}`,
+    });
     if (options.reference) {
-      traces.push({ type: 'scatter', mode: 'markers', x: options.reference.map((p) => p[0]), y: options.reference.map((p) => p[1]), xaxis: `x${suffix}`, yaxis: `y${suffix}`, marker: { size: 7, color: PALETTE[3], symbol: 'x' }, name: 'modes' });
+      traces.push({
+        type: 'scatter',
+        mode: 'markers',
+        x: options.reference.map((p) => p[0]),
+        y: options.reference.map((p) => p[1]),
+        xaxis: `x${suffix}`,
+        yaxis: `y${suffix}`,
+        marker: { size: 7, color: PALETTE[3], symbol: 'x' },
+        name: 'modes',
+      });
     }
-    const axis = (title: string, anchor: Record<string, string>) => ({ ...(base.xaxis as object), ...anchor, range: [-range, range], title: { text: title, font: { size: 12 } } });
+    const axis = (title: string, anchor: Record<string, string>) => ({
+      ...(base.xaxis as object),
+      ...anchor,
+      range: [-range, range],
+      title: { text: title, font: { size: 12 } },
+    });
     layout[`xaxis${suffix}`] = axis('x₁', {});
     layout[`yaxis${suffix}`] = { ...axis('x₂', { scaleanchor: `x${suffix}` }) };
-    (layout.annotations as unknown[]).push({ text: `step ${snap.step}`, xref: `x${suffix} domain`, yref: `y${suffix} domain`, x: 0.5, y: 1.12, showarrow: false, font: { size: 13 } });
+    (layout.annotations as unknown[]).push({
+      text: `step ${snap.step}`,
+      xref: `x${suffix} domain`,
+      yref: `y${suffix} domain`,
+      x: 0.5,
+      y: 1.12,
+      showarrow: false,
+      font: { size: 13 },
+    });
   });
   return { data: traces, layout };
 }
 
-/** Trailing moving average over `window` values (shorter at the start), to see the trend of noisy per-step curves. */
+/**
+ * Trailing moving average over `window` values (shorter at the start), to see the trend of noisy
+ * per-step curves.
+ */
 export function movingAverage(values: ArrayLike<number>, window: number): number[] {
-  if (!Number.isInteger(window) || window < 1) throw new Error(`movingAverage: window must be a positive integer, got ${window}`);
+  if (!Number.isInteger(window) || window < 1)
+    throw new Error(`movingAverage: window must be a positive integer, got ${window}`);
   const out: number[] = [];
   let sum = 0;
   for (let i = 0; i < values.length; i++) {

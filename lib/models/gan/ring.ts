@@ -1,6 +1,6 @@
 /**
- * The ring experiment of notebook 10: a GAN trained on the ring of Gaussians, with the ring's coverage
- * (modes covered, fraction of samples within 3 std of a mode) measured at every snapshot.
+ * The ring experiment of notebook 10: a GAN trained on the ring of Gaussians, with the ring's
+ * coverage (modes covered, fraction of samples within 3 std of a mode) measured at every snapshot.
  */
 import { RingOptions, ringBatches, ringCoverage } from '../../data/ring';
 import { seed as seedRandom } from '../../runtime';
@@ -20,7 +20,10 @@ export interface RingExperimentOptions {
   /** Samples per snapshot (default 1000). */
   snapshotSize?: number;
   ring?: RingOptions;
-  /** Seeds all random draws first, so that runs differing in one option start from the same networks. */
+  /**
+   * Seeds all random draws first, so that runs differing in one option start from the same
+   * networks.
+   */
   seed?: number;
   label?: string;
 }
@@ -35,9 +38,11 @@ export interface RingExperiment {
 /** Trains a GAN on the ring and measures its coverage over training. */
 export function trainRingGan(options: RingExperimentOptions): RingExperiment {
   const { steps, batchSize = 256 } = options;
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`trainRingGan: steps must be a positive integer, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new Error(`trainRingGan: steps must be a positive integer, got ${steps}`);
   const every = options.snapshotEvery ?? Math.max(1, Math.round(steps / 8));
-  if (!Number.isInteger(every) || every < 1) throw new Error(`trainRingGan: snapshotEvery must be a positive integer, got ${every}`);
+  if (!Number.isInteger(every) || every < 1)
+    throw new Error(`trainRingGan: snapshotEvery must be a positive integer, got ${every}`);
   if (options.seed !== undefined) seedRandom(options.seed);
   const gan = new GAN({ ...TOY_GAN, ...options.config });
   const trainer = new GanTrainer(gan, options.trainer);
@@ -53,7 +58,11 @@ export function trainRingGan(options: RingExperimentOptions): RingExperiment {
       label: options.label ?? 'ring GAN',
       onSnapshot: (snap) => {
         const c = ringCoverage(snap.samples, options.ring);
-        coverage.push({ step: snap.step, 'modes covered': c.modesCovered, 'fraction near a mode': c.fractionNearMode });
+        coverage.push({
+          step: snap.step,
+          'modes covered': c.modesCovered,
+          'fraction near a mode': c.fractionNearMode,
+        });
       },
     });
     return { gan, run, coverage };

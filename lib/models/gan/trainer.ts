@@ -1,7 +1,8 @@
 /**
- * GAN training as in lecture 002: step 1 trains D to call real samples real and fakes fake, step 2 trains
- * G to make D call its fakes real. Every step reports the two losses, mean D(x), mean D(G(z)) and the
- * norm of the generator's gradient (the quantity that vanishes when D wins too easily).
+ * GAN training as in lecture 002: step 1 trains D to call real samples real and fakes fake, step 2
+ * trains G to make D call its fakes real. Every step reports the two losses, mean D(x), mean
+ * D(G(z)) and the norm of the generator's gradient (the quantity that vanishes when D wins too
+ * easily).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -23,9 +24,9 @@ export interface GanTrainerOptions {
   /** Adam β1 of both optimizers (default 0.5, the DCGAN choice). */
   beta1?: number;
   /**
-   * Instance noise (Sønderby et al. 2017): D sees x + σε, ε ~ N(0, I), for real and fake samples alike, so the
-   * two distributions overlap and D cannot win on details no generator can match, such as MNIST's exactly-0
-   * background pixels against a tanh's outputs (default 0, no noise).
+   * Instance noise (Sønderby et al. 2017): D sees x + σε, ε ~ N(0, I), for real and fake samples
+   * alike, so the two distributions overlap and D cannot win on details no generator can match,
+   * such as MNIST's exactly-0 background pixels against a tanh's outputs (default 0, no noise).
    */
   instanceNoise?: number;
 }
@@ -46,11 +47,14 @@ export interface GanStepStats {
 
 /** Global L2 norm of a set of gradients, sqrt(Σ ‖g‖²). */
 export function gradientNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
-  return tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+  return tf.tidy(
+    () => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))) as tf.Scalar,
+  );
 }
 
 function checkRate(what: string, value: number): void {
-  if (!(value > 0) || !Number.isFinite(value)) throw new Error(`GanTrainer: ${what} must be a positive number, got ${value}`);
+  if (!(value > 0) || !Number.isFinite(value))
+    throw new Error(`GanTrainer: ${what} must be a positive number, got ${value}`);
 }
 
 /** One Adam optimizer for D and one for G; `step(real)` performs one D step then one G step. */
@@ -62,7 +66,10 @@ export class GanTrainer {
   private readonly generatorVars: tf.Variable[];
   private readonly discriminatorVars: tf.Variable[];
 
-  constructor(readonly gan: GAN, options: GanTrainerOptions = {}) {
+  constructor(
+    readonly gan: GAN,
+    options: GanTrainerOptions = {},
+  ) {
     this.lossName = options.generatorLoss ?? 'nonSaturating';
     generatorLoss(this.lossName);
     const lrG = options.generatorLearningRate ?? 2e-4;
@@ -70,9 +77,13 @@ export class GanTrainer {
     const beta1 = options.beta1 ?? 0.5;
     checkRate('generatorLearningRate', lrG);
     checkRate('discriminatorLearningRate', lrD);
-    if (!(beta1 >= 0 && beta1 < 1)) throw new Error(`GanTrainer: beta1 must be in [0, 1), got ${beta1}`);
+    if (!(beta1 >= 0 && beta1 < 1))
+      throw new Error(`GanTrainer: beta1 must be in [0, 1), got ${beta1}`);
     this.instanceNoise = options.instanceNoise ?? 0;
-    if (!(this.instanceNoise >= 0) || !Number.isFinite(this.instanceNoise)) throw new Error(`GanTrainer: instanceNoise must be a number >= 0, got ${options.instanceNoise}`);
+    if (!(this.instanceNoise >= 0) || !Number.isFinite(this.instanceNoise))
+      throw new Error(
+        `GanTrainer: instanceNoise must be a number >= 0, got ${options.instanceNoise}`,
+      );
     this.generatorOptimizer = tf.train.adam(lrG, beta1, 0.999);
     this.discriminatorOptimizer = tf.train.adam(lrD, beta1, 0.999);
     this.generatorVars = gan.generator.variables();
@@ -81,24 +92,40 @@ export class GanTrainer {
 
   private checkBatch(what: string, real: tf.Tensor2D): void {
     if (real.rank !== 2 || real.shape[1] !== this.gan.dataDim) {
-      throw new Error(`GanTrainer.${what}(real): expected a batch [n, ${this.gan.dataDim}], got [${real.shape.join(', ')}]`);
+      throw new Error(
+        `GanTrainer.${what}(real): expected a batch [n, ${this.gan.dataDim}], got ` +
+          `[${real.shape.join(', ')}]`,
+      );
     }
   }
 
-  /** D's logits of samples in training mode (dropout on), through the instance noise when there is some. */
+  /**
+   * D's logits of samples in training mode (dropout on), through the instance noise when there is
+   * some.
+   */
   private judged(x: tf.Tensor2D): tf.Tensor2D {
     const training = { training: true };
     if (this.instanceNoise === 0) return this.gan.logits(x, training);
-    return tf.tidy(() => this.gan.logits(tf.add(x, tf.randomNormal(x.shape, 0, this.instanceNoise, 'float32', nextSeed())) as tf.Tensor2D, training));
+    return tf.tidy(() =>
+      this.gan.logits(
+        tf.add(
+          x,
+          tf.randomNormal(x.shape, 0, this.instanceNoise, 'float32', nextSeed()),
+        ) as tf.Tensor2D,
+        training,
+      ),
+    );
   }
 
   /**
    * Step 1 alone: one Adam step of D on a real batch and fakes G(z), descending
-   * L_D = -mean[log D(x) + log(1 - D(G(z)))]. Returns [L_D, mean D(x), mean D(G(z))] as a tensor [3].
+   * L_D = -mean[log D(x) + log(1 - D(G(z)))]. Returns [L_D, mean D(x), mean D(G(z))] as a tensor
+   * [3].
    */
   private discriminatorUpdate(real: tf.Tensor2D, z: tf.Tensor2D): tf.Tensor1D {
     const { gan } = this;
-    // The means of D are read inside the gradient function, so they are kept out of its tidy, then freed.
+    // The means of D are read inside the gradient function, so they are kept out of its tidy, then
+    // freed.
     let dReal!: tf.Scalar;
     let dFake!: tf.Scalar;
     const out = tf.tidy(() => {
@@ -118,7 +145,11 @@ export class GanTrainer {
   }
 
   /** One step of D only (G fixed): lets D grow strong against a fixed G. */
-  discriminatorStep(real: tf.Tensor2D): { discriminatorLoss: number; dReal: number; dFake: number } {
+  discriminatorStep(real: tf.Tensor2D): {
+    discriminatorLoss: number;
+    dReal: number;
+    dFake: number;
+  } {
     this.checkBatch('discriminatorStep', real);
     const out = tf.tidy(() => this.discriminatorUpdate(real, this.gan.sampleLatent(real.shape[0])));
     const [dl, dr, df] = Array.from(out.dataSync());
@@ -127,8 +158,9 @@ export class GanTrainer {
   }
 
   /**
-   * One discriminator step then one generator step on a real batch [n, dataDim] (the same z for both):
-   * the "one D step + one G step" unit of GAN training. Leaves no tensors behind; `real` stays the caller's.
+   * One discriminator step then one generator step on a real batch [n, dataDim] (the same z for
+   * both): the "one D step + one G step" unit of GAN training. Leaves no tensors behind; `real`
+   * stays the caller's.
    */
   step(real: tf.Tensor2D): GanStepStats {
     this.checkBatch('step', real);
@@ -146,9 +178,18 @@ export class GanTrainer {
     const [dl, dr, df, gl, gn] = Array.from(stats.dataSync());
     stats.dispose();
     if (!Number.isFinite(dl) || !Number.isFinite(gl)) {
-      throw new Error(`GAN training diverged: discriminator loss ${dl}, generator loss ${gl}; lower the learning rates`);
+      throw new Error(
+        `GAN training diverged: discriminator loss ${dl}, generator loss ${gl}; lower the ` +
+          `learning rates`,
+      );
     }
-    return { discriminatorLoss: dl, generatorLoss: gl, dReal: dr, dFake: df, generatorGradNorm: gn };
+    return {
+      discriminatorLoss: dl,
+      generatorLoss: gl,
+      dReal: dr,
+      dFake: df,
+      generatorGradNorm: gn,
+    };
   }
 
   dispose(): void {
@@ -158,12 +199,20 @@ export class GanTrainer {
 }
 
 /**
- * ‖∇_φ L_G‖ for a named generator loss at the current parameters, on latent codes z: lets the minimax
- * and non-saturating gradients be compared on the very same G and D.
+ * ‖∇_φ L_G‖ for a named generator loss at the current parameters, on latent codes z: lets the
+ * minimax and non-saturating gradients be compared on the very same G and D.
  */
-export function generatorGradientNorm(gan: GAN, lossName: GeneratorLossName, z: tf.Tensor2D): number {
+export function generatorGradientNorm(
+  gan: GAN,
+  lossName: GeneratorLossName,
+  z: tf.Tensor2D,
+): number {
   const lossG = generatorLoss(lossName);
-  const norm = tf.tidy(() => gradientNorm(tf.variableGrads(() => lossG(gan.logits(gan.generate(z))), gan.generator.variables()).grads));
+  const norm = tf.tidy(() =>
+    gradientNorm(
+      tf.variableGrads(() => lossG(gan.logits(gan.generate(z))), gan.generator.variables()).grads,
+    ),
+  );
   const value = norm.dataSync()[0];
   norm.dispose();
   return value;
@@ -186,7 +235,10 @@ export interface TrainGanOptions {
   snapshotSize?: number;
   /** If set, each snapshot of square images is also saved there as `step-000123.png`. */
   saveDir?: string;
-  /** Called after each snapshot with the history so far (e.g. to compute sample-quality metrics per epoch). */
+  /**
+   * Called after each snapshot with the history so far (e.g. to compute sample-quality metrics per
+   * epoch).
+   */
   onSnapshot?: (snapshot: GanSnapshot, history: History) => void;
   /** Progress label (default 'GAN'). */
   label?: string;
@@ -199,12 +251,18 @@ export interface GanRun {
 }
 
 /** Runs `steps` D+G steps on batches drawn from `batches` (which owns and disposes them). */
-export function trainGan(trainer: GanTrainer, batches: Iterator<tf.Tensor2D>, options: TrainGanOptions): GanRun {
+export function trainGan(
+  trainer: GanTrainer,
+  batches: Iterator<tf.Tensor2D>,
+  options: TrainGanOptions,
+): GanRun {
   const { steps } = options;
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`trainGan: steps must be a positive integer, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new Error(`trainGan: steps must be a positive integer, got ${steps}`);
   const snapshotAt = new Set(options.snapshotAt ?? []);
   for (const s of snapshotAt) {
-    if (!Number.isInteger(s) || s < 0 || s > steps) throw new Error(`trainGan: snapshot step ${s} is not an integer in [0, ${steps}]`);
+    if (!Number.isInteger(s) || s < 0 || s > steps)
+      throw new Error(`trainGan: snapshot step ${s} is not an integer in [0, ${steps}]`);
   }
   const gan = trainer.gan;
   const fixedZ = gan.sampleLatent(options.snapshotSize ?? 64);
@@ -212,7 +270,8 @@ export function trainGan(trainer: GanTrainer, batches: Iterator<tf.Tensor2D>, op
   const snapshots: GanSnapshot[] = [];
   const side = Math.round(Math.sqrt(gan.dataDim));
   if (options.saveDir !== undefined) {
-    if (side * side !== gan.dataDim) throw new Error(`trainGan: saveDir needs square images, but dataDim is ${gan.dataDim}`);
+    if (side * side !== gan.dataDim)
+      throw new Error(`trainGan: saveDir needs square images, but dataDim is ${gan.dataDim}`);
     fs.mkdirSync(options.saveDir, { recursive: true });
   }
   const snap = (step: number): void => {
@@ -221,19 +280,31 @@ export function trainGan(trainer: GanTrainer, batches: Iterator<tf.Tensor2D>, op
     x.dispose();
     snapshots.push(snapshot);
     if (options.saveDir !== undefined) {
-      fs.writeFileSync(path.join(options.saveDir, `step-${String(step).padStart(6, '0')}.png`), imageGridPng(snapshot.samples, { imageShape: [side, side], columns: 8 }));
+      fs.writeFileSync(
+        path.join(options.saveDir, `step-${String(step).padStart(6, '0')}.png`),
+        imageGridPng(snapshot.samples, { imageShape: [side, side], columns: 8 }),
+      );
     }
     options.onSnapshot?.(snapshot, history);
   };
   try {
     if (snapshotAt.has(0)) snap(0);
-    // One redraw every 2 s: long synchronous loops that redraw more often have crashed tslab's iopub socket (EBUSY).
+    // One redraw every 2 s: long synchronous loops that redraw more often have crashed tslab's
+    // iopub socket (EBUSY).
     const bar = progress(steps, { label: options.label ?? 'GAN', redrawMs: 2000 });
     for (let step = 1; step <= steps; step++) {
       const next = batches.next();
-      if (next.done) throw new Error(`trainGan: the batch source ran out after ${step - 1} of ${steps} steps`);
+      if (next.done)
+        throw new Error(`trainGan: the batch source ran out after ${step - 1} of ${steps} steps`);
       const s = trainer.step(next.value);
-      history.push({ step, 'D loss': s.discriminatorLoss, 'G loss': s.generatorLoss, 'D(x)': s.dReal, 'D(G(z))': s.dFake, 'G grad norm': s.generatorGradNorm });
+      history.push({
+        step,
+        'D loss': s.discriminatorLoss,
+        'G loss': s.generatorLoss,
+        'D(x)': s.dReal,
+        'D(G(z))': s.dFake,
+        'G grad norm': s.generatorGradNorm,
+      });
       bar.tick({ 'D loss': s.discriminatorLoss, 'G loss': s.generatorLoss, 'D(G(z))': s.dFake });
       if (snapshotAt.has(step)) snap(step);
     }
@@ -244,30 +315,49 @@ export function trainGan(trainer: GanTrainer, batches: Iterator<tf.Tensor2D>, op
   return { history, snapshots };
 }
 
-/** Endless mini-batches of a dataset's images, reshuffled every epoch (last partial batch dropped). */
+/**
+ * Endless mini-batches of a dataset's images, reshuffled every epoch (last partial batch dropped).
+ */
 export function* imageBatches(dataset: ImageDataset, batchSize: number): Generator<tf.Tensor2D> {
-  if (dataset.size < batchSize) throw new Error(`imageBatches: batchSize ${batchSize} exceeds the dataset's ${dataset.size} images`);
+  if (dataset.size < batchSize)
+    throw new Error(
+      `imageBatches: batchSize ${batchSize} exceeds the dataset's ${dataset.size} images`,
+    );
   for (;;) for (const b of dataset.batches(batchSize, { dropLast: true })) yield b.x;
 }
 
 /**
- * The lecture's "discriminator too strong" failure, measured: G stays fixed while D trains for `steps`
- * steps; before each, record mean D(G(z)) and ‖∇φ L_G‖ of both generator losses on the same latent codes.
- * Rows: 'D steps', 'D(G(z))', 'minimax', 'non-saturating'.
+ * The lecture's "discriminator too strong" failure, measured: G stays fixed while D trains for
+ * `steps` steps; before each, record mean D(G(z)) and ‖∇φ L_G‖ of both generator losses on the same
+ * latent codes. Rows: 'D steps', 'D(G(z))', 'minimax', 'non-saturating'.
  */
-export function gradientsAsDiscriminatorWins(trainer: GanTrainer, batches: Iterator<tf.Tensor2D>, steps: number, latentCount = 64): History {
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`gradientsAsDiscriminatorWins: steps must be a positive integer, got ${steps}`);
+export function gradientsAsDiscriminatorWins(
+  trainer: GanTrainer,
+  batches: Iterator<tf.Tensor2D>,
+  steps: number,
+  latentCount = 64,
+): History {
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new Error(`gradientsAsDiscriminatorWins: steps must be a positive integer, got ${steps}`);
   const { gan } = trainer;
   const z = gan.sampleLatent(latentCount);
   const history = new History();
   try {
     for (let step = 0; step <= steps; step++) {
       const dFake = tf.tidy(() => tf.mean(gan.discriminate(gan.generate(z))));
-      history.push({ 'D steps': step, 'D(G(z))': dFake.dataSync()[0], minimax: generatorGradientNorm(gan, 'minimax', z), 'non-saturating': generatorGradientNorm(gan, 'nonSaturating', z) });
+      history.push({
+        'D steps': step,
+        'D(G(z))': dFake.dataSync()[0],
+        minimax: generatorGradientNorm(gan, 'minimax', z),
+        'non-saturating': generatorGradientNorm(gan, 'nonSaturating', z),
+      });
       dFake.dispose();
       if (step === steps) break;
       const next = batches.next();
-      if (next.done) throw new Error(`gradientsAsDiscriminatorWins: the batch source ran out after ${step} steps`);
+      if (next.done)
+        throw new Error(
+          `gradientsAsDiscriminatorWins: the batch source ran out after ${step} steps`,
+        );
       trainer.discriminatorStep(next.value);
     }
   } finally {

@@ -1,6 +1,6 @@
 /**
- * Maximum likelihood for the Gaussian family (DSA5204 lecture 9): the closed forms, the same optimum reached
- * by gradient ascent on the log-likelihood, and the bias of the MLE variance.
+ * Maximum likelihood for the Gaussian family (DSA5204 lecture 9): the closed forms, the same
+ * optimum reached by gradient ascent on the log-likelihood, and the bias of the MLE variance.
  */
 import * as tf from '@tensorflow/tfjs';
 import { randn } from '../../runtime/random';
@@ -13,14 +13,19 @@ export interface GaussianFit {
 const LOG_2PI = Math.log(2 * Math.PI);
 
 function checkData(x: ArrayLike<number>, what: string, min = 1): void {
-  if (x.length < min) throw new Error(`${what}: needs at least ${min} data point${min === 1 ? '' : 's'}, got ${x.length}`);
+  if (x.length < min)
+    throw new Error(
+      `${what}: needs at least ${min} data point${min === 1 ? '' : 's'}, got ${x.length}`,
+    );
   for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i])) throw new Error(`${what}: data point ${i} is ${x[i]}; remove or impute missing values first`);
+    if (!Number.isFinite(x[i]))
+      throw new Error(`${what}: data point ${i} is ${x[i]}; remove or impute missing values first`);
   }
 }
 
 function checkSigma(sigma: number, what: string): void {
-  if (!(sigma > 0) || !Number.isFinite(sigma)) throw new Error(`${what}: sigma must be positive and finite, got ${sigma}`);
+  if (!(sigma > 0) || !Number.isFinite(sigma))
+    throw new Error(`${what}: sigma must be positive and finite, got ${sigma}`);
 }
 
 /** mu^ = (1/N) sum x_i, sigma^2 = (1/N) sum (x_i - mu^)^2: the maximizer of the log-likelihood. */
@@ -43,8 +48,14 @@ export function gaussianLogLikelihood(x: ArrayLike<number>, mu: number, sigma: n
   return -0.5 * x.length * (LOG_2PI + 2 * Math.log(sigma)) - ss / (2 * sigma * sigma);
 }
 
-/** The log-likelihood on a grid: z[i][j] at (mus[j], sigmas[i]), the layout plot.contour expects. */
-export function logLikelihoodSurface(x: ArrayLike<number>, mus: number[], sigmas: number[]): number[][] {
+/**
+ * The log-likelihood on a grid: z[i][j] at (mus[j], sigmas[i]), the layout plot.contour expects.
+ */
+export function logLikelihoodSurface(
+  x: ArrayLike<number>,
+  mus: number[],
+  sigmas: number[],
+): number[][] {
   return sigmas.map((s) => mus.map((m) => gaussianLogLikelihood(x, m, s)));
 }
 
@@ -64,10 +75,13 @@ export interface AscentOptions {
 }
 
 /**
- * Maximizes the average log-likelihood over (mu, log sigma) with Adam; returns the fit and its path.
- * Optimizing log sigma keeps sigma > 0 without constraints.
+ * Maximizes the average log-likelihood over (mu, log sigma) with Adam; returns the fit and its
+ * path. Optimizing log sigma keeps sigma > 0 without constraints.
  */
-export function fitGaussianByGradientAscent(x: ArrayLike<number>, options: AscentOptions = {}): { fit: GaussianFit; trajectory: AscentStep[] } {
+export function fitGaussianByGradientAscent(
+  x: ArrayLike<number>,
+  options: AscentOptions = {},
+): { fit: GaussianFit; trajectory: AscentStep[] } {
   checkData(x, 'fitGaussianByGradientAscent');
   const steps = options.steps ?? 2000;
   const init = options.init ?? { mu: 0, sigma: 1 };
@@ -82,14 +96,23 @@ export function fitGaussianByGradientAscent(x: ArrayLike<number>, options: Ascen
       const loss = optimizer.minimize(
         () =>
           tf.tidy(() => {
-            // -(1/N) sum log N(x_i; mu, sigma^2), dropping nothing: the value is the average NLL in nats
+            // -(1/N) sum log N(x_i; mu, sigma^2), dropping nothing: the value is the average NLL in
+            // nats
             const z = tf.div(tf.sub(data, mu), tf.exp(logSigma));
-            return tf.add(tf.add(tf.mul(0.5, tf.mean(tf.square(z))), logSigma), 0.5 * LOG_2PI) as tf.Scalar;
+            return tf.add(
+              tf.add(tf.mul(0.5, tf.mean(tf.square(z))), logSigma),
+              0.5 * LOG_2PI,
+            ) as tf.Scalar;
           }),
         true,
         [mu, logSigma],
       ) as tf.Scalar;
-      trajectory.push({ step, mu: mu.dataSync()[0], sigma: Math.exp(logSigma.dataSync()[0]), logLikelihood: -loss.dataSync()[0] });
+      trajectory.push({
+        step,
+        mu: mu.dataSync()[0],
+        sigma: Math.exp(logSigma.dataSync()[0]),
+        logLikelihood: -loss.dataSync()[0],
+      });
       loss.dispose();
     }
     const last = trajectory[trajectory.length - 1];
@@ -110,14 +133,17 @@ export function mvnMle(x: number[][]): MvnFit {
   if (x.length < 1) throw new Error('mvnMle: needs at least one data point');
   const d = x[0].length;
   x.forEach((row, i) => {
-    if (row.length !== d) throw new Error(`mvnMle: row ${i} has ${row.length} values, row 0 has ${d}`);
+    if (row.length !== d)
+      throw new Error(`mvnMle: row ${i} has ${row.length} values, row 0 has ${d}`);
     checkData(row, `mvnMle (row ${i})`);
   });
   const mean = new Array(d).fill(0);
   for (const row of x) row.forEach((v, j) => (mean[j] += v / x.length));
   const covariance = Array.from({ length: d }, () => new Array(d).fill(0));
   for (const row of x) {
-    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) covariance[a][b] += ((row[a] - mean[a]) * (row[b] - mean[b])) / x.length;
+    for (let a = 0; a < d; a++)
+      for (let b = 0; b < d; b++)
+        covariance[a][b] += ((row[a] - mean[a]) * (row[b] - mean[b])) / x.length;
   }
   return { mean, covariance };
 }
@@ -137,9 +163,13 @@ export interface VarianceBiasRow {
  * E[sigma^2_MLE] = (N-1)/N sigma^2, biased low for small N, while the 1/(N-1) version is unbiased.
  */
 export function varianceEstimatorBias(sizes: number[], repetitions: number): VarianceBiasRow[] {
-  if (!Number.isInteger(repetitions) || repetitions < 1) throw new Error(`varianceEstimatorBias: repetitions must be a positive integer, got ${repetitions}`);
+  if (!Number.isInteger(repetitions) || repetitions < 1)
+    throw new Error(
+      `varianceEstimatorBias: repetitions must be a positive integer, got ${repetitions}`,
+    );
   return sizes.map((n) => {
-    if (!Number.isInteger(n) || n < 2) throw new Error(`varianceEstimatorBias: every size must be an integer >= 2, got ${n}`);
+    if (!Number.isInteger(n) || n < 2)
+      throw new Error(`varianceEstimatorBias: every size must be an integer >= 2, got ${n}`);
     let mle = 0;
     for (let r = 0; r < repetitions; r++) {
       const x = Array.from({ length: n }, randn);
@@ -151,14 +181,19 @@ export function varianceEstimatorBias(sizes: number[], repetitions: number): Var
 
 /**
  * The same multivariate MLE for large data as tensors: mu^ = mean of the rows of x [N, d], Sigma^ =
- * (x - mu^)^T (x - mu^) / N, computed with one matrix product (MNIST: 60,000 x 784 in about a second).
+ * (x - mu^)^T (x - mu^) / N, computed with one matrix product (MNIST: 60,000 x 784 in about a
+ * second).
  */
 export function mvnMleTensor(x: tf.Tensor2D): { mean: tf.Tensor1D; covariance: tf.Tensor2D } {
-  if (x.rank !== 2 || x.shape[0] < 1) throw new Error(`mvnMleTensor: x must be [N, d] with N >= 1, got [${x.shape.join(', ')}]`);
+  if (x.rank !== 2 || x.shape[0] < 1)
+    throw new Error(`mvnMleTensor: x must be [N, d] with N >= 1, got [${x.shape.join(', ')}]`);
   return tf.tidy(() => {
     const mean = tf.mean(x, 0) as tf.Tensor1D;
     const centered = tf.sub(x, mean);
-    const covariance = tf.div(tf.matMul(tf.transpose(centered), centered), x.shape[0]) as tf.Tensor2D;
+    const covariance = tf.div(
+      tf.matMul(tf.transpose(centered), centered),
+      x.shape[0],
+    ) as tf.Tensor2D;
     return { mean, covariance };
   });
 }

@@ -1,12 +1,12 @@
 /**
  * Mixtures of Bernoullis over binary vectors (binarized MNIST), fitted by EM:
  *   p(x) = sum_k pi_k prod_d mu_kd^x_d (1 - mu_kd)^(1 - x_d)
- *   log p(x | k) = x . (log mu_k - log(1 - mu_k)) + sum_d log(1 - mu_kd)   (one matrix product for all k)
- *   E-step: r_nk = softmax_k(log pi_k + log p(x_n | k));  M-step: pi_k = N_k / N,
- *   mu_k = (sum_n r_nk x_n + a) / (N_k + 2a): the MAP estimate under a Beta(1 + a, 1 + a) prior, which keeps
- *   every log mu finite. EM never decreases the penalized objective log p(X) + log p(mu).
- * The data are streamed in chunks, so 60,000 images and K = 100 cost about two 60000x784x100 products per
- * iteration.
+ *   log p(x | k) = x . (log mu_k - log(1 - mu_k)) + sum_d log(1 - mu_kd)   (one matrix product for
+ *   all k) E-step: r_nk = softmax_k(log pi_k + log p(x_n | k));  M-step: pi_k = N_k / N, mu_k =
+ *   (sum_n r_nk x_n + a) / (N_k + 2a): the MAP estimate under a Beta(1 + a, 1 + a) prior, which
+ *   keeps every log mu finite. EM never decreases the penalized objective log p(X) + log p(mu).
+ * The data are streamed in chunks, so 60,000 images and K = 100 cost about two 60000x784x100
+ * products per iteration.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Categorical } from '../../distributions/categorical';
@@ -31,7 +31,10 @@ export interface BernoulliMixtureFitOptions {
   pseudoCount?: number;
   /** Images per chunk of the E-step (default 10000). */
   chunkSize?: number;
-  /** Called after each iteration with the log-likelihood per training image of the parameters before it. */
+  /**
+   * Called after each iteration with the log-likelihood per training image of the parameters before
+   * it.
+   */
   onIteration?: (iteration: number, logLikelihood: number) => void;
 }
 
@@ -45,13 +48,24 @@ export interface BernoulliMixtureFit {
 }
 
 function checkImages(data: BinaryImages, what: string): void {
-  if (!data || !(data.images instanceof Float32Array) || data.size < 1 || data.images.length !== data.size * data.pixels) {
-    throw new Error(`${what}: data must be binary images { images: Float32Array, size, pixels } such as data.loadMnist('train').binarized('static')`);
+  if (
+    !data ||
+    !(data.images instanceof Float32Array) ||
+    data.size < 1 ||
+    data.images.length !== data.size * data.pixels
+  ) {
+    throw new Error(
+      `${what}: data must be binary images { images: Float32Array, size, pixels } such as ` +
+        `data.loadMnist('train').binarized('static')`,
+    );
   }
   const v = data.images;
   for (let i = 0; i < Math.min(v.length, 100000); i++) {
     if (v[i] !== 0 && v[i] !== 1) {
-      throw new Error(`${what}: pixel ${i} is ${v[i]}, but a mixture of Bernoullis needs binary data; binarize first, e.g. .binarized('static')`);
+      throw new Error(
+        `${what}: pixel ${i} is ${v[i]}, but a mixture of Bernoullis needs binary data; binarize ` +
+          `first, e.g. .binarized('static')`,
+      );
     }
   }
 }
@@ -60,7 +74,10 @@ function checkImages(data: BinaryImages, what: string): void {
 function* chunks(data: BinaryImages, chunkSize: number): Generator<tf.Tensor2D> {
   for (let start = 0; start < data.size; start += chunkSize) {
     const end = Math.min(data.size, start + chunkSize);
-    const t = tf.tensor2d(data.images.subarray(start * data.pixels, end * data.pixels), [end - start, data.pixels]);
+    const t = tf.tensor2d(data.images.subarray(start * data.pixels, end * data.pixels), [
+      end - start,
+      data.pixels,
+    ]);
     try {
       yield t;
     } finally {
@@ -74,9 +91,15 @@ export class BernoulliMixture {
   readonly dim: number;
 
   /** logWeights [K] (log pi), probs [K, D] in (0, 1). The model owns these tensors. */
-  constructor(readonly logWeights: tf.Tensor1D, readonly probs: tf.Tensor2D) {
+  constructor(
+    readonly logWeights: tf.Tensor1D,
+    readonly probs: tf.Tensor2D,
+  ) {
     const [k, d] = probs.shape;
-    if (logWeights.rank !== 1 || logWeights.shape[0] !== k) throw new Error(`BernoulliMixture: logWeights must have shape [${k}], got [${logWeights.shape}]`);
+    if (logWeights.rank !== 1 || logWeights.shape[0] !== k)
+      throw new Error(
+        `BernoulliMixture: logWeights must have shape [${k}], got [${logWeights.shape}]`,
+      );
     this.k = k;
     this.dim = d;
   }
@@ -86,11 +109,16 @@ export class BernoulliMixture {
     return tf.exp(this.logWeights);
   }
 
-  /** log pi_k + log p(x_n | k), [n, K]: a single matrix product with the logits log mu - log(1 - mu). */
+  /**
+   * log pi_k + log p(x_n | k), [n, K]: a single matrix product with the logits log mu - log(1 -
+   * mu).
+   */
   jointLogProb(x: tf.Tensor2D): tf.Tensor2D {
-    if (x.rank !== 2 || x.shape[1] !== this.dim) throw new Error(`BernoulliMixture: x must have shape [n, ${this.dim}], got [${x.shape}]`);
+    if (x.rank !== 2 || x.shape[1] !== this.dim)
+      throw new Error(`BernoulliMixture: x must have shape [n, ${this.dim}], got [${x.shape}]`);
     return tf.tidy(() => {
-      const logitsT = tf.transpose(tf.sub(tf.log(this.probs), tf.log1p(tf.neg(this.probs)))); // [D, K]
+      // [D, K]
+      const logitsT = tf.transpose(tf.sub(tf.log(this.probs), tf.log1p(tf.neg(this.probs))));
       const bias = tf.add(tf.sum(tf.log1p(tf.neg(this.probs)), 1), this.logWeights); // [K]
       return tf.add(tf.matMul(x, logitsT), bias);
     });
@@ -120,7 +148,10 @@ export class BernoulliMixture {
 
   /** The mixture as a distribution: Categorical(pi) over K products of D Bernoullis. */
   toDistribution(): MixtureSameFamily {
-    return new MixtureSameFamily(new Categorical({ logits: this.logWeights }), new Independent(new Bernoulli({ probs: this.probs }), 1));
+    return new MixtureSameFamily(
+      new Categorical({ logits: this.logWeights }),
+      new Independent(new Bernoulli({ probs: this.probs }), 1),
+    );
   }
 
   /** The two-step recipe: k ~ Categorical(pi), then each pixel x_d ~ Bernoulli(mu_kd). */
@@ -138,15 +169,29 @@ export class BernoulliMixture {
   }
 
   /** Fits K components by EM; initial means blend K random images with the mean image. */
-  static fit(data: BinaryImages, k: number, options: BernoulliMixtureFitOptions = {}): BernoulliMixtureFit {
+  static fit(
+    data: BinaryImages,
+    k: number,
+    options: BernoulliMixtureFitOptions = {},
+  ): BernoulliMixtureFit {
     checkImages(data, 'BernoulliMixture.fit');
-    if (!Number.isInteger(k) || k < 1 || k > data.size) throw new Error(`BernoulliMixture.fit: k must be an integer in [1, ${data.size}], got ${k}`);
+    if (!Number.isInteger(k) || k < 1 || k > data.size)
+      throw new Error(`BernoulliMixture.fit: k must be an integer in [1, ${data.size}], got ${k}`);
     const iterations = options.iterations ?? 50;
-    if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`BernoulliMixture.fit: iterations must be a positive integer, got ${iterations}`);
+    if (!Number.isInteger(iterations) || iterations < 1)
+      throw new Error(
+        `BernoulliMixture.fit: iterations must be a positive integer, got ${iterations}`,
+      );
     const a = options.pseudoCount ?? 1;
-    if (!(a > 0)) throw new Error(`BernoulliMixture.fit: pseudoCount must be > 0 (it keeps log mu finite), got ${a}`);
+    if (!(a > 0))
+      throw new Error(
+        `BernoulliMixture.fit: pseudoCount must be > 0 (it keeps log mu finite), got ${a}`,
+      );
     const chunkSize = options.chunkSize ?? 10000;
-    if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new Error(`BernoulliMixture.fit: chunkSize must be a positive integer, got ${chunkSize}`);
+    if (!Number.isInteger(chunkSize) || chunkSize < 1)
+      throw new Error(
+        `BernoulliMixture.fit: chunkSize must be a positive integer, got ${chunkSize}`,
+      );
     const tolerance = options.tolerance ?? 1e-4;
 
     let model = BernoulliMixture.initialize(data, k, a);
@@ -163,7 +208,11 @@ export class BernoulliMixture {
           const joint = model.jointLogProb(x);
           const logPx = tf.logSumExp(joint, 1, true);
           const r = tf.exp(tf.sub(joint, logPx));
-          return [tf.add(nk, tf.sum(r, 0)), tf.add(sx, tf.matMul(tf.transpose(r), x)), tf.sum(logPx)];
+          return [
+            tf.add(nk, tf.sum(r, 0)),
+            tf.add(sx, tf.matMul(tf.transpose(r), x)),
+            tf.sum(logPx),
+          ];
         });
         tf.dispose([nk, sx]);
         nk = nkNext;
@@ -173,7 +222,9 @@ export class BernoulliMixture {
       }
       const ll = total / data.size;
       // log p(mu) = a sum_kd [log mu_kd + log(1 - mu_kd)] (+ a constant), per image
-      const prior = tf.tidy(() => tf.sum(tf.add(tf.log(model.probs), tf.log1p(tf.neg(model.probs)))).mul(a / data.size));
+      const prior = tf.tidy(() =>
+        tf.sum(tf.add(tf.log(model.probs), tf.log1p(tf.neg(model.probs)))).mul(a / data.size),
+      );
       logLikelihood.push(ll);
       objective.push(ll + prior.dataSync()[0]);
       prior.dispose();
@@ -195,12 +246,16 @@ export class BernoulliMixture {
     return { model, logLikelihood, objective, converged };
   }
 
-  /** mu_k = (x_i + a) / (1 + 2a) blended half-and-half with the smoothed mean image, for K random images x_i. */
+  /**
+   * mu_k = (x_i + a) / (1 + 2a) blended half-and-half with the smoothed mean image, for K random
+   * images x_i.
+   */
   static initialize(data: BinaryImages, k: number, pseudoCount = 1): BernoulliMixture {
     const picks = permutation(data.size).subarray(0, k);
     const d = data.pixels;
     const mean = new Float64Array(d);
-    for (let i = 0; i < data.size; i++) for (let j = 0; j < d; j++) mean[j] += data.images[i * d + j] / data.size;
+    for (let i = 0; i < data.size; i++)
+      for (let j = 0; j < d; j++) mean[j] += data.images[i * d + j] / data.size;
     const probs = new Float32Array(k * d);
     picks.forEach((img, c) => {
       for (let j = 0; j < d; j++) {
@@ -208,7 +263,10 @@ export class BernoulliMixture {
         probs[c * d + j] = 0.5 * own + 0.5 * mean[j] * (1 - 2e-3) + 1e-3;
       }
     });
-    return new BernoulliMixture(tf.fill([k], -Math.log(k)) as tf.Tensor1D, tf.tensor2d(probs, [k, d]));
+    return new BernoulliMixture(
+      tf.fill([k], -Math.log(k)) as tf.Tensor1D,
+      tf.tensor2d(probs, [k, d]),
+    );
   }
 
   dispose(): void {

@@ -17,9 +17,15 @@ export interface GaussianMixtureFitOptions {
   iterations?: number;
   /** Stop when the mean log-likelihood per point improves by less than this (default 1e-6 nats). */
   tolerance?: number;
-  /** Added to every covariance diagonal in the M-step so that no component collapses onto a point (default 1e-6). */
+  /**
+   * Added to every covariance diagonal in the M-step so that no component collapses onto a point
+   * (default 1e-6).
+   */
   regularization?: number;
-  /** EM runs from different k-means++ initializations; the best final log-likelihood wins (default 1). */
+  /**
+   * EM runs from different k-means++ initializations; the best final log-likelihood wins (default
+   * 1).
+   */
   restarts?: number;
   /** Called after each E-step with the iteration and the mean log-likelihood per point. */
   onIteration?: (iteration: number, logLikelihood: number) => void;
@@ -27,13 +33,17 @@ export interface GaussianMixtureFitOptions {
 
 export interface GaussianMixtureFit {
   model: GaussianMixture;
-  /** Mean log-likelihood per point (nats) of the parameters before each M-step and after the last one. */
+  /**
+   * Mean log-likelihood per point (nats) of the parameters before each M-step and after the last
+   * one.
+   */
   logLikelihood: number[];
   converged: boolean;
 }
 
 function checkData(x: tf.Tensor, what: string): void {
-  if (x.rank !== 2 || x.shape[0] < 1) throw new Error(`${what}: x must be a [n, d] tensor of points, got shape [${x.shape}]`);
+  if (x.rank !== 2 || x.shape[0] < 1)
+    throw new Error(`${what}: x must be a [n, d] tensor of points, got shape [${x.shape}]`);
 }
 
 export class GaussianMixture {
@@ -41,27 +51,52 @@ export class GaussianMixture {
   readonly dim: number;
 
   /**
-   * weights [K] (non-negative, summing to 1), means [K, d], covariances [K, d, d] (symmetric positive
-   * definite). The model owns these tensors; dispose() releases them.
+   * weights [K] (non-negative, summing to 1), means [K, d], covariances [K, d, d] (symmetric
+   * positive definite). The model owns these tensors; dispose() releases them.
    */
-  constructor(readonly weights: tf.Tensor1D, readonly means: tf.Tensor2D, readonly covariances: tf.Tensor3D) {
+  constructor(
+    readonly weights: tf.Tensor1D,
+    readonly means: tf.Tensor2D,
+    readonly covariances: tf.Tensor3D,
+  ) {
     const [k, d] = means.shape;
-    if (weights.rank !== 1 || weights.shape[0] !== k) throw new Error(`GaussianMixture: weights must have shape [${k}] to match means [${means.shape}], got [${weights.shape}]`);
-    if (covariances.rank !== 3 || covariances.shape[0] !== k || covariances.shape[1] !== d || covariances.shape[2] !== d) {
-      throw new Error(`GaussianMixture: covariances must have shape [${k}, ${d}, ${d}], got [${covariances.shape}]`);
+    if (weights.rank !== 1 || weights.shape[0] !== k)
+      throw new Error(
+        `GaussianMixture: weights must have shape [${k}] to match means [${means.shape}], got ` +
+          `[${weights.shape}]`,
+      );
+    if (
+      covariances.rank !== 3 ||
+      covariances.shape[0] !== k ||
+      covariances.shape[1] !== d ||
+      covariances.shape[2] !== d
+    ) {
+      throw new Error(
+        `GaussianMixture: covariances must have shape [${k}, ${d}, ${d}], got ` +
+          `[${covariances.shape}]`,
+      );
     }
     const w = Array.from(weights.dataSync());
     const total = w.reduce((s, v) => s + v, 0);
     if (w.some((v) => !(v >= 0)) || Math.abs(total - 1) > 1e-4) {
-      throw new Error(`GaussianMixture: weights must be non-negative and sum to 1, got [${w.map((v) => v.toPrecision(3))}] (sum ${total})`);
+      throw new Error(
+        `GaussianMixture: weights must be non-negative and sum to 1, got ` +
+          `[${w.map((v) => v.toPrecision(3))}] (sum ${total})`,
+      );
     }
     this.k = k;
     this.dim = d;
   }
 
-  /** The mixture as a distribution (sample, logProb, responsibilities); its tensors belong to the caller's scope. */
+  /**
+   * The mixture as a distribution (sample, logProb, responsibilities); its tensors belong to the
+   * caller's scope.
+   */
   toDistribution(): MixtureSameFamily {
-    return new MixtureSameFamily(new Categorical({ probs: this.weights }), new MultivariateNormal(this.means, { covariance: this.covariances }));
+    return new MixtureSameFamily(
+      new Categorical({ probs: this.weights }),
+      new MultivariateNormal(this.means, { covariance: this.covariances }),
+    );
   }
 
   /** log p(x_n) per point, [n]. */
@@ -95,7 +130,10 @@ export class GaussianMixture {
     return bic(n * this.logLikelihood(x), this.numParameters, n);
   }
 
-  /** The two-step recipe: k ~ Categorical(pi), then x ~ N(mu_k, Sigma_k). Returns draws [n, d] and components [n]. */
+  /**
+   * The two-step recipe: k ~ Categorical(pi), then x ~ N(mu_k, Sigma_k). Returns draws [n, d] and
+   * components [n].
+   */
   sample(n: number): { x: tf.Tensor2D; component: tf.Tensor1D } {
     const { x, component } = tf.tidy(() => {
       const s = this.toDistribution().sampleWithComponents(n);
@@ -104,14 +142,21 @@ export class GaussianMixture {
     return { x, component };
   }
 
-  /** One EM iteration: returns the updated model and the mean log-likelihood per point of this one. */
+  /**
+   * One EM iteration: returns the updated model and the mean log-likelihood per point of this one.
+   */
   emStep(x: tf.Tensor2D, regularization = 1e-6): { model: GaussianMixture; logLikelihood: number } {
     checkData(x, 'GaussianMixture.emStep');
-    if (x.shape[1] !== this.dim) throw new Error(`GaussianMixture.emStep: x has ${x.shape[1]} columns but the model has dimension ${this.dim}`);
+    if (x.shape[1] !== this.dim)
+      throw new Error(
+        `GaussianMixture.emStep: x has ${x.shape[1]} columns but the model has dimension ` +
+          `${this.dim}`,
+      );
     const [weights, means, covariances, ll] = tf.tidy(() => {
       // E-step: log r_nk = log pi_k + log N(x_n; mu_k, Sigma_k) - log p(x_n)
       const dist = this.toDistribution();
-      const joint = tf.add(dist.components.logProb(tf.expandDims(x, 1)), dist.mixing.logProbs); // [n, K]
+      // [n, K]
+      const joint = tf.add(dist.components.logProb(tf.expandDims(x, 1)), dist.mixing.logProbs);
       const logPx = tf.logSumExp(joint, 1, true);
       const r = tf.exp(tf.sub(joint, logPx));
       // M-step
@@ -129,21 +174,39 @@ export class GaussianMixture {
     });
     const logLikelihood = ll.dataSync()[0];
     ll.dispose();
-    return { model: new GaussianMixture(weights as tf.Tensor1D, means as tf.Tensor2D, covariances as tf.Tensor3D), logLikelihood };
+    return {
+      model: new GaussianMixture(
+        weights as tf.Tensor1D,
+        means as tf.Tensor2D,
+        covariances as tf.Tensor3D,
+      ),
+      logLikelihood,
+    };
   }
 
   /**
    * Fits K components to x [n, d] by EM from k-means++ initial means, the data covariance for every
    * component and equal weights.
    */
-  static fit(x: tf.Tensor2D, k: number, options: GaussianMixtureFitOptions = {}): GaussianMixtureFit {
+  static fit(
+    x: tf.Tensor2D,
+    k: number,
+    options: GaussianMixtureFitOptions = {},
+  ): GaussianMixtureFit {
     checkData(x, 'GaussianMixture.fit');
     const n = x.shape[0];
-    if (!Number.isInteger(k) || k < 1 || k > n) throw new Error(`GaussianMixture.fit: k must be an integer in [1, ${n}] (the number of points), got ${k}`);
+    if (!Number.isInteger(k) || k < 1 || k > n)
+      throw new Error(
+        `GaussianMixture.fit: k must be an integer in [1, ${n}] (the number of points), got ${k}`,
+      );
     const iterations = options.iterations ?? 200;
-    if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`GaussianMixture.fit: iterations must be a positive integer, got ${iterations}`);
+    if (!Number.isInteger(iterations) || iterations < 1)
+      throw new Error(
+        `GaussianMixture.fit: iterations must be a positive integer, got ${iterations}`,
+      );
     const restarts = options.restarts ?? 1;
-    if (!Number.isInteger(restarts) || restarts < 1) throw new Error(`GaussianMixture.fit: restarts must be a positive integer, got ${restarts}`);
+    if (!Number.isInteger(restarts) || restarts < 1)
+      throw new Error(`GaussianMixture.fit: restarts must be a positive integer, got ${restarts}`);
     const tolerance = options.tolerance ?? 1e-6;
     const regularization = options.regularization ?? 1e-6;
     let best: GaussianMixtureFit | undefined;
@@ -164,7 +227,10 @@ export class GaussianMixture {
       }
       history.push(model.logLikelihood(x));
       const fit = { model, logLikelihood: history, converged };
-      if (!best || history[history.length - 1] > best.logLikelihood[best.logLikelihood.length - 1]) {
+      if (
+        !best ||
+        history[history.length - 1] > best.logLikelihood[best.logLikelihood.length - 1]
+      ) {
         best?.model.dispose();
         best = fit;
       } else {
@@ -174,7 +240,10 @@ export class GaussianMixture {
     return best!;
   }
 
-  /** k-means++ means (each next mean drawn with probability proportional to the squared distance to the nearest chosen one). */
+  /**
+   * k-means++ means (each next mean drawn with probability proportional to the squared distance to
+   * the nearest chosen one).
+   */
   static initialize(x: tf.Tensor2D, k: number, regularization = 1e-6): GaussianMixture {
     const [n, d] = x.shape;
     const v = x.dataSync();
@@ -197,7 +266,10 @@ export class GaussianMixture {
     const [weights, means, covs] = tf.tidy(() => {
       const mu = tf.gather(x, chosen);
       const centered = tf.sub(x, tf.mean(x, 0));
-      const dataCov = tf.add(tf.div(tf.matMul(centered, centered, true, false), Math.max(1, n - 1)), tf.mul(regularization + 1e-3, tf.eye(d)));
+      const dataCov = tf.add(
+        tf.div(tf.matMul(centered, centered, true, false), Math.max(1, n - 1)),
+        tf.mul(regularization + 1e-3, tf.eye(d)),
+      );
       return [tf.fill([k], 1 / k), mu, tf.tile(tf.expandDims(dataCov, 0), [k, 1, 1])];
     });
     return new GaussianMixture(weights as tf.Tensor1D, means as tf.Tensor2D, covs as tf.Tensor3D);
@@ -208,11 +280,26 @@ export class GaussianMixture {
   }
 }
 
-/** Points of the ellipse {mu + c L u : |u| = 1} (c standard deviations) of a 2D Gaussian, for plotting. */
-export function covarianceEllipse(mean: ArrayLike<number>, covariance: ArrayLike<number>, stds = 2, points = 100): { x: number[]; y: number[] } {
-  if (mean.length !== 2 || covariance.length !== 4) throw new Error(`covarianceEllipse: needs a 2D mean and a 2x2 covariance (4 numbers), got ${mean.length} and ${covariance.length}`);
+/**
+ * Points of the ellipse {mu + c L u : |u| = 1} (c standard deviations) of a 2D Gaussian, for
+ * plotting.
+ */
+export function covarianceEllipse(
+  mean: ArrayLike<number>,
+  covariance: ArrayLike<number>,
+  stds = 2,
+  points = 100,
+): { x: number[]; y: number[] } {
+  if (mean.length !== 2 || covariance.length !== 4)
+    throw new Error(
+      `covarianceEllipse: needs a 2D mean and a 2x2 covariance (4 numbers), got ${mean.length} ` +
+        `and ${covariance.length}`,
+    );
   const [a, b, , c] = Array.from(covariance);
-  if (!(a > 0) || !(a * c - b * b > 0)) throw new Error(`covarianceEllipse: covariance [${Array.from(covariance)}] is not positive definite`);
+  if (!(a > 0) || !(a * c - b * b > 0))
+    throw new Error(
+      `covarianceEllipse: covariance [${Array.from(covariance)}] is not positive definite`,
+    );
   const l11 = Math.sqrt(a);
   const l21 = b / l11;
   const l22 = Math.sqrt(c - l21 * l21);
@@ -228,14 +315,24 @@ export function covarianceEllipse(mean: ArrayLike<number>, covariance: ArrayLike
   return { x, y };
 }
 
-/** Free parameters of a K-component, d-dimensional full-covariance Gaussian mixture: (K - 1) + K d + K d (d + 1) / 2. */
+/**
+ * Free parameters of a K-component, d-dimensional full-covariance Gaussian mixture: (K - 1) + K d +
+ * K d (d + 1) / 2.
+ */
 export function gaussianMixtureParameterCount(k: number, d: number): number {
-  if (!Number.isInteger(k) || k < 1 || !Number.isInteger(d) || d < 1) throw new Error(`gaussianMixtureParameterCount: k and d must be positive integers, got k = ${k}, d = ${d}`);
+  if (!Number.isInteger(k) || k < 1 || !Number.isInteger(d) || d < 1)
+    throw new Error(
+      `gaussianMixtureParameterCount: k and d must be positive integers, got k = ${k}, d = ${d}`,
+    );
   return k - 1 + k * d + (k * d * (d + 1)) / 2;
 }
 
-/** Bayesian information criterion, BIC = -2 log p(X) + (parameters) log N, from the total log-likelihood; lower is better. */
+/**
+ * Bayesian information criterion, BIC = -2 log p(X) + (parameters) log N, from the total
+ * log-likelihood; lower is better.
+ */
 export function bic(totalLogLikelihood: number, parameters: number, n: number): number {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`bic: n must be a positive integer (the number of data points), got ${n}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`bic: n must be a positive integer (the number of data points), got ${n}`);
   return -2 * totalLogLikelihood + parameters * Math.log(n);
 }

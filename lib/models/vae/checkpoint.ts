@@ -1,13 +1,20 @@
 /**
  * Saving and loading a trained VAE with its optimizer state and training history, through the kit's
- * atomic checkpoints (`training.saveCheckpoint`): a notebook reuses a model trained earlier, and training
- * can continue exactly where it stopped.
+ * atomic checkpoints (`training.saveCheckpoint`): a notebook reuses a model trained earlier, and
+ * training can continue exactly where it stopped.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../../data/mnist';
 import { pixelLogits } from '../../data/pixels';
 import { generatorState, restoreGeneratorState } from '../../runtime/random';
-import { assignVariables, hasCheckpoint, loadCheckpoint, modelDir, saveCheckpoint, WriteFile } from '../../training/checkpoint';
+import {
+  assignVariables,
+  hasCheckpoint,
+  loadCheckpoint,
+  modelDir,
+  saveCheckpoint,
+  WriteFile,
+} from '../../training/checkpoint';
 import { History, HistoryRow } from '../../training/history';
 import { FitOptions, TrainerOptions, VaeTrainer } from './train';
 import { VAE, VaeConfig, vaeConfig } from './vae';
@@ -21,7 +28,10 @@ export interface SavedVaeConfig {
   /** Names of the optimizer tensors, in the optimizer's order. */
   optimizerWeights: string[];
   history: HistoryRow[];
-  /** Whether the decoder's output bias started at the training data's pixel log-odds (absent in older saves: false). */
+  /**
+   * Whether the decoder's output bias started at the training data's pixel log-odds (absent in
+   * older saves: false).
+   */
   outputBiasFromData?: boolean;
 }
 
@@ -30,14 +40,24 @@ const OPTIMIZER_PREFIX = 'optimizer/';
 export interface SaveVaeOptions {
   /** The run's history rows, saved with the model. */
   history?: History;
-  /** Record that the decoder's output bias started at the data's pixel log-odds (default false: PyTorch's start). */
+  /**
+   * Record that the decoder's output bias started at the data's pixel log-odds (default false:
+   * PyTorch's start).
+   */
   outputBiasFromData?: boolean;
   /** Writes one file; tests inject failures through it. */
   writeFile?: WriteFile;
 }
 
-/** Saves model weights, Adam state, epochs done, history rows and how the run started to `dir` (atomically). */
-export async function saveVae(dir: string, trainer: VaeTrainer, options: SaveVaeOptions = {}): Promise<void> {
+/**
+ * Saves model weights, Adam state, epochs done, history rows and how the run started to `dir`
+ * (atomically).
+ */
+export async function saveVae(
+  dir: string,
+  trainer: VaeTrainer,
+  options: SaveVaeOptions = {},
+): Promise<void> {
   const optimizerWeights = await trainer.optimizer.getWeights();
   const tensors: Record<string, tf.Tensor> = { ...trainer.model.namedVariables() };
   const names: string[] = [];
@@ -58,28 +78,42 @@ export async function saveVae(dir: string, trainer: VaeTrainer, options: SaveVae
   try {
     saveCheckpoint(dir, config, tensors, options.writeFile);
   } finally {
-    // getWeights returns the iteration counter as a fresh scalar; the moments are the optimizer's own variables.
+    // getWeights returns the iteration counter as a fresh scalar; the moments are the optimizer's
+    // own variables.
     optimizerWeights[0].tensor.dispose();
   }
 }
 
 /**
- * Loads a VAE saved by `saveVae`: the model, a trainer whose Adam state continues the saved run, the history
- * rows, and whether the run started from the data's pixel log-odds.
+ * Loads a VAE saved by `saveVae`: the model, a trainer whose Adam state continues the saved run,
+ * the history rows, and whether the run started from the data's pixel log-odds.
  */
-export async function loadVae(dir: string): Promise<{ model: VAE; trainer: VaeTrainer; history: HistoryRow[]; outputBiasFromData: boolean }> {
+export async function loadVae(dir: string): Promise<{
+  model: VAE;
+  trainer: VaeTrainer;
+  history: HistoryRow[];
+  outputBiasFromData: boolean;
+}> {
   const { config, tensors } = loadCheckpoint<SavedVaeConfig>(dir);
-  // The model's random initial weights are overwritten below: putting the kit's random stream back makes
-  // loading draw nothing, so a run that finds a stale save and retrains gives the same numbers as a fresh one.
+  // The model's random initial weights are overwritten below: putting the kit's random stream back
+  // makes loading draw nothing, so a run that finds a stale save and retrains gives the same
+  // numbers as a fresh one.
   const stream = generatorState();
   const model = new VAE(config.model);
   if (stream) restoreGeneratorState(stream);
-  const trainer = new VaeTrainer(model, { learningRate: config.learningRate, batchSize: config.batchSize });
+  const trainer = new VaeTrainer(model, {
+    learningRate: config.learningRate,
+    batchSize: config.batchSize,
+  });
   try {
-    const modelTensors = Object.fromEntries(Object.entries(tensors).filter(([k]) => !k.startsWith(OPTIMIZER_PREFIX)));
+    const modelTensors = Object.fromEntries(
+      Object.entries(tensors).filter(([k]) => !k.startsWith(OPTIMIZER_PREFIX)),
+    );
     assignVariables(model.namedVariables(), modelTensors, dir);
     if (config.optimizerWeights.length > 0) {
-      await trainer.optimizer.setWeights(config.optimizerWeights.map((name) => ({ name, tensor: tensors[name] })));
+      await trainer.optimizer.setWeights(
+        config.optimizerWeights.map((name) => ({ name, tensor: tensors[name] })),
+      );
     }
     trainer.epochsDone = config.epochsDone;
   } catch (err) {
@@ -89,7 +123,12 @@ export async function loadVae(dir: string): Promise<{ model: VAE; trainer: VaeTr
   } finally {
     tf.dispose(Object.values(tensors));
   }
-  return { model, trainer, history: config.history, outputBiasFromData: config.outputBiasFromData ?? false };
+  return {
+    model,
+    trainer,
+    history: config.history,
+    outputBiasFromData: config.outputBiasFromData ?? false,
+  };
 }
 
 export interface TrainOrLoadOptions extends TrainerOptions, FitOptions {
@@ -100,28 +139,32 @@ export interface TrainOrLoadOptions extends TrainerOptions, FitOptions {
   model: Partial<VaeConfig>;
   train: ImageDataset;
   /**
-   * Start a new model's decoder at the independent-pixel model of `train` (default true): its output bias
-   * becomes the log-odds of the mean training pixel (see `outputBiasFromData`). False keeps PyTorch's
-   * default initialization throughout, as in the reference script.
+   * Start a new model's decoder at the independent-pixel model of `train` (default true): its
+   * output bias becomes the log-odds of the mean training pixel (see `outputBiasFromData`). False
+   * keeps PyTorch's default initialization throughout, as in the reference script.
    */
   outputBiasFromData?: boolean;
 }
 
 /**
- * The decoder output bias that makes an untrained VAE decode every z to (nearly) the mean image of `train`:
- * logit of the pixel means, smoothed by 1e-3 so never-inked border pixels start at logit -6.9, not -infinity.
+ * The decoder output bias that makes an untrained VAE decode every z to (nearly) the mean image of
+ * `train`: logit of the pixel means, smoothed by 1e-3 so never-inked border pixels start at logit
+ * -6.9, not -infinity.
  */
 export function outputBiasFromData(train: ImageDataset): tf.Tensor1D {
   return pixelLogits(train.images, train.pixels, 1e-3);
 }
 
 /**
- * Loads the model saved under `name` if there is one with the same configuration (model, learning rate,
- * batch size, start of the output bias); if it has fewer epochs than asked, training continues from where
- * it stopped (weights and Adam state) and the result is saved again. Without a saved model it trains from
- * scratch (and saves it under `name`). Either way the history rows end up in `options.history`.
+ * Loads the model saved under `name` if there is one with the same configuration (model, learning
+ * rate, batch size, start of the output bias); if it has fewer epochs than asked, training
+ * continues from where it stopped (weights and Adam state) and the result is saved again. Without a
+ * saved model it trains from scratch (and saves it under `name`). Either way the history rows end
+ * up in `options.history`.
  */
-export async function trainOrLoad(options: TrainOrLoadOptions): Promise<{ model: VAE; trainer: VaeTrainer; loaded: boolean }> {
+export async function trainOrLoad(
+  options: TrainOrLoadOptions,
+): Promise<{ model: VAE; trainer: VaeTrainer; loaded: boolean }> {
   const dir = options.dir ?? (options.name ? modelDir(options.name) : undefined);
   const history = options.history ?? new History();
   const config = vaeConfig(options.model);
@@ -130,19 +173,28 @@ export async function trainOrLoad(options: TrainOrLoadOptions): Promise<{ model:
   const fromData = options.outputBiasFromData !== false;
   if (dir && hasCheckpoint(dir)) {
     const saved = await loadVae(dir);
-    const same = JSON.stringify(saved.model.config) === JSON.stringify(config) && saved.trainer.learningRate === learningRate
-      && saved.trainer.batchSize === batchSize && saved.outputBiasFromData === fromData;
+    const same =
+      JSON.stringify(saved.model.config) === JSON.stringify(config) &&
+      saved.trainer.learningRate === learningRate &&
+      saved.trainer.batchSize === batchSize &&
+      saved.outputBiasFromData === fromData;
     if (same) {
       for (const row of saved.history) history.push(row);
       const remaining = options.epochs - saved.trainer.epochsDone;
-      console.log(`loaded the model saved in ${dir} (${saved.trainer.epochsDone} epochs${remaining > 0 ? `; training ${remaining} more` : ''}; delete the folder to retrain)`);
+      console.log(
+        `loaded the model saved in ${dir} (${saved.trainer.epochsDone} ` +
+          `epochs${remaining > 0 ? `; training ${remaining} more` : ''}; delete the folder to ` +
+          `retrain)`,
+      );
       if (remaining > 0) {
         await saved.trainer.fit(options.train, { ...options, epochs: remaining, history });
         await saveVae(dir, saved.trainer, { history, outputBiasFromData: fromData });
       }
       return { model: saved.model, trainer: saved.trainer, loaded: true };
     }
-    console.log(`${dir} holds a different configuration: training a new model (it will be replaced)`);
+    console.log(
+      `${dir} holds a different configuration: training a new model (it will be replaced)`,
+    );
     saved.trainer.dispose();
     saved.model.dispose();
   }

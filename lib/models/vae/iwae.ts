@@ -1,8 +1,9 @@
 /**
  * Importance-weighted estimate of log p(x) (Burda et al. 2016): with z_k ~ q(z | x), k = 1..K,
  *   log p(x) >= L_K = log (1/K) sum_k p(x | z_k) p(z_k) / q(z_k | x),
- * L_1 is the ELBO (in expectation), L_K increases with K and tends to log p(x). Samples are drawn in
- * chunks of at most `chunkRows` decoded images, so K = 5,000 needs no more memory than a few batches.
+ * L_1 is the ELBO (in expectation), L_K increases with K and tends to log p(x). Samples are drawn
+ * in chunks of at most `chunkRows` decoded images, so K = 5,000 needs no more memory than a few
+ * batches.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../../data/mnist';
@@ -20,34 +21,55 @@ export interface IwaeOptions {
 function checkIwae(model: VAE, options: IwaeOptions): { samples: number; chunkRows: number } {
   const samples = options.samples ?? 5000;
   const chunkRows = options.chunkRows ?? 5000;
-  if (!model.isVariational) throw new Error('importance-weighted log p(x) needs a VAE: an autoencoder defines no q(z | x) or p(x)');
-  if (!Number.isInteger(samples) || samples < 1) throw new Error(`IWAE: samples (K) must be a positive integer, got ${samples}`);
-  if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new Error(`IWAE: chunkRows must be a positive integer, got ${chunkRows}`);
+  if (!model.isVariational)
+    throw new Error(
+      'importance-weighted log p(x) needs a VAE: an autoencoder defines no q(z | x) or p(x)',
+    );
+  if (!Number.isInteger(samples) || samples < 1)
+    throw new Error(`IWAE: samples (K) must be a positive integer, got ${samples}`);
+  if (!Number.isInteger(chunkRows) || chunkRows < 1)
+    throw new Error(`IWAE: chunkRows must be a positive integer, got ${chunkRows}`);
   return { samples, chunkRows };
 }
 
 /** L_K per image [n] for a batch x [n, inputDim] (nats; an estimate of log p(x), biased low). */
-export function importanceWeightedLogLikelihood(model: VAE, x: tf.Tensor2D, labels?: Labels, options: IwaeOptions = {}): Float32Array {
+export function importanceWeightedLogLikelihood(
+  model: VAE,
+  x: tf.Tensor2D,
+  labels?: Labels,
+  options: IwaeOptions = {},
+): Float32Array {
   const { samples, chunkRows } = checkIwae(model, options);
   const n = model.checkInput(x);
   const d = model.config.latentDim;
   const perChunk = Math.max(1, Math.min(samples, Math.floor(chunkRows / n)));
   const { mean, logVar } = model.encode(x, labels);
   const oneHot = model.oneHot(labels, n);
-  const classLabels = oneHot ? tf.tidy(() => tf.tile(tf.argMax(oneHot, 1), [perChunk]) as tf.Tensor1D) : undefined;
+  const classLabels = oneHot
+    ? tf.tidy(() => tf.tile(tf.argMax(oneHot, 1), [perChunk]) as tf.Tensor1D)
+    : undefined;
   let running = tf.fill([n], -Infinity) as tf.Tensor1D;
   try {
     for (let done = 0; done < samples; done += perChunk) {
       const s = Math.min(perChunk, samples - done);
       const next = tf.tidy(() => {
-        // z_k = mu + sigma * eps_k for s samples of every image, [s, n, d], by broadcasting (no tiling)
+        // z_k = mu + sigma * eps_k for s samples of every image, [s, n, d], by broadcasting (no
+        // tiling)
         const eps = tf.randomNormal([s, n, d], 0, 1, 'float32', nextSeed());
         const z = tf.add(mean, tf.mul(tf.exp(tf.mul(logVar!, 0.5)), eps));
-        const chunkLabels = classLabels && s !== perChunk ? classLabels.slice(0, s * n) : classLabels;
-        const output = tf.reshape(model.decoderOutput(tf.reshape(z, [s * n, d]) as tf.Tensor2D, chunkLabels), [s, n, model.config.inputDim]) as tf.Tensor3D;
+        const chunkLabels =
+          classLabels && s !== perChunk ? classLabels.slice(0, s * n) : classLabels;
+        const output = tf.reshape(
+          model.decoderOutput(tf.reshape(z, [s * n, d]) as tf.Tensor2D, chunkLabels),
+          [s, n, model.config.inputDim],
+        ) as tf.Tensor3D;
         const logPxz = tf.neg(model.reconstructionNll(x, output));
-        // log p(z) - log q(z | x) = -1/2 sum_j z_j^2 + 1/2 sum_j (eps_j^2 + logvar_j)   (the 2 pi terms cancel)
-        const logPzMinusLogQ = tf.mul(tf.sub(tf.add(tf.sum(tf.square(eps), -1), tf.sum(logVar!, -1)), tf.sum(tf.square(z), -1)), 0.5);
+        // log p(z) - log q(z | x) = -1/2 sum_j z_j^2 + 1/2 sum_j (eps_j^2 + logvar_j)   (the 2 pi
+        // terms cancel)
+        const logPzMinusLogQ = tf.mul(
+          tf.sub(tf.add(tf.sum(tf.square(eps), -1), tf.sum(logVar!, -1)), tf.sum(tf.square(z), -1)),
+          0.5,
+        );
         // log w_k = log p(x | z_k) + log p(z_k) - log q(z_k | x), as [s, n]
         const logW = tf.add(logPxz, logPzMinusLogQ);
         return tf.logSumExp(tf.stack([running, tf.logSumExp(logW, 0)]), 0) as tf.Tensor1D;
@@ -74,9 +96,13 @@ export function importanceWeightedLogLikelihoodOf(
 ): { mean: number; standardError: number; perImage: Float32Array } {
   checkIwae(model, options);
   const batchSize = options.batchSize ?? 100;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`IWAE: batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new Error(`IWAE: batchSize must be a positive integer, got ${batchSize}`);
   const perImage = new Float32Array(dataset.size);
-  const bar = options.progress === false ? undefined : progress(dataset.batchCount(batchSize), { label: `IWAE K=${options.samples ?? 5000}` });
+  const bar =
+    options.progress === false
+      ? undefined
+      : progress(dataset.batchCount(batchSize), { label: `IWAE K=${options.samples ?? 5000}` });
   let offset = 0;
   for (const batch of dataset.batches(batchSize, { shuffle: false })) {
     const labels = model.config.classes > 0 ? batch.y : undefined;
@@ -86,6 +112,7 @@ export function importanceWeightedLogLikelihoodOf(
   }
   bar?.done();
   const mean = perImage.reduce((a, b) => a + b, 0) / perImage.length;
-  const variance = perImage.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, perImage.length - 1);
+  const variance =
+    perImage.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, perImage.length - 1);
   return { mean, standardError: Math.sqrt(variance / perImage.length), perImage };
 }

@@ -1,7 +1,7 @@
 /**
  * Training a VAE (or autoencoder) by stochastic gradient ascent on the ELBO: the setup of PyTorch's
- * classic example (Adam lr 1e-3, batch 128, loss summed over the batch), with per-epoch train and test
- * metrics kept in a `training.History` and a progress display.
+ * classic example (Adam lr 1e-3, batch 128, loss summed over the batch), with per-epoch train and
+ * test metrics kept in a `training.History` and a progress display.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../../data/mnist';
@@ -32,13 +32,20 @@ export interface FitOptions {
   epochs: number;
   /** Evaluated after every epoch (test loss, reconstruction, KL). */
   test?: ImageDataset;
-  /** Rows { epoch, 'train loss', 'test loss', ... } are pushed here (a LiveHistory redraws its curves). */
+  /**
+   * Rows { epoch, 'train loss', 'test loss', ... } are pushed here (a LiveHistory redraws its
+   * curves).
+   */
   history?: History;
   /** Show a progress bar per epoch (default true). */
   progress?: boolean;
 }
 
-function averages(sums: { reconstruction: number; kl: number }, count: number, klWeight: number): VaeMetrics {
+function averages(
+  sums: { reconstruction: number; kl: number },
+  count: number,
+  klWeight: number,
+): VaeMetrics {
   const reconstruction = sums.reconstruction / count;
   const kl = sums.kl / count;
   return { loss: reconstruction + klWeight * kl, reconstruction, kl, negElbo: reconstruction + kl };
@@ -46,7 +53,8 @@ function averages(sums: { reconstruction: number; kl: number }, count: number, k
 
 /** Per-image averages of the ELBO terms over a data set, in batches, without training. */
 export function evaluate(model: VAE, dataset: ImageDataset, batchSize = 500): VaeMetrics {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`evaluate: batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new Error(`evaluate: batchSize must be a positive integer, got ${batchSize}`);
   const sums = { reconstruction: 0, kl: 0 };
   for (const batch of dataset.batches(batchSize, { shuffle: false })) {
     const labels = model.config.classes > 0 ? batch.y : undefined;
@@ -63,8 +71,8 @@ export function evaluate(model: VAE, dataset: ImageDataset, batchSize = 500): Va
 }
 
 /**
- * A model with its Adam optimizer and the count of epochs done: what must be saved to continue training
- * exactly where it stopped.
+ * A model with its Adam optimizer and the count of epochs done: what must be saved to continue
+ * training exactly where it stopped.
  */
 export class VaeTrainer {
   readonly optimizer: tf.AdamOptimizer;
@@ -72,11 +80,18 @@ export class VaeTrainer {
   readonly batchSize: number;
   epochsDone = 0;
 
-  constructor(readonly model: VAE, options: TrainerOptions = {}) {
+  constructor(
+    readonly model: VAE,
+    options: TrainerOptions = {},
+  ) {
     this.learningRate = options.learningRate ?? 1e-3;
     this.batchSize = options.batchSize ?? 128;
-    if (!(this.learningRate > 0) || !Number.isFinite(this.learningRate)) throw new Error(`VaeTrainer: learningRate must be a positive number, got ${this.learningRate}`);
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`VaeTrainer: batchSize must be a positive integer, got ${this.batchSize}`);
+    if (!(this.learningRate > 0) || !Number.isFinite(this.learningRate))
+      throw new Error(
+        `VaeTrainer: learningRate must be a positive number, got ${this.learningRate}`,
+      );
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1)
+      throw new Error(`VaeTrainer: batchSize must be a positive integer, got ${this.batchSize}`);
     // PyTorch's Adam defaults (epsilon 1e-8; tfjs would otherwise use 1e-7).
     this.optimizer = tf.train.adam(this.learningRate, 0.9, 0.999, 1e-8);
   }
@@ -99,24 +114,34 @@ export class VaeTrainer {
     const [reconstruction, kl] = terms!.dataSync() as Float32Array;
     terms!.dispose();
     if (!Number.isFinite(reconstruction) || !Number.isFinite(kl)) {
-      throw new Error(`training diverged at step ${this.optimizer.iterations}: reconstruction ${reconstruction}, KL ${kl}; lower the learning rate`);
+      throw new Error(
+        `training diverged at step ${this.optimizer.iterations}: reconstruction ` +
+          `${reconstruction}, KL ${kl}; lower the learning rate`,
+      );
     }
     return { reconstruction, kl };
   }
 
   /**
-   * Trains for `epochs` passes over `train`; returns the metrics of the last epoch. Asynchronous: it
-   * yields to the event loop after every step so a notebook kernel can send the progress and curve
-   * updates (a kernel blocked for minutes with queued sends can crash).
+   * Trains for `epochs` passes over `train`; returns the metrics of the last epoch. Asynchronous:
+   * it yields to the event loop after every step so a notebook kernel can send the progress and
+   * curve updates (a kernel blocked for minutes with queued sends can crash).
    */
-  async fit(train: ImageDataset, options: FitOptions): Promise<{ train: VaeMetrics; test?: VaeMetrics }> {
-    if (!Number.isInteger(options.epochs) || options.epochs < 1) throw new Error(`fit: epochs must be a positive integer, got ${options.epochs}`);
+  async fit(
+    train: ImageDataset,
+    options: FitOptions,
+  ): Promise<{ train: VaeMetrics; test?: VaeMetrics }> {
+    if (!Number.isInteger(options.epochs) || options.epochs < 1)
+      throw new Error(`fit: epochs must be a positive integer, got ${options.epochs}`);
     const klWeight = this.model.config.klWeight;
     let last: { train: VaeMetrics; test?: VaeMetrics } | undefined;
     for (let e = 0; e < options.epochs; e++) {
       const epoch = this.epochsDone + 1;
       const start = Date.now();
-      const bar = options.progress === false ? undefined : progress(train.batchCount(this.batchSize), { label: `epoch ${epoch}` });
+      const bar =
+        options.progress === false
+          ? undefined
+          : progress(train.batchCount(this.batchSize), { label: `epoch ${epoch}` });
       const sums = { reconstruction: 0, kl: 0 };
       let seen = 0;
       for (const batch of train.batches(this.batchSize)) {
@@ -135,7 +160,13 @@ export class VaeTrainer {
       options.history?.push({
         epoch,
         'train loss': trainMetrics.loss,
-        ...(testMetrics ? { 'test loss': testMetrics.loss, 'test reconstruction': testMetrics.reconstruction, 'test KL': testMetrics.kl } : {}),
+        ...(testMetrics
+          ? {
+              'test loss': testMetrics.loss,
+              'test reconstruction': testMetrics.reconstruction,
+              'test KL': testMetrics.kl,
+            }
+          : {}),
         'train seconds': seconds,
       });
       last = { train: trainMetrics, test: testMetrics };

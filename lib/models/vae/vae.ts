@@ -1,11 +1,11 @@
 /**
- * The variational autoencoder of lectures 001, 003 and 004, and its two relatives used for comparison:
- * the plain autoencoder (lectures 000, 002: same networks, no noise, no KL) and the conditional VAE
- * (lecture 001: encoder and decoder both see the digit's label).
+ * The variational autoencoder of lectures 001, 003 and 004, and its two relatives used for
+ * comparison: the plain autoencoder (lectures 000, 002: same networks, no noise, no KL) and the
+ * conditional VAE (lecture 001: encoder and decoder both see the digit's label).
  *
- *   encoder  q_phi(z | x) = N(z; mu(x), diag(sigma^2(x))), with a log-variance head: sigma = exp(logvar / 2)
- *   decoder  p_theta(x | z) = prod_j Bernoulli(x_j; sigmoid(logit_j(z)))   or   N(x; sigmoid(out(z)), s^2 I)
- *   prior    p(z) = N(0, I)
+ *   encoder  q_phi(z | x) = N(z; mu(x), diag(sigma^2(x))), with a log-variance head: sigma =
+ *   exp(logvar / 2) decoder  p_theta(x | z) = prod_j Bernoulli(x_j; sigmoid(logit_j(z)))   or
+ *   N(x; sigmoid(out(z)), s^2 I) prior    p(z) = N(0, I)
  *
  * Every network is an `nn.MLP` / `nn.Dense`, so the kit's fast dense path serves it.
  */
@@ -14,10 +14,16 @@ import { Dense, MLP } from '../../nn';
 import { BERNOULLI_NLL_KERNEL, nativeKernelsActive } from '../../runtime/kernels';
 import { nextSeed } from '../../runtime/random';
 
-/** The decoder's distribution p(x | z): Bernoulli (binary cross-entropy) or Gaussian with fixed std (squared error). */
+/**
+ * The decoder's distribution p(x | z): Bernoulli (binary cross-entropy) or Gaussian with fixed std
+ * (squared error).
+ */
 export type Likelihood = 'bernoulli' | 'gaussian';
 
-/** 'vae' samples z ~ q(z|x) and pays a KL term; 'autoencoder' uses z = mu(x) and reconstruction only. */
+/**
+ * 'vae' samples z ~ q(z|x) and pays a KL term; 'autoencoder' uses z = mu(x) and reconstruction
+ * only.
+ */
 export type LatentModelKind = 'vae' | 'autoencoder';
 
 export interface VaeConfig {
@@ -29,9 +35,15 @@ export interface VaeConfig {
   /** Dimension of z (lecture model: 20). */
   latentDim: number;
   likelihood: Likelihood;
-  /** Standard deviation s of the Gaussian decoder N(x; mean(z), s^2 I); its loss is ||x - mean||^2 / (2 s^2) + const. */
+  /**
+   * Standard deviation s of the Gaussian decoder N(x; mean(z), s^2 I); its loss is ||x - mean||^2 /
+   * (2 s^2) + const.
+   */
   gaussianStd: number;
-  /** Weight beta on the KL term: loss = L_rec + beta * L_KL (beta = 1 is the ELBO; lecture 002's alpha * L_rec + L_KL is beta = 1 / alpha). */
+  /**
+   * Weight beta on the KL term: loss = L_rec + beta * L_KL (beta = 1 is the ELBO; lecture 002's
+   * alpha * L_rec + L_KL is beta = 1 / alpha).
+   */
   klWeight: number;
   /** Number of label classes the encoder and decoder are conditioned on (0: unconditional). */
   classes: number;
@@ -52,23 +64,38 @@ export const LECTURE_CONFIG: VaeConfig = {
 const LOG_2PI = Math.log(2 * Math.PI);
 
 function positiveInteger(what: string, n: unknown): void {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new Error(`VAE config: ${what} must be a positive integer, got ${String(n)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1)
+    throw new Error(`VAE config: ${what} must be a positive integer, got ${String(n)}`);
 }
 
 /** Fills in defaults from LECTURE_CONFIG and checks every field, naming the bad one. */
 export function vaeConfig(options: Partial<VaeConfig> = {}): VaeConfig {
-  const config: VaeConfig = { ...LECTURE_CONFIG, ...options, hidden: [...(options.hidden ?? LECTURE_CONFIG.hidden)] };
-  if (config.kind !== 'vae' && config.kind !== 'autoencoder') throw new Error(`VAE config: kind must be 'vae' or 'autoencoder', got '${config.kind}'`);
+  const config: VaeConfig = {
+    ...LECTURE_CONFIG,
+    ...options,
+    hidden: [...(options.hidden ?? LECTURE_CONFIG.hidden)],
+  };
+  if (config.kind !== 'vae' && config.kind !== 'autoencoder')
+    throw new Error(`VAE config: kind must be 'vae' or 'autoencoder', got '${config.kind}'`);
   positiveInteger('inputDim', config.inputDim);
   positiveInteger('latentDim', config.latentDim);
-  if (!Array.isArray(config.hidden) || config.hidden.length === 0) throw new Error(`VAE config: hidden must list at least one layer size, got [${config.hidden}]`);
+  if (!Array.isArray(config.hidden) || config.hidden.length === 0)
+    throw new Error(`VAE config: hidden must list at least one layer size, got [${config.hidden}]`);
   config.hidden.forEach((h, i) => positiveInteger(`hidden[${i}]`, h));
   if (config.likelihood !== 'bernoulli' && config.likelihood !== 'gaussian') {
-    throw new Error(`VAE config: likelihood must be 'bernoulli' or 'gaussian', got '${config.likelihood}'`);
+    throw new Error(
+      `VAE config: likelihood must be 'bernoulli' or 'gaussian', got '${config.likelihood}'`,
+    );
   }
-  if (!(config.gaussianStd > 0) || !Number.isFinite(config.gaussianStd)) throw new Error(`VAE config: gaussianStd must be a positive number, got ${config.gaussianStd}`);
-  if (!(config.klWeight >= 0) || !Number.isFinite(config.klWeight)) throw new Error(`VAE config: klWeight must be a finite number >= 0, got ${config.klWeight}`);
-  if (!Number.isInteger(config.classes) || config.classes < 0) throw new Error(`VAE config: classes must be a non-negative integer (0 = unconditional), got ${config.classes}`);
+  if (!(config.gaussianStd > 0) || !Number.isFinite(config.gaussianStd))
+    throw new Error(`VAE config: gaussianStd must be a positive number, got ${config.gaussianStd}`);
+  if (!(config.klWeight >= 0) || !Number.isFinite(config.klWeight))
+    throw new Error(`VAE config: klWeight must be a finite number >= 0, got ${config.klWeight}`);
+  if (!Number.isInteger(config.classes) || config.classes < 0)
+    throw new Error(
+      `VAE config: classes must be a non-negative integer (0 = unconditional), got ` +
+        `${config.classes}`,
+    );
   return config;
 }
 
@@ -83,7 +110,10 @@ export interface ElboTerms {
   kl: tf.Tensor1D;
 }
 
-/** Data-dependent initialization of a VAE (everything else starts at PyTorch's default, U(-1/sqrt(in), 1/sqrt(in))). */
+/**
+ * Data-dependent initialization of a VAE (everything else starts at PyTorch's default,
+ * U(-1/sqrt(in), 1/sqrt(in))).
+ */
 export interface VaeInit {
   /**
    * Start value of the decoder's output bias [inputDim], e.g. `outputBiasFromData(train)`:
@@ -101,7 +131,10 @@ export class VAE {
   readonly meanHead: Dense;
   /** log sigma^2(x); absent in an autoencoder. */
   readonly logVarHead: Dense | undefined;
-  /** z (and the one-hot label) to the decoder's pre-sigmoid output (Bernoulli logits or Gaussian mean before sigmoid). */
+  /**
+   * z (and the one-hot label) to the decoder's pre-sigmoid output (Bernoulli logits or Gaussian
+   * mean before sigmoid).
+   */
   readonly decoder: MLP;
 
   constructor(options: Partial<VaeConfig> = {}, init: VaeInit = {}) {
@@ -109,14 +142,29 @@ export class VAE {
     const { inputDim, hidden, latentDim, classes } = this.config;
     const outputBias = init.outputBias;
     if (outputBias && (outputBias.rank !== 1 || outputBias.shape[0] !== inputDim)) {
-      throw new Error(`VAE: outputBias must be a vector of ${inputDim} logits (one per pixel), got shape [${outputBias.shape.join(', ')}]`);
+      throw new Error(
+        `VAE: outputBias must be a vector of ${inputDim} logits (one per pixel), got shape ` +
+          `[${outputBias.shape.join(', ')}]`,
+      );
     }
-    if (outputBias && !tf.tidy(() => tf.all(tf.isFinite(outputBias)).dataSync()[0])) throw new Error('VAE: outputBias holds NaN or infinite values');
+    if (outputBias && !tf.tidy(() => tf.all(tf.isFinite(outputBias)).dataSync()[0]))
+      throw new Error('VAE: outputBias holds NaN or infinite values');
     const last = hidden[hidden.length - 1];
-    this.encoderBody = new MLP([inputDim + classes, ...hidden], { hidden: 'relu', output: 'relu', name: 'encoder' });
+    this.encoderBody = new MLP([inputDim + classes, ...hidden], {
+      hidden: 'relu',
+      output: 'relu',
+      name: 'encoder',
+    });
     this.meanHead = new Dense(last, latentDim, { name: 'encoder.mean' });
-    this.logVarHead = this.config.kind === 'vae' ? new Dense(last, latentDim, { name: 'encoder.logvar' }) : undefined;
-    this.decoder = new MLP([latentDim + classes, ...[...hidden].reverse(), inputDim], { hidden: 'relu', output: 'linear', name: 'decoder' });
+    this.logVarHead =
+      this.config.kind === 'vae'
+        ? new Dense(last, latentDim, { name: 'encoder.logvar' })
+        : undefined;
+    this.decoder = new MLP([latentDim + classes, ...[...hidden].reverse(), inputDim], {
+      hidden: 'relu',
+      output: 'linear',
+      name: 'decoder',
+    });
     if (outputBias) this.decoder.layers[this.decoder.layers.length - 1].b.assign(outputBias);
   }
 
@@ -141,7 +189,10 @@ export class VAE {
   /** Checks x is [n, inputDim] and returns n. */
   checkInput(x: tf.Tensor, what = 'x'): number {
     if (x.rank !== 2 || x.shape[1] !== this.config.inputDim) {
-      throw new Error(`${what} must be a batch of images [n, ${this.config.inputDim}], got [${x.shape.join(', ')}]`);
+      throw new Error(
+        `${what} must be a batch of images [n, ${this.config.inputDim}], got ` +
+          `[${x.shape.join(', ')}]`,
+      );
     }
     return x.shape[0];
   }
@@ -150,17 +201,30 @@ export class VAE {
   oneHot(labels: Labels | undefined, n: number): tf.Tensor2D | undefined {
     const classes = this.config.classes;
     if (classes === 0) {
-      if (labels !== undefined) throw new Error('labels were given to an unconditional model: build it with { classes: 10 } to condition on labels');
+      if (labels !== undefined)
+        throw new Error(
+          'labels were given to an unconditional model: build it with { classes: 10 } to ' +
+            'condition on labels',
+        );
       return undefined;
     }
-    if (labels === undefined) throw new Error(`this model is conditioned on ${classes} classes: pass the labels (integers in [0, ${classes}))`);
+    if (labels === undefined)
+      throw new Error(
+        `this model is conditioned on ${classes} classes: pass the labels (integers in [0, ` +
+          `${classes}))`,
+      );
     const values = labels instanceof tf.Tensor ? labels.dataSync() : labels;
-    if (values.length !== n) throw new Error(`labels: expected ${n} labels (one per row), got ${values.length}`);
+    if (values.length !== n)
+      throw new Error(`labels: expected ${n} labels (one per row), got ${values.length}`);
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
-      if (!Number.isInteger(v) || v < 0 || v >= classes) throw new Error(`labels[${i}] = ${v}: labels must be integers in [0, ${classes})`);
+      if (!Number.isInteger(v) || v < 0 || v >= classes)
+        throw new Error(`labels[${i}] = ${v}: labels must be integers in [0, ${classes})`);
     }
-    return tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(values), 'int32'), classes).toFloat() as tf.Tensor2D);
+    return tf.tidy(
+      () =>
+        tf.oneHot(tf.tensor1d(Int32Array.from(values), 'int32'), classes).toFloat() as tf.Tensor2D,
+    );
   }
 
   private withLabels(h: tf.Tensor2D, oneHot: tf.Tensor2D | undefined): tf.Tensor2D {
@@ -182,7 +246,9 @@ export class VAE {
   /** The decoder's pre-sigmoid output [n, inputDim] for latents z [n, latentDim]. */
   decoderOutput(z: tf.Tensor2D, labels?: Labels): tf.Tensor2D {
     if (z.rank !== 2 || z.shape[1] !== this.config.latentDim) {
-      throw new Error(`z must be latents [n, ${this.config.latentDim}], got [${z.shape.join(', ')}]`);
+      throw new Error(
+        `z must be latents [n, ${this.config.latentDim}], got [${z.shape.join(', ')}]`,
+      );
     }
     return tf.tidy(() => this.decoder.apply(this.withLabels(z, this.oneHot(labels, z.shape[0]))));
   }
@@ -203,20 +269,36 @@ export class VAE {
     return tf.tidy(() => gaussianNll(x, tf.sigmoid(output), this.config.gaussianStd));
   }
 
-  /** The negative ELBO's two terms per image, with one reparameterized sample z = mu + sigma * eps per image. */
+  /**
+   * The negative ELBO's two terms per image, with one reparameterized sample z = mu + sigma * eps
+   * per image.
+   */
   elboTerms(x: tf.Tensor2D, labels?: Labels): ElboTerms {
     const n = this.checkInput(x);
     return tf.tidy(() => {
       const { mean, logVar } = this.encode(x, labels);
       if (!logVar) {
-        return { reconstruction: this.reconstructionNll(x, this.decoderOutput(mean, labels)), kl: tf.zeros([n]) as tf.Tensor1D };
+        return {
+          reconstruction: this.reconstructionNll(x, this.decoderOutput(mean, labels)),
+          kl: tf.zeros([n]) as tf.Tensor1D,
+        };
       }
-      const z = reparameterize(mean, logVar, tf.randomNormal(mean.shape, 0, 1, 'float32', nextSeed()));
-      return { reconstruction: this.reconstructionNll(x, this.decoderOutput(z, labels)), kl: gaussianKl(mean, logVar) };
+      const z = reparameterize(
+        mean,
+        logVar,
+        tf.randomNormal(mean.shape, 0, 1, 'float32', nextSeed()),
+      );
+      return {
+        reconstruction: this.reconstructionNll(x, this.decoderOutput(z, labels)),
+        kl: gaussianKl(mean, logVar),
+      };
     });
   }
 
-  /** The training objective summed over the batch: sum_i [L_rec(x_i) + beta * KL_i] (PyTorch's reduction='sum'). */
+  /**
+   * The training objective summed over the batch: sum_i [L_rec(x_i) + beta * KL_i] (PyTorch's
+   * reduction='sum').
+   */
   loss(x: tf.Tensor2D, labels?: Labels): tf.Scalar {
     return tf.tidy(() => {
       const { reconstruction, kl } = this.elboTerms(x, labels);
@@ -231,8 +313,11 @@ export class VAE {
 
   /** n mean images decoded from z ~ N(0, I) (with the given labels for a conditional model). */
   sample(n: number, labels?: Labels): tf.Tensor2D {
-    if (!Number.isInteger(n) || n < 1) throw new Error(`sample(n): n must be a positive integer, got ${n}`);
-    return tf.tidy(() => this.decode(tf.randomNormal([n, this.config.latentDim], 0, 1, 'float32', nextSeed()), labels));
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`sample(n): n must be a positive integer, got ${n}`);
+    return tf.tidy(() =>
+      this.decode(tf.randomNormal([n, this.config.latentDim], 0, 1, 'float32', nextSeed()), labels),
+    );
   }
 
   dispose(): void {
@@ -243,22 +328,48 @@ export class VAE {
   }
 }
 
-/** z = mu + exp(logvar / 2) * eps  (the reparameterization trick with the log-variance head, lecture 002). */
-export function reparameterize(mean: tf.Tensor2D, logVar: tf.Tensor2D, eps: tf.Tensor2D): tf.Tensor2D {
+/**
+ * z = mu + exp(logvar / 2) * eps  (the reparameterization trick with the log-variance head, lecture
+ * 002).
+ */
+export function reparameterize(
+  mean: tf.Tensor2D,
+  logVar: tf.Tensor2D,
+  eps: tf.Tensor2D,
+): tf.Tensor2D {
   if (mean.shape.join() !== logVar.shape.join() || mean.shape.join() !== eps.shape.join()) {
-    throw new Error(`reparameterize: mean [${mean.shape}], logVar [${logVar.shape}] and eps [${eps.shape}] must have the same shape`);
+    throw new Error(
+      `reparameterize: mean [${mean.shape}], logVar [${logVar.shape}] and eps [${eps.shape}] ` +
+        `must have the same shape`,
+    );
   }
   return tf.tidy(() => tf.add(mean, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps)));
 }
 
-/** KL(N(mu, diag(exp(logvar))) || N(0, I)) = -1/2 sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j)), per row [n]. */
+/**
+ * KL(N(mu, diag(exp(logvar))) || N(0, I)) = -1/2 sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j)), per
+ * row [n].
+ */
 export function gaussianKl(mean: tf.Tensor2D, logVar: tf.Tensor2D): tf.Tensor1D {
-  if (mean.shape.join() !== logVar.shape.join()) throw new Error(`gaussianKl: mean [${mean.shape}] and logVar [${logVar.shape}] must have the same shape`);
-  return tf.tidy(() => tf.mul(tf.sum(tf.sub(tf.add(tf.square(mean), tf.exp(logVar)), tf.add(logVar, 1)), 1), 0.5) as tf.Tensor1D);
+  if (mean.shape.join() !== logVar.shape.join())
+    throw new Error(
+      `gaussianKl: mean [${mean.shape}] and logVar [${logVar.shape}] must have the same shape`,
+    );
+  return tf.tidy(
+    () =>
+      tf.mul(
+        tf.sum(tf.sub(tf.add(tf.square(mean), tf.exp(logVar)), tf.add(logVar, 1)), 1),
+        0.5,
+      ) as tf.Tensor1D,
+  );
 }
 
 /** log N(z; mu, diag(exp(logvar))) per row [n]. */
-export function gaussianLogDensity(z: tf.Tensor2D, mean: tf.Tensor2D, logVar: tf.Tensor2D): tf.Tensor1D {
+export function gaussianLogDensity(
+  z: tf.Tensor2D,
+  mean: tf.Tensor2D,
+  logVar: tf.Tensor2D,
+): tf.Tensor1D {
   return tf.tidy(() => {
     const d = z.shape[1];
     const scaled = tf.div(tf.square(tf.sub(z, mean)), tf.exp(logVar));
@@ -269,32 +380,53 @@ export function gaussianLogDensity(z: tf.Tensor2D, mean: tf.Tensor2D, logVar: tf
 function checkTrailing(what: string, x: tf.Tensor, other: tf.Tensor, otherName: string): void {
   const trailing = other.shape.slice(other.rank - x.rank);
   if (other.rank < x.rank || trailing.join() !== x.shape.join()) {
-    throw new Error(`${what}: x [${x.shape}] and ${otherName} [${other.shape}] must have the same shape (${otherName} may add leading sample axes)`);
+    throw new Error(
+      `${what}: x [${x.shape}] and ${otherName} [${other.shape}] must have the same shape ` +
+        `(${otherName} may add leading sample axes)`,
+    );
   }
 }
 
 /**
- * -log prod_j Bernoulli(x_j; sigmoid(l_j)) = sum_j max(l_j, 0) - x_j l_j + log(1 + exp(-|l_j|)), summed over
- * the last axis (BCE with logits, stable). x [n, d], logits [n, d] or [s, n, d] (x broadcast), result [n] or [s, n].
+ * -log prod_j Bernoulli(x_j; sigmoid(l_j)) = sum_j max(l_j, 0) - x_j l_j + log(1 + exp(-|l_j|)),
+ * summed over the last axis (BCE with logits, stable). x [n, d], logits [n, d] or [s, n, d] (x
+ * broadcast), result [n] or [s, n].
  */
 export function bernoulliNll(x: tf.Tensor, logits: tf.Tensor): tf.Tensor {
   checkTrailing('bernoulliNll', x, logits, 'logits');
   if (nativeKernelsActive() && x.dtype === 'float32' && logits.dtype === 'float32' && x.size > 0) {
     return tf.engine().runKernel(BERNOULLI_NLL_KERNEL, { x, logits }) as tf.Tensor;
   }
-  return tf.tidy(() => tf.sum(tf.add(tf.sub(tf.relu(logits), tf.mul(x, logits)), tf.log1p(tf.exp(tf.neg(tf.abs(logits))))), -1));
+  return tf.tidy(() =>
+    tf.sum(
+      tf.add(tf.sub(tf.relu(logits), tf.mul(x, logits)), tf.log1p(tf.exp(tf.neg(tf.abs(logits))))),
+      -1,
+    ),
+  );
 }
 
-/** -log N(x; mean, std^2 I) = ||x - mean||^2 / (2 std^2) + (d / 2) log(2 pi std^2) over the last axis (mean may add leading sample axes). */
+/**
+ * -log N(x; mean, std^2 I) = ||x - mean||^2 / (2 std^2) + (d / 2) log(2 pi std^2) over the last
+ * axis (mean may add leading sample axes).
+ */
 export function gaussianNll(x: tf.Tensor, mean: tf.Tensor, std: number): tf.Tensor {
   checkTrailing('gaussianNll', x, mean, 'mean');
   if (!(std > 0)) throw new Error(`gaussianNll: std must be positive, got ${std}`);
   const d = x.shape[x.rank - 1];
-  return tf.tidy(() => tf.add(tf.div(tf.sum(tf.square(tf.sub(x, mean)), -1), 2 * std * std), (d / 2) * (LOG_2PI + 2 * Math.log(std))));
+  return tf.tidy(() =>
+    tf.add(
+      tf.div(tf.sum(tf.square(tf.sub(x, mean)), -1), 2 * std * std),
+      (d / 2) * (LOG_2PI + 2 * Math.log(std)),
+    ),
+  );
 }
 
-/** [h, onehot(y)]: how the conditional VAE feeds the label to its encoder (h = x) and decoder (h = z). */
+/**
+ * [h, onehot(y)]: how the conditional VAE feeds the label to its encoder (h = x) and decoder (h =
+ * z).
+ */
 export function appendOneHot(h: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Tensor2D {
-  if (h.shape[0] !== oneHot.shape[0]) throw new Error(`appendOneHot: ${h.shape[0]} rows but ${oneHot.shape[0]} one-hot labels`);
+  if (h.shape[0] !== oneHot.shape[0])
+    throw new Error(`appendOneHot: ${h.shape[0]} rows but ${oneHot.shape[0]} one-hot labels`);
   return tf.concat([h, oneHot], 1);
 }
