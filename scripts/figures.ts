@@ -4,9 +4,10 @@
  *
  * Writes every named output of every executed notebook in build/notebooks/ (or of the notebooks
  * whose names contain one of the given words) to build/figures/<notebook>/:
- *   figures (plot.show / LiveFigure)  -> <name>.png, <name>.svg, <name>.html (self-contained,
- *   interactive) image grids (plot.showImages)     -> <name>.png tables (plot.showTable)
- *   -> <name>.csv
+ *   figures (plot.show / LiveFigure)  -> <name>.png, <name>.svg,
+ *                                        <name>.html (self-contained, interactive)
+ *   image grids (plot.showImages)     -> <name>.png
+ *   tables (plot.showTable)           -> <name>.csv
  * Figures render in a headless Chromium with the network blocked. --width/--height override each
  * figure's own size (CSS pixels), --scale sets the PNG pixel density (default 2, for slides).
  * Notebooks that were not executed yet are run first with --execute (add --quick for quick mode);

@@ -4,8 +4,8 @@
  *   p(x) = N(x; b, W W^T + s^2 I)
  *   p(z | x) = N(z; A^{-1} W^T (x - b) / s^2, A^{-1}),  A = I + W^T W / s^2
  * and, for a Gaussian q(z) = N(m, S), the ELBO in closed form:
- *   ELBO = E_q[log p(x|z)] - KL(q || p(z)),  E_q[log p(x|z)] = log N(x; W m + b, s^2 I) - tr(W S
- *   W^T) / (2 s^2)
+ *   ELBO = E_q[log p(x|z)] - KL(q || p(z)),
+ *   E_q[log p(x|z)] = log N(x; W m + b, s^2 I) - tr(W S W^T) / (2 s^2)
  * so that log p(x) - ELBO = KL(q || p(z|x)) can be checked to the last digit.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -124,8 +124,8 @@ export class LinearGaussianModel {
       );
     }
     return tf.tidy(() => {
-      // E_q[log p(x|z)] = log N(x; W m + b, s^2 I) - tr(W S W^T) / (2 s^2),  tr(W S W^T) = |W
-      // L|_F^2
+      // E_q[log p(x|z)] = log N(x; W m + b, s^2 I) - tr(W S W^T) / (2 s^2),
+      // tr(W S W^T) = |W L|_F^2
       const atMean = this.likelihood(tf.reshape(q.loc, [1, -1])).logProb(tf.reshape(xt, [1, -1]));
       const spread = tf.sum(tf.square(tf.matMul(this.w, q.scaleTril)));
       const reconstruction = tf.sub(

@@ -263,8 +263,9 @@ function errorText(error: unknown): string {
  * Tensors created during a trial (inputs, results) are disposed. Returns nothing (so a test cell
  * prints nothing else); in a notebook, prints one line on success.
  *
- *   grading.check(gaussianKl, distributions.gaussianKl, { inputs: () => [runtime.randn(), 0.5 +
- *   runtime.random(), 0, 1] });
+ *   grading.check(gaussianKl, distributions.gaussianKl, {
+ *     inputs: () => [runtime.randn(), 0.5 + runtime.random(), 0, 1],
+ *   });
  */
 export function check(student: unknown, reference: unknown, options: CheckOptions): void {
   if (typeof student !== 'function') {

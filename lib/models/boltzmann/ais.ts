@@ -4,8 +4,8 @@
  * whose Z_A = 2^H prod_i (1 + e^{a_A,i}) is known, to the RBM B through the unnormalized marginals
  *   f_beta(v) = exp((1 - beta) a_A^T v + beta a_B^T v) prod_j (1 + exp(beta (b_j + (v^T W)_j))),
  * 0 = beta_0 < ... < beta_K = 1. Each run draws v ~ p_A, then alternates
- *   log w += log f_{beta_k}(v) - log f_{beta_{k-1}}(v),  v ~ T_k(v) (one Gibbs step leaving
- *   p_{beta_k} invariant),
+ *   log w += log f_{beta_k}(v) - log f_{beta_{k-1}}(v),
+ *   v ~ T_k(v) (one Gibbs step leaving p_{beta_k} invariant),
  * and E[w] = Z_B / Z_A, so log Z_B = log Z_A + log mean(w).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -115,8 +115,8 @@ export function annealedImportanceSampling(rbm: RBM, options: AisOptions = {}): 
   const logZBase =
     tf.tidy(() => tf.sum(tf.softplus(baseBias)).dataSync()[0]) + rbm.hidden * Math.LN2;
 
-  // log f_beta(v) = (1 - beta) a_A^T v + beta a_B^T v + sum_j softplus(beta field_j), field = b +
-  // v^T W
+  // log f_beta(v) = (1 - beta) a_A^T v + beta a_B^T v + sum_j softplus(beta field_j),
+  // field = b + v^T W
   const logF = (v: tf.Tensor2D, field: tf.Tensor2D, beta: number) =>
     tf.add(
       tf.sum(tf.mul(v, tf.add(tf.mul(baseBias, 1 - beta), tf.mul(rbm.visibleBias, beta))), 1),
@@ -137,8 +137,8 @@ export function annealedImportanceSampling(rbm: RBM, options: AisOptions = {}): 
           tf.sub(logF(v, field, beta), logF(v, field, betas[k - 1])),
         ) as tf.Tensor1D;
         if (k === betas.length - 1) return { v: v.clone(), w };
-        // T_k: h ~ p_beta(h | v) = sigmoid(beta field), v ~ p_beta(v | h) = sigmoid((1 - beta) a_A
-        // + beta (a_B + W h))
+        // T_k: h ~ p_beta(h | v) = sigmoid(beta field),
+        //      v ~ p_beta(v | h) = sigmoid((1 - beta) a_A + beta (a_B + W h))
         const h = bernoulli(tf.sigmoid(tf.mul(field, beta)));
         const visibleField = tf.add(
           tf.mul(baseBias, 1 - beta),

@@ -1,7 +1,7 @@
 /**
  * The binary-binary restricted Boltzmann machine (lectures 000, 001):
- *   E(v, h) = -(a^T v + b^T h + v^T W h),  P(v, h) = exp(-E(v, h)) / Z,  v in {0,1}^D, h in
- *   {0,1}^H.
+ *   E(v, h) = -(a^T v + b^T h + v^T W h),  P(v, h) = exp(-E(v, h)) / Z,
+ *   v in {0,1}^D, h in {0,1}^H.
  * No connections within a layer, so both conditionals factorize:
  *   p(h_j = 1 | v) = sigmoid(b_j + (v^T W)_j),  p(v_i = 1 | h) = sigmoid(a_i + (W h)_i),
  * and the hidden units sum out of the marginal in closed form through the free energy
@@ -321,8 +321,8 @@ export class RBM {
 
   /**
    * Exact log Z by summing over the smaller layer (at most 20 units):
-   *   log Z = log sum_h exp(b^T h + sum_i softplus(a_i + (W h)_i))   (or the same with v and h
-   *   swapped).
+   *   log Z = log sum_h exp(b^T h + sum_i softplus(a_i + (W h)_i))
+   *   (or the same with v and h swapped).
    */
   logPartitionExact(): number {
     const small = Math.min(this.visible, this.hidden);

@@ -1,10 +1,12 @@
 /**
  * Mixtures of Bernoullis over binary vectors (binarized MNIST), fitted by EM:
  *   p(x) = sum_k pi_k prod_d mu_kd^x_d (1 - mu_kd)^(1 - x_d)
- *   log p(x | k) = x . (log mu_k - log(1 - mu_k)) + sum_d log(1 - mu_kd)   (one matrix product for
- *   all k) E-step: r_nk = softmax_k(log pi_k + log p(x_n | k));  M-step: pi_k = N_k / N, mu_k =
- *   (sum_n r_nk x_n + a) / (N_k + 2a): the MAP estimate under a Beta(1 + a, 1 + a) prior, which
- *   keeps every log mu finite. EM never decreases the penalized objective log p(X) + log p(mu).
+ *   log p(x | k) = x . (log mu_k - log(1 - mu_k)) + sum_d log(1 - mu_kd)
+ *     (one matrix product for all k)
+ *   E-step: r_nk = softmax_k(log pi_k + log p(x_n | k));  M-step: pi_k = N_k / N,
+ *   mu_k = (sum_n r_nk x_n + a) / (N_k + 2a): the MAP estimate under a Beta(1 + a, 1 + a) prior,
+ *   which keeps every log mu finite. EM never decreases the penalized objective
+ *   log p(X) + log p(mu).
  * The data are streamed in chunks, so 60,000 images and K = 100 cost about two 60000x784x100
  * products per iteration.
  */

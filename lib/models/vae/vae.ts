@@ -3,9 +3,11 @@
  * comparison: the plain autoencoder (lectures 000, 002: same networks, no noise, no KL) and the
  * conditional VAE (lecture 001: encoder and decoder both see the digit's label).
  *
- *   encoder  q_phi(z | x) = N(z; mu(x), diag(sigma^2(x))), with a log-variance head: sigma =
- *   exp(logvar / 2) decoder  p_theta(x | z) = prod_j Bernoulli(x_j; sigmoid(logit_j(z)))   or
- *   N(x; sigmoid(out(z)), s^2 I) prior    p(z) = N(0, I)
+ *   encoder  q_phi(z | x) = N(z; mu(x), diag(sigma^2(x))),
+ *            with a log-variance head: sigma = exp(logvar / 2)
+ *   decoder  p_theta(x | z) = prod_j Bernoulli(x_j; sigmoid(logit_j(z)))
+ *            or N(x; sigmoid(out(z)), s^2 I)
+ *   prior    p(z) = N(0, I)
  *
  * Every network is an `nn.MLP` / `nn.Dense`, so the kit's fast dense path serves it.
  */
