@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Distribution } from './distribution';
 import { ValidationOptions } from './normal';
 import { normalizeSampleShape, requireAll, SampleShape, TensorLike, toTensor } from './util';
+import { fusedBernoulliNll } from '../runtime/kernels';
 import { nextSeed } from '../runtime/random';
 
 /**
@@ -75,6 +76,18 @@ export class Bernoulli extends Distribution {
   logProb(x: TensorLike): tf.Tensor {
     const v = this.checkValue(x);
     return tf.tidy(() => tf.sub(tf.mul(v, this.logits), tf.softplus(this.logits)));
+  }
+
+  /**
+   * Summed over the last axis (independent pixels of an image), with the kit's fused kernel where
+   * the backend has one: one pass instead of five kernels.
+   */
+  override logProbSummed(x: TensorLike, axes: number): tf.Tensor {
+    return tf.tidy(() => {
+      const v = this.checkValue(x);
+      const nll = axes === 1 ? fusedBernoulliNll(v, this.logits) : undefined;
+      return nll ? tf.neg(nll) : super.logProbSummed(v, axes);
+    });
   }
 
   override get mean(): tf.Tensor {

@@ -12,6 +12,11 @@ const blockGradient = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFun
   gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
 }));
 
+/** The last n axes of a tensor of rank `rank`: [rank - 1, ..., rank - n]. */
+export function lastAxes(rank: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => rank - 1 - i);
+}
+
 /** The identity with a zero gradient: x's value, seen by autodiff as a constant. */
 export function stopGradient<T extends tf.Tensor>(x: T): T {
   return blockGradient(x) as T;
@@ -55,6 +60,17 @@ export abstract class Distribution {
       `${this.name} has no reparameterized sampler (rsample): use sample() and a score-function ` +
         `gradient instead.`,
     );
+  }
+
+  /**
+   * log p(x) summed over the last `axes` batch axes: what Independent(this, axes).logProb(x)
+   * returns. Families with a fused kernel for the sum (Bernoulli) override it.
+   */
+  logProbSummed(x: TensorLike, axes: number): tf.Tensor {
+    return tf.tidy(() => {
+      const logProb = this.logProb(x);
+      return axes === 0 ? logProb : tf.sum(logProb, lastAxes(logProb.rank, axes));
+    });
   }
 
   /** Draws for distributions without rsample (overridden by those). */

@@ -4,7 +4,7 @@
  * diag(sigma^2)) of a VAE encoder, with log q(z|x) summed over the latent dimensions.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Distribution } from './distribution';
+import { Distribution, lastAxes } from './distribution';
 import { SampleShape, TensorLike } from './util';
 
 export class Independent extends Distribution {
@@ -31,9 +31,8 @@ export class Independent extends Distribution {
   }
 
   private sumEvent(t: tf.Tensor): tf.Tensor {
-    if (this.reinterpretedBatchDims === 0) return t;
-    const axes = Array.from({ length: this.reinterpretedBatchDims }, (_, i) => t.rank - 1 - i);
-    return tf.sum(t, axes);
+    const n = this.reinterpretedBatchDims;
+    return n === 0 ? t : tf.sum(t, lastAxes(t.rank, n));
   }
 
   override rsample(sampleShape: SampleShape = []): tf.Tensor {
@@ -45,7 +44,7 @@ export class Independent extends Distribution {
   }
 
   logProb(x: TensorLike): tf.Tensor {
-    return tf.tidy(() => this.sumEvent(this.base.logProb(x)));
+    return this.base.logProbSummed(x, this.reinterpretedBatchDims);
   }
 
   override get mean(): tf.Tensor {

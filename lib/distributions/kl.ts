@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Bernoulli } from './bernoulli';
 import { Categorical } from './categorical';
-import { Distribution } from './distribution';
+import { Distribution, lastAxes } from './distribution';
 import { Independent } from './independent';
 import { logDetFromCholesky, solveLowerTriangular } from './linalg';
 import { MultivariateNormal } from './mvn';
@@ -119,6 +119,11 @@ export function kl(p: Distribution, q: Distribution, options: KlOptions = {}): t
 // KL(N(mu1, s1^2) || N(mu2, s2^2)) = log(s2 / s1) + (s1^2 + (mu1 - mu2)^2) / (2 s2^2) - 1/2
 registerKl(Normal, Normal, (p, q) =>
   tf.tidy(() => {
+    // KL(N(mu, s^2) || N(0, 1)) = (mu^2 + s^2 - 1) / 2 - log s: the VAE's KL term
+    if (q.isStandard) {
+      const squares = tf.add(tf.square(p.loc), tf.square(p.scale));
+      return tf.sub(tf.mul(0.5, tf.sub(squares, 1)), p.logScale);
+    }
     const ratio = tf.square(tf.div(p.scale, q.scale));
     const shift = tf.square(tf.div(tf.sub(p.loc, q.loc), q.scale));
     return tf.add(tf.sub(q.logScale, p.logScale), tf.mul(0.5, tf.sub(tf.add(ratio, shift), 1)));
@@ -182,11 +187,6 @@ registerKl(Independent, Independent, (p, q) => {
   return tf.tidy(() => {
     const base = kl(p.base, q.base);
     const n = p.reinterpretedBatchDims;
-    return n === 0
-      ? base
-      : tf.sum(
-          base,
-          Array.from({ length: n }, (_, i) => base.rank - 1 - i),
-        );
+    return n === 0 ? base : tf.sum(base, lastAxes(base.rank, n));
   });
 });

@@ -35,7 +35,7 @@ export class Normal extends Distribution {
   constructor(
     loc: TensorLike,
     scale: TensorLike,
-    options: ValidationOptions & { logScale?: tf.Tensor } = {},
+    options: ValidationOptions & { logScale?: tf.Tensor; standard?: boolean } = {},
   ) {
     const l = toTensor(loc, 'loc', 'Normal');
     const s = toTensor(scale, 'scale', 'Normal');
@@ -56,6 +56,18 @@ export class Normal extends Distribution {
     this.loc = expandTo(l, shape);
     this.scale = expandTo(s, shape);
     this.logScale = options.logScale ? expandTo(options.logScale, shape) : tf.log(this.scale);
+    this.isStandard = options.standard ?? false;
+  }
+
+  /** True for N(0, 1) made by Normal.standard (kl uses the shorter closed form). */
+  readonly isStandard: boolean;
+
+  /** N(0, 1) with batch shape `batchShape`, e.g. a VAE's prior over its latent coordinates. */
+  static standard(batchShape: number[] = []): Normal {
+    return new Normal(tf.zeros(batchShape), tf.ones(batchShape), {
+      validate: false,
+      standard: true,
+    });
   }
 
   /** N(loc, exp(logVariance)): scale = exp(logVariance / 2), defined for every real logVariance. */

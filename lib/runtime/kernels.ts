@@ -855,6 +855,20 @@ function installBernoulliNll(): void {
   });
 }
 
+/**
+ * -sum_j log Bernoulli(x_j; sigmoid(l_j)) over the last axis by the GenlabBernoulliNll kernel, for
+ * logits [..., n, d] and x [n, d] (repeated over the leading axes); undefined where the backend has
+ * no such kernel or the operands are another case (the caller then computes it with stock ops).
+ */
+export function fusedBernoulliNll(x: tf.Tensor, logits: tf.Tensor): tf.Tensor | undefined {
+  const tail = logits.shape.slice(logits.rank - x.rank);
+  const repeated = x.rank >= 1 && x.rank <= logits.rank && tail.every((d, i) => d === x.shape[i]);
+  const float32 = x.dtype === 'float32' && logits.dtype === 'float32';
+  if (!repeated || !float32 || x.size === 0 || !tf.getKernel(BERNOULLI_NLL_KERNEL, tf.getBackend()))
+    return undefined;
+  return tf.engine().runKernel(BERNOULLI_NLL_KERNEL, { x, logits }) as tf.Tensor;
+}
+
 /** What tfjs optimizers' applyGradients receive. */
 type NamedGradients = tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[];
 

@@ -374,6 +374,7 @@ test('kl: every registered closed form agrees with Monte Carlo within 5 standard
   await setup();
   const pairs: Array<[string, D.Distribution, D.Distribution]> = [
     ['Normal', new D.Normal([0, 1], [1, 0.5]), new D.Normal([0.5, -1], [2, 1])],
+    ['Normal to N(0, 1)', new D.Normal([0.7, -2], [0.3, 1.5]), D.Normal.standard([2])],
     [
       'MultivariateNormal',
       new D.MultivariateNormal([0, 1, 0], {
@@ -421,6 +422,19 @@ test('kl: every registered closed form agrees with Monte Carlo within 5 standard
   }
   assert.deepEqual(values(D.kl(new D.Uniform(0, 2), new D.Uniform(0, 1))), [Infinity]);
   assertClose(values(D.kl(new D.Normal(1, 2), new D.Normal(1, 2))), [0], 1e-6, 'KL(p || p)');
+});
+
+test('kl to Normal.standard equals kl to N(0, 1) written out, and the Bernoulli row sum', async () => {
+  await setup();
+  const p = new D.Normal([[0.7, -2, 0]], [[0.3, 1.5, 1]]);
+  const short = values(D.kl(p, D.Normal.standard([3])));
+  assertClose(short, values(D.kl(p, new D.Normal([0, 0, 0], [1, 1, 1]))), 1e-6, 'standard');
+  // log p(x) of independent Bernoulli pixels: the fused row sum on wasm, the elementwise sum on cpu
+  const logits = tf.tensor2d([[-30, -1, 0, 2, 40]]);
+  const x = tf.tensor2d([[1, 0, 0.25, 1, 0]]);
+  const rows = values(new D.Independent(new D.Bernoulli({ logits }), 1).logProb(x));
+  const terms = values(tf.sum(new D.Bernoulli({ logits }).logProb(x), -1));
+  assertClose(rows, terms, 1e-4, 'Independent(Bernoulli).logProb');
 });
 
 test('kl: pairs without a closed form fall back to Monte Carlo and say so', async () => {

@@ -23,7 +23,7 @@ function exactLogLikelihood(model: models.vae.VAE, x: number[]): number {
   const logJoint = tf.tidy(() => {
     const z = tf.tensor2d(grid, [grid.length, 1]);
     const xs = tf.tile(tf.tensor2d([x]), [grid.length, 1]) as tf.Tensor2D;
-    const logPxz = tf.neg(model.reconstructionNll(xs, model.decoderOutput(z)));
+    const logPxz = model.likelihood(z).logProb(xs);
     return tf
       .sub(logPxz, tf.add(tf.mul(tf.square(z.squeeze()), 0.5), 0.5 * Math.log(2 * Math.PI)))
       .dataSync() as Float32Array;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { data, models, runtime, tf, training } from 'genlab';
+import { data, distributions, models, runtime, tf, training } from 'genlab';
 
 const { VAE, VaeTrainer, saveVae, loadVae, evaluate } = models.vae;
 
@@ -245,9 +245,11 @@ test(
       () =>
         tf
           .mean(
-            models.vae.bernoulliNll(
-              set.imagesTensor(),
-              tf.tile(bias.expandDims(0), [set.size, 1]) as tf.Tensor2D,
+            tf.neg(
+              new distributions.Independent(
+                new distributions.Bernoulli({ logits: bias }),
+                1,
+              ).logProb(set.imagesTensor()),
             ),
           )
           .dataSync()[0],

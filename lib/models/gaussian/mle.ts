@@ -3,14 +3,13 @@
  * optimum reached by gradient ascent on the log-likelihood, and the bias of the MLE variance.
  */
 import * as tf from '@tensorflow/tfjs';
+import { LOG_2PI } from '../../distributions/util';
 import { randn } from '../../runtime/random';
 
 export interface GaussianFit {
   mu: number;
   sigma: number;
 }
-
-const LOG_2PI = Math.log(2 * Math.PI);
 
 function checkData(x: ArrayLike<number>, what: string, min = 1): void {
   if (x.length < min)

@@ -8,8 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../../data/mnist';
 import { progress } from '../../runtime/progress';
-import { nextSeed } from '../../runtime/random';
-import { Labels, VAE } from './vae';
+import { diagonalGaussian, Labels, VAE } from './vae';
 
 export interface IwaeOptions {
   /** Importance samples K per image (default 5000). */
@@ -53,25 +52,20 @@ export function importanceWeightedLogLikelihood(
     for (let done = 0; done < samples; done += perChunk) {
       const s = Math.min(perChunk, samples - done);
       const next = tf.tidy(() => {
-        // z_k = mu + sigma * eps_k for s samples of every image, [s, n, d], by broadcasting (no
-        // tiling)
-        const eps = tf.randomNormal([s, n, d], 0, 1, 'float32', nextSeed());
-        const z = tf.add(mean, tf.mul(tf.exp(tf.mul(logVar!, 0.5)), eps));
+        // z_k ~ q(z | x), s samples of every image: [s, n, d]
+        const q = diagonalGaussian(mean, logVar!);
+        const z = q.rsample([s]);
         const chunkLabels =
           classLabels && s !== perChunk ? classLabels.slice(0, s * n) : classLabels;
         const output = tf.reshape(
           model.decoderOutput(tf.reshape(z, [s * n, d]) as tf.Tensor2D, chunkLabels),
           [s, n, model.config.inputDim],
-        ) as tf.Tensor3D;
-        const logPxz = tf.neg(model.reconstructionNll(x, output));
-        // log p(z) - log q(z | x) = -1/2 sum_j z_j^2 + 1/2 sum_j (eps_j^2 + logvar_j)   (the 2 pi
-        // terms cancel)
-        const logPzMinusLogQ = tf.mul(
-          tf.sub(tf.add(tf.sum(tf.square(eps), -1), tf.sum(logVar!, -1)), tf.sum(tf.square(z), -1)),
-          0.5,
         );
         // log w_k = log p(x | z_k) + log p(z_k) - log q(z_k | x), as [s, n]
-        const logW = tf.add(logPxz, logPzMinusLogQ);
+        const logW = tf.sub(
+          tf.add(model.decoderDistribution(output).logProb(x), model.prior.logProb(z)),
+          q.logProb(z),
+        );
         return tf.logSumExp(tf.stack([running, tf.logSumExp(logW, 0)]), 0) as tf.Tensor1D;
       });
       running.dispose();

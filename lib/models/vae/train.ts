@@ -102,10 +102,9 @@ export class VaeTrainer {
     let terms: tf.Tensor | undefined;
     const loss = this.optimizer.minimize(
       () => {
-        const { reconstruction, kl } = model.elboTerms(x, labels);
-        terms = tf.keep(tf.stack([tf.sum(reconstruction), tf.sum(kl)]));
-        // loss = sum over the batch of [-log p(x|z) + beta * KL(q(z|x) || p(z))]
-        return tf.sum(tf.add(reconstruction, tf.mul(kl, model.config.klWeight)));
+        const elbo = model.elboTerms(x, labels);
+        terms = tf.keep(tf.stack([tf.sum(elbo.reconstruction), tf.sum(elbo.kl)]));
+        return model.objective(elbo);
       },
       true,
       model.variables(),

@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Dense, MLP } from '../../nn';
-import { BERNOULLI_NLL_KERNEL, nativeKernelsActive } from '../../runtime/kernels';
+import { Bernoulli, Independent, kl, Normal } from '../../distributions';
 import { nextSeed } from '../../runtime/random';
 
 /**
@@ -62,8 +62,6 @@ export const LECTURE_CONFIG: VaeConfig = {
   klWeight: 1,
   classes: 0,
 };
-
-const LOG_2PI = Math.log(2 * Math.PI);
 
 function positiveInteger(what: string, n: unknown): void {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1)
@@ -138,6 +136,8 @@ export class VAE {
    * mean before sigmoid).
    */
   readonly decoder: MLP;
+  /** N(0, I) over the latent coordinates (the prior). */
+  private readonly standardNormal: Independent;
 
   constructor(options: Partial<VaeConfig> = {}, init: VaeInit = {}) {
     this.config = vaeConfig(options);
@@ -168,6 +168,7 @@ export class VAE {
       name: 'decoder',
     });
     if (outputBias) this.decoder.layers[this.decoder.layers.length - 1].b.assign(outputBias);
+    this.standardNormal = new Independent(Normal.standard([latentDim]), 1);
   }
 
   get isVariational(): boolean {
@@ -260,52 +261,63 @@ export class VAE {
     return tf.tidy(() => tf.sigmoid(this.decoderOutput(z, labels)));
   }
 
-  /**
-   * -log p(x | z) per image [n], from the decoder output [n, inputDim] (nats). The output may carry
-   * leading sample axes, [s, n, inputDim], giving [s, n]: x is broadcast over them.
-   */
-  reconstructionNll(x: tf.Tensor2D, output: tf.Tensor2D): tf.Tensor1D;
-  reconstructionNll(x: tf.Tensor2D, output: tf.Tensor3D): tf.Tensor2D;
-  reconstructionNll(x: tf.Tensor2D, output: tf.Tensor): tf.Tensor {
-    if (this.config.likelihood === 'bernoulli') return bernoulliNll(x, output);
-    return tf.tidy(() => gaussianNll(x, tf.sigmoid(output), this.config.gaussianStd));
+  /** The prior p(z) = N(0, I). */
+  get prior(): Independent {
+    return this.standardNormal;
+  }
+
+  /** q(z | x) = N(mu(x), diag(exp(logvar(x)))), batch [n], event [latentDim]. */
+  posterior(x: tf.Tensor2D, labels?: Labels): Independent {
+    const { mean, logVar } = this.encode(x, labels);
+    if (!logVar) throw new Error('an autoencoder has no posterior q(z | x): its code is z = mu(x)');
+    return diagonalGaussian(mean, logVar);
   }
 
   /**
-   * The negative ELBO's two terms per image, with one reparameterized sample z = mu + sigma * eps
-   * per image.
+   * p(x | z) from the decoder output (pre-sigmoid, [..., n, inputDim]): independent Bernoulli
+   * pixels with these logits, or N(sigmoid(output), s^2 I).
+   */
+  decoderDistribution(output: tf.Tensor): Independent {
+    if (this.config.likelihood === 'bernoulli') {
+      return new Independent(new Bernoulli({ logits: output, validate: false }), 1);
+    }
+    const mean = tf.sigmoid(output);
+    return new Independent(new Normal(mean, this.config.gaussianStd, { validate: false }), 1);
+  }
+
+  /** p(x | z) for latents z [n, latentDim]. */
+  likelihood(z: tf.Tensor2D, labels?: Labels): Independent {
+    return this.decoderDistribution(this.decoderOutput(z, labels));
+  }
+
+  /**
+   * The negative ELBO's two terms per image (Kingma & Welling 2014), with one reparameterized
+   * z ~ q(z | x) per image; an autoencoder decodes z = mu(x) and pays no KL.
    */
   elboTerms(x: tf.Tensor2D, labels?: Labels): ElboTerms {
-    const n = this.checkInput(x);
+    this.checkInput(x);
     return tf.tidy(() => {
-      const { mean, logVar } = this.encode(x, labels);
-      if (!logVar) {
-        return {
-          reconstruction: this.reconstructionNll(x, this.decoderOutput(mean, labels)),
-          kl: tf.zeros([n]) as tf.Tensor1D,
-        };
+      if (!this.isVariational) {
+        const z = this.encode(x, labels).mean;
+        const reconstruction = tf.neg(this.likelihood(z, labels).logProb(x)) as tf.Tensor1D;
+        return { reconstruction, kl: tf.zerosLike(reconstruction) };
       }
-      const z = reparameterize(
-        mean,
-        logVar,
-        tf.randomNormal(mean.shape, 0, 1, 'float32', nextSeed()),
-      );
-      return {
-        reconstruction: this.reconstructionNll(x, this.decoderOutput(z, labels)),
-        kl: gaussianKl(mean, logVar),
-      };
+      // -ELBO = -E_q[log p(x|z)] + KL(q(z|x) || p(z))
+      const q = this.posterior(x, labels);
+      const z = q.rsample() as tf.Tensor2D;
+      const reconstruction = tf.neg(this.likelihood(z, labels).logProb(x)) as tf.Tensor1D;
+      return { reconstruction, kl: kl(q, this.prior) as tf.Tensor1D };
     });
   }
 
-  /**
-   * The training objective summed over the batch: sum_i [L_rec(x_i) + beta * KL_i] (PyTorch's
-   * reduction='sum').
-   */
+  /** The training objective summed over the batch: sum_i [L_rec(x_i) + beta * KL_i]. */
   loss(x: tf.Tensor2D, labels?: Labels): tf.Scalar {
-    return tf.tidy(() => {
-      const { reconstruction, kl } = this.elboTerms(x, labels);
-      return tf.sum(tf.add(reconstruction, tf.mul(kl, this.config.klWeight)));
-    });
+    return tf.tidy(() => this.objective(this.elboTerms(x, labels)));
+  }
+
+  /** sum_i [L_rec(x_i) + beta * KL_i] from the per-image terms (beta = 1: the negative ELBO). */
+  objective(terms: ElboTerms): tf.Scalar {
+    return tf.sum(tf.add(terms.reconstruction, tf.mul(terms.kl, this.config.klWeight)));
   }
 
   /** Reconstructions E[x | z = mu(x)] of a batch (the encoder mean, no noise). */
@@ -327,105 +339,19 @@ export class VAE {
     this.meanHead.dispose();
     this.logVarHead?.dispose();
     this.decoder.dispose();
+    const base = this.standardNormal.base as Normal;
+    tf.dispose([base.loc, base.scale, base.logScale]);
   }
 }
 
-/**
- * z = mu + exp(logvar / 2) * eps  (the reparameterization trick with the log-variance head, lecture
- * 002).
- */
-export function reparameterize(
-  mean: tf.Tensor2D,
-  logVar: tf.Tensor2D,
-  eps: tf.Tensor2D,
-): tf.Tensor2D {
-  if (mean.shape.join() !== logVar.shape.join() || mean.shape.join() !== eps.shape.join()) {
-    throw new Error(
-      `reparameterize: mean [${mean.shape}], logVar [${logVar.shape}] and eps [${eps.shape}] ` +
-        `must have the same shape`,
-    );
-  }
-  return tf.tidy(() => tf.add(mean, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps)));
+/** N(mean, diag(exp(logVar))) over the last axis: the encoder's q(z | x) from its two heads. */
+export function diagonalGaussian(mean: tf.Tensor, logVar: tf.Tensor): Independent {
+  return new Independent(Normal.fromLogVariance(mean, logVar, { validate: false }), 1);
 }
 
 /**
- * KL(N(mu, diag(exp(logvar))) || N(0, I)) = -1/2 sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j)), per
- * row [n].
- */
-export function gaussianKl(mean: tf.Tensor2D, logVar: tf.Tensor2D): tf.Tensor1D {
-  if (mean.shape.join() !== logVar.shape.join())
-    throw new Error(
-      `gaussianKl: mean [${mean.shape}] and logVar [${logVar.shape}] must have the same shape`,
-    );
-  return tf.tidy(
-    () =>
-      tf.mul(
-        tf.sum(tf.sub(tf.add(tf.square(mean), tf.exp(logVar)), tf.add(logVar, 1)), 1),
-        0.5,
-      ) as tf.Tensor1D,
-  );
-}
-
-/** log N(z; mu, diag(exp(logvar))) per row [n]. */
-export function gaussianLogDensity(
-  z: tf.Tensor2D,
-  mean: tf.Tensor2D,
-  logVar: tf.Tensor2D,
-): tf.Tensor1D {
-  return tf.tidy(() => {
-    const d = z.shape[1];
-    const scaled = tf.div(tf.square(tf.sub(z, mean)), tf.exp(logVar));
-    return tf.mul(tf.add(tf.sum(tf.add(scaled, logVar), 1), d * LOG_2PI), -0.5) as tf.Tensor1D;
-  });
-}
-
-function checkTrailing(what: string, x: tf.Tensor, other: tf.Tensor, otherName: string): void {
-  const trailing = other.shape.slice(other.rank - x.rank);
-  if (other.rank < x.rank || trailing.join() !== x.shape.join()) {
-    throw new Error(
-      `${what}: x [${x.shape}] and ${otherName} [${other.shape}] must have the same shape ` +
-        `(${otherName} may add leading sample axes)`,
-    );
-  }
-}
-
-/**
- * -log prod_j Bernoulli(x_j; sigmoid(l_j)) = sum_j max(l_j, 0) - x_j l_j + log(1 + exp(-|l_j|)),
- * summed over the last axis (BCE with logits, stable). x [n, d], logits [n, d] or [s, n, d] (x
- * broadcast), result [n] or [s, n].
- */
-export function bernoulliNll(x: tf.Tensor, logits: tf.Tensor): tf.Tensor {
-  checkTrailing('bernoulliNll', x, logits, 'logits');
-  if (nativeKernelsActive() && x.dtype === 'float32' && logits.dtype === 'float32' && x.size > 0) {
-    return tf.engine().runKernel(BERNOULLI_NLL_KERNEL, { x, logits }) as tf.Tensor;
-  }
-  return tf.tidy(() =>
-    tf.sum(
-      tf.add(tf.sub(tf.relu(logits), tf.mul(x, logits)), tf.log1p(tf.exp(tf.neg(tf.abs(logits))))),
-      -1,
-    ),
-  );
-}
-
-/**
- * -log N(x; mean, std^2 I) = ||x - mean||^2 / (2 std^2) + (d / 2) log(2 pi std^2) over the last
- * axis (mean may add leading sample axes).
- */
-export function gaussianNll(x: tf.Tensor, mean: tf.Tensor, std: number): tf.Tensor {
-  checkTrailing('gaussianNll', x, mean, 'mean');
-  if (!(std > 0)) throw new Error(`gaussianNll: std must be positive, got ${std}`);
-  const d = x.shape[x.rank - 1];
-  return tf.tidy(() =>
-    tf.add(
-      tf.div(tf.sum(tf.square(tf.sub(x, mean)), -1), 2 * std * std),
-      (d / 2) * (LOG_2PI + 2 * Math.log(std)),
-    ),
-  );
-}
-
-/**
- * [h, onehot(y)]: how the conditional VAE feeds the label to its encoder (h = x) and decoder (h =
- * z).
+ * [h, onehot(y)]: how the conditional VAE feeds the label to its encoder (h = x) and decoder
+ * (h = z).
  */
 export function appendOneHot(h: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Tensor2D {
   if (h.shape[0] !== oneHot.shape[0])
