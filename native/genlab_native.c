@@ -13,6 +13,18 @@
 #include <string.h>
 #include <cblas.h>
 
+/*
+ * The elementwise loops are compiled twice, for AVX2 + FMA (x86-64-v3) and for the baseline x86-64,
+ * and the loader picks the one the CPU runs (GCC/Clang target_clones on x86-64 ELF). So the addon
+ * needs no -march=native to be fast and runs on any x86-64 CPU; native/build.sh adds -march=native
+ * only when GENLAB_MARCH_NATIVE=1. Elsewhere (ARM, macOS) the compiler's default target is used.
+ */
+#if defined(__x86_64__) && defined(__ELF__) && defined(__GNUC__)
+#define HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define HOT
+#endif
+
 extern void openblas_set_num_threads(int);
 extern int openblas_get_num_threads(void);
 
@@ -208,7 +220,7 @@ static inline float v_tanh(float x) {
     }                                                      \
   }
 
-static void apply_bias_activation(float *restrict y, const float *restrict bias, int64_t rows, int64_t cols, int act,
+HOT static void apply_bias_activation(float *restrict y, const float *restrict bias, int64_t rows, int64_t cols, int act,
                                   float alpha) {
   switch (act) {
     case ACT_RELU: ELEMENTWISE(z > 0.0f ? z : 0.0f); break;
@@ -256,17 +268,8 @@ static napi_value bias_activate(napi_env env, napi_callback_info info) {
  * denseGrad(heap, dyOffset, yOffset, rows, cols, act, alpha, dzOffset, dbOffset):
  * dz = dy * act'(z) written with the layer's output y (what the forward pass keeps), db = column sums of dz.
  */
-static napi_value dense_grad(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!args_init(&a, env, info, 9, "denseGrad")) return NULL;
-  const int64_t rows = arg_int(&a, 3), cols = arg_int(&a, 4);
-  const int act = (int)arg_int(&a, 5);
-  const float alpha = (float)arg_double(&a, 6);
-  const float *restrict dy = heap_floats(&a, arg_int(&a, 1), rows * cols);
-  const float *restrict y = heap_floats(&a, arg_int(&a, 2), rows * cols);
-  float *restrict dz = heap_floats(&a, arg_int(&a, 7), rows * cols);
-  float *restrict db = heap_floats(&a, arg_int(&a, 8), cols);
-  if (!dy || !y || !dz || !db) return NULL;
+HOT static void dense_grad_loop(const float *restrict dy, const float *restrict y, int64_t rows, int64_t cols,
+                                int act, float alpha, float *restrict dz, float *restrict db) {
   memset(db, 0, (size_t)cols * sizeof(float));
   switch (act) {
     case ACT_RELU: SLOPE_LOOP(yv > 0.0f ? 1.0f : 0.0f); break;
@@ -276,6 +279,20 @@ static napi_value dense_grad(napi_env env, napi_callback_info info) {
     case ACT_SOFTPLUS: SLOPE_LOOP(1.0f - v_exp(-yv)); break; /* sigmoid(z) = 1 - exp(-softplus(z)) */
     default: SLOPE_LOOP(1.0f); break;
   }
+}
+
+static napi_value dense_grad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, 9, "denseGrad")) return NULL;
+  const int64_t rows = arg_int(&a, 3), cols = arg_int(&a, 4);
+  const int act = (int)arg_int(&a, 5);
+  const float alpha = (float)arg_double(&a, 6);
+  const float *dy = heap_floats(&a, arg_int(&a, 1), rows * cols);
+  const float *y = heap_floats(&a, arg_int(&a, 2), rows * cols);
+  float *dz = heap_floats(&a, arg_int(&a, 7), rows * cols);
+  float *db = heap_floats(&a, arg_int(&a, 8), cols);
+  if (!dy || !y || !dz || !db) return NULL;
+  dense_grad_loop(dy, y, rows, cols, act, alpha, dz, db);
   return NULL;
 }
 
@@ -289,23 +306,30 @@ enum { U_EXP = 0, U_LOG = 1, U_LOG1P = 2, U_SIGMOID = 3, U_SOFTPLUS = 4, U_TANH 
   }
 
 /* unary(heap, op, n, xOffset, yOffset): y = f(x) elementwise. */
-static napi_value unary(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!args_init(&a, env, info, 5, "unary")) return NULL;
-  const int op = (int)arg_int(&a, 1);
-  const int64_t n = arg_int(&a, 2);
-  const float *restrict x = heap_floats(&a, arg_int(&a, 3), n);
-  float *restrict y = heap_floats(&a, arg_int(&a, 4), n);
-  if (!x || !y) return NULL;
+HOT static void unary_loop(int op, int64_t n, const float *restrict x, float *restrict y) {
   switch (op) {
     case U_EXP: UNARY_LOOP(v_exp(v)); break;
     case U_LOG: UNARY_LOOP(v_log(v)); break;
     case U_LOG1P: UNARY_LOOP(v_log1p(v)); break;
     case U_SIGMOID: UNARY_LOOP(v_sigmoid(v)); break;
     case U_SOFTPLUS: UNARY_LOOP(v_softplus(v)); break;
-    case U_TANH: UNARY_LOOP(v_tanh(v)); break;
-    default: napi_throw_range_error(env, NULL, "genlab_native.unary: unknown op"); break;
+    default: UNARY_LOOP(v_tanh(v)); break;
   }
+}
+
+static napi_value unary(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, 5, "unary")) return NULL;
+  const int op = (int)arg_int(&a, 1);
+  const int64_t n = arg_int(&a, 2);
+  const float *x = heap_floats(&a, arg_int(&a, 3), n);
+  float *y = heap_floats(&a, arg_int(&a, 4), n);
+  if (!x || !y) return NULL;
+  if (op < U_EXP || op > U_TANH) {
+    napi_throw_range_error(env, NULL, "genlab_native.unary: unknown op");
+    return NULL;
+  }
+  unary_loop(op, n, x, y);
   return NULL;
 }
 
@@ -331,7 +355,7 @@ enum { B_ADD = 0, B_SUB = 1, B_MUL = 2, B_DIV = 3 };
       for (int64_t j = 0; j < cols; j++) { const float x = ar[0], y = br[0]; outr[j] = (EXPR); } \
   }
 
-static void binary_loop(int op, int64_t rows, int64_t cols, const float *restrict a, int64_t aRow, int aCol,
+HOT static void binary_loop(int op, int64_t rows, int64_t cols, const float *restrict a, int64_t aRow, int aCol,
                         const float *restrict b, int64_t bRow, int bCol, float *restrict out) {
   switch (op) {
     case B_ADD: BINARY_ROWS(x + y); break;
@@ -397,12 +421,7 @@ static bool bce_operands(Args *a, const char *name, BceOperands *o) {
  * bernoulliNll(heap, rows, cols, xRows, xOffset, logitsOffset, outOffset):
  * out[r] = sum_j bce_with_logits(l[r, j], x[r mod xRows, j]), summed in 8 interleaved partial sums.
  */
-static napi_value bernoulli_nll(napi_env env, napi_callback_info info) {
-  Args a;
-  BceOperands o;
-  if (!args_init(&a, env, info, 7, "bernoulliNll") || !bce_operands(&a, "bernoulliNll", &o)) return NULL;
-  float *restrict out = heap_floats(&a, arg_int(&a, 6), o.rows);
-  if (!out) return NULL;
+HOT static void bernoulli_nll_loop(const BceOperands o, float *restrict out) {
   for (int64_t r = 0; r < o.rows; r++) {
     const float *restrict lr = o.l + r * o.cols;
     const float *restrict xr = o.x + (r % o.xRows) * o.cols;
@@ -415,17 +434,20 @@ static napi_value bernoulli_nll(napi_env env, napi_callback_info info) {
     for (int k = 0; k < 8; k++) sum += acc[k];
     out[r] = sum;
   }
+}
+
+static napi_value bernoulli_nll(napi_env env, napi_callback_info info) {
+  Args a;
+  BceOperands o;
+  if (!args_init(&a, env, info, 7, "bernoulliNll") || !bce_operands(&a, "bernoulliNll", &o)) return NULL;
+  float *out = heap_floats(&a, arg_int(&a, 6), o.rows);
+  if (!out) return NULL;
+  bernoulli_nll_loop(o, out);
   return NULL;
 }
 
 /* bernoulliNllGrad(heap, rows, cols, xRows, xOffset, logitsOffset, dyOffset, outOffset): out[r, j] = dy[r] (sigmoid(l[r, j]) - x[r mod xRows, j]). */
-static napi_value bernoulli_nll_grad(napi_env env, napi_callback_info info) {
-  Args a;
-  BceOperands o;
-  if (!args_init(&a, env, info, 8, "bernoulliNllGrad") || !bce_operands(&a, "bernoulliNllGrad", &o)) return NULL;
-  const float *restrict dy = heap_floats(&a, arg_int(&a, 6), o.rows);
-  float *restrict out = heap_floats(&a, arg_int(&a, 7), o.rows * o.cols);
-  if (!dy || !out) return NULL;
+HOT static void bernoulli_nll_grad_loop(const BceOperands o, const float *restrict dy, float *restrict out) {
   for (int64_t r = 0; r < o.rows; r++) {
     const float d = dy[r];
     const float *restrict lr = o.l + r * o.cols;
@@ -433,6 +455,16 @@ static napi_value bernoulli_nll_grad(napi_env env, napi_callback_info info) {
     float *restrict outr = out + r * o.cols;
     for (int64_t j = 0; j < o.cols; j++) outr[j] = d * (v_sigmoid(lr[j]) - xr[j]);
   }
+}
+
+static napi_value bernoulli_nll_grad(napi_env env, napi_callback_info info) {
+  Args a;
+  BceOperands o;
+  if (!args_init(&a, env, info, 8, "bernoulliNllGrad") || !bce_operands(&a, "bernoulliNllGrad", &o)) return NULL;
+  const float *dy = heap_floats(&a, arg_int(&a, 6), o.rows);
+  float *out = heap_floats(&a, arg_int(&a, 7), o.rows * o.cols);
+  if (!dy || !out) return NULL;
+  bernoulli_nll_grad_loop(o, dy, out);
   return NULL;
 }
 
@@ -495,7 +527,7 @@ static napi_value transpose(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static void adam_update(int64_t n, const float *restrict value, const float *restrict g, const float *restrict m,
+HOT static void adam_update(int64_t n, const float *restrict value, const float *restrict g, const float *restrict m,
                         const float *restrict v, float *restrict valueOut, float *restrict mOut, float *restrict vOut,
                         float negLr, float ob1, float ob2, float eps, float c1, float c2, float b1, float b2) {
   for (int64_t i = 0; i < n; i++) {
