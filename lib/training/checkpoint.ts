@@ -8,16 +8,20 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { modelsRoot } from '../runtime/paths';
 
 export const CHECKPOINT_FORMAT = 'genlab-checkpoint/1';
 
-/** <repo>/build/models/<name>: where notebooks keep trained models (build/ is git-ignored). */
+/**
+ * The folder of the trained model `name`: <models>/<name>, where <models> is $GENLAB_MODELS or
+ * build/models of the current project (runtime.modelsRoot; build/ is git-ignored).
+ */
 export function modelDir(name: string): string {
   if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name))
     throw new Error(
       `model name '${name}' must be letters, digits, '.', '_' or '-' (it names a folder)`,
     );
-  return path.resolve(__dirname, '..', '..', '..', 'build', 'models', name);
+  return path.join(modelsRoot(), name);
 }
 
 interface ManifestEntry {
