@@ -389,22 +389,14 @@ function table(rows: Row[]): string {
     .join('\n');
 }
 
-/** The wasm backend activated directly, without runtime.init's hook: tfjs's own kernels only. */
-async function stockWasm(): Promise<{ name: string; threads: number }> {
-  require('@tensorflow/tfjs-backend-wasm');
-  tf.enableProdMode();
-  if (!(await tf.setBackend('wasm')))
-    throw new Error('--stock: the wasm backend could not be loaded');
-  runtime.seed(0);
-  return { name: 'wasm', threads: 1 };
-}
-
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const info = options.stock
-    ? await stockWasm()
-    : (await runtime.init({ seed: 0, report: false }),
-      runtime.backendInfo() as runtime.BackendInfo);
+  await runtime.init({
+    seed: 0,
+    report: false,
+    ...(options.stock ? { backend: 'wasm', kernels: 'stock' as const } : {}),
+  });
+  const info = runtime.backendInfo() as runtime.BackendInfo;
   const kernels = kernelsInfo();
   const header = {
     backend: info.name,

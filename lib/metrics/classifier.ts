@@ -5,6 +5,7 @@
  * and reused.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adam } from '../training/adam';
 import { ImageDataset, loadMnist } from '../data/mnist';
 import { MLP } from '../nn';
 import { progress, quick, quickOr } from '../runtime';
@@ -127,7 +128,7 @@ export class MnistClassifier {
     const vars = this.mlp.variables();
     const losses: number[] = [];
     for (let epoch = 1; epoch <= epochs; epoch++) {
-      const optimizer = tf.train.adam(learningRate * decay ** (epoch - 1));
+      const optimizer = adam(learningRate * decay ** (epoch - 1));
       const bar = progress(dataset.batchCount(batchSize), { label: `classifier epoch ${epoch}` });
       let total = tf.scalar(0);
       try {

@@ -1,6 +1,7 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { installWasmKernels, kernelsInfo } from './kernels';
+import { installWasmKernels, KernelChoice, kernelsInfo } from './kernels';
+import { KIT_DIR } from './paths';
 
 /** The TensorFlow.js backends this kit knows, fastest first. */
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -26,8 +27,6 @@ export interface BackendInfo {
   reason: string;
 }
 
-const projectRoot = path.resolve(__dirname, '..', '..', '..');
-
 /**
  * Parses a backend name (from the environment or a caller); a wrong name throws and lists the valid
  * ones.
@@ -50,7 +49,7 @@ export function parseBackendName(value: string, source = BACKEND_ENV): BackendNa
  */
 function loadNative(): boolean {
   if (tf.findBackendFactory('tensorflow')) return true;
-  const nativeDir = process.env[NATIVE_DIR_ENV] || path.join(projectRoot, NATIVE_PREFIX);
+  const nativeDir = process.env[NATIVE_DIR_ENV] || path.join(KIT_DIR, NATIVE_PREFIX);
   const candidates = [
     path.join(nativeDir, 'node_modules', '@tensorflow', 'tfjs-node'),
     '@tensorflow/tfjs-node',
@@ -87,54 +86,59 @@ function threadsOf(name: BackendName): number {
   return 1;
 }
 
-async function activate(name: BackendName): Promise<boolean> {
+async function activate(name: BackendName, kernels?: KernelChoice): Promise<boolean> {
   const loaded = name === 'tensorflow' ? loadNative() : name === 'wasm' ? loadWasm() : true;
   if (!loaded) return false;
   // Prod mode silences tfjs's "install the node backend" banner, which otherwise lands in notebook
   // outputs.
   tf.enableProdMode();
   const active = (await tf.setBackend(name)) && tf.getBackend() === name;
-  // Fast matMul, dense and Adam kernels for wasm (lib/runtime/kernels).
-  if (active && name === 'wasm') installWasmKernels();
+  // The kit's kernels for wasm (lib/runtime/kernels), unless 'stock' is chosen.
+  if (active && name === 'wasm') installWasmKernels(kernels);
   return active;
 }
 
 let current: BackendInfo | undefined;
+
+/** Why a backend was chosen, and for wasm which kernels serve it. */
+function withKernels(name: BackendName, why: string): string {
+  return name === 'wasm' ? `${why}; ${kernelsInfo()?.reason}` : why;
+}
 
 /**
  * Selects the backend: the one named by `requested` or by GENLAB_BACKEND, else the native
  * TensorFlow backend when it really loads, else wasm, else cpu. A forced backend that cannot load
  * is an error.
  */
-export async function selectBackend(requested?: string): Promise<BackendInfo> {
+export async function selectBackend(
+  requested?: string,
+  kernels?: KernelChoice,
+): Promise<BackendInfo> {
   const forced = requested ?? process.env[BACKEND_ENV];
   if (forced !== undefined && forced.trim() !== '') {
     const name = parseBackendName(forced, requested !== undefined ? 'backend' : BACKEND_ENV);
     if (current?.name === name) return current;
-    if (!(await activate(name))) {
+    if (!(await activate(name, kernels))) {
       const hint =
         name === 'tensorflow'
           ? ' Install it with `npm run native` (needs internet access to Google storage).'
           : '';
       throw new Error(`The '${name}' backend was requested but could not be loaded.${hint}`);
     }
-    current = {
-      name,
-      threads: threadsOf(name),
-      reason: requested !== undefined ? 'requested' : `forced by ${BACKEND_ENV}`,
-    };
+    const why = requested !== undefined ? 'requested' : `forced by ${BACKEND_ENV}`;
+    current = { name, threads: threadsOf(name), reason: withKernels(name, why) };
     return current;
   }
   if (current) return current;
   for (const name of BACKENDS) {
-    if (await activate(name)) {
-      const reason =
+    if (await activate(name, kernels)) {
+      const why =
         name === 'tensorflow'
           ? 'tfjs-node'
           : name === 'wasm'
-            ? `tfjs-node not installed; ${kernelsInfo()?.reason}`
+            ? 'tfjs-node not installed'
             : 'wasm unavailable';
-      current = { name, threads: threadsOf(name), reason };
+      current = { name, threads: threadsOf(name), reason: withKernels(name, why) };
       return current;
     }
   }

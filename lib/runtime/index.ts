@@ -1,12 +1,25 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from './backend';
+import { KernelChoice, kernelsInfo } from './kernels';
 import { errorListeners, keepKernelAlive } from './display';
 import { quick } from './quick';
 import { seed } from './random';
 
 export * from './backend';
 export * from './display';
-export { nativeKernelsActive, kernelsInfo, KernelsInfo, NATIVE_ENV, THREADS_ENV } from './kernels';
+export {
+  ADAM_KERNEL,
+  BERNOULLI_NLL_KERNEL,
+  bernoulliDraws,
+  kernelsInfo,
+  KernelsInfo,
+  KERNELS_ENV,
+  KERNELS_TFJS_VERSION,
+  KernelChoice,
+  NATIVE_ENV,
+  THREADS_ENV,
+} from './kernels';
+export { KIT_DIR, MODELS_ENV, modelsRoot, projectDir } from './paths';
 export * from './progress';
 export * from './quick';
 export * from './random';
@@ -16,9 +29,16 @@ export interface InitOptions {
   seed?: number;
   /** Backend to use instead of the automatic choice or GENLAB_BACKEND. */
   backend?: string;
+  /**
+   * 'kit' (default) serves the wasm backend with the kit's kernels, 'stock' with tfjs's own (also
+   * GENLAB_KERNELS=stock). Chosen once per process.
+   */
+  kernels?: KernelChoice;
   /** Print the one-line report (default true). */
   report?: boolean;
 }
+
+let warned = false;
 
 /**
  * The first call of every notebook: selects the backend, seeds all random draws, and reports both
@@ -28,7 +48,7 @@ export interface InitOptions {
  */
 export async function init(options: InitOptions = {}): Promise<void> {
   const listeners = errorListeners();
-  const info = await selectBackend(options.backend);
+  const info = await selectBackend(options.backend, options.kernels);
   keepKernelAlive(listeners);
   const s = options.seed ?? 0;
   seed(s);
@@ -38,5 +58,10 @@ export async function init(options: InitOptions = {}): Promise<void> {
       `genlab: backend ${info.name} (${threads}; ${info.reason}) | tfjs ${tf.version.tfjs} | ` +
         `seed ${s}${quick() ? ' | quick mode' : ''}`,
     );
+  }
+  const warning = info.name === 'wasm' ? kernelsInfo()?.warning : undefined;
+  if (warning && !warned) {
+    warned = true;
+    console.warn(`genlab: warning: ${warning}`);
   }
 }

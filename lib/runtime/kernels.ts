@@ -11,22 +11,26 @@
  *    heap when the native addon (native/, `native/build.sh`) is built, else explicit Transpose +
  *    the plain wasm product;
  *  - makes Identity (and same-dtype Cast) share data instead of copying it (tfjs clones every
- *    tensor it saves for backprop), and Sum/Mean gradients without a JavaScript array of ones;
+ *    tensor it saves for backprop), and Sum/Mean gradients on wasm without a JavaScript array of
+ *    ones (other backends keep tfjs's gradients);
  *  - adds `GenlabDense` (y = act(x W + b), one kernel) with a registered gradient (one fused kernel
  *    for dz = dy * act'(y) and db, then two products); `nn.dense` uses it on wasm;
  *  - with the addon, replaces wasm's Exp, Log, Log1p, Sigmoid, Softplus, Tanh, Add, Sub, Mul, Div
  *    and matrix Transpose by vectorized native loops;
- *  - adds `GenlabAdam` (one pass per variable) and routes `tf.train.adam` optimizers through it on
+ *  - adds `GenlabAdam` (one pass per variable), which the kit's optimizer `training.adam` uses on
  *    wasm (same float32 operations in the same order as tfjs's AdamOptimizer, so the numbers are
- *    identical);
+ *    identical; tf.train.adam itself is left alone);
  *  - adds `GenlabBernoulli`, {0, 1} draws with probabilities p from the kit's generator in one
  *    native pass (the same numbers as its JavaScript path, which cost 5-10% of an RBM update);
  *  - adds `GenlabBernoulliNll` (the VAE's binary cross-entropy with logits, summed per row: one
  *    pass instead of 9 kernels) with a one-pass gradient sigmoid(l) - x instead of 15 more;
  *  - registers wasm's missing Conv2DBackpropFilter as a kernel that throws a clear error.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { KIT_DIR } from './paths';
+import { fillUniform, generatorState, restoreGeneratorState } from './random';
 
 /** The addon's functions (native/genlab_native.c); offsets are byte offsets into the wasm heap. */
 interface NativeKernels {
@@ -168,31 +172,54 @@ export const BERNOULLI_NLL_KERNEL = 'GenlabBernoulliNll';
 export const BERNOULLI_NLL_GRAD_KERNEL = 'GenlabBernoulliNllGrad';
 
 export interface KernelsInfo {
+  /**
+   * True when the kit's kernels serve wasm, false when tfjs's own do (GENLAB_KERNELS=stock, or
+   * another TensorFlow.js version).
+   */
+  active: boolean;
   /** True when the OpenBLAS addon computes the products, false for the pure-wasm fallback. */
   native: boolean;
   /** Threads of the native GEMM (1 without the addon). */
   threads: number;
   /** Why the addon is or is not used, for reports. */
   reason: string;
+  /** What the user loses and how to fix it, when the kit's kernels could not be used in full. */
+  warning?: string;
 }
 
-const projectRoot = path.resolve(__dirname, '..', '..', '..');
 /** Where native/build.sh writes the addon. */
-export const NATIVE_ADDON_PATH = path.join(projectRoot, 'native', 'build', 'genlab_native.node');
+export const NATIVE_ADDON_PATH = path.join(KIT_DIR, 'native', 'build', 'genlab_native.node');
 
 let native: NativeKernels | undefined;
 let installed: KernelsInfo | undefined;
 
-function loadNative(): { addon?: NativeKernels; reason: string } {
+/** What training costs without the addon (the VAE step of the README's benchmark). */
+const PURE_WASM_COST = 'training runs about 5x slower (VAE step 38 ms instead of 6.6 ms)';
+
+function loadNative(): { addon?: NativeKernels; reason: string; warning?: string } {
   if (process.env[NATIVE_ENV] === '0')
-    return { reason: `native kernels disabled by ${NATIVE_ENV}=0` };
+    return { reason: `pure-wasm kernels (native kernels disabled by ${NATIVE_ENV}=0)` };
+  if (!fs.existsSync(NATIVE_ADDON_PATH)) {
+    return {
+      reason: 'pure-wasm kernels (native kernels not built)',
+      warning:
+        `the native kernels are not built (npm ci found no C compiler or OpenBLAS), so ` +
+        `${PURE_WASM_COST}. Install gcc and libopenblas-dev (see the README), then run ` +
+        '`npm run build:kernels`.',
+    };
+  }
   try {
     return {
       addon: require(NATIVE_ADDON_PATH) as NativeKernels,
       reason: 'native OpenBLAS kernels',
     };
-  } catch {
-    return { reason: 'native kernels not built (npm run build:kernels)' };
+  } catch (err) {
+    return {
+      reason: 'pure-wasm kernels (the native kernels failed to load)',
+      warning:
+        `${NATIVE_ADDON_PATH} failed to load (${(err as Error).message.split('\n')[0]}), so ` +
+        `${PURE_WASM_COST}. Rebuild it with \`npm run build:kernels\`.`,
+    };
   }
 }
 
@@ -388,46 +415,38 @@ function installSharing(kernelName: string): void {
 
 /**
  * Gradients of Sum and Mean as dy times onesLike(x) (a wasm fill kernel) instead of tfjs's dy *
- * ones(x.shape), which fills a JavaScript array and copies it into the heap at every step. Same
- * values on every backend.
+ * ones(x.shape), which fills a JavaScript array and copies it into the heap at every step. tfjs
+ * keeps one gradient per kernel name for all backends, so every other backend gets tfjs's own
+ * gradient function, unchanged.
  */
 function installReductionGradients(): void {
-  const broadcastDy = (
-    dy: tf.Tensor,
-    x: tf.Tensor,
-    axis: unknown,
-  ): { dx: tf.Tensor; reduceSize: number } => {
+  const broadcastDy = (dy: tf.Tensor, x: tf.Tensor, axis: unknown) => {
     const axes = tf.util.parseAxisParam(axis as number | number[], x.shape);
     const expanded = tf.reshape(
       dy,
       x.shape.map((d, i) => (axes.includes(i) ? 1 : d)),
     );
-    return {
-      dx: tf.mul(expanded, tf.onesLike(x)),
-      reduceSize: axes.reduce((p, a) => p * x.shape[a], 1),
-    };
+    const reduceSize = axes.reduce((p, a) => p * x.shape[a], 1);
+    return { dx: tf.mul(expanded, tf.onesLike(x)), reduceSize };
   };
-  tf.registerGradient({
-    kernelName: tf.Sum,
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs) => ({
-      x: () => broadcastDy(dy as tf.Tensor, saved[0], (attrs as { axis: unknown }).axis).dx,
-    }),
-  });
-  tf.registerGradient({
-    kernelName: tf.Mean,
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs) => ({
-      x: () => {
-        const { dx, reduceSize } = broadcastDy(
-          dy as tf.Tensor,
-          saved[0],
-          (attrs as { axis: unknown }).axis,
-        );
-        return tf.div(dx, reduceSize);
-      },
-    }),
-  });
+  const overrides: Record<string, (dy: tf.Tensor, x: tf.Tensor, axis: unknown) => tf.Tensor> = {
+    [tf.Sum]: (dy, x, axis) => broadcastDy(dy, x, axis).dx,
+    [tf.Mean]: (dy, x, axis) => {
+      const { dx, reduceSize } = broadcastDy(dy, x, axis);
+      return tf.div(dx, reduceSize);
+    },
+  };
+  for (const [kernelName, gradient] of Object.entries(overrides)) {
+    const stock = tf.getGradient(kernelName);
+    if (!stock) throw new Error(`installWasmKernels: tfjs has no gradient for ${kernelName}`);
+    tf.registerGradient({
+      ...stock,
+      gradFunc: (dy, saved, attrs) =>
+        tf.getBackend() === 'wasm'
+          ? { x: () => gradient(dy as tf.Tensor, saved[0], (attrs as { axis: unknown }).axis) }
+          : stock.gradFunc(dy, saved, attrs),
+    });
+  }
 }
 
 /** tf.fused.matMul's activations the native kernel computes (others go to the stock kernel). */
@@ -870,7 +889,7 @@ export function fusedBernoulliNll(x: tf.Tensor, logits: tf.Tensor): tf.Tensor | 
 }
 
 /** What tfjs optimizers' applyGradients receive. */
-type NamedGradients = tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[];
+export type NamedGradients = Parameters<tf.AdamOptimizer['applyGradients']>[0];
 
 /**
  * The fields of tfjs's AdamOptimizer that its applyGradients uses (same state, so save/restore
@@ -888,46 +907,56 @@ interface AdamState {
   incrementIterations(): void;
 }
 
+/** True where the GenlabAdam kernel serves the current backend (wasm with the native addon). */
+export function fusedAdamAvailable(): boolean {
+  return tf.getKernel(ADAM_KERNEL, tf.getBackend()) !== undefined;
+}
+
 /**
- * tf.train.adam's update as one GenlabAdam kernel per variable instead of 14 elementwise kernels.
- * Same float32 operations in the same order: value - lr * (m'/(1-b1^t)) / (sqrt(v'/(1-b2^t)) +
- * eps).
+ * An AdamOptimizer's update as one GenlabAdam kernel per variable instead of 14 elementwise
+ * kernels. Same float32 operations in the same order as tfjs's AdamOptimizer.applyGradients:
+ * value - lr * (m'/(1-b1^t)) / (sqrt(v'/(1-b2^t)) + eps). `optimizer` keeps its state (m, v, the
+ * beta powers) where tfjs keeps it, so saving and restoring it work as for tfjs's own.
  */
-function fusedAdamApply(this: AdamState, variableGradients: NamedGradients): void {
+export function fusedAdamApply(
+  optimizer: tf.AdamOptimizer,
+  variableGradients: NamedGradients,
+): void {
+  const state = optimizer as unknown as AdamState;
   const list = Array.isArray(variableGradients)
     ? variableGradients.map((g) => ({ name: g.name, gradient: g.tensor }))
     : Object.keys(variableGradients).map((name) => ({ name, gradient: variableGradients[name] }));
   const f = Math.fround;
-  const acc1 = this.accBeta1.dataSync()[0];
-  const acc2 = this.accBeta2.dataSync()[0];
+  const acc1 = state.accBeta1.dataSync()[0];
+  const acc2 = state.accBeta2.dataSync()[0];
   const attrs = {
-    learningRate: f(this.learningRate),
-    beta1: f(this.beta1),
-    beta2: f(this.beta2),
-    oneMinusBeta1: f(1 - this.beta1),
-    oneMinusBeta2: f(1 - this.beta2),
-    epsilon: f(this.epsilon),
+    learningRate: f(state.learningRate),
+    beta1: f(state.beta1),
+    beta2: f(state.beta2),
+    oneMinusBeta1: f(1 - state.beta1),
+    oneMinusBeta2: f(1 - state.beta2),
+    epsilon: f(state.epsilon),
     c1: f(1 - acc1),
     c2: f(1 - acc2),
   };
   tf.tidy(() => {
     list.forEach(({ name, gradient }, i) => {
       const value = tf.engine().registeredVariables[name];
-      if (this.accumulatedFirstMoment[i] == null) {
-        this.accumulatedFirstMoment[i] = {
+      if (state.accumulatedFirstMoment[i] == null) {
+        state.accumulatedFirstMoment[i] = {
           originalName: `${name}/m`,
           variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
         };
       }
-      if (this.accumulatedSecondMoment[i] == null) {
-        this.accumulatedSecondMoment[i] = {
+      if (state.accumulatedSecondMoment[i] == null) {
+        state.accumulatedSecondMoment[i] = {
           originalName: `${name}/v`,
           variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
         };
       }
       if (gradient == null) return;
-      const m = this.accumulatedFirstMoment[i].variable;
-      const v = this.accumulatedSecondMoment[i].variable;
+      const m = state.accumulatedFirstMoment[i].variable;
+      const v = state.accumulatedSecondMoment[i].variable;
       const [newValue, newM, newV] = tf
         .engine()
         .runKernel(ADAM_KERNEL, { value, gradient, m, v }, attrs) as tf.Tensor[];
@@ -935,21 +964,10 @@ function fusedAdamApply(this: AdamState, variableGradients: NamedGradients): voi
       v.assign(newV);
       value.assign(newValue);
     });
-    this.accBeta1.assign(tf.scalar(f(acc1 * attrs.beta1)));
-    this.accBeta2.assign(tf.scalar(f(acc2 * attrs.beta2)));
+    state.accBeta1.assign(tf.scalar(f(acc1 * attrs.beta1)));
+    state.accBeta2.assign(tf.scalar(f(acc2 * attrs.beta2)));
   });
-  this.incrementIterations();
-}
-
-function installAdamOptimizer(): void {
-  const proto = tf.AdamOptimizer.prototype as unknown as {
-    applyGradients: (this: AdamState, g: NamedGradients) => void;
-  };
-  const stock = proto.applyGradients;
-  proto.applyGradients = function (this: AdamState, variableGradients: NamedGradients) {
-    if (native && tf.getBackend() === 'wasm') return fusedAdamApply.call(this, variableGradients);
-    return stock.call(this, variableGradients);
-  };
+  state.incrementIterations();
 }
 
 /**
@@ -969,16 +987,61 @@ function installConvFilterGradError(): void {
   });
 }
 
+/** The TensorFlow.js version the kernels above were written for and tested against. */
+export const KERNELS_TFJS_VERSION = '4.22.0';
+
+/** Environment variable: `GENLAB_KERNELS=stock` keeps tfjs's own wasm kernels (the kit's off). */
+export const KERNELS_ENV = 'GENLAB_KERNELS';
+export const KERNEL_CHOICES = ['kit', 'stock'] as const;
+export type KernelChoice = (typeof KERNEL_CHOICES)[number];
+
+/** The kernel choice from GENLAB_KERNELS (default 'kit'); a wrong value lists the valid ones. */
+export function kernelChoiceFromEnv(): KernelChoice {
+  const value = (process.env[KERNELS_ENV] ?? '').trim().toLowerCase();
+  if (value === '') return 'kit';
+  if ((KERNEL_CHOICES as readonly string[]).includes(value)) return value as KernelChoice;
+  throw new Error(
+    `${KERNELS_ENV}='${process.env[KERNELS_ENV]}' must be one of ${KERNEL_CHOICES.join(', ')}`,
+  );
+}
+
+/** The versions of tfjs's core and wasm backend, which the kernels above reach into. */
+function tfjsVersions(): string[] {
+  const wasm = require('@tensorflow/tfjs-backend-wasm') as { version_wasm?: string };
+  return [tf.version.tfjs, tf.version['tfjs-core'], wasm.version_wasm ?? 'unknown'];
+}
+
 /**
- * Installs the kernels above on the wasm backend (idempotent). Called by `selectBackend` when it
- * activates wasm; returns whether the native addon is used and with how many threads.
+ * The one switch of the kit's acceleration: installs the kernels above on the wasm backend
+ * (idempotent; `selectBackend` calls it when it activates wasm) and returns what serves wasm.
+ * Nothing is installed with `choice` 'stock', or when the installed TensorFlow.js is not the
+ * version the kernels were written for: they read wasm's internals (its heap, its tensor table),
+ * which another version may lay out differently, so tfjs's own kernels then serve instead.
  */
-export function installWasmKernels(): KernelsInfo {
-  if (installed) return installed;
+export function installWasmKernels(choice: KernelChoice = kernelChoiceFromEnv()): KernelsInfo {
+  if (installed) {
+    if (installed.active !== (choice === 'kit'))
+      throw new Error(
+        `the wasm kernels were already chosen for this process (${installed.reason}); ` +
+          'restart the kernel (or process) to choose again',
+      );
+    return installed;
+  }
   if (!tf.getKernel(tf.BatchMatMul, 'wasm'))
     throw new Error(
       'installWasmKernels: the wasm backend is not registered (load ' +
         '@tensorflow/tfjs-backend-wasm first)',
+    );
+  const versions = tfjsVersions();
+  const stock = (reason: string, warning?: string): KernelsInfo =>
+    (installed = { active: false, native: false, threads: 1, reason, ...(warning && { warning }) });
+  if (choice === 'stock') return stock(`stock tfjs kernels (${KERNELS_ENV}=stock)`);
+  if (versions.some((v) => v !== KERNELS_TFJS_VERSION))
+    return stock(
+      'stock tfjs kernels (another TensorFlow.js version)',
+      `the kit's kernels were written for TensorFlow.js ${KERNELS_TFJS_VERSION} and this is ` +
+        `${versions.join(' / ')} (tfjs / core / wasm), so tfjs's own, slower kernels serve the ` +
+        `wasm backend. Install the versions in package-lock.json with \`npm ci\`.`,
     );
   const loaded = loadNative();
   native = loaded.addon;
@@ -995,12 +1058,12 @@ export function installWasmKernels(): KernelsInfo {
     installBinary();
     installTranspose();
     installAdam();
-    installAdamOptimizer();
     installBernoulli();
     installBernoulliNll();
   }
   installConvFilterGradError();
-  installed = { native: native !== undefined, threads, reason: loaded.reason };
+  installed = { active: true, native: native !== undefined, threads, reason: loaded.reason };
+  if (loaded.warning) installed.warning = loaded.warning;
   return installed;
 }
 
@@ -1010,17 +1073,29 @@ export function kernelsInfo(): KernelsInfo | undefined {
 }
 
 /**
- * True when the native kernels (GenlabBernoulli, GenlabBernoulliNll) serve the current backend:
- * wasm with the addon.
- */
-export function nativeKernelsActive(): boolean {
-  return installed?.native === true && tf.getBackend() === 'wasm';
-}
-
-/**
  * True when `nn.dense` can run as the single GenlabDense kernel (the wasm backend with these
  * kernels).
  */
 export function denseKernelActive(): boolean {
-  return installed !== undefined && tf.getBackend() === 'wasm';
+  return tf.getKernel(DENSE_KERNEL, tf.getBackend()) !== undefined;
+}
+
+/**
+ * A {0, 1} draw per entry of `p`: 1 with probability p, from the kit's seeded generator. Where the
+ * GenlabBernoulli kernel serves the backend (wasm with the native addon) one kernel continues the
+ * generator's stream; elsewhere the draws are made on the CPU from the same stream, so both give
+ * the same numbers (tf.randomUniform, Less and Cast took a third of a CD-1 step).
+ */
+export function bernoulliDraws(p: tf.Tensor): tf.Tensor {
+  const state = generatorState();
+  if (state && p.dtype === 'float32' && tf.getKernel(BERNOULLI_KERNEL, tf.getBackend())) {
+    const draws = tf.engine().runKernel(BERNOULLI_KERNEL, { p }, { state }) as tf.Tensor;
+    restoreGeneratorState(state);
+    return draws;
+  }
+  const probs = p.dataSync();
+  const u = fillUniform(new Float64Array(probs.length));
+  const draws = new Float32Array(probs.length);
+  for (let i = 0; i < draws.length; i++) draws[i] = u[i] < probs[i] ? 1 : 0;
+  return tf.tensor(draws, p.shape, 'float32');
 }

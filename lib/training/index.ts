@@ -1,2 +1,3 @@
+export * from './adam';
 export * from './checkpoint';
 export * from './history';

@@ -3,7 +3,7 @@
  * every wasm kernel override against TensorFlow.js's stock cpu backend on the same inputs.
  */
 import assert from 'node:assert/strict';
-import { nn, runtime, tf } from 'genlab';
+import { nn, runtime, tf, training } from 'genlab';
 
 export type Activation = nn.Activation;
 export const ACTIVATIONS: Activation[] = [
@@ -148,7 +148,7 @@ export async function checkMatMul(): Promise<void> {
 export function trainMlp(seed: number, steps: number): Float32Array[] {
   runtime.seed(seed);
   const mlp = new nn.MLP([12, 16, 5], { hidden: 'tanh', output: 'sigmoid' });
-  const optimizer = tf.train.adam(0.01);
+  const optimizer = training.adam(0.01);
   const x = tf.randomNormal([8, 12]) as tf.Tensor2D;
   const target = tf.randomUniform([8, 5]);
   for (let i = 0; i < steps; i++) {

@@ -6,7 +6,7 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { distributions, models, nn, runtime, tf } from 'genlab';
+import { distributions, models, nn, runtime, tf, training } from 'genlab';
 
 const { Bernoulli, Independent } = distributions;
 import {
@@ -252,14 +252,14 @@ test('add, sub, mul, div with every broadcast and tf.transpose equal the stock k
   }
 });
 
-test('tf.train.adam on wasm (fused kernel) gives the stock optimizer numbers', async () => {
+test('training.adam on wasm (fused kernel) gives the numbers of tf.train.adam bit for bit', async () => {
   // loss = sum(c * w): the gradient is exactly c on both backends, so only the update rule is
   // compared.
   const c = values(50, 11);
   const w0 = values(50, 12);
-  const run = (): tf.Tensor[] => {
+  const run = (makeOptimizer: typeof tf.train.adam) => (): tf.Tensor[] => {
     const w = tf.variable(tf.tensor1d(w0));
-    const optimizer = tf.train.adam(0.05, 0.8, 0.99);
+    const optimizer = makeOptimizer(0.05, 0.8, 0.99);
     const ct = tf.tensor1d(c);
     for (let i = 0; i < 7; i++) optimizer.minimize(() => tf.sum(tf.mul(ct, w)), false, [w]);
     const out = w.clone();
@@ -267,9 +267,14 @@ test('tf.train.adam on wasm (fused kernel) gives the stock optimizer numbers', a
     w.dispose();
     return [out];
   };
-  const [expected] = await on('cpu', run);
-  const [actual] = await on('wasm', run);
+  const [expected] = await on('cpu', run(tf.train.adam));
+  const [actual] = await on('wasm', run(training.adam));
   assertClose(actual, expected, 0, 0, 'Adam parameters after 7 steps (bit for bit)');
+  assert.equal(
+    runtime.kernelsInfo()?.native,
+    tf.getKernel(runtime.ADAM_KERNEL, 'wasm') !== undefined,
+    'the fused kernel serves wasm with the native addon',
+  );
 });
 
 test(
@@ -309,8 +314,8 @@ test(
       );
     }
     assert.equal(
-      runtime.kernelsInfo()?.native === true,
-      runtime.nativeKernelsActive(),
+      runtime.kernelsInfo()?.native,
+      tf.getKernel(runtime.BERNOULLI_NLL_KERNEL, 'wasm') !== undefined,
       'the fused kernel serves wasm with the native addon',
     );
   },

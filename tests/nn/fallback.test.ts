@@ -15,9 +15,10 @@ before(async () => {
 
 test('without the addon the kernels report the pure-wasm fallback', () => {
   assert.deepEqual(kernelsInfo(), {
+    active: true,
     native: false,
     threads: 1,
-    reason: `native kernels disabled by ${NATIVE_ENV}=0`,
+    reason: `pure-wasm kernels (native kernels disabled by ${NATIVE_ENV}=0)`,
   });
 });
 

@@ -3,8 +3,7 @@
  * logsumexp.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BERNOULLI_KERNEL, nativeKernelsActive } from '../../runtime/kernels';
-import { fillUniform, generatorState, restoreGeneratorState } from '../../runtime/random';
+import { bernoulliDraws } from '../../runtime/kernels';
 
 /** Largest number of binary units whose 2^n states this kit enumerates. */
 export const MAX_ENUMERATED_UNITS = 20;
@@ -49,25 +48,8 @@ export function logAddExp(a: number, b: number): number {
   return m + Math.log(Math.exp(a - m) + Math.exp(b - m));
 }
 
-/**
- * A {0, 1} draw per entry of `p`: 1 with probability p, from the kit's seeded generator. On wasm
- * with the native addon one kernel continues the generator's stream; elsewhere the draws are made
- * on the CPU from the same stream, so both give the same numbers (tf.randomUniform, Less and Cast
- * took a third of a CD-1 step).
- */
-export function bernoulli(p: tf.Tensor): tf.Tensor {
-  const state = generatorState();
-  if (state && nativeKernelsActive() && p.dtype === 'float32') {
-    const draws = tf.engine().runKernel(BERNOULLI_KERNEL, { p }, { state }) as tf.Tensor;
-    restoreGeneratorState(state);
-    return draws;
-  }
-  const probs = p.dataSync();
-  const u = fillUniform(new Float64Array(probs.length));
-  const draws = new Float32Array(probs.length);
-  for (let i = 0; i < draws.length; i++) draws[i] = u[i] < probs[i] ? 1 : 0;
-  return tf.tensor(draws, p.shape, 'float32');
-}
+/** A {0, 1} draw per entry of `p` from the kit's seeded generator (runtime.bernoulliDraws). */
+export const bernoulli = bernoulliDraws;
 
 /** Throws unless `x` is a rank-2 tensor with `cols` columns of {0, 1} values. */
 export function checkBinaryBatch(name: string, x: tf.Tensor, cols: number): void {

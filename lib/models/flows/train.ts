@@ -7,6 +7,7 @@
  *    layer.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adam } from '../../training/adam';
 import { nextSeed, Progress } from '../../runtime';
 import { checkCount, checkPoints } from './checks';
 import { NormalizingFlow } from './flow';
@@ -40,7 +41,7 @@ function run(
   learningRate: number,
   loss: (step: number) => tf.Scalar,
 ): number[] {
-  const optimizer = tf.train.adam(learningRate);
+  const optimizer = adam(learningRate);
   const variables = flow.variables();
   const bar = options.progress
     ? new Progress(options.steps, { label: options.progress })

@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { adam } from '../../training/adam';
 import { ImageDataset } from '../../data/mnist';
 import { imageGridPng } from '../../plot/image';
 import { nextSeed, progress } from '../../runtime';
@@ -84,8 +85,8 @@ export class GanTrainer {
       throw new Error(
         `GanTrainer: instanceNoise must be a number >= 0, got ${options.instanceNoise}`,
       );
-    this.generatorOptimizer = tf.train.adam(lrG, beta1, 0.999);
-    this.discriminatorOptimizer = tf.train.adam(lrD, beta1, 0.999);
+    this.generatorOptimizer = adam(lrG, beta1, 0.999);
+    this.discriminatorOptimizer = adam(lrD, beta1, 0.999);
     this.generatorVars = gan.generator.variables();
     this.discriminatorVars = gan.discriminator.variables();
   }

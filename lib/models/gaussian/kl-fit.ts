@@ -5,6 +5,7 @@
  * from q (mode seeking: q settles on one mode, and which one depends on where it starts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { adam } from '../../training/adam';
 import { nextSeed } from '../../runtime/random';
 import { GaussianFit } from './mle';
 
@@ -40,7 +41,7 @@ export function fitGaussianReverseKl(
   const samples = options.samples ?? 256;
   const mu = tf.tidy(() => tf.variable(tf.scalar(init.mu)));
   const logSigma = tf.tidy(() => tf.variable(tf.scalar(Math.log(init.sigma))));
-  const optimizer = tf.train.adam(options.learningRate ?? 0.02);
+  const optimizer = adam(options.learningRate ?? 0.02);
   const trajectory: GaussianFit[] = [];
   try {
     for (let step = 0; step < (options.steps ?? 1500); step++) {

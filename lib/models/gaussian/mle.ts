@@ -3,6 +3,7 @@
  * optimum reached by gradient ascent on the log-likelihood, and the bias of the MLE variance.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adam } from '../../training/adam';
 import { LOG_2PI } from '../../distributions/util';
 import { randn } from '../../runtime/random';
 
@@ -88,7 +89,7 @@ export function fitGaussianByGradientAscent(
   const data = tf.tensor1d(Float32Array.from(x));
   const mu = tf.tidy(() => tf.variable(tf.scalar(init.mu)));
   const logSigma = tf.tidy(() => tf.variable(tf.scalar(Math.log(init.sigma))));
-  const optimizer = tf.train.adam(options.learningRate ?? 0.05);
+  const optimizer = adam(options.learningRate ?? 0.05);
   const trajectory: AscentStep[] = [];
   try {
     for (let step = 0; step <= steps; step++) {

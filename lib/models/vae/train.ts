@@ -4,6 +4,7 @@
  * test metrics kept in a `training.History` and a progress display.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adam } from '../../training/adam';
 import { ImageDataset } from '../../data/mnist';
 import { progress } from '../../runtime/progress';
 import { History } from '../../training/history';
@@ -93,7 +94,7 @@ export class VaeTrainer {
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1)
       throw new Error(`VaeTrainer: batchSize must be a positive integer, got ${this.batchSize}`);
     // PyTorch's Adam defaults (epsilon 1e-8; tfjs would otherwise use 1e-7).
-    this.optimizer = tf.train.adam(this.learningRate, 0.9, 0.999, 1e-8);
+    this.optimizer = adam(this.learningRate, 0.9, 0.999, 1e-8);
   }
 
   /** One Adam step on a batch; returns the batch's summed reconstruction and KL terms. */
