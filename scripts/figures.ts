@@ -22,7 +22,15 @@ import { plot } from 'genlab';
 
 const { FigureRenderer, figureHtml, PLOTLY_MIME, TABLE_MIME, tableCsv } = plot;
 type FigureRenderer = plot.FigureRenderer;
-type NotebookJson = plot.NotebookJson;
+/** The parts of an executed notebook's .ipynb JSON that export reads. */
+interface NotebookOutput {
+  output_type: string;
+  data?: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+}
+interface NotebookJson {
+  cells: Array<{ outputs?: NotebookOutput[] }>;
+}
 type Figure = plot.Figure;
 type Row = plot.Row;
 
@@ -65,7 +73,7 @@ export function namedOutputs(notebook: NotebookJson): {
   const renamed: string[] = [];
   let unnamed = 0;
   for (const cell of notebook.cells) {
-    for (const output of (cell.outputs ?? []) as plot.NotebookOutput[]) {
+    for (const output of cell.outputs ?? []) {
       const data = output.data;
       if (!data) continue;
       const meta = (output.metadata?.genlab ?? {}) as { kind?: string; name?: string };

@@ -4,7 +4,9 @@
  */
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { plot } from 'genlab';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const NOTEBOOK_DIR = path.join(ROOT, 'notebooks');
@@ -43,18 +45,23 @@ export function findPython(): string {
   throw new Error(`${problem}. ${INSTALL_HINT}`);
 }
 
+/** The kit's kernel (scripts/kernel/main.ts, compiled by `npm run build`). */
+export const KERNEL_MAIN = path.join(ROOT, 'dist', 'scripts', 'kernel', 'main.js');
+
 /**
- * The kernelspec of the project's tslab: the kernel binary is this checkout's
- * node_modules/.bin/tslab.
+ * The kernelspec of the kit's kernel: this Node.js running the kit's kernel wrapper around this
+ * checkout's tslab.
  */
 export function kernelSpec(): object {
-  const tslab = path.join(ROOT, 'node_modules', '.bin', 'tslab');
-  if (!fs.existsSync(tslab))
-    throw new Error(`${tslab} is missing: run \`npm ci\` in ${ROOT} first.`);
+  if (!fs.existsSync(path.join(ROOT, 'node_modules', 'tslab')))
+    throw new Error(`tslab is missing: run \`npm ci\` in ${ROOT} first.`);
+  if (!fs.existsSync(KERNEL_MAIN))
+    throw new Error(`${KERNEL_MAIN} is missing: run \`npm run build\` in ${ROOT} first.`);
   return {
-    argv: [tslab, 'kernel', '--config-path', '{connection_file}'],
+    argv: [process.execPath, KERNEL_MAIN, '--config-path', '{connection_file}'],
     display_name: 'TypeScript (genlab)',
     language: 'typescript',
+    interrupt_mode: 'signal',
   };
 }
 
@@ -264,10 +271,10 @@ function inlineMathJax(): string {
 
 /**
  * Makes an nbconvert HTML page self-contained: the MathJax and require.js it loads from a CDN (or
- * from file:// paths on Debian) are replaced by an inline MathJax 3; plotly.js is already inline in
- * the outputs.
+ * from file:// paths on Debian) are replaced by an inline MathJax 3, and plotly.js is inlined once
+ * in the page's head when `plotly` is set (the page has figures).
  */
-export function makeHtmlOffline(html: string): string {
+export function makeHtmlOffline(html: string, options: { plotly?: boolean } = {}): string {
   const externalScript = /<script\b[^>]*\bsrc\s*=\s*["'][^"']*["'][^>]*>\s*<\/script>/gi;
   let mathjaxDone = false;
   let out = html.replace(externalScript, (tag) => {
@@ -281,31 +288,72 @@ export function makeHtmlOffline(html: string): string {
   // confusion.
   out = out.replace(/<script type="text\/x-mathjax-config">[\s\S]*?<\/script>/gi, '');
   out = out.replace(/<link\b[^>]*\bhref\s*=\s*["']https?:[^"']*["'][^>]*>/gi, '');
-  if (!mathjaxDone) out = out.replace('</head>', `${inlineMathJax()}\n</head>`);
-  return out;
+  const head = (mathjaxDone ? '' : inlineMathJax()) + (options.plotly ? plotlyScript() : '');
+  // A function as replacement: '$' in the scripts is literal.
+  return head ? out.replace('</head>', () => `${head}\n</head>`) : out;
 }
 
-/** Exports an executed notebook to a self-contained HTML page next to it; returns its path. */
+function plotlyScript(): string {
+  return `<script type="text/javascript">${plot.plotlyJs()}</script>`;
+}
+
+function base64(value: unknown): string | undefined {
+  if (Array.isArray(value)) return value.join('');
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * Gives every figure output of a notebook (plotly JSON) an HTML rendering for an exported page:
+ * its static PNG, replaced by the interactive figure once plotly.js (inlined in the page) draws.
+ * Modifies `nb` in place; returns the number of figures.
+ */
+export function embedFigures(nb: Notebook): number {
+  let figures = 0;
+  for (const cell of nb.cells) {
+    for (const output of cell.outputs ?? []) {
+      const data = output.data as Record<string, unknown> | undefined;
+      if (!data || typeof data[plot.PLOTLY_MIME] !== 'object' || data[plot.PLOTLY_MIME] === null)
+        continue;
+      const meta = (output.metadata as { genlab?: { name?: string } } | undefined)?.genlab;
+      data['text/html'] = plot.figureEmbedHtml(data[plot.PLOTLY_MIME] as plot.Figure, {
+        id: `genlab-figure-${++figures}`,
+        name: meta?.name,
+        png: base64(data['image/png']),
+      });
+    }
+  }
+  return figures;
+}
+
+/**
+ * Exports an executed notebook to a self-contained HTML page next to it (interactive figures,
+ * plotly.js and MathJax inline, nothing loaded from the network); returns its path.
+ */
 export function exportHtml(executed: string): string {
   const dir = path.dirname(executed);
   const base = path.basename(executed, '.ipynb');
-  const r = spawnSync(
-    findPython(),
-    ['-m', 'nbconvert', '--to', 'html', '--output-dir', dir, '--output', base, executed],
-    {
-      env: jupyterEnv(),
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  );
-  const html = path.join(dir, `${base}.html`);
-  if (r.status !== 0 || !fs.existsSync(html))
-    throw new Error(
-      `HTML export of ${executed} ` +
-        `failed:\n${(r.stderr ?? '').trim().split('\n').slice(-10).join('\n')}`,
+  const nb = readNotebook(executed);
+  const figures = embedFigures(nb);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-export-'));
+  const copy = path.join(tmp, `${base}.ipynb`);
+  try {
+    fs.writeFileSync(copy, JSON.stringify(nb));
+    const r = spawnSync(
+      findPython(),
+      ['-m', 'nbconvert', '--to', 'html', '--output-dir', dir, '--output', base, copy],
+      { env: jupyterEnv(), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
-  fs.writeFileSync(html, makeHtmlOffline(fs.readFileSync(html, 'utf8')));
-  return html;
+    const html = path.join(dir, `${base}.html`);
+    if (r.status !== 0 || !fs.existsSync(html))
+      throw new Error(
+        `HTML export of ${executed} ` +
+          `failed:\n${(r.stderr ?? '').trim().split('\n').slice(-10).join('\n')}`,
+      );
+    fs.writeFileSync(html, makeHtmlOffline(fs.readFileSync(html, 'utf8'), { plotly: figures > 0 }));
+    return html;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 /**

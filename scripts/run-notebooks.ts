@@ -1,17 +1,16 @@
 /**
  * npm run notebooks -- [--quick] [--jobs N] [--timeout SECONDS] [name | file.ipynb ...]
  * Executes every notebook (or those whose file name contains one of the names) top to bottom
- * through Jupyter with the project's tslab kernel, writes build/notebooks/<name>.ipynb and .html,
- * prints a table of notebook, status and seconds, and exits non-zero if any notebook fails. Where a
- * Chromium is found, every figure of an executed notebook also gets a static PNG, so the notebook
- * reads without JavaScript (GitHub, nbviewer, an untrusted JupyterLab); --no-static-images skips
- * that.
+ * through Jupyter with the kit's kernel, writes build/notebooks/<name>.ipynb and .html, prints a
+ * table of notebook, status and seconds, and exits non-zero if any notebook fails. Where a Chromium
+ * is found, the kernel gives every figure a static PNG, so the notebook reads without JavaScript
+ * (GitHub, nbviewer); --no-static-images skips that (GENLAB_STATIC_FIGURES=0).
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { plot } from 'genlab';
-import { ExecuteResult, executeNotebook, exportHtml, listNotebooks, readNotebook } from './jupyter';
+import { ExecuteResult, executeNotebook, exportHtml, listNotebooks } from './jupyter';
 
 const USAGE =
   'usage: npm run notebooks -- [--quick] [--jobs N] [--timeout SECONDS_PER_CELL] ' +
@@ -64,36 +63,16 @@ interface Row {
   error?: string;
 }
 
-/** One headless browser for the whole run, used by one notebook at a time. */
-class StaticImages {
-  private renderer?: Promise<plot.FigureRenderer>;
-  private queue: Promise<unknown> = Promise.resolve();
-
-  /** Adds static PNGs to the figures of an executed notebook file; returns how many. */
-  add(file: string): Promise<number> {
-    const job = this.queue.then(async () => {
-      const notebook = readNotebook(file);
-      this.renderer ??= plot.FigureRenderer.launch();
-      const count = await plot.addStaticImages(notebook, { renderer: await this.renderer });
-      if (count > 0) fs.writeFileSync(file, JSON.stringify(notebook, null, 1) + '\n');
-      return count;
-    });
-    this.queue = job.catch(() => undefined);
-    return job;
-  }
-
-  async close(): Promise<void> {
-    if (this.renderer) await (await this.renderer).close();
-  }
-}
-
-async function runOne(file: string, args: Args, images: StaticImages | undefined): Promise<Row> {
+async function runOne(file: string, args: Args): Promise<Row> {
   const name = path.basename(file);
   let result: ExecuteResult;
   try {
     result = await executeNotebook(file, {
       cellTimeout: args.cellTimeout,
-      env: { GENLAB_QUICK: args.quick ? '1' : '0' },
+      env: {
+        GENLAB_QUICK: args.quick ? '1' : '0',
+        ...(args.staticImages ? {} : { GENLAB_STATIC_FIGURES: '0' }),
+      },
     });
   } catch (err) {
     result = { ok: false, seconds: 0, error: (err as Error).message };
@@ -106,7 +85,6 @@ async function runOne(file: string, args: Args, images: StaticImages | undefined
   };
   if (result.ok && result.output) {
     try {
-      if (images) await images.add(result.output);
       exportHtml(result.output);
     } catch (err) {
       row.status = 'FAILED (export)';
@@ -136,27 +114,19 @@ async function main(): Promise<number> {
       `${args.quick ? ' in quick mode' : ' at full size (use --quick for a fast run)'}, ` +
       `${jobs} at a time.`,
   );
-  let images: StaticImages | undefined;
-  if (args.staticImages) {
-    if (plot.findChromium()) images = new StaticImages();
-    else
-      console.log(
-        `No Chromium found, so executed notebooks get no static images of their ` +
-          `figures.\n${plot.noBrowserMessage()}`,
-      );
-  }
+  if (args.staticImages && !plot.findChromium())
+    console.log(
+      `No Chromium found, so figures in executed notebooks get no static image (GitHub and ` +
+        `nbviewer show them blank).\n${plot.noBrowserMessage()}`,
+    );
   const rows: Row[] = [];
   const queue = [...notebooks];
-  try {
-    await Promise.all(
-      Array.from({ length: jobs }, async () => {
-        for (let file = queue.shift(); file; file = queue.shift())
-          rows.push(await runOne(file, args, images));
-      }),
-    );
-  } finally {
-    await images?.close();
-  }
+  await Promise.all(
+    Array.from({ length: jobs }, async () => {
+      for (let file = queue.shift(); file; file = queue.shift())
+        rows.push(await runOne(file, args));
+    }),
+  );
   rows.sort((a, b) => a.name.localeCompare(b.name));
   const width = Math.max(8, ...rows.map((r) => r.name.length));
   console.log(`\n${'notebook'.padEnd(width)}  ${'status'.padEnd(15)}  seconds`);

@@ -11,7 +11,16 @@ import * as path from 'path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { escapeHtml } from '../runtime/display';
 import { Figure } from './figure';
-import { PLOTLY_MIME, scriptJson } from './show';
+
+/**
+ * JSON safe to place inside a <script> element: no '<', so no '</script>' or '<!--' can close it.
+ */
+export function scriptJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
 
 /** Environment variable naming the Chromium-family executable to use for export. */
 export const CHROMIUM_ENV = 'GENLAB_CHROMIUM';
@@ -125,7 +134,8 @@ function readPackageFile(request: string): string {
 let plotlySource: string | undefined;
 let mathjaxSource: string | undefined;
 
-function plotlyJs(): string {
+/** The plotly.js bundle (the installed plotly.js-dist-min), to inline into a page. */
+export function plotlyJs(): string {
   return (plotlySource ??= readPackageFile('plotly.js-dist-min/plotly.min.js'));
 }
 
@@ -227,6 +237,40 @@ export function figureHtml(fig: Figure, options: FigureHtmlOptions = {}): string
   );
 }
 
+export interface FigureEmbedOptions {
+  /** The element id of the figure, unique in the page. */
+  id: string;
+  /** The figure's name (for the PNG download button and the image's alt text). */
+  name?: string;
+  /** A static PNG of the figure (base64), shown until plotly.js draws. */
+  png?: string;
+}
+
+/**
+ * A figure inside a page that loads plotly.js before it (an exported notebook): a div showing the
+ * static PNG, if any, which plotly.js replaces with the interactive figure.
+ */
+export function figureEmbedHtml(fig: Figure, options: FigureEmbedOptions): string {
+  checkFigure(fig, 'figureEmbedHtml');
+  const { width, height } = imageSize(fig);
+  const name = options.name ?? '';
+  const image = options.png
+    ? `<img src="data:image/png;base64,${options.png}" width="${width}" height="${height}" ` +
+      `alt="${escapeHtml(name ? `figure ${name}` : 'figure')}">`
+    : '';
+  const config = {
+    displaylogo: false,
+    responsive: true,
+    toImageButtonOptions: { format: 'png', scale: 2, filename: name || 'figure' },
+  };
+  return (
+    `<div id="${escapeHtml(options.id)}" class="genlab-figure" data-name="${escapeHtml(name)}">` +
+    `${image}</div><script>(function(){var el=document.getElementById(${scriptJson(options.id)});` +
+    `if(!window.Plotly)return;var fig=${scriptJson(fig)};el.innerHTML='';` +
+    `window.Plotly.newPlot(el,fig.data,fig.layout,${scriptJson(config)});})();</script>`
+  );
+}
+
 export interface ImageSize {
   /** Width in CSS pixels (default: the figure's layout.width, else 700). */
   width?: number;
@@ -236,7 +280,11 @@ export interface ImageSize {
   scale?: number;
 }
 
-function imageSize(fig: Figure, size: ImageSize): { width: number; height: number; scale: number } {
+/** The size a figure is drawn at: `size` where given, else its layout's size, else 700 x 450. */
+export function imageSize(
+  fig: Figure,
+  size: ImageSize = {},
+): { width: number; height: number; scale: number } {
   const pick = (v: unknown, fallback: number) => (typeof v === 'number' && v > 0 ? v : fallback);
   const width = size.width ?? pick(fig.layout.width, 700);
   const height = size.height ?? pick(fig.layout.height, 450);
@@ -482,74 +530,4 @@ export async function saveFigure(
     : await withFigureRenderer(render);
   fs.writeFileSync(out, content);
   return out;
-}
-
-/** One output of a notebook cell, as stored in .ipynb JSON. */
-export interface NotebookOutput {
-  output_type: string;
-  data?: Record<string, unknown>;
-  metadata?: Record<string, unknown>;
-  [key: string]: unknown;
-}
-
-/** The parts of a notebook's .ipynb JSON (nbformat 4) that export reads. */
-export interface NotebookJson {
-  cells: Array<{ outputs?: Array<Record<string, unknown>> }>;
-}
-
-export interface StaticImageOptions {
-  /**
-   * Pixel density of the static PNGs (default 1: small notebooks; displayed at the figure's size).
-   */
-  scale?: number;
-  /**
-   * Reuse an open renderer; default: launch one (only if the notebook has figures) and close it
-   * after.
-   */
-  renderer?: FigureRenderer;
-  /** Browser executable (default: findChromium()). */
-  executablePath?: string;
-}
-
-/** Plotly figure outputs of a notebook (outputs carrying the plotly MIME type), in order. */
-export function figureOutputs(notebook: NotebookJson): NotebookOutput[] {
-  if (!notebook || !Array.isArray(notebook.cells))
-    throw new Error('addStaticImages: expected notebook JSON with a cells array (nbformat 4)');
-  return notebook.cells
-    .flatMap((c) => (c.outputs ?? []) as NotebookOutput[])
-    .filter(
-      (o) =>
-        o.data !== undefined &&
-        typeof o.data[PLOTLY_MIME] === 'object' &&
-        o.data[PLOTLY_MIME] !== null,
-    );
-}
-
-/**
- * Gives every plotly figure output of an executed notebook a static 'image/png' next to its
- * interactive HTML, so the notebook reads on GitHub, nbviewer or an untrusted JupyterLab without
- * JavaScript. Modifies `notebook` in place and returns the number of figures rendered (0 without
- * launching a browser when there are none). Throws with install instructions when figures exist but
- * no browser is found.
- */
-export async function addStaticImages(
-  notebook: NotebookJson,
-  options: StaticImageOptions = {},
-): Promise<number> {
-  const outputs = figureOutputs(notebook);
-  if (outputs.length === 0) return 0;
-  const scale = options.scale ?? 1;
-  const render = async (renderer: FigureRenderer) => {
-    for (const output of outputs) {
-      const fig = output.data![PLOTLY_MIME] as Figure;
-      const { width, height } = imageSize(fig, {});
-      const png = await renderer.png(fig, { scale });
-      output.data!['image/png'] = png.toString('base64');
-      output.metadata = { ...(output.metadata ?? {}), 'image/png': { width, height } };
-    }
-    return outputs.length;
-  };
-  return options.renderer
-    ? render(options.renderer)
-    : withFigureRenderer(render, { executablePath: options.executablePath });
 }

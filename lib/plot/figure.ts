@@ -5,6 +5,9 @@
  * distinguishable under the common forms of color blindness.
  */
 
+/** MIME type of plotly figures in notebook outputs. */
+export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
+
 export type Trace = Record<string, unknown>;
 export type Layout = Record<string, unknown>;
 

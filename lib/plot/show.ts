@@ -1,39 +1,18 @@
 /**
- * Showing figures, image grids and tables in a notebook. Figures render offline: the first figure a
- * kernel shows carries the plotly.js bundle inline (no CDN), later ones reuse it, and so does the
- * HTML page that nbconvert exports. Every output carries its name in its metadata (`genlab.name`)
- * so that export tools can find it in an executed notebook.
+ * Showing figures, image grids and tables in a notebook. A figure goes out as plotly JSON (the MIME
+ * type `application/vnd.plotly.v1+json`, drawn by JupyterLab, VS Code and the classic Notebook with
+ * the kit's extension, trusted or not); the kit's kernel adds a static PNG of it for every other
+ * viewer (GitHub, nbviewer), and `npm run notebooks` exports pages that draw it with plotly.js
+ * inline. No output carries plotly.js or a script. Every output carries its name in its metadata
+ * (`genlab.name`) so that export tools can find it in an executed notebook.
  */
-import * as fs from 'fs';
 import { displayBundle, escapeHtml, inNotebook, LiveOutput, MimeBundle } from '../runtime/display';
-import { Figure } from './figure';
+import { Figure, PLOTLY_MIME } from './figure';
 import { ImageBatch, ImageGridOptions, imageGridPng } from './image';
-
-/**
- * MIME type of plotly figures (rendered natively by VS Code and by jupyterlab-plotly where
- * installed).
- */
-export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
 
 export interface ShowOptions {
   /** Name of the figure within its notebook, e.g. 'elbo-gap' (letters, digits, '-' and '_'). */
   name?: string;
-}
-
-let plotlyEmbedded = false;
-
-function plotlyBundle(): string {
-  return fs.readFileSync(require.resolve('plotly.js-dist-min/plotly.min.js'), 'utf8');
-}
-
-/**
- * JSON safe to place inside a <script> element: no '<', so no '</script>' or '<!--' can close it.
- */
-export function scriptJson(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/</g, '\\u003c')
-    .replace(/\u2028/g, '\\u2028')
-    .replace(/\u2029/g, '\\u2029');
 }
 
 function checkName(name: string | undefined): void {
@@ -54,34 +33,10 @@ function checkFigure(fig: Figure): void {
   }
 }
 
-let figureCounter = 0;
-
-/**
- * The MIME bundle of a figure: interactive HTML (plotly.js inline the first time) plus the figure
- * JSON.
- */
-export function figureBundle(
-  fig: Figure,
-  name?: string,
-  embedPlotly = !plotlyEmbedded,
-): MimeBundle {
+/** The MIME bundle of a figure: the figure JSON and a one-line summary. */
+export function figureBundle(fig: Figure, name?: string): MimeBundle {
   checkFigure(fig);
-  const id = `genlab-fig-${process.pid}-${++figureCounter}`;
-  const script =
-    `(function(){var fig=${scriptJson(fig)};` +
-    `var el=document.getElementById(${scriptJson(id)});` +
-    `var draw=function(){window.Plotly.newPlot(el,fig.data,fig.layout,` +
-    `{displaylogo:false,responsive:true,` +
-    `toImageButtonOptions:{format:'png',scale:2,filename:${scriptJson(name ?? 'figure')}}});};` +
-    `if(window.Plotly){draw();}else{var ` +
-    `t=setInterval(function(){if(window.Plotly){clearInterval(t);draw();}},50);}})();`;
-  const html =
-    (embedPlotly ? `<script type="text/javascript">${plotlyBundle()}</script>` : '') +
-    `<div id="${escapeHtml(id)}" class="genlab-figure" ` +
-    `data-name="${escapeHtml(name ?? '')}"></div>` +
-    `<script type="text/javascript">${script}</script>`;
   return {
-    'text/html': html,
     [PLOTLY_MIME]: fig,
     'text/plain': `<figure${name ? ' ' + name : ''}: ${fig.data.length} trace(s)>`,
   };
@@ -94,13 +49,9 @@ function outputMetadata(name: string | undefined, kind: string): Record<string, 
 /** Shows a plotly figure in the notebook (or prints a one-line summary outside one). */
 export function show(fig: Figure, options: ShowOptions = {}): void {
   checkName(options.name);
-  if (!inNotebook()) {
-    checkFigure(fig);
-    console.log(`<figure${options.name ? ' ' + options.name : ''}: ${fig.data.length} trace(s)>`);
-    return;
-  }
-  displayBundle(figureBundle(fig, options.name), outputMetadata(options.name, 'figure'));
-  plotlyEmbedded = true;
+  const bundle = figureBundle(fig, options.name);
+  if (!displayBundle(bundle, outputMetadata(options.name, 'figure')))
+    console.log(bundle['text/plain']);
 }
 
 /**
@@ -114,16 +65,7 @@ export class LiveFigure {
   }
 
   update(fig: Figure): void {
-    // plotly.js goes out once, in an output of its own, so that the frequent updates stay small.
-    if (
-      !plotlyEmbedded &&
-      displayBundle({
-        'text/html': `<script type="text/javascript">${plotlyBundle()}</script>`,
-        'text/plain': '',
-      })
-    )
-      plotlyEmbedded = true;
-    this.output.update(figureBundle(fig, this.name, false), outputMetadata(this.name, 'figure'));
+    this.output.update(figureBundle(fig, this.name), outputMetadata(this.name, 'figure'));
   }
 }
 

@@ -55,10 +55,15 @@ for (const file of notebooks) {
   );
 }
 
-test("the kernelspec points at this checkout's own tslab", () => {
-  const spec = kernelSpec() as { argv: string[] };
-  assert.equal(spec.argv[0], path.join(ROOT, 'node_modules', '.bin', 'tslab'));
-  assert.deepEqual(spec.argv.slice(1), ['kernel', '--config-path', '{connection_file}']);
+test("the kernelspec starts the kit's kernel with this Node.js", () => {
+  const spec = kernelSpec() as { argv: string[]; interrupt_mode: string };
+  assert.deepEqual(spec.argv, [
+    process.execPath,
+    path.join(ROOT, 'dist', 'scripts', 'kernel', 'main.js'),
+    '--config-path',
+    '{connection_file}',
+  ]);
+  assert.equal(spec.interrupt_mode, 'signal');
 });
 
 test('a malformed notebook gives one clear error naming the file and the problem', async () => {

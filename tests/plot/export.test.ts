@@ -220,7 +220,8 @@ test(
       yTitle: `${PAYLOAD} (cm)`,
     });
     const notebookHtml =
-      (plot.figureBundle(fig, 'evil', true)['text/html'] as string) +
+      `<script>${plot.plotlyJs()}</script>` +
+      plot.figureEmbedHtml(fig, { id: 'evil-figure', name: 'evil' }) +
       (plot.tableBundle([{ [PAYLOAD]: PAYLOAD }], { caption: PAYLOAD })['text/html'] as string);
     for (const [what, html] of [
       ['exported figure page', plot.figureHtml(fig)],
@@ -234,51 +235,30 @@ test(
   },
 );
 
-test('addStaticImages gives every figure output of a notebook a PNG of the figure size', async () => {
+test('an exported figure shows its static PNG until plotly.js draws it in its place', async () => {
   const small = plot.lines([{ x: [0, 1, 2], y: [1, 0, 1] }], {
     xTitle: 'step',
     yTitle: 'loss (nats)',
     width: 300,
     height: 200,
   });
-  const figOut = (fig: plot.Figure, name: string) => ({
-    output_type: 'display_data',
-    data: { ...plot.figureBundle(fig, name, false) },
-    metadata: { genlab: { kind: 'figure', name } },
+  const png = (await renderer.png(small)).toString('base64');
+  const embed = plot.figureEmbedHtml(small, { id: 'loss', name: 'loss', png });
+  assert.ok(
+    embed.startsWith(
+      `<div id="loss" class="genlab-figure" data-name="loss"><img src="data:image/png;base64,` +
+        `${png}" width="300" height="200" alt="figure loss"></div>`,
+    ),
+    'the static image is inside the figure element',
+  );
+  const without = await renderer.checkPage(`<html><body>${embed}</body></html>`, {
+    timeoutMs: 1000,
   });
-  const image: {
-    output_type: string;
-    data: Record<string, unknown>;
-    metadata: Record<string, unknown>;
-  } = {
-    output_type: 'display_data',
-    data: { 'image/png': 'iVBORw0KGgo=', 'text/plain': '<image grid>' },
-    metadata: { genlab: { kind: 'image' } },
-  };
-  const nb = {
-    cells: [
-      { cell_type: 'code', outputs: [figOut(small, 'a'), image] },
-      { cell_type: 'code', outputs: [figOut(heatFig, 'b')] },
-    ],
-  };
-  assert.equal(await plot.addStaticImages(nb, { renderer }), 2);
-  for (const [output, fig] of [
-    [nb.cells[0].outputs[0], small],
-    [nb.cells[1].outputs[0], heatFig],
-  ] as const) {
-    const png = PNG.sync.read(Buffer.from(output.data['image/png'] as string, 'base64'));
-    assert.deepEqual([png.width, png.height], [fig.layout.width, fig.layout.height]);
-    assert.ok(pixelStats(png).variance > 100);
-    assert.deepEqual((output.metadata as Record<string, unknown>)['image/png'], {
-      width: fig.layout.width,
-      height: fig.layout.height,
-    });
-    assert.ok(
-      output.data['text/html'] && output.data[plot.PLOTLY_MIME],
-      'the interactive figure stays',
-    );
-  }
-  assert.equal(image.data['image/png'], 'iVBORw0KGgo=', 'image grids are left as they are');
+  assert.deepEqual([without.figures, without.rendered, without.errors], [1, 0, []]);
+  const withPlotly = await renderer.checkPage(
+    `<html><head><script>${plot.plotlyJs()}</script></head><body>${embed}</body></html>`,
+  );
+  assert.deepEqual([withPlotly.figures, withPlotly.rendered, withPlotly.errors], [1, 1, []]);
 });
 
 test('figures script writes PNG, SVG, HTML per figure, image grids and CSV tables', async () => {
@@ -305,7 +285,7 @@ test('figures script writes PNG, SVG, HTML per figure, image grids and CSV table
       cells: [
         {
           cell_type: 'code',
-          outputs: [out('figure', 'densities', plot.figureBundle(lineFig, 'densities', false))],
+          outputs: [out('figure', 'densities', plot.figureBundle(lineFig, 'densities'))],
         },
         {
           cell_type: 'code',

@@ -168,28 +168,33 @@ test('texLabel makes mixed text and LaTeX one formula plotly can typeset', () =>
 
 const PAYLOAD = '</script><script>alert(1)</script><img src=x onerror=alert(2)>';
 
-test('notebook figure HTML keeps user strings out of the markup', () => {
+test('a figure output is plotly JSON and a summary: no script, no HTML, no plotly.js', () => {
   const fig = plot.lines([{ name: PAYLOAD, x: [0, 1], y: [0, 1] }], {
     title: PAYLOAD,
     xTitle: PAYLOAD,
     yTitle: 'y',
   });
-  const first = plot.figureBundle(fig, 'evil', true);
-  const later = plot.figureBundle(fig, 'evil', false);
-  for (const bundle of [first, later]) {
-    const html = bundle['text/html'] as string;
-    assert.ok(!html.includes('<script>alert'), 'payload script element reached the HTML');
-    assert.ok(!html.includes('<img'), 'payload img element reached the HTML');
-    assert.deepEqual(bundle[plot.PLOTLY_MIME], fig);
-  }
-  const size = (b: Record<string, unknown>) => (b['text/html'] as string).length;
-  assert.ok(
-    size(first) > 1_000_000 && size(later) < 10_000,
-    'plotly.js must be inlined once, then reused',
-  );
-  // The figure JSON round-trips through the escaped script: same strings back.
-  const json = /var fig=(.*?);var el=/.exec(later['text/html'] as string)![1];
+  const bundle = plot.figureBundle(fig, 'evil');
+  assert.deepEqual(Object.keys(bundle).sort(), [plot.PLOTLY_MIME, 'text/plain']);
+  assert.deepEqual(bundle[plot.PLOTLY_MIME], fig);
+  assert.equal(bundle['text/plain'], '<figure evil: 1 trace(s)>');
+});
+
+test('an exported figure keeps user strings out of the markup and round-trips its JSON', () => {
+  const fig = plot.lines([{ name: PAYLOAD, x: [0, 1], y: [0, 1] }], {
+    title: PAYLOAD,
+    xTitle: PAYLOAD,
+    yTitle: 'y',
+  });
+  const html = plot.figureEmbedHtml(fig, { id: 'f1', name: 'evil' });
+  assert.ok(!html.includes('<script>alert'), 'payload script element reached the HTML');
+  assert.ok(!html.includes('<img'), 'payload img element reached the HTML');
+  const json = /var fig=(.*?);el\.innerHTML/.exec(html)![1];
   assert.equal(JSON.parse(json).layout.title.text, PAYLOAD);
+  assert.throws(
+    () => plot.figureEmbedHtml({ data: 'x' } as unknown as plot.Figure, { id: 'f' }),
+    /figureEmbedHtml: expected a plotly figure/,
+  );
 });
 
 test('tables: escaped HTML, raw rows as JSON for CSV, danfojs DataFrames', () => {
@@ -264,22 +269,6 @@ test('finding a browser: the environment variable wins and must exist; usual pat
   );
   assert.ok(plot.chromiumCandidates('linux').includes('/usr/bin/chromium'));
   assert.match(plot.noBrowserMessage(), /apt-get install chromium[\s\S]*GENLAB_CHROMIUM/);
-});
-
-test('addStaticImages leaves a notebook without figures alone and starts no browser', async () => {
-  const nb = {
-    cells: [
-      { cell_type: 'code', outputs: [{ output_type: 'stream', text: 'hi' }] },
-      { cell_type: 'markdown' },
-    ],
-  };
-  await assert.rejects(
-    plot.addStaticImages({} as plot.NotebookJson),
-    /expected notebook JSON with a cells array/,
-  );
-  const before = JSON.stringify(nb);
-  assert.equal(await plot.addStaticImages(nb, { executablePath: '/no/such/browser' }), 0);
-  assert.equal(JSON.stringify(nb), before);
 });
 
 test(
