@@ -73,6 +73,46 @@ export function installKernelSpec(dataDir = KERNEL_PATH): string {
   return dir;
 }
 
+/** The classic Notebook's name of the kit's extension (nbextensions/genlab/main.js). */
+export const NBEXTENSION = 'genlab/main';
+
+/**
+ * Copies the kit's classic-Notebook extension and the plotly.js it draws with under
+ * `dataDir`/nbextensions/genlab; returns that folder.
+ */
+export function installNotebookExtension(dataDir = KERNEL_PATH): string {
+  const dir = path.join(dataDir, 'nbextensions', path.dirname(NBEXTENSION));
+  fs.mkdirSync(dir, { recursive: true });
+  fs.copyFileSync(
+    path.join(ROOT, 'scripts', 'kernel', 'nbextension', 'main.js'),
+    path.join(dir, 'main.js'),
+  );
+  fs.writeFileSync(path.join(dir, 'plotly.min.js'), plot.plotlyJs());
+  return dir;
+}
+
+/**
+ * Enables the extension in the classic Notebook's configuration under `configDir`
+ * (nbconfig/notebook.json, other settings kept); returns that file.
+ */
+export function enableNotebookExtension(configDir: string): string {
+  const file = path.join(configDir, 'nbconfig', 'notebook.json');
+  let config: { load_extensions?: Record<string, boolean> } = {};
+  if (fs.existsSync(file)) {
+    try {
+      config = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new Error(`${file} is not valid JSON (${(err as Error).message}); fix or remove it`, {
+        cause: err,
+      });
+    }
+  }
+  config.load_extensions = { ...config.load_extensions, [NBEXTENSION]: true };
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(config, null, 2) + '\n');
+  return file;
+}
+
 export interface NotebookCell {
   cell_type: 'code' | 'markdown' | 'raw';
   id?: string;

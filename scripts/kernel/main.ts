@@ -19,7 +19,9 @@ import { runtimeErrorReport, TRACE_ENV } from './errors';
 import { DisplayContent, PngRenderer, StaticFigureImages } from './figures';
 
 type Message = Parameters<jupyter.ZmqServer['handleExecute']>[1];
-type Socket = jupyter.ZmqServer['iopub'];
+/** What the server sends on: a ZeroMQ socket (only its send is used). */
+type Socket = { send(message: Buffer[] | string[]): Promise<void> };
+type Router = jupyter.ZmqServer['shell'];
 
 /** The kit's loop registry (lib/runtime): the interrupt contract between kernel and library. */
 interface LoopRegistry {
@@ -225,16 +227,19 @@ async function launchRenderer(): Promise<PngRenderer> {
   return FigureRenderer.launch();
 }
 
-/** Sends on a ZeroMQ socket one message at a time (a send while one is in flight fails). */
-function serializeSends(socket: Socket): void {
-  const send = socket.send.bind(socket);
+/**
+ * A stand-in for a ZeroMQ socket that sends one message at a time (a send while another is in
+ * flight fails with EBUSY, and tslab does not wait for its sends).
+ */
+function serialized(socket: Socket): Socket {
   let tail: Promise<void> = Promise.resolve();
-  socket.send = ((message: Parameters<Socket['send']>[0]) => {
+  const send = (message: Buffer[] | string[]) => {
     tail = tail
-      .then(() => send(message))
+      .then(() => socket.send(message))
       .catch((e: Error) => console.error(`send failed: ${e.message}`));
     return tail;
-  }) as Socket['send'];
+  };
+  return { send };
 }
 
 class Server extends jupyter.ZmqServer {
@@ -245,9 +250,23 @@ class Server extends jupyter.ZmqServer {
     super(new jupyter.JupyterHandlerImpl(kernel.executor, false), configPath);
   }
 
-  override async init(): Promise<void> {
-    await super.init();
-    for (const socket of [this.iopub, this.shell, this.control]) serializeSends(socket as Socket);
+  private readonly queues = new Map<Socket, Socket>();
+
+  private queued(socket: Socket): Socket {
+    let queue = this.queues.get(socket);
+    if (!queue) this.queues.set(socket, (queue = serialized(socket)));
+    return queue;
+  }
+
+  override publishStatus(status: string, parent: Message): void {
+    const out = parent.createReply();
+    out.header.msg_type = 'status';
+    out.content = { execution_state: status };
+    out.signAndSend(this.connInfo.key, this.queued(this.iopub));
+  }
+
+  override handleShellMessage(sock: Router, ...args: Buffer[]): Promise<void> {
+    return super.handleShellMessage(this.queued(sock) as unknown as Router, ...args);
   }
 
   override async handleExecute(sock: unknown, msg: Message): Promise<void> {
@@ -255,7 +274,7 @@ class Server extends jupyter.ZmqServer {
       const out = msg.createReply();
       out.header.msg_type = type;
       out.content = content;
-      out.signAndSend(this.connInfo.key, this.iopub);
+      out.signAndSend(this.connInfo.key, this.queued(this.iopub));
     };
     const content = await this.kernel.execute(msg.content as ExecuteRequest, publish);
     const reply = msg.createReply();
