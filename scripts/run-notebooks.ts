@@ -11,6 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { plot } from 'genlab';
 import { ExecuteResult, executeNotebook, exportHtml, listNotebooks } from './jupyter';
+import { STATIC_FIGURES_ENV } from './kernel/figures';
 
 const USAGE =
   'usage: npm run notebooks -- [--quick] [--jobs N] [--timeout SECONDS_PER_CELL] ' +
@@ -71,7 +72,7 @@ async function runOne(file: string, args: Args): Promise<Row> {
       cellTimeout: args.cellTimeout,
       env: {
         GENLAB_QUICK: args.quick ? '1' : '0',
-        ...(args.staticImages ? {} : { GENLAB_STATIC_FIGURES: '0' }),
+        ...(args.staticImages ? {} : { [STATIC_FIGURES_ENV]: '0' }),
       },
     });
   } catch (err) {
