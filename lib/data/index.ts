@@ -4,3 +4,4 @@ export * from './moons';
 export * from './penguins';
 export * from './ring';
 export * from './pixels';
+export * from './binarized';

@@ -58,7 +58,7 @@ function checkImages(data: BinaryImages, what: string): void {
   ) {
     throw new Error(
       `${what}: data must be binary images { images: Float32Array, size, pixels } such as ` +
-        `data.loadMnist('train').binarized('static')`,
+        `data.loadBinarizedMnist('train')`,
     );
   }
   const v = data.images;
@@ -66,7 +66,7 @@ function checkImages(data: BinaryImages, what: string): void {
     if (v[i] !== 0 && v[i] !== 1) {
       throw new Error(
         `${what}: pixel ${i} is ${v[i]}, but a mixture of Bernoullis needs binary data; binarize ` +
-          `first, e.g. .binarized('static')`,
+          `first, e.g. data.loadBinarizedMnist('train')`,
       );
     }
   }
