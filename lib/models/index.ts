@@ -1,3 +1,4 @@
+export * as autoregressive from './autoregressive';
 export * as boltzmann from './boltzmann';
 export * as flows from './flows';
 export * as gan from './gan';

@@ -1,0 +1,2 @@
+export * from './masks';
+export * from './made';
