@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { modelsRoot } from '../runtime/paths';
+import { AdamTrainer, TrainableModel } from './trainer';
 
 export const CHECKPOINT_FORMAT = 'genlab-checkpoint/1';
 
@@ -181,5 +182,66 @@ export function assignVariables(
         `${source}: '${name}' has shape [${t.shape}], the model expects [${v.shape}]`,
       );
     v.assign(t);
+  }
+}
+
+const OPTIMIZER_PREFIX = 'optimizer/';
+
+/**
+ * An optimizer's state (Adam's step count and moments) as checkpoint tensors keyed 'optimizer/0',
+ * 'optimizer/1', ... with their names in order; `dispose` frees the copies made for saving.
+ */
+export async function optimizerTensors(
+  optimizer: tf.Optimizer,
+): Promise<{ tensors: Record<string, tf.Tensor>; names: string[]; dispose: () => void }> {
+  const weights = await optimizer.getWeights();
+  const tensors: Record<string, tf.Tensor> = {};
+  const names = weights.map((w, i) => {
+    tensors[`${OPTIMIZER_PREFIX}${i}`] = w.tensor;
+    return `${OPTIMIZER_PREFIX}${i}`;
+  });
+  // getWeights returns the iteration counter as a fresh scalar; the moments are the optimizer's
+  // own variables.
+  return { tensors, names, dispose: () => weights[0]?.tensor.dispose() };
+}
+
+/** The model's tensors of a checkpoint: all but the optimizer's. */
+export function modelTensors(tensors: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
+  return Object.fromEntries(
+    Object.entries(tensors).filter(([k]) => !k.startsWith(OPTIMIZER_PREFIX)),
+  );
+}
+
+/** Puts back an optimizer state saved by `optimizerTensors` (names as it returned them). */
+export async function restoreOptimizer(
+  optimizer: tf.Optimizer,
+  tensors: Record<string, tf.Tensor>,
+  names: string[],
+): Promise<void> {
+  if (names.length > 0)
+    await optimizer.setWeights(names.map((name) => ({ name, tensor: tensors[name] })));
+}
+
+/**
+ * Copies a loaded checkpoint's tensors into a new trainer's model and optimizer and sets its
+ * epochs done. The checkpoint's tensors are disposed either way; on an error the trainer and its
+ * model are too.
+ */
+export async function restoreTrainer(
+  trainer: AdamTrainer<TrainableModel>,
+  tensors: Record<string, tf.Tensor>,
+  saved: { optimizerWeights: string[]; epochsDone: number },
+  dir: string,
+): Promise<void> {
+  try {
+    assignVariables(trainer.model.namedVariables(), modelTensors(tensors), dir);
+    await restoreOptimizer(trainer.optimizer, tensors, saved.optimizerWeights);
+    trainer.epochsDone = saved.epochsDone;
+  } catch (err) {
+    trainer.dispose();
+    trainer.model.dispose();
+    throw err;
+  } finally {
+    tf.dispose(Object.values(tensors));
   }
 }

@@ -1,3 +1,4 @@
 export * from './adam';
 export * from './checkpoint';
 export * from './history';
+export * from './trainer';

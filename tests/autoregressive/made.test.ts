@@ -142,11 +142,11 @@ test('bad inputs fail at once with a message naming the problem', async () => {
   assert.throws(() => made.outputs(ok, 2), /mask must be an integer in \[0, 2\).*got 2/);
   assert.throws(() => made.sample(0), /n must be a positive integer, got 0/);
   assert.throws(
-    () => new MADE({ inputDim: 4, hidden: [6] }, made.degrees),
+    () => new MADE({ inputDim: 4, hidden: [6] }, { degrees: made.degrees }),
     /2 sets of degrees for 1 masks/,
   );
   assert.throws(
-    () => new MADE({ inputDim: 4, hidden: [6], masks: 2 }, made.degrees),
+    () => new MADE({ inputDim: 4, hidden: [6], masks: 2 }, { degrees: made.degrees }),
     /hidden sizes \[5\], the model has \[6\]/,
   );
   const twoOutputs = new MADE({ inputDim: 4, hidden: [5], outputsPerDim: 2 });

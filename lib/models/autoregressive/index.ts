@@ -1,2 +1,4 @@
 export * from './masks';
 export * from './made';
+export * from './train';
+export * from './checkpoint';

@@ -88,6 +88,17 @@ export function madeConfig(
   return config;
 }
 
+/** How a new MADE starts, beyond PyTorch's default initialization. */
+export interface MadeInit {
+  /**
+   * Start value of the output bias [outputsPerDim * D], e.g. `data.pixelLogits(...)` of the
+   * training images: the untrained model is then the independent-pixel model, not p = 1/2.
+   */
+  outputBias?: tf.Tensor1D;
+  /** Degrees of every mask (as `made.degrees` returns them), instead of drawing new ones. */
+  degrees?: MadeDegrees[];
+}
+
 /** The masks of one of the model's K autoregressive models, as [in, out] tensors. */
 interface MaskSet {
   degrees: MadeDegrees;
@@ -112,14 +123,16 @@ export class MADE {
   private readonly maskSets: MaskSet[];
 
   /**
-   * A new MADE with PyTorch's default initialization. Degrees (orderings and hidden connectivity)
-   * are drawn from the kit's generator, or taken from `degrees` (one entry per mask, as saved).
+   * A new MADE with PyTorch's default initialization, except the output bias if `init.outputBias`
+   * is given. Degrees (orderings and hidden connectivity) are drawn from the kit's generator, or
+   * taken from `init.degrees` (one entry per mask, as saved).
    */
   constructor(
     options: Partial<MadeConfig> & Pick<MadeConfig, 'inputDim' | 'hidden'>,
-    degrees?: MadeDegrees[],
+    init: MadeInit = {},
   ) {
     const config = madeConfig(options);
+    const degrees = init.degrees;
     this.config = config;
     const { inputDim: d, hidden, outputsPerDim: p } = config;
     const sizes = [d, ...hidden, p * d];
@@ -136,11 +149,20 @@ export class MADE {
           name: l < hidden.length ? `made.hidden.${l}` : 'made.output',
         }),
     );
+    if (init.outputBias) {
+      const bias = init.outputBias;
+      if (bias.rank !== 1 || bias.shape[0] !== p * d)
+        throw new Error(
+          `MADE: outputBias must be a vector of ${p * d} values (one per output), got shape ` +
+            `[${bias.shape.join(', ')}]`,
+        );
+      if (!tf.tidy(() => tf.all(tf.isFinite(bias)).dataSync()[0]))
+        throw new Error('MADE: outputBias holds NaN or infinite values');
+      this.layers[this.layers.length - 1].b.assign(bias);
+    }
     if (config.directConnections)
-      this.direct = tf.variable(
-        tf.zeros([d, p * d]),
-        true,
-        'made.direct',
+      this.direct = tf.tidy(() =>
+        tf.variable(tf.zeros([d, p * d]), true),
       ) as tf.Variable<tf.Rank.R2>;
     this.maskSets = all.map((deg) => {
       const outputDegrees = Array.from({ length: p }, () => deg.input).flat();

@@ -8,10 +8,11 @@ import { ImageDataset } from '../../data/mnist';
 import { pixelLogits } from '../../data/pixels';
 import { generatorState, restoreGeneratorState } from '../../runtime/random';
 import {
-  assignVariables,
   hasCheckpoint,
   loadCheckpoint,
   modelDir,
+  optimizerTensors,
+  restoreTrainer,
   saveCheckpoint,
   WriteFile,
 } from '../../training/checkpoint';
@@ -35,8 +36,6 @@ export interface SavedVaeConfig {
   outputBiasFromData?: boolean;
 }
 
-const OPTIMIZER_PREFIX = 'optimizer/';
-
 export interface SaveVaeOptions {
   /** The run's history rows, saved with the model. */
   history?: History;
@@ -58,29 +57,25 @@ export async function saveVae(
   trainer: VaeTrainer,
   options: SaveVaeOptions = {},
 ): Promise<void> {
-  const optimizerWeights = await trainer.optimizer.getWeights();
-  const tensors: Record<string, tf.Tensor> = { ...trainer.model.namedVariables() };
-  const names: string[] = [];
-  optimizerWeights.forEach((w, i) => {
-    const key = `${OPTIMIZER_PREFIX}${i}`;
-    tensors[key] = w.tensor;
-    names.push(key);
-  });
+  const optimizer = await optimizerTensors(trainer.optimizer);
   const config: SavedVaeConfig = {
     model: trainer.model.config,
     learningRate: trainer.learningRate,
     batchSize: trainer.batchSize,
     epochsDone: trainer.epochsDone,
-    optimizerWeights: names,
+    optimizerWeights: optimizer.names,
     history: options.history ? options.history.rows : [],
     outputBiasFromData: options.outputBiasFromData ?? false,
   };
   try {
-    saveCheckpoint(dir, config, tensors, options.writeFile);
+    saveCheckpoint(
+      dir,
+      config,
+      { ...trainer.model.namedVariables(), ...optimizer.tensors },
+      options.writeFile,
+    );
   } finally {
-    // getWeights returns the iteration counter as a fresh scalar; the moments are the optimizer's
-    // own variables.
-    optimizerWeights[0].tensor.dispose();
+    optimizer.dispose();
   }
 }
 
@@ -105,24 +100,7 @@ export async function loadVae(dir: string): Promise<{
     learningRate: config.learningRate,
     batchSize: config.batchSize,
   });
-  try {
-    const modelTensors = Object.fromEntries(
-      Object.entries(tensors).filter(([k]) => !k.startsWith(OPTIMIZER_PREFIX)),
-    );
-    assignVariables(model.namedVariables(), modelTensors, dir);
-    if (config.optimizerWeights.length > 0) {
-      await trainer.optimizer.setWeights(
-        config.optimizerWeights.map((name) => ({ name, tensor: tensors[name] })),
-      );
-    }
-    trainer.epochsDone = config.epochsDone;
-  } catch (err) {
-    trainer.dispose();
-    model.dispose();
-    throw err;
-  } finally {
-    tf.dispose(Object.values(tensors));
-  }
+  await restoreTrainer(trainer, tensors, config, dir);
   return {
     model,
     trainer,

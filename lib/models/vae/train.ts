@@ -4,9 +4,9 @@
  * test metrics kept in a `training.History` and a progress display.
  */
 import * as tf from '@tensorflow/tfjs';
-import { adam } from '../../training/adam';
 import { ImageDataset } from '../../data/mnist';
 import { progress } from '../../runtime/progress';
+import { AdamTrainer, AdamTrainerOptions } from '../../training/trainer';
 import { History } from '../../training/history';
 import { VAE } from './vae';
 
@@ -22,12 +22,8 @@ export interface VaeMetrics {
   negElbo: number;
 }
 
-export interface TrainerOptions {
-  /** Adam learning rate (default 1e-3). */
-  learningRate?: number;
-  /** Mini-batch size (default 128). */
-  batchSize?: number;
-}
+/** Adam's learning rate (default 1e-3) and the batch size (default 128). */
+export type TrainerOptions = AdamTrainerOptions;
 
 export interface FitOptions {
   epochs: number;
@@ -75,26 +71,9 @@ export function evaluate(model: VAE, dataset: ImageDataset, batchSize = 500): Va
  * A model with its Adam optimizer and the count of epochs done: what must be saved to continue
  * training exactly where it stopped.
  */
-export class VaeTrainer {
-  readonly optimizer: tf.AdamOptimizer;
-  readonly learningRate: number;
-  readonly batchSize: number;
-  epochsDone = 0;
-
-  constructor(
-    readonly model: VAE,
-    options: TrainerOptions = {},
-  ) {
-    this.learningRate = options.learningRate ?? 1e-3;
-    this.batchSize = options.batchSize ?? 128;
-    if (!(this.learningRate > 0) || !Number.isFinite(this.learningRate))
-      throw new Error(
-        `VaeTrainer: learningRate must be a positive number, got ${this.learningRate}`,
-      );
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1)
-      throw new Error(`VaeTrainer: batchSize must be a positive integer, got ${this.batchSize}`);
-    // PyTorch's Adam defaults (epsilon 1e-8; tfjs would otherwise use 1e-7).
-    this.optimizer = adam(this.learningRate, 0.9, 0.999, 1e-8);
+export class VaeTrainer extends AdamTrainer<VAE> {
+  constructor(model: VAE, options: TrainerOptions = {}) {
+    super(model, options, 128, 'VaeTrainer');
   }
 
   /** One Adam step on a batch; returns the batch's summed reconstruction and KL terms. */
@@ -172,9 +151,5 @@ export class VaeTrainer {
       last = { train: trainMetrics, test: testMetrics };
     }
     return last!;
-  }
-
-  dispose(): void {
-    this.optimizer.dispose();
   }
 }

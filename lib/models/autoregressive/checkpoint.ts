@@ -1,0 +1,157 @@
+/**
+ * Saving and loading a trained MADE with its masks, Adam state and history through the kit's
+ * atomic checkpoints, and `trainOrLoadMade`: a notebook trains a model once and reuses it, and
+ * training continues exactly where it stopped.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { fingerprint } from '../../data/binarized';
+import { ImageDataset } from '../../data/mnist';
+import { pixelLogits } from '../../data/pixels';
+import { generatorState, restoreGeneratorState } from '../../runtime/random';
+import {
+  hasCheckpoint,
+  loadCheckpoint,
+  modelDir,
+  optimizerTensors,
+  restoreTrainer,
+  saveCheckpoint,
+} from '../../training/checkpoint';
+import { History, HistoryRow } from '../../training/history';
+import { MADE, MadeConfig, madeConfig } from './made';
+import { MadeDegrees } from './masks';
+import { MadeFitOptions, MadeTrainer, MadeTrainerOptions } from './train';
+
+/** How a saved MADE was trained: a saved model is reused only for the same recipe. */
+export interface MadeRecipe {
+  model: MadeConfig;
+  learningRate: number;
+  batchSize: number;
+  /** How the training images were binarized ('none': used as they are). */
+  binarize: 'none' | 'dynamic';
+  /** `data.fingerprint` of the training images. */
+  train: string;
+  /** Whether the output bias started at the training images' pixel log-odds. */
+  outputBiasFromData: boolean;
+}
+
+/** What `config.json` of a saved MADE holds. */
+export interface SavedMadeConfig {
+  recipe: MadeRecipe;
+  degrees: MadeDegrees[];
+  epochsDone: number;
+  optimizerWeights: string[];
+  history: HistoryRow[];
+}
+
+/** Saves weights, masks, Adam state, epochs done, recipe and history rows to `dir` (atomically). */
+export async function saveMade(
+  dir: string,
+  trainer: MadeTrainer,
+  recipe: MadeRecipe,
+  history?: History,
+): Promise<void> {
+  const optimizer = await optimizerTensors(trainer.optimizer);
+  const config: SavedMadeConfig = {
+    recipe,
+    degrees: trainer.model.degrees,
+    epochsDone: trainer.epochsDone,
+    optimizerWeights: optimizer.names,
+    history: history ? history.rows : [],
+  };
+  try {
+    saveCheckpoint(dir, config, { ...trainer.model.namedVariables(), ...optimizer.tensors });
+  } finally {
+    optimizer.dispose();
+  }
+}
+
+/** Loads a MADE saved by `saveMade`, with a trainer that continues the saved run. */
+export async function loadMade(
+  dir: string,
+): Promise<{ model: MADE; trainer: MadeTrainer; recipe: MadeRecipe; history: HistoryRow[] }> {
+  const { config, tensors } = loadCheckpoint<SavedMadeConfig>(dir);
+  // The new model's random weights are overwritten: putting the kit's random stream back makes
+  // loading draw nothing, so a run that loads gives the same later numbers as one that trains.
+  const stream = generatorState();
+  let model: MADE | undefined;
+  try {
+    model = new MADE(config.recipe.model, { degrees: config.degrees });
+  } catch (err) {
+    tf.dispose(Object.values(tensors));
+    throw new Error(`${dir}: the saved model is not a valid MADE (${(err as Error).message})`, {
+      cause: err,
+    });
+  }
+  if (stream) restoreGeneratorState(stream);
+  const { learningRate, batchSize } = config.recipe;
+  const trainer = new MadeTrainer(model, { learningRate, batchSize });
+  await restoreTrainer(trainer, tensors, config, dir);
+  return { model, trainer, recipe: config.recipe, history: config.history };
+}
+
+export interface TrainOrLoadMadeOptions extends MadeTrainerOptions, MadeFitOptions {
+  /** Saved-model name under build/models/ (omit to train without saving). */
+  name?: string;
+  /** Folder to use instead of build/models/<name>. */
+  dir?: string;
+  model: Partial<MadeConfig> & Pick<MadeConfig, 'inputDim' | 'hidden'>;
+  train: ImageDataset;
+  /**
+   * Start a new model's output bias at the pixel log-odds of `train` (default true), so the
+   * untrained model is the independent-pixel model.
+   */
+  outputBiasFromData?: boolean;
+}
+
+/**
+ * Loads the MADE saved under `name` if it was trained by the same recipe (model, optimizer,
+ * training images and their binarization, start); with fewer epochs than asked, training continues
+ * and the result is saved again. Otherwise trains a new model (and saves it under `name`). Either
+ * way the history rows end up in `options.history`.
+ */
+export async function trainOrLoadMade(
+  options: TrainOrLoadMadeOptions,
+): Promise<{ model: MADE; trainer: MadeTrainer; loaded: boolean }> {
+  const dir = options.dir ?? (options.name ? modelDir(options.name) : undefined);
+  const history = options.history ?? new History();
+  const recipe: MadeRecipe = {
+    model: madeConfig(options.model),
+    learningRate: options.learningRate ?? 1e-3,
+    batchSize: options.batchSize ?? 100,
+    binarize: options.binarize ?? 'none',
+    train: fingerprint(options.train),
+    outputBiasFromData: options.outputBiasFromData !== false,
+  };
+  const fit = { ...options, history };
+  if (dir && hasCheckpoint(dir)) {
+    const saved = await loadMade(dir);
+    if (JSON.stringify(saved.recipe) === JSON.stringify(recipe)) {
+      for (const row of saved.history) history.push(row);
+      const remaining = options.epochs - saved.trainer.epochsDone;
+      console.log(
+        `loaded the MADE saved in ${dir} (${saved.trainer.epochsDone} epochs` +
+          `${remaining > 0 ? `; training ${remaining} more` : ''}; delete the folder to retrain)`,
+      );
+      if (remaining > 0) {
+        await saved.trainer.fit(options.train, { ...fit, epochs: remaining });
+        await saveMade(dir, saved.trainer, recipe, history);
+      }
+      return { model: saved.model, trainer: saved.trainer, loaded: true };
+    }
+    console.log(`${dir} holds a MADE trained otherwise: training a new one (it will be replaced)`);
+    saved.trainer.dispose();
+    saved.model.dispose();
+  }
+  const outputBias = recipe.outputBiasFromData
+    ? pixelLogits(options.train.images, options.train.pixels, 1e-3)
+    : undefined;
+  const model = new MADE(recipe.model, { outputBias });
+  outputBias?.dispose();
+  const trainer = new MadeTrainer(model, {
+    learningRate: recipe.learningRate,
+    batchSize: recipe.batchSize,
+  });
+  await trainer.fit(options.train, fit);
+  if (dir) await saveMade(dir, trainer, recipe, history);
+  return { model, trainer, loaded: false };
+}

@@ -1,0 +1,175 @@
+/**
+ * Training MADE by maximum likelihood: the exact log-likelihood is the objective, so training is
+ * plain stochastic gradient descent on the average negative log-likelihood of a mini-batch (Adam,
+ * PyTorch's defaults), one mask drawn per step when the model has several.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ImageDataset } from '../../data/mnist';
+import { progress } from '../../runtime/progress';
+import { random } from '../../runtime/random';
+import { AdamTrainer, AdamTrainerOptions } from '../../training/trainer';
+import { History } from '../../training/history';
+import { MADE } from './made';
+
+/** Exact log-likelihood of a data set under a model: mean over images and its standard error. */
+export interface LogLikelihood {
+  /** Mean log p(x) per image (nats). */
+  mean: number;
+  /** Standard error of the mean over images (the spread of the test set, not of an estimator). */
+  standardError: number;
+  /** log p(x) of every image. */
+  perImage: Float32Array;
+}
+
+function checkDataset(model: MADE, dataset: ImageDataset, what: string): void {
+  if (!(dataset instanceof ImageDataset))
+    throw new Error(`${what}: expected a data set such as data.loadBinarizedMnist('test')`);
+  if (dataset.pixels !== model.inputDim)
+    throw new Error(
+      `${what}: images have ${dataset.pixels} pixels, the model has ${model.inputDim} inputs`,
+    );
+}
+
+/** Exact log p(x) of every image of a binary data set (nats), in batches. */
+export function logLikelihoodOf(
+  model: MADE,
+  dataset: ImageDataset,
+  options: { batchSize?: number } = {},
+): LogLikelihood {
+  checkDataset(model, dataset, 'logLikelihoodOf');
+  const batchSize = options.batchSize ?? 1000;
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new Error(`logLikelihoodOf: batchSize must be a positive integer, got ${batchSize}`);
+  const perImage = new Float32Array(dataset.size);
+  let offset = 0;
+  for (const batch of dataset.batches(batchSize, { shuffle: false })) {
+    const logp = model.logProb(batch.x);
+    perImage.set(logp.dataSync(), offset);
+    logp.dispose();
+    offset += batch.x.shape[0];
+  }
+  return { ...meanAndStandardError(perImage), perImage };
+}
+
+/** Mean and standard error of the mean of per-image values. */
+export function meanAndStandardError(values: ArrayLike<number>): {
+  mean: number;
+  standardError: number;
+} {
+  const n = values.length;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += values[i] / n;
+  let variance = 0;
+  for (let i = 0; i < n; i++) variance += (values[i] - mean) ** 2 / Math.max(1, n - 1);
+  return { mean, standardError: Math.sqrt(variance / n) };
+}
+
+/** Adam's learning rate (default 1e-3) and the batch size (default 100). */
+export type MadeTrainerOptions = AdamTrainerOptions;
+
+export interface MadeFitOptions {
+  epochs: number;
+  /** Evaluated after every epoch: its exact negative log-likelihood per image. */
+  test?: ImageDataset;
+  /**
+   * 'dynamic' draws new binary pixels from the grey levels of `train` at every batch (a strong
+   * regularizer); default: `train` is used as it is and must be binary.
+   */
+  binarize?: 'none' | 'dynamic';
+  /** Rows { epoch, 'train NLL', 'test NLL', 'train seconds' } are pushed here. */
+  history?: History;
+  /** Show a progress bar per epoch (default true). */
+  progress?: boolean;
+}
+
+/** A MADE with its Adam optimizer and the count of epochs done (what a checkpoint must hold). */
+export class MadeTrainer extends AdamTrainer<MADE> {
+  constructor(model: MADE, options: MadeTrainerOptions = {}) {
+    super(model, options, 100, 'MadeTrainer');
+  }
+
+  /**
+   * One Adam step on a batch of binary vectors with one mask (drawn uniformly when there are
+   * several); returns the batch's mean negative log-likelihood (nats).
+   */
+  step(x: tf.Tensor2D): number {
+    const model = this.model;
+    model.checkInput(x);
+    const mask = Math.floor(random() * model.maskCount);
+    // loss = -(1/n) sum_i log p_k(x_i), exact for the autoregressive model of mask k
+    const loss = this.optimizer.minimize(
+      () => tf.neg(tf.mean(model.logProbOfMask(x, mask))) as tf.Scalar,
+      true,
+      model.variables(),
+    );
+    const value = loss!.dataSync()[0];
+    loss!.dispose();
+    if (!Number.isFinite(value))
+      throw new Error(
+        `training diverged at step ${this.optimizer.iterations}: NLL ${value}; lower the ` +
+          `learning rate`,
+      );
+    return value;
+  }
+
+  /**
+   * Trains for `epochs` passes over `train`; returns the last epoch's train and test NLL.
+   * Asynchronous: it yields to the event loop after every step, so a notebook kernel can send the
+   * progress and curve updates.
+   */
+  async fit(
+    train: ImageDataset,
+    options: MadeFitOptions,
+  ): Promise<{ train: number; test?: number }> {
+    if (!Number.isInteger(options.epochs) || options.epochs < 1)
+      throw new Error(`MadeTrainer.fit: epochs must be a positive integer, got ${options.epochs}`);
+    const binarize = options.binarize ?? 'none';
+    if (binarize !== 'none' && binarize !== 'dynamic')
+      throw new Error(`MadeTrainer.fit: binarize must be 'none' or 'dynamic', got '${binarize}'`);
+    checkDataset(this.model, train, 'MadeTrainer.fit(train)');
+    if (binarize === 'none') checkBinaryImages(train, 'MadeTrainer.fit(train)');
+    if (options.test) {
+      checkDataset(this.model, options.test, 'MadeTrainer.fit(test)');
+      checkBinaryImages(options.test, 'MadeTrainer.fit(test)');
+    }
+    let last: { train: number; test?: number } | undefined;
+    for (let e = 0; e < options.epochs; e++) {
+      const epoch = this.epochsDone + 1;
+      const start = Date.now();
+      const bar =
+        options.progress === false
+          ? undefined
+          : progress(train.batchCount(this.batchSize), { label: `epoch ${epoch}` });
+      let sum = 0;
+      let seen = 0;
+      for (const batch of train.batches(this.batchSize, { binarize })) {
+        const n = batch.x.shape[0];
+        sum += this.step(batch.x) * n;
+        seen += n;
+        bar?.tick({ NLL: sum / seen });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const seconds = (Date.now() - start) / 1000;
+      const test = options.test ? -logLikelihoodOf(this.model, options.test).mean : undefined;
+      bar?.done(test === undefined ? undefined : { 'test NLL': test });
+      this.epochsDone = epoch;
+      options.history?.push({
+        epoch,
+        'train NLL': sum / seen,
+        ...(test === undefined ? {} : { 'test NLL': test }),
+        'train seconds': seconds,
+      });
+      last = { train: sum / seen, test };
+    }
+    return last!;
+  }
+}
+
+function checkBinaryImages(dataset: ImageDataset, what: string): void {
+  const bad = dataset.images.findIndex((v) => v !== 0 && v !== 1);
+  if (bad >= 0)
+    throw new Error(
+      `${what}: pixel ${bad} is ${dataset.images[bad]}, but MADE models binary vectors; ` +
+        `binarize first (data.loadBinarizedMnist) or train with binarize: 'dynamic'`,
+    );
+}
