@@ -2,3 +2,4 @@ export * from './masks';
 export * from './made';
 export * from './train';
 export * from './checkpoint';
+export * from './mnist';

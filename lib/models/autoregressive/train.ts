@@ -5,21 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../../data/mnist';
+import { LogLikelihood, logLikelihoodOfImages } from '../../metrics/likelihood';
 import { progress } from '../../runtime/progress';
 import { random } from '../../runtime/random';
 import { AdamTrainer, AdamTrainerOptions } from '../../training/trainer';
 import { History } from '../../training/history';
 import { MADE } from './made';
-
-/** Exact log-likelihood of a data set under a model: mean over images and its standard error. */
-export interface LogLikelihood {
-  /** Mean log p(x) per image (nats). */
-  mean: number;
-  /** Standard error of the mean over images (the spread of the test set, not of an estimator). */
-  standardError: number;
-  /** log p(x) of every image. */
-  perImage: Float32Array;
-}
 
 function checkDataset(model: MADE, dataset: ImageDataset, what: string): void {
   if (!(dataset instanceof ImageDataset))
@@ -30,38 +21,14 @@ function checkDataset(model: MADE, dataset: ImageDataset, what: string): void {
     );
 }
 
-/** Exact log p(x) of every image of a binary data set (nats), in batches. */
+/** Exact log p(x) of every image of a binary data set (nats), in batches, summarized. */
 export function logLikelihoodOf(
   model: MADE,
   dataset: ImageDataset,
   options: { batchSize?: number } = {},
 ): LogLikelihood {
   checkDataset(model, dataset, 'logLikelihoodOf');
-  const batchSize = options.batchSize ?? 1000;
-  if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new Error(`logLikelihoodOf: batchSize must be a positive integer, got ${batchSize}`);
-  const perImage = new Float32Array(dataset.size);
-  let offset = 0;
-  for (const batch of dataset.batches(batchSize, { shuffle: false })) {
-    const logp = model.logProb(batch.x);
-    perImage.set(logp.dataSync(), offset);
-    logp.dispose();
-    offset += batch.x.shape[0];
-  }
-  return { ...meanAndStandardError(perImage), perImage };
-}
-
-/** Mean and standard error of the mean of per-image values. */
-export function meanAndStandardError(values: ArrayLike<number>): {
-  mean: number;
-  standardError: number;
-} {
-  const n = values.length;
-  let mean = 0;
-  for (let i = 0; i < n; i++) mean += values[i] / n;
-  let variance = 0;
-  for (let i = 0; i < n; i++) variance += (values[i] - mean) ** 2 / Math.max(1, n - 1);
-  return { mean, standardError: Math.sqrt(variance / n) };
+  return logLikelihoodOfImages(dataset, (x) => model.logProb(x), options.batchSize ?? 1000);
 }
 
 /** Adam's learning rate (default 1e-3) and the batch size (default 100). */
