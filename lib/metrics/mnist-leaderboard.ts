@@ -14,7 +14,7 @@ import { pixelLogits } from '../data/pixels';
 import {
   logLikelihoodOf as madeLogLikelihoodOf,
   MNIST_MADE,
-  trainOrLoadMade,
+  trainOrLoadMnistMade,
 } from '../models/autoregressive';
 import { annealedImportanceSampling, RbmRecipe, trainOrLoadRbm } from '../models/boltzmann';
 import { BernoulliMixture } from '../models/gmm/bernoulli-mixture';
@@ -298,18 +298,13 @@ function madeEntry(sizes: MnistLeaderboardSizes): LeaderboardEntry {
     ],
     score: async (test) => {
       const train = trainingImages(sizes);
-      const name = `made-500-direct-${train.size}`;
-      seed(8);
       const history = new History();
-      const { model, trainer } = await trainOrLoadMade({
-        name,
-        model: MNIST_MADE.model,
-        train,
+      const { model, trainer, dir } = await trainOrLoadMnistMade(train, {
         epochs: sizes.madeEpochs,
         history,
       });
       try {
-        return await cachedScore(modelDir(name), { estimator: 'exact' }, test, () =>
+        return await cachedScore(dir, { estimator: 'exact' }, test, () =>
           scoreOf(test, madeLogLikelihoodOf(model, test), {
             trainSeconds: trainingSeconds(history),
           }),

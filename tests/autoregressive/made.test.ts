@@ -185,3 +185,30 @@ test('no tensor leaks, and the same seed gives the same masks, weights and sampl
   b.made.dispose();
   assert.equal(tf.memory().numTensors, before);
 });
+
+test(
+  'the figures: the dependency matrix in chain-rule order is strictly triangular, and the ' +
+    'network picture has one edge per kept weight',
+  async () => {
+    await runtime.init({ seed: 3, report: false });
+    const made = new MADE({ inputDim: 6, hidden: [10, 10], masks: 2, ordering: 'random' });
+    for (let k = 0; k < 2; k++) {
+      const z = models.autoregressive.dependencyFigure(made, k).data[0].z as number[][];
+      for (let i = 0; i < 6; i++)
+        for (let j = 0; j < 6; j++) if (j >= i) assert.equal(z[i][j], 0, `mask ${k}: ${i}, ${j}`);
+      // the output of the last position can see some earlier input
+      assert.ok(z[5].some((v) => v === 1));
+      const fig = models.autoregressive.connectivityFigure(made, k);
+      const edges = (fig.data[0].x as (number | null)[]).filter((v) => v === null).length;
+      const masks = made.masks(k);
+      const kept = masks.reduce((sum, m) => sum + tf.tidy(() => tf.sum(m).dataSync()[0]), 0);
+      tf.dispose(masks);
+      assert.equal(edges, kept);
+      assert.equal(fig.data.length, 1 + 4, 'edges, then inputs, two hidden layers, outputs');
+    }
+    const big = new MADE({ inputDim: 20, hidden: [8] });
+    assert.throws(() => models.autoregressive.connectivityFigure(big), /draws small networks/);
+    made.dispose();
+    big.dispose();
+  },
+);

@@ -3,3 +3,4 @@ export * from './made';
 export * from './train';
 export * from './checkpoint';
 export * from './mnist';
+export * from './figures';

@@ -4,12 +4,32 @@
  * inputs to the outputs (a logistic autoregressive model beside the hidden layer), in the raster
  * order; Adam 1e-3, batches of 100, the output bias started at the pixel log-odds.
  */
-import { MadeConfig } from './made';
+import { ImageDataset } from '../../data/mnist';
+import { seed } from '../../runtime/random';
+import { modelDir } from '../../training/checkpoint';
+import { trainOrLoadMade } from './checkpoint';
+import { MADE, MadeConfig } from './made';
+import { MadeFitOptions, MadeTrainer } from './train';
 
 export const MNIST_MADE: {
   model: Partial<MadeConfig> & Pick<MadeConfig, 'inputDim' | 'hidden'>;
   epochs: number;
+  seed: number;
 } = {
   model: { inputDim: 784, hidden: [500], directConnections: true },
   epochs: 40,
+  seed: 8,
 };
+
+/**
+ * Trains MNIST_MADE on `train` (binarized images) from the kit's seed 8, or loads it from its
+ * folder `dir`, build/models/made-500-direct-<images>: notebook 13 and the leaderboard share it.
+ */
+export async function trainOrLoadMnistMade(
+  train: ImageDataset,
+  options: Omit<MadeFitOptions, 'binarize'>,
+): Promise<{ model: MADE; trainer: MadeTrainer; loaded: boolean; dir: string }> {
+  const dir = modelDir(`made-500-direct-${train.size}`);
+  seed(MNIST_MADE.seed);
+  return { ...(await trainOrLoadMade({ ...options, dir, model: MNIST_MADE.model, train })), dir };
+}
