@@ -54,7 +54,7 @@ export const MNIST_LEADERBOARD_SIZES: MnistLeaderboardSizes = {
 };
 
 export const QUICK_MNIST_LEADERBOARD_SIZES: MnistLeaderboardSizes = {
-  trainImages: 4000,
+  trainImages: 2000,
   mixtureComponents: 20,
   emIterations: 8,
   rbmEpochs: 2,
