@@ -47,7 +47,7 @@ export function connectivityFigure(made: MADE, mask = 0): Figure {
     text: degrees.map(String),
     textposition: 'middle center',
     textfont: { color: 'white', size: 12 },
-    marker: { size: 24, color: PALETTE[l === 0 ? 0 : l === layers.length - 1 ? 2 : 1] },
+    marker: { size: 24, color: PALETTE[l % PALETTE.length] },
     hovertext: degrees.map((d, i) =>
       l === 0
         ? `x_${i}: position ${d} in the ordering`
@@ -112,16 +112,18 @@ export function dependencyFigure(made: MADE, mask = 0): Figure {
   }
   const order = made.ordering(mask);
   const z = order.map((out) => order.map((input) => reach[input][out]));
-  return heatmap(z, {
+  const fig = heatmap(z, {
     x: order.map((_, k) => k + 1),
     y: order.map((_, k) => k + 1),
-    zTitle: 'depends',
     colorscale: 'Greys',
-    title: `Output depends on input (mask ${mask}), both in the order of the chain rule`,
+    title: `Which inputs each output sees (mask ${mask}; dark: depends)`,
     xTitle: 'input: position in the ordering',
     yTitle: 'output: position in the ordering',
     equalAxes: true,
     width: 520,
     height: 480,
   });
+  // Greys runs from black at 0 to white at 1: reversed, a dependency is dark; 0/1 needs no bar.
+  Object.assign(fig.data[0], { reversescale: true, showscale: false, zmin: 0, zmax: 1 });
+  return fig;
 }
