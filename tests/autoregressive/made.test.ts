@@ -173,6 +173,14 @@ test('no tensor leaks, and the same seed gives the same masks, weights and sampl
   const weights = (m: models.autoregressive.MADE) =>
     m.variables().map((v) => Array.from(v.dataSync()));
   assert.deepEqual(weights(a.made), weights(b.made));
+  const passes: [number, number][] = [];
+  a.made.sample(30, { onPass: (done, total) => passes.push([done, total]) }).dispose();
+  const total = passes[0][1];
+  assert.ok(total === 6 || total === 12, `one pass per dimension and mask used, got ${total}`);
+  assert.deepEqual(
+    passes,
+    passes.map((_, i) => [i + 1, total]),
+  );
   const afterBuild = tf.memory().numTensors;
   const x = tf.tensor2d([[0, 1, 1, 0, 1, 0]]);
   for (let i = 0; i < 3; i++) {
