@@ -27,6 +27,11 @@ export interface Flow {
    * usable inverse.
    */
   inverse?(y: tf.Tensor2D): FlowResult;
+  /**
+   * Layers started from data (actnorm): set the parameters from a batch y of the layer's outputs
+   * (the data side); only the first call acts.
+   */
+  initializeFromData?(y: tf.Tensor2D): void;
   namedVariables(): Record<string, tf.Variable>;
   dispose(): void;
 }
@@ -142,6 +147,28 @@ export class NormalizingFlow {
         logDet = tf.add(logDet, step.logDet);
       }
       return tf.add(this.base.logProb(z), logDet) as tf.Tensor1D;
+    });
+  }
+
+  /**
+   * Starts the layers that are started from data (actnorm) on a batch x: each gets the batch as it
+   * arrives at that layer on the way from the data to the base, as in Glow. Layers already started
+   * keep their parameters.
+   */
+  initializeFromData(x: tf.Tensor2D): void {
+    checkPoints('NormalizingFlow.initializeFromData', x, this.dim);
+    const deepest = this.flows.findIndex((f) => f.initializeFromData);
+    if (deepest < 0) return;
+    tf.tidy(() => {
+      let y = x;
+      for (let k = this.flows.length - 1; k >= deepest; k--) {
+        const f = this.flows[k];
+        f.initializeFromData?.(y);
+        if (k === deepest) break;
+        if (!f.inverse)
+          throw new Error(`NormalizingFlow.initializeFromData: layer '${f.name}' has no inverse`);
+        y = f.inverse(y).y;
+      }
     });
   }
 
