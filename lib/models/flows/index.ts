@@ -3,6 +3,8 @@ export * from './shapes';
 export * from './planar';
 export * from './coupling';
 export * from './elementwise';
+export * from './conv1x1';
+export * from './squeeze';
 export * from './energies';
 export * from './train';
 export * from './jacobian';

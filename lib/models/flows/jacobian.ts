@@ -33,28 +33,47 @@ export function jacobian(f: (z: tf.Tensor2D) => tf.Tensor2D, z: tf.Tensor2D): nu
 }
 
 /**
+ * The LU decomposition with partial pivoting in float64: P A = L U with L unit lower triangular, U
+ * upper triangular and row i of P A equal to row `rows[i]` of A. A zero column below the diagonal
+ * (a singular A) leaves a zero on U's diagonal.
+ */
+export function luDecompose(a: number[][]): {
+  rows: number[];
+  lower: number[][];
+  upper: number[][];
+} {
+  const d = a.length;
+  if (d === 0 || a.some((row) => row.length !== d))
+    throw new Error(
+      `the LU decomposition needs a non-empty square matrix, got ${d} rows of lengths ` +
+        `[${a.map((r) => r.length).join(', ')}]`,
+    );
+  if (a.some((row) => row.some((v) => !Number.isFinite(v))))
+    throw new Error('the LU decomposition needs a matrix of finite numbers');
+  const upper = a.map((row) => row.slice());
+  const lower = a.map((_, i) => a.map((_, j): number => (i === j ? 1 : 0)));
+  const rows = a.map((_, i) => i);
+  for (let k = 0; k < d; k++) {
+    let p = k;
+    for (let i = k + 1; i < d; i++) if (Math.abs(upper[i][k]) > Math.abs(upper[p][k])) p = i;
+    [upper[k], upper[p]] = [upper[p], upper[k]];
+    [rows[k], rows[p]] = [rows[p], rows[k]];
+    for (let j = 0; j < k; j++) [lower[k][j], lower[p][j]] = [lower[p][j], lower[k][j]];
+    if (upper[k][k] === 0) continue;
+    for (let i = k + 1; i < d; i++) {
+      const factor = upper[i][k] / upper[k][k];
+      lower[i][k] = factor;
+      for (let j = k; j < d; j++) upper[i][j] -= factor * upper[k][j];
+    }
+  }
+  return { rows, lower, upper };
+}
+
+/**
  * log |det A| of a square matrix by LU with partial pivoting, in float64. -Infinity for a singular
  * matrix.
  */
 export function logAbsDet(a: number[][]): number {
-  const d = a.length;
-  if (d === 0 || a.some((row) => row.length !== d))
-    throw new Error(
-      `logAbsDet needs a non-empty square matrix, got ${d} rows of lengths ` +
-        `[${a.map((r) => r.length).join(', ')}]`,
-    );
-  const m = a.map((row) => row.slice());
-  let logDet = 0;
-  for (let k = 0; k < d; k++) {
-    let p = k;
-    for (let i = k + 1; i < d; i++) if (Math.abs(m[i][k]) > Math.abs(m[p][k])) p = i;
-    if (m[p][k] === 0) return -Infinity;
-    [m[k], m[p]] = [m[p], m[k]];
-    logDet += Math.log(Math.abs(m[k][k]));
-    for (let i = k + 1; i < d; i++) {
-      const factor = m[i][k] / m[k][k];
-      for (let j = k; j < d; j++) m[i][j] -= factor * m[k][j];
-    }
-  }
-  return logDet;
+  const { upper } = luDecompose(a);
+  return upper.reduce((sum, row, k) => sum + Math.log(Math.abs(row[k])), 0);
 }
