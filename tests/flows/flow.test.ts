@@ -91,9 +91,9 @@ test(
       const u1 = target('U1', { gridSize: 200 });
       const flow = new NormalizingFlow([new PlanarStack(2, 4)]);
       const before = reverseKl(flow, u1, 4000);
-      fitReverseKl(flow, u1.energy, { steps: 3, batchSize: 64 });
+      await fitReverseKl(flow, u1.energy, { steps: 3, batchSize: 64 });
       const tensors = tf.memory().numTensors;
-      const losses = fitReverseKl(flow, u1.energy, {
+      const losses = await fitReverseKl(flow, u1.energy, {
         steps: 60,
         batchSize: 64,
         learningRate: 0.02,
@@ -127,9 +127,9 @@ test('fitMaximumLikelihood raises the test log-likelihood of two moons and leaks
     return out;
   };
   const before = nll();
-  fitMaximumLikelihood(flow, train, { steps: 2, batchSize: 64 });
+  await fitMaximumLikelihood(flow, train, { steps: 2, batchSize: 64 });
   const tensors = tf.memory().numTensors;
-  fitMaximumLikelihood(flow, train, { steps: 80, batchSize: 128, learningRate: 0.01 });
+  await fitMaximumLikelihood(flow, train, { steps: 80, batchSize: 128, learningRate: 0.01 });
   assert.equal(tf.memory().numTensors, tensors, 'training steps must not leak tensors');
   const after = nll();
   assert.ok(after < before - 0.3, `test NLL ${before} -> ${after}`);
@@ -147,6 +147,7 @@ test('flows and training reject bad inputs with messages that name the parameter
   const flow = identityFlow();
   assert.throws(() => flow.sample(0), /sample size n must be a positive integer, got 0/);
   const bad = tf.zeros([5, 3]) as tf.Tensor2D;
+  const x = tf.zeros([2, 2]) as tf.Tensor2D;
   assert.throws(
     () => flow.logProb(bad),
     /NormalizingFlow.logProb: expected points of shape \[batch, 2\], got \[5, 3\]/,
@@ -167,10 +168,23 @@ test('flows and training reject bad inputs with messages that name the parameter
     () => fitMaximumLikelihood(flow, bad, { steps: 1 }),
     /fitMaximumLikelihood: expected points of shape \[batch, 2\]/,
   );
-  // A diverging fit stops with a clear message instead of returning NaN.
   assert.throws(
+    () => fitMaximumLikelihood(flow, x, { steps: 1, batchsize: 8 } as never),
+    /fitMaximumLikelihood: unknown option 'batchsize'; the options are steps, batchSize/,
+  );
+  assert.throws(
+    () => fitReverseKl(flow, (z) => tf.sum(z, 1) as tf.Tensor1D, { steps: 1, anneal: 5 } as never),
+    /fitReverseKl: unknown option 'anneal'/,
+  );
+  // A diverging fit stops with a clear message instead of returning NaN.
+  await assert.rejects(
     () => fitReverseKl(flow, (z) => tf.mul(NaN, tf.sum(z, 1)) as tf.Tensor1D, { steps: 3 }),
     /the loss became -?(Infinity|NaN) at step 1; lower the learning rate/,
+  );
+  const half = tf.fill([2, 2], 0.5) as tf.Tensor2D;
+  assert.throws(
+    () => fitMaximumLikelihood(flow, half, { steps: 1, levels: 256 }),
+    /fitMaximumLikelihood: expected integer levels 0..255/,
   );
   const noInverse = new NormalizingFlow([
     {
@@ -181,8 +195,7 @@ test('flows and training reject bad inputs with messages that name the parameter
       dispose: () => undefined,
     },
   ]);
-  const x = tf.zeros([2, 2]) as tf.Tensor2D;
   assert.throws(() => noInverse.logProb(x), /needs inverses, but oneWay has none/);
-  tf.dispose([bad, x]);
+  tf.dispose([bad, x, half]);
   flow.dispose();
 });

@@ -7,6 +7,7 @@ const {
   ActNorm,
   AffineCoupling,
   InvertibleConv1x1,
+  LogitTransform,
   NormalizingFlow,
   Scaling,
   Squeeze,
@@ -46,7 +47,7 @@ test('luDecompose: P A = L U with L unit lower and U upper triangular; logAbsDet
 });
 
 test(
-  'actnorm, scaling and the 1×1 convolution: log-determinants within 1e-4 ' +
+  'actnorm, scaling, the 1×1 convolution and the logit layer: log-determinants within 1e-4 ' +
     'relative of autodiff, inverses exact to 1e-5 (vectors and 4 × 2 × 3 images)',
   async () => {
     await runtime.init({ seed: 0, report: false });
@@ -72,6 +73,12 @@ test(
         layer.dispose();
       }
     }
+    const logit = new LogitTransform(4, { alpha: 0.01 });
+    const z = tf.randomNormal([16, 4], 0, 2) as tf.Tensor2D;
+    const errors = logDetErrors(logit, z);
+    assert.ok(errors.forward < 1e-4 && errors.inverse < 1e-4, JSON.stringify(errors));
+    assert.ok(inverseErrors(logit, z).points < 1e-4);
+    z.dispose();
   },
 );
 
@@ -245,6 +252,7 @@ test('same seed, same layers; no tensors leak from forward, inverse and initiali
     new ActNorm(image),
     new InvertibleConv1x1(image),
     new Squeeze(image),
+    new LogitTransform(24),
   ];
   const x = tf.randomUniform([8, 24], 0.1, 0.9) as tf.Tensor2D;
   const before = tf.memory().numTensors;
@@ -280,6 +288,10 @@ test('Glow layers reject bad inputs with messages that name the problem', async 
   assert.throws(
     () => new Squeeze({ height: 3, width: 4, channels: 1 }),
     /Squeeze: height and width must be even .* got 3 × 4 × 1/,
+  );
+  assert.throws(
+    () => new LogitTransform(2, { alpha: 0.5 }),
+    /alpha must be in \[0, 0.5\), got 0.5/,
   );
   const actnorm = new ActNorm(image);
   const wrong = tf.zeros([2, 23]) as tf.Tensor2D;

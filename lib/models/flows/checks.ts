@@ -23,3 +23,23 @@ export function checkOptionNames(who: string, options: object, known: readonly s
       throw new Error(`${who}: unknown option '${key}'; the options are ${known.join(', ')}`);
   }
 }
+
+/** Throws unless `levels` holds integers in 0..L-1 (one data sync). */
+export function checkLevels(who: string, levels: tf.Tensor, L: number): void {
+  checkCount(`${who}: the number of levels L`, L);
+  const bad = tf.tidy(() =>
+    tf.any(
+      tf.logicalOr(
+        tf.logicalOr(tf.less(levels, 0), tf.greater(levels, L - 1)),
+        tf.logicalOr(tf.isNaN(levels), tf.notEqual(levels, tf.round(levels))),
+      ),
+    ),
+  );
+  const found = bad.dataSync()[0] === 1;
+  bad.dispose();
+  if (found)
+    throw new Error(
+      `${who}: expected integer levels 0..${L - 1} (8-bit pixels, say); got a value that is not ` +
+        `one. Images scaled to [0, 1] become levels with pixelLevels(x).`,
+    );
+}

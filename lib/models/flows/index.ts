@@ -5,6 +5,7 @@ export * from './coupling';
 export * from './elementwise';
 export * from './conv1x1';
 export * from './squeeze';
+export * from './dequantize';
 export * from './energies';
 export * from './train';
 export * from './jacobian';

@@ -9,7 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { adam } from '../../training/adam';
 import { nextSeed, Progress } from '../../runtime';
-import { checkCount, checkPoints } from './checks';
+import { checkCount, checkLevels, checkOptionNames, checkPoints } from './checks';
+import { dequantize } from './dequantize';
 import { NormalizingFlow } from './flow';
 
 export interface FitOptions {
@@ -21,6 +22,8 @@ export interface FitOptions {
   /** Show a progress bar with this label. */
   progress?: string;
 }
+
+const FIT_OPTIONS = ['steps', 'batchSize', 'learningRate', 'onStep', 'progress'];
 
 function checkFit(
   flow: NormalizingFlow,
@@ -35,12 +38,16 @@ function checkFit(
   return { batchSize, learningRate };
 }
 
-function run(
+/**
+ * Adam on `loss` for options.steps steps. Asynchronous: it yields to the event loop after every
+ * step, so a notebook kernel can send the progress bar while it runs.
+ */
+async function run(
   flow: NormalizingFlow,
   options: FitOptions,
   learningRate: number,
   loss: (step: number) => tf.Scalar,
-): number[] {
+): Promise<number[]> {
   const optimizer = adam(learningRate);
   const variables = flow.variables();
   const bar = options.progress
@@ -59,6 +66,7 @@ function run(
       losses.push(value);
       options.onStep?.(step, value);
       bar?.tick({ loss: value });
+      await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
     optimizer.dispose();
@@ -100,7 +108,8 @@ export function fitReverseKl(
   flow: NormalizingFlow,
   energy: (z: tf.Tensor2D) => tf.Tensor1D,
   options: ReverseKlOptions,
-): number[] {
+): Promise<number[]> {
+  checkOptionNames('fitReverseKl', options, [...FIT_OPTIONS, 'annealSteps']);
   const { batchSize, learningRate } = checkFit(flow, options);
   const anneal = options.annealSteps ?? 0;
   if (!Number.isInteger(anneal) || anneal < 0)
@@ -140,22 +149,44 @@ export function negativeLogLikelihood(flow: NormalizingFlow, x: tf.Tensor2D): tf
   return tf.tidy(() => tf.neg(tf.mean(flow.logProb(x))) as tf.Scalar);
 }
 
+export interface MaximumLikelihoodOptions extends FitOptions {
+  /**
+   * The data are integer levels 0..L-1 (L = 256 for 8-bit pixels): every minibatch is dequantized
+   * afresh, y = (k + u)/L, and the loss is minus the bound E_u[log p(y)] - D log L on log P(k), in
+   * nats per point (see dequantize).
+   */
+  levels?: number;
+}
+
 /**
  * Fits the flow to data x [N, d] by maximum likelihood with Adam on random minibatches; returns the
- * NLL per step.
+ * NLL per step. Layers started from data (actnorm) are started on the first minibatch.
  */
 export function fitMaximumLikelihood(
   flow: NormalizingFlow,
   x: tf.Tensor2D,
-  options: FitOptions,
-): number[] {
+  options: MaximumLikelihoodOptions,
+): Promise<number[]> {
+  checkOptionNames('fitMaximumLikelihood', options, [...FIT_OPTIONS, 'levels']);
   checkPoints('fitMaximumLikelihood', x, flow.dim);
   const { batchSize, learningRate } = checkFit(flow, options);
+  const L = options.levels;
   const n = x.shape[0];
-  return run(flow, options, learningRate, () =>
+  const minibatch = () =>
     tf.tidy(() => {
       const index = tf.randomUniform([Math.min(batchSize, n)], 0, n, 'int32', nextSeed());
-      return negativeLogLikelihood(flow, tf.gather(x, index) as tf.Tensor2D);
-    }),
+      const batch = tf.gather(x, index) as tf.Tensor2D;
+      return L === undefined ? batch : dequantize(batch, L);
+    });
+  if (L !== undefined) checkLevels('fitMaximumLikelihood', x, L);
+  if (flow.flows.some((f) => f.initializeFromData)) {
+    const first = minibatch();
+    flow.initializeFromData(first);
+    first.dispose();
+  }
+  // a dequantized point's bin has volume L^-D: log P(k) >= log p(y) - D log L
+  const binLogVolume = L === undefined ? 0 : flow.dim * Math.log(L);
+  return run(flow, options, learningRate, () =>
+    tf.tidy(() => tf.add(negativeLogLikelihood(flow, minibatch()), binLogVolume) as tf.Scalar),
   );
 }
