@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { models, runtime, tf } from 'genlab';
 
-const { target, rezendeEnergy, ENERGY_NAMES, WINDOW, WALL_WIDTH } = models.flows;
+const { target, rezendeEnergy, secondBranchShare, ENERGY_NAMES, WINDOW, WALL_WIDTH } = models.flows;
 
 test('log Z of U2 equals its closed form: (2W + 2·wall·√(π/2)) · 0.4√(2π)', async () => {
   await runtime.init({ seed: 0, report: false });
@@ -81,6 +81,48 @@ test('the energies match the formulas of Rezende & Mohamed (2015) at hand-comput
   assert.ok(t.energy(outside).dataSync()[0] - rezendeEnergy('U2', outside).dataSync()[0] > 10);
   tf.dispose([z, inside, outside]);
 });
+
+test(
+  'secondBranchShare is the second term of the mixture at hand-computed points, and U1 puts ' +
+    'half its mass on each half of the ring',
+  async () => {
+    await runtime.init({ seed: 0, report: false });
+    const g = (x: number, s: number) => Math.exp(-0.5 * (x / s) ** 2);
+    const w1 = (z1: number) => Math.sin((2 * Math.PI * z1) / 4);
+    const points = [
+      [2, 0],
+      [1, -1.5],
+      [-0.5, 0.3],
+    ];
+    const z = tf.tensor2d(points);
+    const expected = {
+      U1: ([a]: number[]) => g(a + 2, 0.6) / (g(a - 2, 0.6) + g(a + 2, 0.6)),
+      U3: ([a, b]: number[]) => {
+        const second = g(b - w1(a) + 3 * g(a - 1, 0.6), 0.35);
+        return second / (g(b - w1(a), 0.35) + second);
+      },
+      U4: ([a, b]: number[]) => {
+        const second = g(b - w1(a) + 3 / (1 + Math.exp(-(a - 1) / 0.3)), 0.35);
+        return second / (g(b - w1(a), 0.4) + second);
+      },
+    };
+    for (const [name, f] of Object.entries(expected)) {
+      const share = secondBranchShare(name as models.flows.EnergyName, z).dataSync();
+      points.forEach((p, i) => assert.ok(Math.abs(share[i] - f(p)) < 1e-5, `${name} at ${p}`));
+    }
+    // E_p[share] on the grid: U1 is symmetric under z1 -> -z1
+    const u1 = target('U1', { gridSize: 200 });
+    const mass = models.flows.gridValues(
+      (x) => tf.mul(tf.exp(u1.logProb(x)), secondBranchShare('U1', x)) as tf.Tensor1D,
+      WINDOW + 1,
+      200,
+    );
+    const share = mass.values.reduce((s, v) => s + v, 0) * mass.cellArea;
+    assert.ok(Math.abs(share - 0.5) < 1e-3, `U1's left half holds ${share} of the mass`);
+    assert.throws(() => secondBranchShare('U2', z), /U2 has one branch; use U1, U3 or U4/);
+    z.dispose();
+  },
+);
 
 test('energies reject bad inputs with messages that name the parameter', async () => {
   await runtime.init({ seed: 0, report: false });

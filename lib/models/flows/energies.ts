@@ -25,33 +25,71 @@ const sq = (x: tf.Tensor, scale: number) => tf.mul(0.5, tf.square(tf.div(x, scal
 const negLogSumExp = (a: tf.Tensor, b: tf.Tensor) =>
   tf.neg(tf.logSumExp(tf.stack([tf.neg(a), tf.neg(b)], 1), 1));
 
-/** U(z) of Rezende & Mohamed (2015) without the window's wall, for z [n, 2]. */
-export function rezendeEnergy(name: EnergyName, z: tf.Tensor2D): tf.Tensor1D {
+/**
+ * The two terms a, b of the energies that are two-branch mixtures, U = ... - log(e^{-a} + e^{-b})
+ * (U1: the right and left halves of the ring; U3, U4: the main wave and the second branch), from
+ * z1, z2 and d = z2 - w1(z1); undefined for U2, which has one branch.
+ */
+function branchTerms(
+  name: EnergyName,
+  z1: tf.Tensor,
+  d: tf.Tensor,
+): [tf.Tensor, tf.Tensor] | undefined {
+  switch (name) {
+    case 'U1':
+      return [sq(tf.sub(z1, 2), 0.6), sq(tf.add(z1, 2), 0.6)];
+    case 'U2':
+      return undefined;
+    case 'U3': {
+      const w2 = tf.mul(3, tf.exp(tf.neg(sq(tf.sub(z1, 1), 0.6))));
+      return [sq(d, 0.35), sq(tf.add(d, w2), 0.35)];
+    }
+    case 'U4': {
+      const w3 = tf.mul(3, tf.sigmoid(tf.div(tf.sub(z1, 1), 0.3)));
+      return [sq(d, 0.4), sq(tf.add(d, w3), 0.35)];
+    }
+  }
+}
+
+/** z1, and d = z2 - w1(z1) with w1 = sin(2π z1 / 4). */
+function waveCoordinates(z: tf.Tensor2D): { z1: tf.Tensor; d: tf.Tensor } {
+  const [z1, z2] = tf.unstack(z, 1);
+  return { z1, d: tf.sub(z2, tf.sin(tf.mul(z1, (2 * Math.PI) / 4))) };
+}
+
+function checkEnergyName(name: EnergyName): void {
   if (!ENERGY_NAMES.includes(name))
     throw new Error(`unknown energy '${name}': use one of ${ENERGY_NAMES.join(', ')}`);
+}
+
+/** U(z) of Rezende & Mohamed (2015) without the window's wall, for z [n, 2]. */
+export function rezendeEnergy(name: EnergyName, z: tf.Tensor2D): tf.Tensor1D {
+  checkEnergyName(name);
   checkPoints(`energy ${name}`, z, 2);
   return tf.tidy(() => {
-    const [z1, z2] = tf.unstack(z, 1);
-    const w1 = tf.sin(tf.mul(z1, (2 * Math.PI) / 4));
-    const d = tf.sub(z2, w1);
-    switch (name) {
-      case 'U1':
-        return tf.add(
-          sq(tf.sub(tf.norm(z, 2, 1), 2), 0.4),
-          negLogSumExp(sq(tf.sub(z1, 2), 0.6), sq(tf.add(z1, 2), 0.6)),
-        );
-      case 'U2':
-        return sq(d, 0.4);
-      case 'U3': {
-        const w2 = tf.mul(3, tf.exp(tf.neg(sq(tf.sub(z1, 1), 0.6))));
-        return negLogSumExp(sq(d, 0.35), sq(tf.add(d, w2), 0.35));
-      }
-      case 'U4': {
-        const w3 = tf.mul(3, tf.sigmoid(tf.div(tf.sub(z1, 1), 0.3)));
-        return negLogSumExp(sq(d, 0.4), sq(tf.add(d, w3), 0.35));
-      }
-    }
+    const { z1, d } = waveCoordinates(z);
+    const branches = branchTerms(name, z1, d);
+    if (!branches) return sq(d, 0.4); // U2
+    const mixture = negLogSumExp(...branches);
+    return name === 'U1' ? tf.add(sq(tf.sub(tf.norm(z, 2, 1), 2), 0.4), mixture) : mixture;
   }) as tf.Tensor1D;
+}
+
+/**
+ * For the two-branch energies U1, U3, U4: the share of the density at each point of z [n, 2] that
+ * comes from the second branch, e^{-b} / (e^{-a} + e^{-b}) (U1: the left half of the ring; U3, U4:
+ * the branch below the main wave). Its mean under a density is the mass that density puts on the
+ * second branch: compare the target's with a fitted flow's to see which branches the flow found.
+ */
+export function secondBranchShare(name: EnergyName, z: tf.Tensor2D): tf.Tensor1D {
+  checkEnergyName(name);
+  checkPoints(`secondBranchShare ${name}`, z, 2);
+  if (name === 'U2') throw new Error('secondBranchShare: U2 has one branch; use U1, U3 or U4');
+  return tf.tidy(() => {
+    const { z1, d } = waveCoordinates(z);
+    const branches = branchTerms(name, z1, d)!;
+    return tf.sigmoid(tf.sub(...branches)) as tf.Tensor1D;
+  });
 }
 
 /** ½(dist(z, [-W, W]²)/wall)², zero inside the window. */
@@ -112,8 +150,7 @@ function gridLogZ(energyValues: Float32Array, cellArea: number): number {
 
 /** The target exp(-U(z))/Z for one of U1-U4, normalized on a grid. */
 export function target(name: EnergyName, options: TargetOptions = {}): Target2D {
-  if (!ENERGY_NAMES.includes(name))
-    throw new Error(`unknown energy '${name}': use one of ${ENERGY_NAMES.join(', ')}`);
+  checkEnergyName(name);
   const energy = (z: tf.Tensor2D) =>
     tf.tidy(() => tf.add(rezendeEnergy(name, z), windowWall(z)) as tf.Tensor1D);
   const n = options.gridSize ?? 600;

@@ -127,15 +127,15 @@ export class NormalizingFlow {
   }
 
   /**
-   * log q_K(x) by inverting every layer: log q_K(x) = log q_0(f^{-1}(x)) + Σ_k log |det
-   * ∂f_k^{-1}/∂z_k|.
+   * z_0 = f^{-1}(x) and log |det ∂f^{-1}/∂x| = Σ_k log |det ∂f_k^{-1}/∂z_k|, by inverting every
+   * layer, last first.
    */
-  logProb(x: tf.Tensor2D): tf.Tensor1D {
-    checkPoints('NormalizingFlow.logProb', x, this.dim);
+  inverseWithLogDet(x: tf.Tensor2D, who = 'NormalizingFlow.inverseWithLogDet'): FlowResult {
+    checkPoints(who, x, this.dim);
     const missing = this.flows.filter((f) => !f.inverse).map((f) => f.name);
     if (missing.length > 0)
       throw new Error(
-        `NormalizingFlow.logProb needs inverses, but ${missing.join(', ')} ` +
+        `${who} needs inverses, but ${missing.join(', ')} ` +
           `ha${missing.length > 1 ? 've' : 's'} none; use sample() for log q of samples`,
       );
     return tf.tidy(() => {
@@ -146,6 +146,14 @@ export class NormalizingFlow {
         z = step.y;
         logDet = tf.add(logDet, step.logDet);
       }
+      return { y: z, logDet };
+    });
+  }
+
+  /** log q_K(x) = log q_0(f^{-1}(x)) + Σ_k log |det ∂f_k^{-1}/∂z_k|. */
+  logProb(x: tf.Tensor2D): tf.Tensor1D {
+    return tf.tidy(() => {
+      const { y: z, logDet } = this.inverseWithLogDet(x, 'NormalizingFlow.logProb');
       return tf.add(this.base.logProb(z), logDet) as tf.Tensor1D;
     });
   }
@@ -174,14 +182,7 @@ export class NormalizingFlow {
 
   /** z_0 = f^{-1}(x) (the base point a data point comes from). */
   inverse(x: tf.Tensor2D): tf.Tensor2D {
-    checkPoints('NormalizingFlow.inverse', x, this.dim);
-    return tf.tidy(() =>
-      this.flows.reduceRight((z, f) => {
-        if (!f.inverse)
-          throw new Error(`NormalizingFlow.inverse: layer '${f.name}' has no inverse`);
-        return f.inverse(z).y;
-      }, x),
-    );
+    return tf.tidy(() => this.inverseWithLogDet(x, 'NormalizingFlow.inverse').y);
   }
 
   namedVariables(): Record<string, tf.Variable> {
