@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { data, models, runtime, tf } from 'genlab';
+import { models, runtime, tf } from 'genlab';
+import { fitMoons } from './helpers';
 
 const {
   NormalizingFlow,
@@ -9,7 +10,6 @@ const {
   fitReverseKl,
   fitMaximumLikelihood,
   reverseKl,
-  negativeLogLikelihood,
   target,
 } = models.flows;
 
@@ -117,23 +117,9 @@ test(
 
 test('fitMaximumLikelihood raises the test log-likelihood of two moons and leaks no tensors', async () => {
   await runtime.init({ seed: 4, report: false });
-  const train = data.moons(512, { seed: 1 }).tensor();
-  const testSet = data.moons(512, { seed: 2 }).tensor();
   const flow = new NormalizingFlow(couplingFlows(2, 4, { hidden: [16, 16] }));
-  const nll = () => {
-    const v = negativeLogLikelihood(flow, testSet);
-    const out = v.dataSync()[0];
-    v.dispose();
-    return out;
-  };
-  const before = nll();
-  await fitMaximumLikelihood(flow, train, { steps: 2, batchSize: 64 });
-  const tensors = tf.memory().numTensors;
-  await fitMaximumLikelihood(flow, train, { steps: 80, batchSize: 128, learningRate: 0.01 });
-  assert.equal(tf.memory().numTensors, tensors, 'training steps must not leak tensors');
-  const after = nll();
+  const { before, after } = await fitMoons(flow);
   assert.ok(after < before - 0.3, `test NLL ${before} -> ${after}`);
-  tf.dispose([train, testSet]);
   flow.dispose();
 });
 

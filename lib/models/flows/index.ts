@@ -10,3 +10,4 @@ export * from './energies';
 export * from './train';
 export * from './jacobian';
 export * from './figures';
+export * from './autoregressive';
