@@ -123,6 +123,33 @@ test('fitMaximumLikelihood raises the test log-likelihood of two moons and leaks
   flow.dispose();
 });
 
+test('logDetErrors finds a wrong log-determinant and passes a right one', async () => {
+  await runtime.init({ seed: 5, report: false });
+  // y = 2z in 3 dimensions: log |det| = 3 log 2; `claimed` is what the layer reports
+  const doubling = (claimed: number) => ({
+    dim: 3,
+    name: 'doubling',
+    forward: (z: tf.Tensor2D) => ({
+      y: tf.mul(z, 2) as tf.Tensor2D,
+      logDet: tf.fill([z.shape[0]], claimed) as tf.Tensor1D,
+    }),
+    namedVariables: () => ({}),
+    dispose: () => undefined,
+  });
+  const z = tf.randomNormal([5, 3]) as tf.Tensor2D;
+  const right = models.flows.logDetErrors(doubling(3 * Math.log(2)), z);
+  assert.ok(right.forward < 1e-6 && right.inverse === undefined, JSON.stringify(right));
+  assert.ok(Math.abs(right.largest - 3 * Math.log(2)) < 1e-6);
+  const wrong = models.flows.logDetErrors(doubling(2 * Math.log(2)), z);
+  assert.ok(Math.abs(wrong.forward - 0.5) < 1e-6, `det off by a factor 2: ${wrong.forward}`);
+  const bad = tf.zeros([5, 2]) as tf.Tensor2D;
+  assert.throws(
+    () => models.flows.logDetErrors(doubling(0), bad),
+    /logDetErrors \(doubling\): expected points of shape \[batch, 3\]/,
+  );
+  tf.dispose([z, bad]);
+});
+
 test('flows and training reject bad inputs with messages that name the parameter', async () => {
   await runtime.init({ seed: 0, report: false });
   assert.throws(() => new NormalizingFlow([]), /needs at least one flow or a base distribution/);

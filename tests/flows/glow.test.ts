@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { models, runtime, tf } from 'genlab';
-import { inverseErrors, logDetErrors, randomizeVariables } from './helpers';
+import { inverseErrors, randomizeVariables } from './helpers';
 
 const {
   ActNorm,
@@ -13,6 +13,7 @@ const {
   Squeeze,
   logAbsDet,
   luDecompose,
+  logDetErrors,
 } = models.flows;
 
 const image = { height: 4, width: 2, channels: 3 };
@@ -64,7 +65,7 @@ test(
         const where = `${layer.constructor.name} on ${JSON.stringify(shape)}`;
         const errors = logDetErrors(layer, z);
         assert.ok(errors.forward < 1e-4, `${where}: forward error ${errors.forward}`);
-        assert.ok(errors.inverse < 1e-4, `${where}: inverse error ${errors.inverse}`);
+        assert.ok(errors.inverse! < 1e-4, `${where}: inverse error ${errors.inverse}`);
         assert.ok(errors.largest > 0.1, `${where}: the layer should change volume`);
         const back = inverseErrors(layer, z);
         assert.ok(back.points < 1e-5, `${where}: inverse error ${back.points}`);
@@ -76,7 +77,7 @@ test(
     const logit = new LogitTransform(4, { alpha: 0.01 });
     const z = tf.randomNormal([16, 4], 0, 2) as tf.Tensor2D;
     const errors = logDetErrors(logit, z);
-    assert.ok(errors.forward < 1e-4 && errors.inverse < 1e-4, JSON.stringify(errors));
+    assert.ok(errors.forward < 1e-4 && errors.inverse! < 1e-4, JSON.stringify(errors));
     assert.ok(inverseErrors(logit, z).points < 1e-4);
     z.dispose();
   },
@@ -113,6 +114,17 @@ test('the 1×1 convolution starts as the permutation it is given, with log-deter
   const { y, logDet } = layer.inverse(x);
   assert.deepEqual(Array.from(y.dataSync()), [30, 10, 20]);
   assert.equal(logDet.dataSync()[0], 0);
+  const given = [
+    [0.5, -1, 2],
+    [3, 0, 1],
+    [1, 1, -4],
+  ];
+  const fromMatrix = new InvertibleConv1x1(3, { init: given });
+  const w = fromMatrix.matrix();
+  assert.ok(tf.max(tf.abs(tf.sub(w, given))).dataSync()[0] < 1e-6, 'starts at the given matrix');
+  assert.ok(Math.abs(fromMatrix.logAbsDetW().dataSync()[0] - logAbsDet(given)) < 1e-6);
+  tf.dispose(w);
+  fromMatrix.dispose();
   const rotation = new InvertibleConv1x1(6);
   const r = rotation.matrix();
   const gram = tf.matMul(r, r, true, false);
@@ -172,7 +184,7 @@ test('squeeze turns 2 × 2 blocks into channels, is a permutation (log det 0) an
   const z = tf.randomNormal([5, 16]) as tf.Tensor2D;
   assert.equal(inverseErrors(squeeze, z).points, 0);
   const errors = logDetErrors(squeeze, z);
-  assert.ok(errors.forward < 1e-6 && errors.inverse < 1e-6);
+  assert.ok(errors.forward < 1e-6 && errors.inverse! < 1e-6);
   tf.dispose([x, y, logDet, z]);
 });
 
@@ -279,11 +291,21 @@ test('Glow layers reject bad inputs with messages that name the problem', async 
   assert.throws(() => new Scaling(3, { nmae: 'x' } as never), /Scaling: unknown option 'nmae'/);
   assert.throws(
     () => new InvertibleConv1x1(3, { init: [0, 0, 1] }),
-    /init must be 'rotation', 'identity' or a permutation of 0..2, got \[0,0,1\]/,
+    /init must be 'rotation', 'identity', a permutation of 0..2 or a 3 × 3 matrix, got \[0,0,1\]/,
   );
   assert.throws(
     () => new InvertibleConv1x1(3, { init: 'rotaton' as never }),
-    /init must be 'rotation', 'identity' or a permutation/,
+    /init must be 'rotation', 'identity', a permutation/,
+  );
+  assert.throws(
+    () =>
+      new InvertibleConv1x1(2, {
+        init: [
+          [1, 2],
+          [2, 4],
+        ],
+      }),
+    /the init matrix is singular/,
   );
   assert.throws(
     () => new Squeeze({ height: 3, width: 4, channels: 1 }),

@@ -2,33 +2,6 @@ import assert from 'node:assert/strict';
 import { data, models, tf } from 'genlab';
 
 type Flow = models.flows.Flow;
-const { jacobian, logAbsDet } = models.flows;
-
-/**
- * max over points of |det_formula / det_autodiff - 1| for both directions of a layer: its
- * log-determinant against log |det J| of the Jacobian from autodiff, by LU in float64. Also returns
- * the largest |log det| seen, so a test can check the layer is not volume-preserving by accident.
- */
-export function logDetErrors(
-  layer: Flow,
-  z: tf.Tensor2D,
-): { forward: number; inverse: number; largest: number } {
-  const y = tf.tidy(() => layer.forward(z).y);
-  const worst = (f: (x: tf.Tensor2D) => models.flows.FlowResult, at: tf.Tensor2D) => {
-    const { y: out, logDet } = f(at);
-    const ld = logDet.arraySync();
-    tf.dispose([out, logDet]);
-    const jac = jacobian((x) => f(x).y, at);
-    return {
-      error: Math.max(...jac.map((j, i) => Math.abs(Math.expm1(ld[i] - logAbsDet(j))))),
-      largest: Math.max(...ld.map(Math.abs)),
-    };
-  };
-  const forward = worst((x) => layer.forward(x), z);
-  const inverse = worst((x) => layer.inverse!(x), y);
-  y.dispose();
-  return { forward: forward.error, inverse: inverse.error, largest: forward.largest };
-}
 
 /**
  * max |f⁻¹(f(z)) - z| and max |log det f(z) + log det f⁻¹(f(z))| over the batch (both 0 for an

@@ -19,10 +19,10 @@ import { FlowShape, ImageShape, imageShape, shapeSize } from './shapes';
 export interface Conv1x1Options {
   /**
    * The starting W: 'rotation' (a random orthogonal matrix, Glow's choice and the default),
-   * 'identity', or a permutation of 0..c-1 given as the channel each output channel reads, e.g.
-   * [1, 0] to swap two coordinates.
+   * 'identity', a permutation of 0..c-1 given as the channel each output channel reads (e.g.
+   * [1, 0] swaps two coordinates), or an invertible c × c matrix as rows.
    */
-  init?: 'rotation' | 'identity' | number[];
+  init?: 'rotation' | 'identity' | number[] | number[][];
   name?: string;
 }
 
@@ -37,16 +37,20 @@ function initialMatrix(c: number, init: Conv1x1Options['init']): number[][] {
   }
   if (init === 'identity')
     return Array.from({ length: c }, (_, i) => Array.from({ length: c }, (_, j) => eye(i, j)));
-  if (
-    !Array.isArray(init) ||
-    init.length !== c ||
-    [...init].sort((a, b) => a - b).some((v, i) => v !== i)
-  )
-    throw new Error(
-      `InvertibleConv1x1: init must be 'rotation', 'identity' or a permutation of 0..${c - 1}, ` +
-        `got ${JSON.stringify(init)}`,
+  const wrong = () =>
+    new Error(
+      `InvertibleConv1x1: init must be 'rotation', 'identity', a permutation of 0..${c - 1} or ` +
+        `a ${c} × ${c} matrix, got ${JSON.stringify(init)}`,
     );
-  return init.map((from) => Array.from({ length: c }, (_, j) => eye(from, j)));
+  if (!Array.isArray(init) || init.length !== c) throw wrong();
+  if ((init as unknown[]).every((row) => Array.isArray(row))) {
+    const rows = init as number[][];
+    if (rows.some((row) => row.length !== c || row.some((v) => !Number.isFinite(v)))) throw wrong();
+    return rows;
+  }
+  const order = init as number[];
+  if ([...order].sort((a, b) => a - b).some((v, i) => v !== i)) throw wrong();
+  return order.map((from) => Array.from({ length: c }, (_, j) => eye(from, j)));
 }
 
 /**
@@ -114,6 +118,8 @@ export class InvertibleConv1x1 implements Flow {
     // P W0 = L U; W0 = Pᵀ L U, so the fixed permutation of the layer is Pᵀ
     const { rows, lower, upper } = luDecompose(initialMatrix(c, options.init));
     const diagonal = upper.map((row, i) => row[i]);
+    if (diagonal.some((v) => v === 0))
+      throw new Error('InvertibleConv1x1: the init matrix is singular (determinant 0)');
     this.permutation = tf.tensor2d(
       Array.from({ length: c }, (_, i) =>
         Array.from({ length: c }, (_, j) => (rows[j] === i ? 1 : 0)),
