@@ -5,6 +5,7 @@ import { fitMoons } from './helpers';
 
 const {
   NormalizingFlow,
+  PlanarFlow,
   PlanarStack,
   couplingFlows,
   fitReverseKl,
@@ -142,6 +143,14 @@ test('logDetErrors finds a wrong log-determinant and passes a right one', async 
   assert.ok(Math.abs(right.largest - 3 * Math.log(2)) < 1e-6);
   const wrong = models.flows.logDetErrors(doubling(2 * Math.log(2)), z);
   assert.ok(Math.abs(wrong.forward - 0.5) < 1e-6, `det off by a factor 2: ${wrong.forward}`);
+  const planar = new PlanarFlow(3, { initScale: 1 });
+  const forwardOnly = models.flows.logDetErrors(planar, z, { inverse: false });
+  assert.ok(forwardOnly.forward < 1e-4 && forwardOnly.inverse === undefined);
+  planar.dispose();
+  assert.throws(
+    () => models.flows.logDetErrors(doubling(0), z, { inverses: false } as never),
+    /logDetErrors: unknown option 'inverses'/,
+  );
   const bad = tf.zeros([5, 2]) as tf.Tensor2D;
   assert.throws(
     () => models.flows.logDetErrors(doubling(0), bad),

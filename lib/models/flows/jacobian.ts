@@ -4,7 +4,7 @@
  * structure avoids (lecture 001).
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkPoints } from './checks';
+import { checkOptionNames, checkPoints } from './checks';
 import { Flow, FlowResult } from './flow';
 
 /**
@@ -82,13 +82,17 @@ export function logAbsDet(a: number[][]): number {
 /**
  * The check every layer of the kit passes: max over the points of z of |det_formula / det_autodiff
  * - 1|, comparing the layer's own log-determinant with log |det J| of its autodiff Jacobian, for
- * forward at z and (when the layer has one) inverse at forward(z). Also returns the largest |log
- * |det|| seen, so a caller can tell a volume-preserving layer from a vacuous check.
+ * forward at z and (when the layer has one, unless `inverse` is false) inverse at forward(z). Also
+ * returns the largest |log |det|| seen, so a caller can tell a volume-preserving layer from a
+ * vacuous check. An inverse found by search (the planar layer's bisection) has no autodiff
+ * Jacobian: check its forward map only.
  */
 export function logDetErrors(
   layer: Flow,
   z: tf.Tensor2D,
+  options: { inverse?: boolean } = {},
 ): { forward: number; inverse?: number; largest: number } {
+  checkOptionNames('logDetErrors', options, ['inverse']);
   checkPoints(`logDetErrors (${layer.name})`, z, layer.dim);
   const worst = (f: (x: tf.Tensor2D) => FlowResult, at: tf.Tensor2D) => {
     const ld = tf.tidy(() => f(at).logDet.arraySync());
@@ -99,7 +103,8 @@ export function logDetErrors(
     };
   };
   const forward = worst((x) => layer.forward(x), z);
-  if (!layer.inverse) return { forward: forward.error, largest: forward.largest };
+  if (!layer.inverse || options.inverse === false)
+    return { forward: forward.error, largest: forward.largest };
   const y = tf.tidy(() => layer.forward(z).y);
   const inverse = worst((x) => layer.inverse!(x), y);
   y.dispose();
