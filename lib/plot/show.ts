@@ -227,3 +227,14 @@ export function showTable(table: Row[] | DataFrameLike, options: TableOptions = 
   if (!displayBundle(bundle, outputMetadata(options.name, 'table')))
     console.log(bundle['text/plain']);
 }
+
+/**
+ * Shows Markdown (with LaTeX) rendered from values, for prose whose numbers come from the run:
+ * `showMarkdown(\`The fit reaches ${nll.toFixed(1)} nats, ${gap} above the table.\`)`. Plain text
+ * outside a notebook.
+ */
+export function showMarkdown(markdown: string): void {
+  if (typeof markdown !== 'string' || markdown.trim() === '')
+    throw new Error('showMarkdown: expected a non-empty Markdown string');
+  if (!displayBundle({ 'text/markdown': markdown, 'text/plain': markdown })) console.log(markdown);
+}
