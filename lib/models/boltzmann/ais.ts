@@ -89,11 +89,18 @@ export function summarizeLogWeights(
   };
 }
 
-/** log Z of an RBM by annealed importance sampling, with its uncertainty. */
-export function annealedImportanceSampling(rbm: RBM, options: AisOptions = {}): AisResult {
+/**
+ * The runs, the schedule and a copy of the base model's visible biases from `options`, checked
+ * (shared by the AIS of the RBM and of the DBM); the caller disposes `baseBias`.
+ */
+export function aisSettings(
+  caller: string,
+  options: AisOptions,
+  visible: number,
+): { runs: number; betas: number[]; baseBias: tf.Tensor1D } {
   const runs = options.runs ?? 100;
   if (!Number.isInteger(runs) || runs < 2)
-    throw new Error(`annealedImportanceSampling: runs must be an integer >= 2, got ${runs}`);
+    throw new Error(`${caller}: runs must be an integer >= 2, got ${runs}`);
   const betas = Array.isArray(options.betas) ? options.betas : aisSchedule(options.betas ?? 14500);
   if (
     betas.length < 2 ||
@@ -101,17 +108,19 @@ export function annealedImportanceSampling(rbm: RBM, options: AisOptions = {}): 
     betas[betas.length - 1] !== 1 ||
     betas.some((b, k) => k > 0 && !(b > betas[k - 1]))
   ) {
-    throw new Error(
-      'annealedImportanceSampling: betas must increase strictly from 0 to 1 (see aisSchedule)',
-    );
+    throw new Error(`${caller}: betas must increase strictly from 0 to 1 (see aisSchedule)`);
   }
   const base = options.baseVisibleBias;
-  if (base && (base.rank !== 1 || base.shape[0] !== rbm.visible))
+  if (base && (base.rank !== 1 || base.shape[0] !== visible))
     throw new Error(
-      `annealedImportanceSampling: baseVisibleBias must have shape [${rbm.visible}], got ` +
-        `[${base.shape.join(', ')}]`,
+      `${caller}: baseVisibleBias must have shape [${visible}], got [${base.shape.join(', ')}]`,
     );
-  const baseBias = base ? base.clone() : tf.zeros([rbm.visible]);
+  return { runs, betas, baseBias: base ? base.clone() : tf.zeros([visible]) };
+}
+
+/** log Z of an RBM by annealed importance sampling, with its uncertainty. */
+export function annealedImportanceSampling(rbm: RBM, options: AisOptions = {}): AisResult {
+  const { runs, betas, baseBias } = aisSettings('annealedImportanceSampling', options, rbm.visible);
   const logZBase =
     tf.tidy(() => tf.sum(tf.softplus(baseBias)).dataSync()[0]) + rbm.hidden * Math.LN2;
 

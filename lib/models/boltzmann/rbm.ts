@@ -194,6 +194,26 @@ export class RBM {
     return { weights: this.weights, visibleBias: this.visibleBias, hiddenBias: this.hiddenBias };
   }
 
+  /** Throws unless `v` is a [batch, D] tensor of binary units. */
+  checkVisible(name: string, v: tf.Tensor): void {
+    checkBinaryBatch(name, v, this.visible);
+  }
+
+  /** The CD statistics of this energy (contrastiveGradients). */
+  contrastiveGradients(
+    v0: tf.Tensor2D,
+    ph0: tf.Tensor2D,
+    vk: tf.Tensor2D,
+    phk: tf.Tensor2D,
+  ): ContrastiveGradients {
+    return contrastiveGradients(v0, ph0, vk, phk);
+  }
+
+  /** n states of uniformly random pixels (where PCD's chains start). */
+  randomVisible(n: number): tf.Tensor2D {
+    return tf.tidy(() => bernoulli(tf.fill([n, this.visible], 0.5)) as tf.Tensor2D);
+  }
+
   /** b + v^T W, [batch, H]: the input of each hidden unit. */
   hiddenField(v: tf.Tensor2D): tf.Tensor2D {
     checkBinaryBatch('v', v, this.visible);

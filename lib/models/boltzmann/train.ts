@@ -11,12 +11,13 @@ import { pixelLogits } from '../../data/pixels';
 import { permutation, seed } from '../../runtime/random';
 import {
   assignVariables,
+  Checkpoint,
   hasCheckpoint,
   loadCheckpoint,
   saveCheckpoint,
 } from '../../training/checkpoint';
-import { bernoulli, checkBinaryBatch } from './binary';
-import { contrastiveGradients, RBM } from './rbm';
+import { bernoulli } from './binary';
+import { ContrastiveGradients, RBM } from './rbm';
 
 export interface CdOptions {
   /** Gibbs steps per update (CD-k / PCD-k), default 1. */
@@ -36,9 +37,105 @@ export interface CdOptions {
   weightDecay?: number;
 }
 
-function checkPositive(name: string, value: number, allowZero = false): void {
+export function checkPositive(name: string, value: number, allowZero = false): void {
   if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0))
     throw new Error(`${name} must be a finite number ${allowZero ? '>= 0' : '> 0'}, got ${value}`);
+}
+
+/**
+ * What CD and PCD need of a two-layer Boltzmann machine (the binary RBM, the Gaussian-Bernoulli
+ * RBM, the doubled RBMs that pretrain a DBM): its conditionals and its data-minus-model statistics.
+ */
+export interface ContrastiveModel {
+  readonly visible: number;
+  readonly hidden: number;
+  readonly weights: tf.Variable<tf.Rank.R2>;
+  readonly visibleBias: tf.Variable<tf.Rank.R1>;
+  readonly hiddenBias: tf.Variable<tf.Rank.R1>;
+  /** Throws unless `v` is a [batch, visible] tensor of this model's visible states. */
+  checkVisible(name: string, v: tf.Tensor): void;
+  /** p(h_j = 1 | v), [batch, H]. */
+  hiddenProbs(v: tf.Tensor2D): tf.Tensor2D;
+  /** h ~ p(h | v). */
+  sampleHidden(v: tf.Tensor2D): tf.Tensor2D;
+  /** v ~ p(v | h). */
+  sampleVisible(h: tf.Tensor2D): tf.Tensor2D;
+  /** d log P / d(W, a, b) as data statistics minus chain statistics (see contrastiveGradients). */
+  contrastiveGradients(
+    v0: tf.Tensor2D,
+    ph0: tf.Tensor2D,
+    vk: tf.Tensor2D,
+    phk: tf.Tensor2D,
+  ): ContrastiveGradients;
+  /** n random visible states, where persistent chains start. */
+  randomVisible(n: number): tf.Tensor2D;
+}
+
+/**
+ * SGD with momentum and its velocities: velocity = momentum * velocity + learningRate * gradient,
+ * parameter += velocity (gradient ascent on the log-likelihood).
+ */
+export class MomentumSgd {
+  private readonly velocities: tf.Variable[];
+
+  constructor(readonly parameters: tf.Variable[]) {
+    this.velocities = parameters.map((p) => tf.variable(tf.zerosLike(p)));
+  }
+
+  /** One update with `gradients[i]` for `parameters[i]` (call inside a tidy scope). */
+  apply(gradients: tf.Tensor[], learningRate: number, momentum: number): void {
+    this.parameters.forEach((param, i) => {
+      const velocity = this.velocities[i];
+      // Without momentum the velocity is just the step: skip the pass that decays it.
+      const step =
+        momentum === 0
+          ? tf.mul(gradients[i], learningRate)
+          : tf.add(tf.mul(velocity, momentum), tf.mul(gradients[i], learningRate));
+      velocity.assign(step);
+      param.assign(tf.add(param, step));
+    });
+  }
+
+  dispose(): void {
+    tf.dispose(this.velocities);
+  }
+}
+
+/**
+ * The rows of `images` [n * width] in shuffled mini-batches of `batchSize` [batchSize, width] (a
+ * last partial batch is dropped); each batch is disposed when the next one is requested.
+ */
+export function* shuffledBatches(
+  caller: string,
+  images: Float32Array,
+  width: number,
+  batchSize: number,
+): Generator<tf.Tensor2D> {
+  const n = images.length / width;
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new Error(`${caller}: batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(n) || n < batchSize)
+    throw new Error(
+      `${caller}: images must hold at least batchSize=${batchSize} whole images of ${width} ` +
+        `pixels, got ${images.length} values`,
+    );
+  const order = permutation(n);
+  const batch = new Float32Array(batchSize * width);
+  let current: tf.Tensor2D | undefined;
+  try {
+    for (let start = 0; start + batchSize <= n; start += batchSize) {
+      for (let r = 0; r < batchSize; r++)
+        batch.set(
+          images.subarray(order[start + r] * width, (order[start + r] + 1) * width),
+          r * width,
+        );
+      current?.dispose();
+      current = tf.tensor2d(batch, [batchSize, width]);
+      yield current;
+    }
+  } finally {
+    current?.dispose();
+  }
 }
 
 /** Owns the momentum velocities (and the persistent chains) of one RBM's training run. */
@@ -50,14 +147,10 @@ export class CdTrainer {
   weightDecay: number;
   /** The persistent fantasy particles [chains, D] (PCD only). */
   readonly chains?: tf.Variable<tf.Rank.R2>;
-  private readonly velocity: {
-    weights: tf.Variable;
-    visibleBias: tf.Variable;
-    hiddenBias: tf.Variable;
-  };
+  private readonly sgd: MomentumSgd;
 
   constructor(
-    readonly rbm: RBM,
+    readonly rbm: ContrastiveModel,
     options: CdOptions = {},
   ) {
     this.k = options.k ?? 1;
@@ -76,24 +169,17 @@ export class CdTrainer {
     const chains = options.chains ?? 100;
     if (!Number.isInteger(chains) || chains < 1)
       throw new Error(`CdTrainer: chains must be a positive integer, got ${chains}`);
-    if (this.persistent)
-      this.chains = tf.variable(
-        tf.tidy(() => bernoulli(tf.fill([chains, rbm.visible], 0.5)) as tf.Tensor2D),
-      );
-    this.velocity = {
-      weights: tf.variable(tf.zeros(rbm.weights.shape)),
-      visibleBias: tf.variable(tf.zeros([rbm.visible])),
-      hiddenBias: tf.variable(tf.zeros([rbm.hidden])),
-    };
+    if (this.persistent) this.chains = tf.variable(rbm.randomVisible(chains));
+    this.sgd = new MomentumSgd([rbm.weights, rbm.visibleBias, rbm.hiddenBias]);
   }
 
   /**
-   * One CD-k (or PCD-k) update on a batch v0 [B, D] of binary images, all in one tidy scope;
+   * One CD-k (or PCD-k) update on a batch v0 [B, D] of training images, all in one tidy scope;
    * returns nothing so that nothing waits for the device.
    */
   step(v0: tf.Tensor2D): void {
-    checkBinaryBatch('CdTrainer.step(v0)', v0, this.rbm.visible);
     const rbm = this.rbm;
+    rbm.checkVisible('CdTrainer.step(v0)', v0);
     tf.tidy(() => {
       const positiveHidden = rbm.hiddenProbs(v0);
       // Negative phase: k steps of block Gibbs from the data (CD) or from the persistent chains
@@ -108,63 +194,36 @@ export class CdTrainer {
       }
       const negativeHidden = rbm.hiddenProbs(v);
       // data minus model statistics: <v h^T>, <v>, <h>
-      const grad = contrastiveGradients(v0, positiveHidden, v, negativeHidden);
-      this.update(
-        rbm.weights,
-        this.velocity.weights,
-        this.weightDecay > 0
-          ? tf.sub(grad.weights, tf.mul(rbm.weights, this.weightDecay))
-          : grad.weights,
+      const grad = rbm.contrastiveGradients(v0, positiveHidden, v, negativeHidden);
+      this.sgd.apply(
+        [
+          this.weightDecay > 0
+            ? tf.sub(grad.weights, tf.mul(rbm.weights, this.weightDecay))
+            : grad.weights,
+          grad.visibleBias,
+          grad.hiddenBias,
+        ],
+        this.learningRate,
+        this.momentum,
       );
-      this.update(rbm.visibleBias, this.velocity.visibleBias, grad.visibleBias);
-      this.update(rbm.hiddenBias, this.velocity.hiddenBias, grad.hiddenBias);
       if (this.chains) this.chains.assign(v as tf.Tensor2D);
     });
   }
 
-  private update(param: tf.Variable, velocity: tf.Variable, gradient: tf.Tensor): void {
-    // Without momentum the velocity is just the step: skip the pass that decays it.
-    if (this.momentum === 0) {
-      const step = tf.mul(gradient, this.learningRate);
-      velocity.assign(step);
-      param.assign(tf.add(param, step));
-      return;
-    }
-    velocity.assign(tf.add(tf.mul(velocity, this.momentum), tf.mul(gradient, this.learningRate)));
-    param.assign(tf.add(param, velocity));
-  }
-
   /** One pass over `images` [n * D] in shuffled mini-batches (a last partial batch is dropped). */
   epoch(images: Float32Array, batchSize = 100): void {
-    const d = this.rbm.visible;
-    const n = images.length / d;
-    if (!Number.isInteger(n) || n < batchSize)
-      throw new Error(
-        `CdTrainer.epoch: images must hold at least batchSize=${batchSize} whole images of ${d} ` +
-          `pixels, got ${images.length} values`,
-      );
-    const order = permutation(n);
-    const batch = new Float32Array(batchSize * d);
-    for (let start = 0; start + batchSize <= n; start += batchSize) {
-      for (let r = 0; r < batchSize; r++)
-        batch.set(images.subarray(order[start + r] * d, (order[start + r] + 1) * d), r * d);
-      const v0 = tf.tensor2d(batch, [batchSize, d]);
+    for (const v0 of shuffledBatches('CdTrainer.epoch', images, this.rbm.visible, batchSize))
       this.step(v0);
-      v0.dispose();
-    }
   }
 
   dispose(): void {
-    tf.dispose([
-      this.velocity.weights,
-      this.velocity.visibleBias,
-      this.velocity.hiddenBias,
-      ...(this.chains ? [this.chains] : []),
-    ]);
+    this.sgd.dispose();
+    this.chains?.dispose();
   }
 }
 
-export interface FitOptions extends CdOptions {
+/** The epochs of a training run and how its learning rate and momentum change over them. */
+export interface ScheduleOptions {
   /** Passes over the data. */
   epochs: number;
   /** Mini-batch size (default 100). */
@@ -178,6 +237,34 @@ export interface FitOptions extends CdOptions {
    * Decay the learning rate linearly to 0 over the epochs (Tieleman's PCD schedule), default false.
    */
   linearDecay?: boolean;
+}
+
+/** A trainer that makes one update per mini-batch with a scheduled learning rate and momentum. */
+export interface ScheduledTrainer {
+  learningRate: number;
+  momentum: number;
+  step(batch: tf.Tensor2D): void;
+}
+
+/** Checks the schedule; returns a function setting the trainer's rate and momentum for an epoch. */
+function epochSchedule(
+  caller: string,
+  trainer: ScheduledTrainer,
+  options: ScheduleOptions,
+): (epoch: number) => void {
+  const { epochs, finalMomentum = 0.9, momentumSwitchEpoch = 5, linearDecay = false } = options;
+  if (!Number.isInteger(epochs) || epochs < 1)
+    throw new Error(`${caller}: epochs must be a positive integer, got ${epochs}`);
+  if (!(finalMomentum >= 0 && finalMomentum < 1))
+    throw new Error(`${caller}: finalMomentum must be in [0, 1), got ${finalMomentum}`);
+  const initialRate = trainer.learningRate;
+  return (epoch) => {
+    if (epoch > momentumSwitchEpoch) trainer.momentum = finalMomentum;
+    if (linearDecay) trainer.learningRate = (initialRate * (epochs - epoch + 1)) / epochs;
+  };
+}
+
+export interface FitOptions extends CdOptions, ScheduleOptions {
   /** Called after each epoch (from 1) with the trainer, e.g. to log the reconstruction error. */
   onEpoch?: (epoch: number, trainer: CdTrainer) => void;
 }
@@ -185,25 +272,62 @@ export interface FitOptions extends CdOptions {
 /**
  * Trains `rbm` on `images` [n * D] with CD-k or PCD-k; returns the trainer (dispose it when done).
  */
-export function fitRbm(rbm: RBM, images: Float32Array, options: FitOptions): CdTrainer {
-  const {
-    epochs,
-    batchSize = 100,
-    finalMomentum = 0.9,
-    momentumSwitchEpoch = 5,
-    linearDecay = false,
-  } = options;
-  if (!Number.isInteger(epochs) || epochs < 1)
-    throw new Error(`fitRbm: epochs must be a positive integer, got ${epochs}`);
+export function fitRbm(
+  rbm: ContrastiveModel,
+  images: Float32Array,
+  options: FitOptions,
+): CdTrainer {
   const trainer = new CdTrainer(rbm, options);
-  const initialRate = trainer.learningRate;
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    if (epoch > momentumSwitchEpoch) trainer.momentum = finalMomentum;
-    if (linearDecay) trainer.learningRate = (initialRate * (epochs - epoch + 1)) / epochs;
-    trainer.epoch(images, batchSize);
-    options.onEpoch?.(epoch, trainer);
+  try {
+    const schedule = epochSchedule('fitRbm', trainer, options);
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      schedule(epoch);
+      trainer.epoch(images, options.batchSize ?? 100);
+      options.onEpoch?.(epoch, trainer);
+    }
+  } catch (err) {
+    trainer.dispose();
+    throw err;
   }
   return trainer;
+}
+
+/**
+ * Runs `trainer` over `images` [n * width] for the scheduled epochs, in shuffled mini-batches,
+ * yielding to the event loop after every update (so a notebook redraws its progress and can be
+ * interrupted between updates). `onStep` sees each update, `onEpoch` each finished epoch.
+ */
+export async function trainEpochs(
+  trainer: ScheduledTrainer,
+  images: Float32Array,
+  width: number,
+  options: ScheduleOptions & { onStep?: () => void; onEpoch?: (epoch: number) => void },
+): Promise<void> {
+  const schedule = epochSchedule('trainEpochs', trainer, options);
+  for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    schedule(epoch);
+    for (const batch of shuffledBatches('trainEpochs', images, width, options.batchSize ?? 100)) {
+      trainer.step(batch);
+      options.onStep?.();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    options.onEpoch?.(epoch);
+  }
+}
+
+/**
+ * The checkpoint in `dir` when it was saved for exactly `recipe` (its config has the same
+ * `recipe`), else undefined; a trainOrLoad function then trains and saves.
+ */
+export function checkpointOfRecipe<C extends { recipe: unknown }>(
+  dir: string,
+  recipe: unknown,
+): Checkpoint<C> | undefined {
+  if (!hasCheckpoint(dir)) return undefined;
+  const saved = loadCheckpoint<C>(dir);
+  if (JSON.stringify(saved.config.recipe) === JSON.stringify(recipe)) return saved;
+  tf.dispose(Object.values(saved.tensors));
+  return undefined;
 }
 
 export interface RbmRecipe {
@@ -266,15 +390,12 @@ export function trainOrLoadRbm(
       `trainOrLoadRbm: recipe.images = ${recipe.images} but images hold ` +
         `${images.length / visible} images of ${visible} pixels`,
     );
-  if (hasCheckpoint(dir)) {
-    const saved = loadCheckpoint<RbmCheckpointConfig>(dir);
-    if (JSON.stringify(saved.config.recipe) === JSON.stringify(recipe)) {
-      const rbm = new RBM(visible, recipe.hidden, { weightScale: 0 });
-      assignVariables(rbm.namedVariables(), saved.tensors, dir);
-      tf.dispose(Object.values(saved.tensors));
-      return { rbm, history: saved.config.history, seconds: saved.config.seconds, loaded: true };
-    }
+  const saved = checkpointOfRecipe<RbmCheckpointConfig>(dir, recipe);
+  if (saved) {
+    const rbm = new RBM(visible, recipe.hidden, { weightScale: 0 });
+    assignVariables(rbm.namedVariables(), saved.tensors, dir);
     tf.dispose(Object.values(saved.tensors));
+    return { rbm, history: saved.config.history, seconds: saved.config.seconds, loaded: true };
   }
   seed(recipe.seed);
   const bias = pixelLogits(images, visible);
