@@ -5,5 +5,6 @@ export * from './dbm-ais';
 export * from './dbm-train';
 export * from './dbn';
 export * from './fvbm';
+export * from './gaussian-rbm';
 export * from './rbm';
 export * from './train';
