@@ -61,3 +61,49 @@ export function moons(n: number, options: MoonsOptions = {}): PointSet2D {
   }
   return { points, labels, size: n, tensor: () => tf.tensor2d(points, [n, 2]) };
 }
+
+/**
+ * log p(x) of the two-moons distribution with the given noise at each row of points [n, 2]. Each
+ * moon is a half circle c(t), t ~ U[0, π], blurred by N(0, noise² I), so
+ *   p(x) = ½ Σ_moons (1/π) ∫_0^π N(x; c(t), noise² I) dt,
+ * computed by the midpoint rule with `nodes` values of t per moon (default 1,000: the nodes are
+ * 0.003 apart along the curve, a small fraction of any noise used here).
+ */
+export function moonsLogDensity(points: tf.Tensor2D, noise = 0.1, nodes = 1000): tf.Tensor1D {
+  if (!(noise > 0) || !Number.isFinite(noise))
+    throw new Error(`moonsLogDensity: noise must be a finite number > 0, got ${noise}`);
+  if (!Number.isInteger(nodes) || nodes < 2)
+    throw new Error(`moonsLogDensity: nodes must be an integer >= 2, got ${nodes}`);
+  if (!(points instanceof tf.Tensor) || points.rank !== 2 || points.shape[1] !== 2)
+    throw new Error(
+      `moonsLogDensity: expected points [n, 2], got ` +
+        `${points instanceof tf.Tensor ? `[${points.shape.join(', ')}]` : typeof points}`,
+    );
+  const curve = new Float32Array(4 * nodes);
+  for (let k = 0; k < nodes; k++) {
+    const t = (Math.PI * (k + 0.5)) / nodes;
+    curve.set([Math.cos(t), Math.sin(t), 1 - Math.cos(t), 0.5 - Math.sin(t)], 4 * k);
+  }
+  const rows = points.shape[0];
+  const chunk = Math.max(1, Math.floor(4e6 / (2 * nodes)));
+  const parts: tf.Tensor1D[] = [];
+  const centers = tf.tensor2d(curve, [2 * nodes, 2]);
+  try {
+    for (let start = 0; start < rows; start += chunk) {
+      parts.push(
+        tf.tidy(() => {
+          const x = tf.slice(points, [start, 0], [Math.min(chunk, rows - start), 2]);
+          const squared = tf.sum(tf.square(tf.sub(x.expandDims(1), centers.expandDims(0))), 2);
+          // mean over the 2 * nodes curve points of N(x; c, noise² I)
+          return tf.sub(
+            tf.logSumExp(tf.div(squared, -2 * noise * noise), 1),
+            Math.log(2 * Math.PI * noise * noise) + Math.log(2 * nodes),
+          ) as tf.Tensor1D;
+        }),
+      );
+    }
+    return tf.concat(parts);
+  } finally {
+    tf.dispose([centers, ...parts]);
+  }
+}

@@ -125,3 +125,23 @@ export function ringCoverage(
     fractionNearMode: near / n,
   };
 }
+
+/** log p(x) of the ring mixture, log (1/K) Σ_k N(x; μ_k, std² I), at each row of points [n, 2]. */
+export function ringLogDensity(points: tf.Tensor2D, options: RingOptions = {}): tf.Tensor1D {
+  const { std } = ringParams(options);
+  if (!(points instanceof tf.Tensor) || points.rank !== 2 || points.shape[1] !== 2)
+    throw new Error(
+      `ringLogDensity: expected points [n, 2], got ` +
+        `${points instanceof tf.Tensor ? `[${points.shape.join(', ')}]` : typeof points}`,
+    );
+  const means = ringMeans(options);
+  return tf.tidy(() => {
+    const mu = tf.tensor2d(means.flat(), [means.length, 2]);
+    const squared = tf.sum(tf.square(tf.sub(points.expandDims(1), mu.expandDims(0))), 2);
+    // log N(x; μ_k, std² I) = -|x - μ_k|² / 2std² - log(2π std²), averaged over the K modes
+    return tf.sub(
+      tf.logSumExp(tf.div(squared, -2 * std * std), 1),
+      Math.log(2 * Math.PI * std * std) + Math.log(means.length),
+    ) as tf.Tensor1D;
+  });
+}
