@@ -1,5 +1,6 @@
 export * as autoregressive from './autoregressive';
 export * as boltzmann from './boltzmann';
+export * as ebm from './ebm';
 export * as flows from './flows';
 export * as gan from './gan';
 export * as gaussian from './gaussian';

@@ -1,0 +1,65 @@
+/**
+ * A 2-D density made exact on a grid: an energy model's Z = ∫ exp(-E) is a sum over a fine grid of
+ * a window that holds the data, so log Z, the normalized density and KL divergences between
+ * densities on the window are exact up to quadrature error (as flows.target does for the energies
+ * of notebook 11).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { gridValues } from '../flows/energies';
+
+export interface GridDensity {
+  /** Cell centres along either axis (the grid is axis × axis over [-halfWidth, halfWidth]²). */
+  axis: number[];
+  /** log p at each cell centre, row-major with rows along x2, normalized on the window. */
+  logDensity: Float64Array;
+  /** log ∫_window exp(f): of the unnormalized log-density f that was given. */
+  logZ: number;
+  cellArea: number;
+}
+
+/**
+ * Normalizes exp(f) on an n × n grid over [-halfWidth, halfWidth]² for a batched log-density f
+ * (e.g. x => -E(x), or a known log p): log p = f - log Σ_cells exp(f) · area.
+ */
+export function normalizeOnGrid(
+  logUnnormalized: (x: tf.Tensor2D) => tf.Tensor1D,
+  halfWidth: number,
+  n: number,
+): GridDensity {
+  const { values, x, cellArea } = gridValues(logUnnormalized, halfWidth, n);
+  let max = -Infinity;
+  for (const f of values) {
+    if (Number.isNaN(f))
+      throw new Error('normalizeOnGrid: the log-density is NaN somewhere on the grid');
+    max = Math.max(max, f);
+  }
+  if (!Number.isFinite(max))
+    throw new Error(`normalizeOnGrid: the largest log-density on the grid is ${max}`);
+  let sum = 0;
+  for (const f of values) sum += Math.exp(f - max);
+  const logZ = max + Math.log(sum * cellArea);
+  return { axis: x, logDensity: Float64Array.from(values, (f) => f - logZ), logZ, cellArea };
+}
+
+/** KL(p || q) = Σ_cells p (log p - log q) · area, in nats, for two densities on the same grid. */
+export function gridKl(p: GridDensity, q: GridDensity): number {
+  if (p.logDensity.length !== q.logDensity.length || p.cellArea !== q.cellArea)
+    throw new Error(
+      `gridKl: the densities are on different grids (${p.axis.length} vs ${q.axis.length} cells ` +
+        `per axis); normalize both with the same halfWidth and n`,
+    );
+  let kl = 0;
+  for (let c = 0; c < p.logDensity.length; c++) {
+    const lp = p.logDensity[c];
+    if (lp > -Infinity) kl += Math.exp(lp) * (lp - q.logDensity[c]) * p.cellArea;
+  }
+  return kl;
+}
+
+/** The density of a GridDensity as rows z[i][j] at (axis[j], axis[i]) for plot.heatmap. */
+export function gridRows(density: GridDensity): number[][] {
+  const n = density.axis.length;
+  return Array.from({ length: n }, (_, i) =>
+    Array.from(density.logDensity.subarray(i * n, (i + 1) * n), Math.exp),
+  );
+}
