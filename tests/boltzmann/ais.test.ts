@@ -9,6 +9,9 @@ const {
   summarizeLogWeights,
   pretrainDeepBeliefNet,
   DeepBeliefNet,
+  transposedRbm,
+  binaryStates,
+  fitRbm,
 } = models.boltzmann;
 
 test('AIS log Z is within 0.5 nats of the exact value on a random 784 x 20 RBM', async () => {
@@ -92,17 +95,88 @@ test('AIS and DBN reject bad inputs', () => {
 test('greedy DBN: second layer learns from first-layer samples; samples are pixel probabilities', async () => {
   await runtime.init({ seed: 2, report: false });
   const images = new Float32Array(200 * 6).map((_, k) => (k % 6 < 3 ? 1 : 0));
-  const dbn = pretrainDeepBeliefNet(images, [6, 5, 4], {
+  const dbn = pretrainDeepBeliefNet(images, [6, 5, 6], {
     epochs: 3,
     batchSize: 20,
     learningRate: 0.1,
   });
   assert.equal(dbn.layers.length, 2);
-  assert.equal(dbn.propagateUp(images, 2).length, 200 * 4);
+  assert.equal(dbn.propagateUp(images, 2).length, 200 * 6);
   const x = dbn.sample(10, 20);
   assert.deepEqual(x.shape, [10, 6]);
   const values = x.dataSync();
   assert.ok(values.every((p) => p >= 0 && p <= 1));
   tf.dispose(x);
   dbn.dispose();
+  const random = pretrainDeepBeliefNet(images, [6, 5, 4], {
+    epochs: 1,
+    batchSize: 20,
+    transposedStart: false,
+  });
+  assert.equal(random.layers[1].hidden, 4);
+  random.dispose();
 });
+
+test(
+  "DBN variational bound: started from the first RBM transposed it equals the RBM's " +
+    'log-likelihood for every draw; after training it stays below the exact log P(v)',
+  async () => {
+    await runtime.init({ seed: 8, report: false });
+    const rbm = RBM.random(6, 4, 1, 0.5);
+    const top = transposedRbm(rbm);
+    const dbn = new DeepBeliefNet([rbm, top]);
+    const v = binaryStates(6);
+    const logZ = rbm.logPartitionExact();
+    assert.ok(Math.abs(top.logPartitionExact() - logZ) < 1e-4, 'the same joint, the same Z');
+    const exact = rbm.logProbability(v, logZ).arraySync();
+    for (let draw = 0; draw < 5; draw++) {
+      const bound = dbn.variationalBoundSample(v, logZ).arraySync();
+      bound.forEach((b, k) =>
+        assert.ok(Math.abs(b - exact[k]) < 1e-4, `v ${k}: ${b} vs ${exact[k]}`),
+      );
+    }
+    // Train the top RBM on samples of q(h1 | v) from a skewed data set, then compare with the
+    // exact DBN likelihood P(v) = Σ_h1 p(v | h1) P_top(h1) (h1 has 4 units).
+    const images = new Float32Array(300 * 6).map((_, k) => (k % 6 < 2 || k % 12 === 7 ? 1 : 0));
+    const hidden = dbn.propagateUp(images, 1);
+    fitRbm(top, hidden, { epochs: 20, batchSize: 20, learningRate: 0.1 }).dispose();
+    const topLogZ = top.logPartitionExact();
+    const h1 = binaryStates(4);
+    const logTop = top.logProbability(h1, topLogZ); // [16]
+    const vs = v.arraySync();
+    const exactDbn = tf.tidy(() => {
+      const logits = tf.add(tf.matMul(h1, rbm.weights, false, true), rbm.visibleBias); // [16, 6]
+      // log p(v | h1) for all v and h1: [64, 16]
+      const logPv = tf.sub(
+        tf.matMul(v, logits, false, true),
+        tf.sum(tf.softplus(logits), 1).reshape([1, -1]),
+      );
+      return tf.logSumExp(tf.add(logPv, logTop.reshape([1, -1])), 1).arraySync() as number[];
+    });
+    let sum = new Array(64).fill(0);
+    const draws = 400;
+    for (let draw = 0; draw < draws; draw++) {
+      const b = dbn.variationalBoundSample(v, topLogZ).arraySync();
+      sum = sum.map((s, k) => s + b[k] / draws);
+    }
+    vs.forEach((_, k) =>
+      assert.ok(sum[k] <= exactDbn[k] + 0.05, `v ${k}: bound ${sum[k]} > log P(v) ${exactDbn[k]}`),
+    );
+    assert.ok(
+      sum.some((b, k) => b < exactDbn[k] - 0.01),
+      'q is no longer the exact posterior: some bound is strictly below',
+    );
+    const avg = dbn.averageVariationalBound(images, topLogZ, 4);
+    assert.ok(Number.isFinite(avg.bound) && avg.standardError > 0);
+    assert.throws(
+      () => dbn.variationalBoundSample(v, NaN),
+      /topLogZ must be a finite number, got NaN/,
+    );
+    assert.throws(
+      () => pretrainDeepBeliefNet(images, [6, 5, 4], { epochs: 1 }),
+      /layer 1 \(5 x 4\) cannot start from layer 0 transposed \(5 x 6\): give it 6 hidden units, or pass transposedStart: false/,
+    );
+    tf.dispose([v, h1, logTop]);
+    dbn.dispose();
+  },
+);

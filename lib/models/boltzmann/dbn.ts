@@ -3,10 +3,19 @@
  * pretrained greedily: an RBM on the images, then a second RBM on the first one's hidden samples h1
  * ~ p(h1 | v). Generation runs a long Gibbs chain in the top RBM (an undirected prior over h1),
  * then one top-down pass v ~ p(v | h1) through the first RBM's weights.
+ *
+ * Why stacking helps: with q(h1 | v) the first RBM's posterior, every DBN satisfies
+ *   log P(v) >= E_q[log p(v | h1) + log P_top(h1) - log q(h1 | v)],
+ * and the second RBM changes only the term E_q[log P_top(h1)]. Started from the first RBM's
+ * transposed parameters (W2 = W1^T, visible and hidden biases swapped), the top RBM's marginal over
+ * h1 is the first RBM's own, q is the exact posterior and the bound equals the first RBM's
+ * log-likelihood; maximum-likelihood training of the top RBM on h1 ~ q then raises
+ * E_q[log P_top(h1)] and with it the bound. That start needs a top layer as large as the visible
+ * layer, and is the default of pretrainDeepBeliefNet.
  */
 import * as tf from '@tensorflow/tfjs';
 import { pixelLogits } from '../../data/pixels';
-import { bernoulli } from './binary';
+import { bernoulli, checkBinaryBatch } from './binary';
 import { RBM } from './rbm';
 import { fitRbm, FitOptions } from './train';
 
@@ -59,9 +68,95 @@ export class DeepBeliefNet {
     return x;
   }
 
+  /**
+   * One Monte Carlo draw per image of the bound above, for v [B, D]: h_{l+1} ~ q(h_{l+1} | h_l)
+   * layer by layer up to the top RBM's visible layer, and
+   *   Σ_l [log p(h_l | h_{l+1}) - log q(h_{l+1} | h_l)] + log P_top(h_top),
+   * with log P_top = -F_top - log Z_top (`topLogZ`, exact or from AIS). Its mean is the bound.
+   */
+  variationalBoundSample(v: tf.Tensor2D, topLogZ: number): tf.Tensor1D {
+    checkBinaryBatch('variationalBoundSample(v)', v, this.layers[0].visible);
+    if (!Number.isFinite(topLogZ))
+      throw new Error(`variationalBoundSample: topLogZ must be a finite number, got ${topLogZ}`);
+    return tf.tidy(() => {
+      // Σ_i [x_i l_i - softplus(l_i)]: log Bernoulli(x; sigmoid(l)) per row
+      const logBernoulli = (x: tf.Tensor, logits: tf.Tensor) =>
+        tf.sum(tf.sub(tf.mul(x, logits), tf.softplus(logits)), 1);
+      let below = v;
+      let total: tf.Tensor = tf.zeros([v.shape[0]]);
+      for (const rbm of this.layers.slice(0, -1)) {
+        const upField = rbm.hiddenField(below);
+        const above = bernoulli(tf.sigmoid(upField)) as tf.Tensor2D;
+        const downField = tf.add(tf.matMul(above, rbm.weights, false, true), rbm.visibleBias);
+        total = tf.add(total, tf.sub(logBernoulli(below, downField), logBernoulli(above, upField)));
+        below = above;
+      }
+      const top = this.layers[this.layers.length - 1];
+      return tf.sub(tf.sub(total, top.freeEnergy(below)), topLogZ) as tf.Tensor1D;
+    });
+  }
+
+  /**
+   * The bound averaged over the rows of `images` [n * D] with `samples` draws each: its estimate
+   * and the Monte Carlo standard error (nats per image).
+   */
+  averageVariationalBound(
+    images: Float32Array,
+    topLogZ: number,
+    samples = 1,
+    batchSize = 1000,
+  ): { bound: number; standardError: number } {
+    const d = this.layers[0].visible;
+    const n = images.length / d;
+    if (!Number.isInteger(n) || n < 2)
+      throw new Error(
+        `averageVariationalBound: need at least 2 whole images of ${d} pixels, got ` +
+          `${images.length} values`,
+      );
+    if (!Number.isInteger(samples) || samples < 1)
+      throw new Error(
+        `averageVariationalBound: samples must be a positive integer, got ${samples}`,
+      );
+    let sum = 0;
+    let sumSquares = 0;
+    for (let start = 0; start < n; start += batchSize) {
+      const m = Math.min(batchSize, n - start);
+      const perImage = tf.tidy(() => {
+        const v = tf.tensor2d(images.subarray(start * d, (start + m) * d), [m, d]);
+        let acc: tf.Tensor = tf.zeros([m]);
+        for (let s = 0; s < samples; s++)
+          acc = tf.add(acc, this.variationalBoundSample(v, topLogZ));
+        return tf.div(acc, samples);
+      });
+      for (const x of perImage.dataSync()) {
+        sum += x;
+        sumSquares += x * x;
+      }
+      perImage.dispose();
+    }
+    const mean = sum / n;
+    return { bound: mean, standardError: Math.sqrt((sumSquares / n - mean * mean) / (n - 1)) };
+  }
+
   dispose(): void {
     this.layers.forEach((l) => l.dispose());
   }
+}
+
+/**
+ * The RBM with the lower RBM's parameters transposed: W^T, the lower hidden bias as visible bias,
+ * the lower visible bias as hidden bias. Its marginal over its visible units is the lower RBM's
+ * marginal over h (the same joint, read upside down).
+ */
+export function transposedRbm(lower: RBM): RBM {
+  const p = tf.tidy(() => ({
+    weights: tf.transpose(lower.weights) as tf.Tensor2D,
+    visibleBias: lower.hiddenBias.clone() as tf.Tensor1D,
+    hiddenBias: lower.visibleBias.clone() as tf.Tensor1D,
+  }));
+  const rbm = RBM.fromParameters(p);
+  tf.dispose(Object.values(p));
+  return rbm;
 }
 
 function propagate(layers: RBM[], images: Float32Array, batchSize: number): Float32Array {
@@ -89,12 +184,18 @@ function propagate(layers: RBM[], images: Float32Array, batchSize: number): Floa
 export interface GreedyOptions extends FitOptions {
   /** Called after each epoch of each layer (layer from 0). */
   onLayerEpoch?: (layer: number, epoch: number, rbm: RBM) => void;
+  /**
+   * Start each RBM above the first from the one below it transposed (default true), so the bound
+   * on log P(v) starts at the lower model's log-likelihood; needs sizes[l + 1] = sizes[l - 1].
+   * false: random weights and the data's biases (the bound may then start lower).
+   */
+  transposedStart?: boolean;
 }
 
 /**
  * Greedy layer-wise pretraining: RBM 0 on the images, then each next RBM on binary samples of the
- * previous hidden layer. `sizes` = [D, H1, H2, ...]; `first` may be an already trained RBM for
- * layer 0.
+ * previous hidden layer, started from the RBM below transposed (see the file comment). `sizes` =
+ * [D, H1, H2, ...]; `first` may be an already trained RBM for layer 0.
  */
 export function pretrainDeepBeliefNet(
   images: Float32Array,
@@ -112,6 +213,16 @@ export function pretrainDeepBeliefNet(
       `pretrainDeepBeliefNet: the given first RBM is ${first.visible}x${first.hidden}, expected ` +
         `${sizes[0]}x${sizes[1]}`,
     );
+  const transposedStart = options.transposedStart ?? true;
+  // layer l - 1 (sizes[l - 1] x sizes[l]) starts as layer l - 2 transposed: sizes[l] = sizes[l - 2]
+  const l = sizes.findIndex((s, k) => k >= 2 && s !== sizes[k - 2]);
+  if (transposedStart && l >= 0)
+    throw new Error(
+      `pretrainDeepBeliefNet: layer ${l - 1} (${sizes[l - 1]} x ${sizes[l]}) cannot start from ` +
+        `layer ${l - 2} transposed (${sizes[l - 1]} x ${sizes[l - 2]}): give it ${sizes[l - 2]} ` +
+        `hidden units, or pass transposedStart: false (then the variational bound is not ` +
+        `guaranteed to start at the lower model's log-likelihood)`,
+    );
   const layers: RBM[] = [];
   let input = images;
   for (let l = 0; l + 1 < sizes.length; l++) {
@@ -119,9 +230,13 @@ export function pretrainDeepBeliefNet(
     if (l === 0 && first) {
       rbm = first;
     } else {
-      const bias = pixelLogits(input, sizes[l]);
-      rbm = new RBM(sizes[l], sizes[l + 1], { visibleBias: bias });
-      bias.dispose();
+      if (l > 0 && transposedStart) {
+        rbm = transposedRbm(layers[l - 1]);
+      } else {
+        const bias = pixelLogits(input, sizes[l]);
+        rbm = new RBM(sizes[l], sizes[l + 1], { visibleBias: bias });
+        bias.dispose();
+      }
       fitRbm(rbm, input, {
         ...options,
         onEpoch: (epoch) => options.onLayerEpoch?.(l, epoch, rbm),

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { progress } from '../../runtime/progress';
 import { random } from '../../runtime/random';
+import { adam } from '../../training/adam';
 import { History } from '../../training/history';
 import { checkFinite, checkOptionNames, checkPoints } from './checks';
 import { EnergyNetwork } from './energy';
@@ -59,7 +60,7 @@ export abstract class EnergyTrainer {
         throw new Error(`${new.target.name}: ${name} must be in [0, 1), got ${beta}`);
     }
     this.learningRate = learningRate;
-    this.optimizer = tf.train.adam(learningRate, beta1, beta2);
+    this.optimizer = adam(learningRate, beta1, beta2);
   }
 
   /** One update on a batch x [B, d]; returns the step's metrics (the first one is the loss). */
