@@ -219,3 +219,32 @@ test('EnergyNetwork rejects bad inputs with clear messages', () => {
   );
   net.dispose();
 });
+
+test('the pieces of the exercises: one Langevin update, the score matching objective, the CD loss', () => {
+  const { langevinUpdate, scoreMatchingObjective, contrastiveDivergenceLoss } = models.ebm;
+  const x = tf.tensor2d([[1, 2]]);
+  const grad = tf.tensor2d([[4, -2]]);
+  const noise = tf.tensor2d([[0.5, -1]]);
+  // x - (ε/2) ∇E + s √ε ξ with ε = 0.25, s = 2: (1 - 0.5 + 0.5, 2 + 0.25 - 1)
+  assert.deepEqual(langevinUpdate(x, grad, noise, 0.25, 2).arraySync(), [[1, 1.25]]);
+  // ½ mean ||ξ/σ - ∇E||², σ = 0.5: ½ ((1 - 4)² + (-2 + 2)²) = 4.5
+  assert.equal(scoreMatchingObjective(grad, noise, 0.5).dataSync()[0], 4.5);
+  // mean(E+) - mean(E-) + α (mean E+² + mean E-²) = 1 - 3 + 0.1 (1.25 + 9) = -0.975
+  const loss = contrastiveDivergenceLoss(tf.tensor1d([0.5, 1.5]), tf.tensor1d([3]), 0.1);
+  assert.ok(Math.abs(loss.dataSync()[0] + 0.975) < 1e-6);
+  tf.dispose([x, grad, noise, loss]);
+});
+
+test('sampleTotalVariation: the empirical cell frequencies against a grid density', async () => {
+  await runtime.init({ seed: 5, report: false });
+  const { sampleTotalVariation } = models.ebm;
+  const uniform = normalizeOnGrid((x) => tf.zeros([x.shape[0]]) as tf.Tensor1D, 1, 4);
+  // every point in one of the 16 equal cells: TV = 1 - 1/16; every point outside: TV = 1
+  const one = tf.fill([10, 2], 0.1) as tf.Tensor2D;
+  assert.ok(Math.abs(sampleTotalVariation(one, uniform) - 15 / 16) < 1e-9);
+  const away = tf.fill([10, 2], 5) as tf.Tensor2D;
+  assert.ok(Math.abs(sampleTotalVariation(away, uniform) - 1) < 1e-9);
+  const spread = tf.randomUniform([40000, 2], -1, 1) as tf.Tensor2D;
+  assert.ok(sampleTotalVariation(spread, uniform) < 0.02);
+  tf.dispose([one, away, spread]);
+});

@@ -70,25 +70,45 @@ export class ContrastiveDivergence extends EnergyTrainer {
     return x;
   }
 
+  /**
+   * One Adam step on the loss for data x [B, d] and negative samples [M, d] (e.g. from negatives):
+   * the positive phase pushes the data's energy down, the negative phase the samples' up.
+   */
+  update(x: tf.Tensor2D, negatives: tf.Tensor2D): EnergyMetrics {
+    return this.minimize((metrics) => {
+      const positive = this.model.energy(x);
+      const negative = this.model.energy(negatives);
+      metrics['E(data)'] = tf.mean(positive);
+      metrics['E(samples)'] = tf.mean(negative);
+      return contrastiveDivergenceLoss(positive, negative, this.regularization);
+    });
+  }
+
+  /** negatives, then update. */
   step(x: tf.Tensor2D): EnergyMetrics {
     const negatives = this.negatives(x.shape[0]);
     try {
-      return this.minimize((metrics) => {
-        const positive = this.model.energy(x);
-        const negative = this.model.energy(negatives);
-        metrics['E(data)'] = tf.mean(positive);
-        metrics['E(samples)'] = tf.mean(negative);
-        // mean E(x+) - mean E(x-) + α (mean E(x+)² + mean E(x-)²)
-        return tf.add(
-          tf.sub(metrics['E(data)'], metrics['E(samples)']),
-          tf.mul(
-            tf.add(tf.mean(tf.square(positive)), tf.mean(tf.square(negative))),
-            this.regularization,
-          ),
-        ) as tf.Scalar;
-      });
+      return this.update(x, negatives);
     } finally {
       negatives.dispose();
     }
   }
+}
+
+/**
+ * L = mean E(x+) - mean E(x-) + α (mean E(x+)² + mean E(x-)²) from the energies of the data
+ * [B] and of the samples [M].
+ */
+export function contrastiveDivergenceLoss(
+  positive: tf.Tensor1D,
+  negative: tf.Tensor1D,
+  regularization: number,
+): tf.Scalar {
+  return tf.tidy(
+    () =>
+      tf.add(
+        tf.sub(tf.mean(positive), tf.mean(negative)),
+        tf.mul(tf.add(tf.mean(tf.square(positive)), tf.mean(tf.square(negative))), regularization),
+      ) as tf.Scalar,
+  );
 }

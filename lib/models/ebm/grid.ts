@@ -6,8 +6,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { gridValues } from '../flows/energies';
+import { checkPoints } from './checks';
 
 export interface GridDensity {
+  /** The window is [-halfWidth, halfWidth]². */
+  halfWidth: number;
   /** Cell centres along either axis (the grid is axis × axis over [-halfWidth, halfWidth]²). */
   axis: number[];
   /** log p at each cell centre, row-major with rows along x2, normalized on the window. */
@@ -38,7 +41,13 @@ export function normalizeOnGrid(
   let sum = 0;
   for (const f of values) sum += Math.exp(f - max);
   const logZ = max + Math.log(sum * cellArea);
-  return { axis: x, logDensity: Float64Array.from(values, (f) => f - logZ), logZ, cellArea };
+  return {
+    halfWidth,
+    axis: x,
+    logDensity: Float64Array.from(values, (f) => f - logZ),
+    logZ,
+    cellArea,
+  };
 }
 
 /** KL(p || q) = Σ_cells p (log p - log q) · area, in nats, for two densities on the same grid. */
@@ -62,4 +71,31 @@ export function gridRows(density: GridDensity): number[][] {
   return Array.from({ length: n }, (_, i) =>
     Array.from(density.logDensity.subarray(i * n, (i + 1) * n), Math.exp),
   );
+}
+
+/**
+ * Total variation between the empirical distribution of `points` [n, 2] over the grid's cells and
+ * the density's cell masses p·area (points outside the window count as mass the density lacks):
+ * ½ Σ_cells |n_c / n - p_c · area| + ½ (fraction outside).
+ */
+export function sampleTotalVariation(points: tf.Tensor2D, density: GridDensity): number {
+  checkPoints('sampleTotalVariation(points)', points, 2);
+  const xy = points.dataSync();
+  const n = points.shape[0];
+  if (n < 1) throw new Error('sampleTotalVariation: no points');
+  const cells = density.axis.length;
+  const h = (2 * density.halfWidth) / cells;
+  const counts = new Float64Array(cells * cells);
+  let outside = 0;
+  for (let k = 0; k < n; k++) {
+    const j = Math.floor((xy[2 * k] + density.halfWidth) / h);
+    const i = Math.floor((xy[2 * k + 1] + density.halfWidth) / h);
+    if (i >= 0 && i < cells && j >= 0 && j < cells) counts[i * cells + j] += 1 / n;
+    else outside += 1 / n;
+  }
+  let tv = outside;
+  density.logDensity.forEach((lp, c) => {
+    tv += Math.abs(counts[c] - Math.exp(lp) * density.cellArea);
+  });
+  return tv / 2;
 }

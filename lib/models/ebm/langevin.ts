@@ -55,6 +55,26 @@ export function langevinSettings(
 }
 
 /**
+ * One Langevin update x - (ε/2) ∇E + s √ε ξ for points x, gradients ∇E and standard normal noise ξ
+ * of the same shape [n, d].
+ */
+export function langevinUpdate(
+  x: tf.Tensor2D,
+  gradient: tf.Tensor2D,
+  noise: tf.Tensor2D,
+  stepSize: number,
+  noiseScale = 1,
+): tf.Tensor2D {
+  return tf.tidy(
+    () =>
+      tf.add(
+        tf.sub(x, tf.mul(gradient, stepSize / 2)),
+        tf.mul(noise, noiseScale * Math.sqrt(stepSize)),
+      ) as tf.Tensor2D,
+  );
+}
+
+/**
  * Runs `options.steps` Langevin updates on every row of x0 [n, d] under `energy`; returns the
  * final points (x0 is left as it is).
  */
@@ -69,14 +89,8 @@ export function langevin(energy: Energy, x0: tf.Tensor2D, options: LangevinOptio
     const next = tf.tidy(() => {
       let grad = energyGradient(energy, x);
       if (gradientClip !== undefined) grad = tf.clipByValue(grad, -gradientClip, gradientClip);
-      const noise = tf.randomNormal(
-        x.shape,
-        0,
-        noiseScale * Math.sqrt(stepSize),
-        'float32',
-        nextSeed(),
-      );
-      const moved = tf.add(tf.sub(x, tf.mul(grad, stepSize / 2)), noise) as tf.Tensor2D;
+      const noise = tf.randomNormal(x.shape, 0, 1, 'float32', nextSeed()) as tf.Tensor2D;
+      const moved = langevinUpdate(x, grad as tf.Tensor2D, noise, stepSize, noiseScale);
       return bounds ? (tf.clipByValue(moved, bounds[0], bounds[1]) as tf.Tensor2D) : moved;
     });
     x.dispose();

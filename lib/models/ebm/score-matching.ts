@@ -17,6 +17,25 @@ function checkSigma(caller: string, sigma: number): void {
     throw new Error(`${caller}: sigma (the noise scale) must be a number > 0, got ${sigma}`);
 }
 
+/**
+ * ½ mean_n ||ε_n/σ - ∇E(x̃_n)||² from the energy's gradients at the noisy points [B, d] and the
+ * noise ε [B, d] that made them: the estimate of J(θ) on one batch.
+ */
+export function scoreMatchingObjective(
+  gradient: tf.Tensor2D,
+  noise: tf.Tensor2D,
+  sigma: number,
+): tf.Scalar {
+  checkSigma('scoreMatchingObjective', sigma);
+  return tf.tidy(
+    () =>
+      tf.mul(
+        tf.mean(tf.sum(tf.square(tf.sub(tf.div(noise, sigma), gradient)), 1)),
+        0.5,
+      ) as tf.Scalar,
+  );
+}
+
 /** J(θ) above, estimated on the batch x [B, d] with one noise draw per point. */
 export function denoisingScoreMatchingLoss(
   energy: Energy,
@@ -28,11 +47,7 @@ export function denoisingScoreMatchingLoss(
   return tf.tidy(() => {
     const eps = tf.randomNormal(x.shape, 0, 1, 'float32', nextSeed());
     const grad = energyGradient(energy, tf.add(x, tf.mul(eps, sigma)) as tf.Tensor2D);
-    // ½ ||-∇E(x̃) + ε/σ||² per point, averaged over the batch
-    return tf.mul(
-      tf.mean(tf.sum(tf.square(tf.sub(tf.div(eps, sigma), grad)), 1)),
-      0.5,
-    ) as tf.Scalar;
+    return scoreMatchingObjective(grad, eps as tf.Tensor2D, sigma);
   });
 }
 
