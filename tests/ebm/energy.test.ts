@@ -248,3 +248,24 @@ test('sampleTotalVariation: the empirical cell frequencies against a grid densit
   assert.ok(sampleTotalVariation(spread, uniform) < 0.02);
   tf.dispose([one, away, spread]);
 });
+
+test('sampleFromGrid draws from the grid density; randomBatch draws rows of the data', async () => {
+  await runtime.init({ seed: 6, report: false });
+  const { sampleFromGrid, sampleTotalVariation, randomBatch } = models.ebm;
+  const density = normalizeOnGrid(
+    (x) => tf.tidy(() => tf.mul(tf.sum(tf.square(x), 1), -2) as tf.Tensor1D),
+    2,
+    20,
+  );
+  const draws = sampleFromGrid(density, 200000);
+  assert.ok(sampleTotalVariation(draws, density) < 0.02, 'draws follow the cell masses');
+  const data = tf.tensor2d([
+    [1, 2],
+    [3, 4],
+  ]);
+  const batch = randomBatch(data, 100).arraySync();
+  assert.ok(batch.every((r) => (r[0] === 1 && r[1] === 2) || (r[0] === 3 && r[1] === 4)));
+  assert.ok(batch.some((r) => r[0] === 1) && batch.some((r) => r[0] === 3));
+  assert.throws(() => sampleFromGrid(density, 0), /n must be a positive integer, got 0/);
+  tf.dispose([draws, data]);
+});

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { gridValues } from '../flows/energies';
+import { random } from '../../runtime/random';
 import { checkPoints } from './checks';
 
 export interface GridDensity {
@@ -98,4 +99,36 @@ export function sampleTotalVariation(points: tf.Tensor2D, density: GridDensity):
     tv += Math.abs(counts[c] - Math.exp(lp) * density.cellArea);
   });
   return tv / 2;
+}
+
+/**
+ * n points [n, 2] drawn from a grid density: a cell with probability p·area, then a uniform point
+ * in it (exact draws of the piecewise-constant density the grid represents).
+ */
+export function sampleFromGrid(density: GridDensity, n: number): tf.Tensor2D {
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`sampleFromGrid: n must be a positive integer, got ${n}`);
+  const cells = density.axis.length;
+  const h = (2 * density.halfWidth) / cells;
+  const cumulative = new Float64Array(cells * cells);
+  let total = 0;
+  density.logDensity.forEach((lp, c) => {
+    total += Math.exp(lp) * density.cellArea;
+    cumulative[c] = total;
+  });
+  const points = new Float32Array(2 * n);
+  for (let k = 0; k < n; k++) {
+    const u = random() * total;
+    let lo = 0;
+    let hi = cumulative.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cumulative[mid] < u) lo = mid + 1;
+      else hi = mid;
+    }
+    const [i, j] = [Math.floor(lo / cells), lo % cells];
+    points[2 * k] = -density.halfWidth + (j + random()) * h;
+    points[2 * k + 1] = -density.halfWidth + (i + random()) * h;
+  }
+  return tf.tensor2d(points, [n, 2]);
 }

@@ -37,6 +37,18 @@ export interface EnergyFitOptions {
   historyEvery?: number;
 }
 
+/** `batchSize` rows of data [n, d] drawn uniformly at random with replacement. */
+export function randomBatch(data: tf.Tensor2D, batchSize: number): tf.Tensor2D {
+  checkPoints('randomBatch(data)', data);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new Error(`randomBatch: batchSize must be a positive integer, got ${batchSize}`);
+  const n = data.shape[0];
+  return tf.tidy(() => {
+    const rows = Int32Array.from({ length: batchSize }, () => Math.floor(random() * n));
+    return tf.gather(data, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
+  });
+}
+
 export abstract class EnergyTrainer {
   readonly optimizer: tf.Optimizer;
   readonly learningRate: number;
@@ -117,7 +129,6 @@ export abstract class EnergyTrainer {
       if (!Number.isInteger(value) || value < 1)
         throw new Error(`${this.name}.fit: ${name} must be a positive integer, got ${value}`);
     }
-    const n = data.shape[0];
     const bar =
       options.progress === false
         ? undefined
@@ -126,12 +137,7 @@ export abstract class EnergyTrainer {
           });
     const all: EnergyMetrics[] = [];
     for (let s = 0; s < steps; s++) {
-      const indices = tf.tensor1d(
-        Int32Array.from({ length: batchSize }, () => Math.floor(random() * n)),
-        'int32',
-      );
-      const batch = tf.gather(data, indices) as tf.Tensor2D;
-      indices.dispose();
+      const batch = randomBatch(data, batchSize);
       let metrics: EnergyMetrics;
       try {
         metrics = this.step(batch);
