@@ -269,3 +269,31 @@ test('sampleFromGrid draws from the grid density; randomBatch draws rows of the 
   assert.throws(() => sampleFromGrid(density, 0), /n must be a positive integer, got 0/);
   tf.dispose([draws, data]);
 });
+
+test('pathsOverDensity draws the density and each path with its start and end marked', async () => {
+  await runtime.init({ seed: 7, report: false });
+  const density = normalizeOnGrid((x) => tf.zeros([x.shape[0]]) as tf.Tensor1D, 1, 4);
+  const paths = [
+    [
+      [0, 0],
+      [0.5, 0.1],
+      [0.6, -0.2],
+    ],
+    [
+      [-1, 1],
+      [-0.8, 0.7],
+    ],
+  ];
+  const fig = models.ebm.pathsOverDensity(density, paths, { title: 't' });
+  assert.equal(fig.data.length, 1 + 2 * paths.length);
+  assert.equal(fig.data[0].type, 'heatmap');
+  assert.deepEqual(fig.data[1].x, [0, 0.5, 0.6]);
+  assert.deepEqual(fig.data[2].x, [0, 0.6], 'markers at the start and the end');
+  assert.deepEqual(fig.data[4].y, [1, 0.7]);
+  const layout = fig.layout as {
+    xaxis: { title: { text: string } };
+    yaxis: { scaleanchor: string };
+  };
+  assert.equal(layout.xaxis.title.text, 'x₁');
+  assert.equal(layout.yaxis.scaleanchor, 'x');
+});

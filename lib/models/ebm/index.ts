@@ -2,6 +2,7 @@ export * from './buffer';
 export * from './checks';
 export * from './contrastive';
 export * from './energy';
+export * from './figures';
 export * from './grid';
 export * from './langevin';
 export * from './score-matching';
