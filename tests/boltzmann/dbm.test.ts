@@ -358,6 +358,14 @@ test('trainOrLoadDbm: pretraining, joint training, save and reload of the same r
       trainOrLoadDbm(dir, images, { ...recipe, images: 100 }),
       /recipe.images = 100 but images hold 200 images of 8 pixels/,
     );
+    const exploding = { epochs: 1, batchSize: 20, learningRate: 1e38, momentum: 0.9 };
+    await assert.rejects(
+      trainOrLoadDbm(path.join(dir, 'diverged'), images, {
+        ...recipe,
+        bottom: exploding,
+      }),
+      /bottom training diverged in epoch 1 \(reconstruction error NaN\); lower its learning rate/,
+    );
     [first, again, retrained].forEach((t) => t.dbm.dispose());
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

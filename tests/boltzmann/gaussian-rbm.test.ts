@@ -164,6 +164,13 @@ test('trainOrLoadGaussianRbm saves σ with the weights; bad inputs are clear err
     assert.deepEqual(again.rbm.weights.dataSync(), first.rbm.weights.dataSync());
     // uniform pixels: σ = 1/√12 each
     first.rbm.sigma.dataSync().forEach((s) => assert.ok(Math.abs(s - Math.sqrt(1 / 12)) < 0.03));
+    await assert.rejects(
+      trainOrLoadGaussianRbm(path.join(dir, 'diverged'), images, 4, {
+        ...recipe,
+        fit: { ...recipe.fit, learningRate: 1e38, momentum: 0.9 },
+      }),
+      /training diverged in epoch 1 \(reconstruction error (NaN|Infinity)\); lower the learning rate/,
+    );
     [first, again].forEach((t) => t.rbm.dispose());
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -342,6 +342,11 @@ export async function trainOrLoadDbm(
   const history: DbmEpochRow[] = [];
   const started = Date.now();
   const record = (stage: DbmEpochRow['stage'], epoch: number, reconstruction: number) => {
+    if (!Number.isFinite(reconstruction))
+      throw new Error(
+        `trainOrLoadDbm: ${stage} training diverged in epoch ${epoch} (reconstruction error ` +
+          `${reconstruction}); lower its learning rate`,
+      );
     const row = { stage, epoch, reconstruction, seconds: (Date.now() - started) / 1000 };
     history.push(row);
     onEpoch?.(row);

@@ -342,6 +342,11 @@ export async function trainOrLoadGaussianRbm(
               )
               .dataSync()[0],
         );
+        if (!Number.isFinite(reconstruction))
+          throw new Error(
+            `trainOrLoadGaussianRbm: training diverged in epoch ${epoch} (reconstruction error ` +
+              `${reconstruction}); lower the learning rate`,
+          );
         const row = { epoch, reconstruction, seconds: (Date.now() - started) / 1000 };
         history.push(row);
         onEpoch?.(row);
