@@ -9,6 +9,7 @@ const {
   denoisingScoreMatchingLoss,
   normalizeOnGrid,
   gridKl,
+  massAwayFrom,
 } = models.ebm;
 
 const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor) =>
@@ -157,8 +158,15 @@ test('grid normalization: log Z and KL of Gaussians against their closed forms',
   const exact = 2 * Math.log(0.8 / 0.5) + (2 * 0.25 + d2) / (2 * 0.64) - 1;
   assert.ok(Math.abs(gridKl(p, q) - exact) < 1e-3, `KL ${gridKl(p, q)} vs ${exact}`);
   assert.ok(Math.abs(gridKl(p, p)) < 1e-12);
+  // Where N(c1, 0.5²) is below 1% of its peak, |x - c1|² > 2 · 0.25 · log 100: the mass of
+  // N(c1, 0.5²) there is exp(-log 100) = 0.01 (the squared radius is exponential in 2-D).
+  assert.ok(Math.abs(massAwayFrom(p, p) - 0.01) < 2e-3, `${massAwayFrom(p, p)}`);
+  assert.ok(massAwayFrom(q, p) > 0.1, 'the wider, shifted Gaussian spends more');
   const coarse = normalizeOnGrid(gaussian([0, 0], 1), 4, 50);
   assert.throws(() => gridKl(p, coarse), /different grids \(200 vs 50 cells per axis\)/);
+  assert.throws(() => massAwayFrom(coarse, p), /massAwayFrom: .*different grids/);
+  for (const fraction of [0, 1, NaN])
+    assert.throws(() => massAwayFrom(q, p, fraction), /fraction must be in \(0, 1\)/);
   assert.throws(
     () => normalizeOnGrid(() => tf.fill([40000], NaN) as tf.Tensor1D, 4, 200),
     /log-density is NaN/,

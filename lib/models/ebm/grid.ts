@@ -51,13 +51,17 @@ export function normalizeOnGrid(
   };
 }
 
-/** KL(p || q) = Σ_cells p (log p - log q) · area, in nats, for two densities on the same grid. */
-export function gridKl(p: GridDensity, q: GridDensity): number {
+function checkSameGrid(name: string, p: GridDensity, q: GridDensity): void {
   if (p.logDensity.length !== q.logDensity.length || p.cellArea !== q.cellArea)
     throw new Error(
-      `gridKl: the densities are on different grids (${p.axis.length} vs ${q.axis.length} cells ` +
-        `per axis); normalize both with the same halfWidth and n`,
+      `${name}: the densities are on different grids (${p.axis.length} vs ${q.axis.length} ` +
+        `cells per axis); normalize both with the same halfWidth and n`,
     );
+}
+
+/** KL(p || q) = Σ_cells p (log p - log q) · area, in nats, for two densities on the same grid. */
+export function gridKl(p: GridDensity, q: GridDensity): number {
+  checkSameGrid('gridKl', p, q);
   let kl = 0;
   for (let c = 0; c < p.logDensity.length; c++) {
     const lp = p.logDensity[c];
@@ -131,4 +135,23 @@ export function sampleFromGrid(density: GridDensity, n: number): tf.Tensor2D {
     points[2 * k + 1] = -density.halfWidth + (i + random()) * h;
   }
   return tf.tensor2d(points, [n, 2]);
+}
+
+/**
+ * The probability q puts on the cells where p is below `fraction` of its peak: the mass a model
+ * spends away from the data (p the data's density, q the model's), which KL(p || q) pays for
+ * through the normalization.
+ */
+export function massAwayFrom(q: GridDensity, p: GridDensity, fraction = 0.01): number {
+  checkSameGrid('massAwayFrom', q, p);
+  if (!(fraction > 0 && fraction < 1))
+    throw new Error(`massAwayFrom: fraction must be in (0, 1), got ${fraction}`);
+  let peak = -Infinity;
+  for (const lp of p.logDensity) peak = Math.max(peak, lp);
+  const threshold = peak + Math.log(fraction);
+  let mass = 0;
+  q.logDensity.forEach((lq, c) => {
+    if (p.logDensity[c] < threshold) mass += Math.exp(lq) * q.cellArea;
+  });
+  return mass;
 }
