@@ -30,18 +30,30 @@ export function histogramDensity(
   return { x: Array.from({ length: bins }, (_, j) => -halfWidth + (j + 0.5) * h), z };
 }
 
-/** Densities z[i][j] on the grid x × x as heatmaps in one row of panels, each with its title. */
+/**
+ * Densities z[i][j] on the grid x × x as heatmaps in one row of panels, each with its title; a
+ * panel with its own cell centres `x` (a histogram with fewer bins, say) is drawn on those.
+ */
 export function densityPanels(
-  panels: { title: string; z: number[][] }[],
+  panels: { title: string; z: number[][]; x?: number[] }[],
   x: number[],
-  options: { title?: string; height?: number } = {},
+  options: { title?: string; height?: number; axisTitles?: [string, string] } = {},
 ): Figure {
   if (panels.length === 0) throw new Error('densityPanels needs at least one panel');
+  for (const p of panels) {
+    const n = (p.x ?? x).length;
+    if (p.z.length !== n || p.z.some((row) => row.length !== n))
+      throw new Error(
+        `densityPanels: panel '${p.title}' has a ${p.z.length} x ${p.z[0]?.length ?? 0} grid ` +
+          `for ${n} cell centres per axis; give the panel its own x (e.g. histogramDensity's)`,
+      );
+  }
+  const [xTitle, yTitle] = options.axisTitles ?? ['z₁', 'z₂'];
   const P = panels.length;
   const traces: Trace[] = panels.map((p, k) => ({
     type: 'heatmap',
-    x,
-    y: x,
+    x: p.x ?? x,
+    y: p.x ?? x,
     z: p.z,
     colorscale: SEQUENTIAL,
     showscale: false,
@@ -59,11 +71,11 @@ export function densityPanels(
     const suffix = k === 0 ? '' : String(k + 1);
     fig.layout[`xaxis${suffix}`] = {
       domain: [k * (w + gap), k * (w + gap) + w],
-      title: { text: 'z₁' },
+      title: { text: xTitle },
       anchor: `y${suffix}`,
     };
     fig.layout[`yaxis${suffix}`] = {
-      title: { text: k === 0 ? 'z₂' : '' },
+      title: { text: k === 0 ? yTitle : '' },
       anchor: `x${suffix}`,
       scaleanchor: `x${suffix}`,
       showticklabels: k === 0,
