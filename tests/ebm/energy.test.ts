@@ -301,7 +301,9 @@ test('pathsOverDensity draws the density and each path with its start and end ma
   const layout = fig.layout as {
     xaxis: { title: { text: string } };
     yaxis: { scaleanchor: string };
+    legend: { orientation: string; y: number };
   };
   assert.equal(layout.xaxis.title.text, 'x₁');
   assert.equal(layout.yaxis.scaleanchor, 'x');
+  assert.ok(layout.legend.orientation === 'h' && layout.legend.y < 0, 'legend under the plot');
 });

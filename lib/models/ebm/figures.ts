@@ -41,12 +41,22 @@ export function pathsOverDensity(
       hoverinfo: 'skip',
     });
   });
-  return figure(traces, {
+  const fig = figure(traces, {
     title: options.title,
     xTitle: 'x₁',
     yTitle: 'x₂',
     equalAxes: true,
     width: 560,
-    height: 480,
+    height: 540,
   });
+  // The colour bar takes the right margin; the chains' legend goes in one row under the plot.
+  fig.layout.legend = {
+    ...(fig.layout.legend as object),
+    orientation: 'h',
+    x: 0,
+    y: -0.2,
+    yanchor: 'top',
+  };
+  fig.layout.margin = { ...(fig.layout.margin as object), b: 110 };
+  return fig;
 }
