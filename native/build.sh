@@ -22,5 +22,5 @@ mkdir -p build
 # shellcheck disable=SC2086 # the flag variables hold several words
 ${CC:-cc} -O3 $MARCH -fno-math-errno -fno-trapping-math -ffp-contract=off -fPIC -shared -std=c11 \
   -Wall -Wextra -Wno-unused-parameter -DNODE_GYP_MODULE_NAME=genlab_native -I"$NODE_INCLUDE" \
-  $BLAS_CFLAGS genlab_native.c -o build/genlab_native.node $BLAS_LIBS
+  $BLAS_CFLAGS genlab_native.c genlab_conv.c -o build/genlab_native.node $BLAS_LIBS
 echo "built $(pwd)/build/genlab_native.node"

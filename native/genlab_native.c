@@ -7,42 +7,15 @@
  * Built by native/build.sh; loaded when present by lib/runtime/kernels (which falls back to pure wasm).
  */
 #include <math.h>
-#include <node_api.h>
-#include <stdbool.h>
-#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cblas.h>
-
-/*
- * The elementwise loops are compiled twice, for AVX2 + FMA (x86-64-v3) and for the baseline x86-64,
- * and the loader picks the one the CPU runs (GCC/Clang target_clones on x86-64 ELF). So the addon
- * needs no -march=native to be fast and runs on any x86-64 CPU; native/build.sh adds -march=native
- * only when GENLAB_MARCH_NATIVE=1. Elsewhere (ARM, macOS) the compiler's default target is used.
- */
-#if defined(__x86_64__) && defined(__ELF__) && defined(__GNUC__)
-#define HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define HOT
-#endif
+#include "genlab_native.h"
 
 extern void openblas_set_num_threads(int);
 extern int openblas_get_num_threads(void);
 
-/* Activation codes shared with lib/runtime/kernels (ACTIVATION_CODES). */
-enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_SIGMOID = 2, ACT_TANH = 3, ACT_LEAKY_RELU = 4, ACT_SOFTPLUS = 5 };
-
-#define MAX_ARGS 20
-
-typedef struct {
-  napi_env env;
-  uint8_t *heap;
-  size_t length;
-  napi_value argv[MAX_ARGS];
-  size_t argc;
-  bool failed;
-} Args;
-
-static bool args_init(Args *a, napi_env env, napi_callback_info info, size_t expected, const char *name) {
+bool args_init(Args *a, napi_env env, napi_callback_info info, size_t expected, const char *name) {
   a->env = env;
   a->argc = MAX_ARGS;
   a->failed = false;
@@ -61,20 +34,19 @@ static bool args_init(Args *a, napi_env env, napi_callback_info info, size_t exp
   return true;
 }
 
-static int64_t arg_int(Args *a, size_t i) {
+int64_t arg_int(Args *a, size_t i) {
   int64_t x = 0;
   if (napi_get_value_int64(a->env, a->argv[i], &x) != napi_ok) a->failed = true;
   return x;
 }
 
-static double arg_double(Args *a, size_t i) {
+double arg_double(Args *a, size_t i) {
   double x = 0;
   if (napi_get_value_double(a->env, a->argv[i], &x) != napi_ok) a->failed = true;
   return x;
 }
 
-/* Pointer to `count` floats at byte `offset` of the heap, or NULL (and a thrown RangeError) if outside it. */
-static float *heap_floats(Args *a, int64_t offset, int64_t count) {
+float *heap_floats(Args *a, int64_t offset, int64_t count) {
   if (a->failed || offset < 0 || count < 0 || offset % 4 != 0 || offset + count * 4 > (int64_t)a->length) {
     if (!a->failed) napi_throw_range_error(a->env, NULL, "genlab_native: operand outside the wasm heap");
     a->failed = true;
@@ -220,8 +192,8 @@ static inline float v_tanh(float x) {
     }                                                      \
   }
 
-HOT static void apply_bias_activation(float *restrict y, const float *restrict bias, int64_t rows, int64_t cols, int act,
-                                  float alpha) {
+HOT void apply_bias_activation(float *restrict y, const float *restrict bias, int64_t rows, int64_t cols, int act,
+                           float alpha) {
   switch (act) {
     case ACT_RELU: ELEMENTWISE(z > 0.0f ? z : 0.0f); break;
     case ACT_SIGMOID: ELEMENTWISE(v_sigmoid(z)); break;
@@ -592,6 +564,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"threads", NULL, get_threads, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  genlab_conv_register(env, exports);
   return exports;
 }
 

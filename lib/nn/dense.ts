@@ -11,6 +11,14 @@ export type Activation = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'leakyRelu' | 
 
 const ACTIVATIONS: Activation[] = ['linear', 'relu', 'sigmoid', 'tanh', 'leakyRelu', 'softplus'];
 
+/** Throws if `activation` is not one of the kit's activations (`what` names the caller). */
+export function checkActivation(what: string, activation: Activation): void {
+  if (!ACTIVATIONS.includes(activation))
+    throw new Error(
+      `${what}: unknown activation '${activation}': use one of ${ACTIVATIONS.join(', ')}`,
+    );
+}
+
 /** Applies an activation by name. */
 export function activate(x: tf.Tensor, activation: Activation): tf.Tensor {
   switch (activation) {
@@ -40,10 +48,7 @@ export function dense(
   b: tf.Tensor1D,
   activation: Activation = 'linear',
 ): tf.Tensor2D {
-  if (!ACTIVATIONS.includes(activation))
-    throw new Error(
-      `dense: unknown activation '${activation}': use one of ${ACTIVATIONS.join(', ')}`,
-    );
+  checkActivation('dense', activation);
   if (
     x.rank !== 2 ||
     w.rank !== 2 ||
@@ -88,11 +93,8 @@ export class Dense {
     checkDim('Dense inDim', inDim);
     checkDim('Dense outDim', outDim);
     this.activation = options.activation ?? 'linear';
-    if (!ACTIVATIONS.includes(this.activation))
-      throw new Error(
-        `unknown activation '${this.activation}': use one of ${ACTIVATIONS.join(', ')}`,
-      );
     this.name = options.name ?? 'dense';
+    checkActivation(this.name, this.activation);
     const bound = 1 / Math.sqrt(inDim);
     // tf.variable shares its initial tensor's data; tidy disposes the initial tensors' own handles.
     this.w = tf.tidy(() =>

@@ -1,1 +1,3 @@
 export * from './dense';
+export * from './conv';
+export * from './batchnorm';

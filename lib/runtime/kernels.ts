@@ -24,16 +24,17 @@
  *    native pass (the same numbers as its JavaScript path, which cost 5-10% of an RBM update);
  *  - adds `GenlabBernoulliNll` (the VAE's binary cross-entropy with logits, summed per row: one
  *    pass instead of 9 kernels) with a one-pass gradient sigmoid(l) - x instead of 15 more;
- *  - registers wasm's missing Conv2DBackpropFilter as a kernel that throws a clear error.
+ *  - with lib/runtime/conv-kernels, convolutions and batch norm (installConvKernels).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { KIT_DIR } from './paths';
 import { fillUniform, generatorState, restoreGeneratorState } from './random';
+import { installConvKernels } from './conv-kernels';
 
 /** The addon's functions (native/genlab_native.c); offsets are byte offsets into the wasm heap. */
-interface NativeKernels {
+export interface NativeKernels {
   sgemm(
     heap: ArrayBuffer,
     ta: boolean,
@@ -132,7 +133,7 @@ interface NativeKernels {
 }
 
 /** The wasm backend's internals this module uses (tfjs-backend-wasm 4.22 BackendWasm). */
-interface WasmBackend {
+export interface WasmBackend {
   wasm: { HEAPU8: Uint8Array };
   dataIdMap: { get(dataId: object): { memoryOffset: number; id: number } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -232,10 +233,11 @@ function threadsFromEnv(): number {
   return n;
 }
 
-const offset = (backend: WasmBackend, t: tf.TensorInfo): number =>
+export const offset = (backend: WasmBackend, t: tf.TensorInfo): number =>
   backend.dataIdMap.get(t.dataId).memoryOffset;
-const heap = (backend: WasmBackend): ArrayBuffer => backend.wasm.HEAPU8.buffer as ArrayBuffer;
-const sizeOf = (shape: number[]): number => shape.reduce((p, d) => p * d, 1);
+export const heap = (backend: WasmBackend): ArrayBuffer =>
+  backend.wasm.HEAPU8.buffer as ArrayBuffer;
+export const sizeOf = (shape: number[]): number => shape.reduce((p, d) => p * d, 1);
 
 /**
  * Shapes of a (batched) product op(a) op(b) with numpy-style broadcasting of one batch dimension.
@@ -322,7 +324,7 @@ type WasmKernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 /** A stock kernel with one output, as a replacement calls it. */
 type StockKernel = (args: KernelArgs) => tf.TensorInfo;
 
-function registerWasmKernel(name: string, kernel: WasmKernel): void {
+export function registerWasmKernel(name: string, kernel: WasmKernel): void {
   tf.registerKernel({
     kernelName: name,
     backendName: 'wasm',
@@ -334,7 +336,7 @@ function registerWasmKernel(name: string, kernel: WasmKernel): void {
  * Replaces the wasm backend's kernel `name` by `replacement(original)`, where `original` runs the
  * stock kernel (for the cases a replacement leaves to it). Does nothing if wasm has no such kernel.
  */
-function overrideWasmKernel(
+export function overrideWasmKernel(
   name: string,
   replacement: (original: StockKernel) => WasmKernel,
 ): void {
@@ -350,7 +352,7 @@ function overrideWasmKernel(
   registerWasmKernel(name, replacement(original));
 }
 
-function checkFloat32(kernel: string, ...tensors: tf.TensorInfo[]): void {
+export function checkFloat32(kernel: string, ...tensors: tf.TensorInfo[]): void {
   for (const t of tensors) {
     if (t.dtype !== 'float32')
       throw new Error(
@@ -970,23 +972,6 @@ export function fusedAdamApply(
   state.incrementIterations();
 }
 
-/**
- * wasm has no Conv2DBackpropFilter: fail with a message that says what to do instead of tfjs's
- * generic one.
- */
-function installConvFilterGradError(): void {
-  if (tf.getKernel(tf.Conv2DBackpropFilter, 'wasm')) return;
-  registerWasmKernel(tf.Conv2DBackpropFilter, () => {
-    throw new Error(
-      'Training convolutional layers is not supported on the wasm backend (it has no ' +
-        'Conv2DBackpropFilter kernel). ' +
-        "Train convolutional models with runtime.init({ backend: 'cpu' }) (slow) or the native " +
-        "backend ('tensorflow', `npm run native`); " +
-        'the MLP models of the kit train fast on wasm.',
-    );
-  });
-}
-
 /** The TensorFlow.js version the kernels above were written for and tested against. */
 export const KERNELS_TFJS_VERSION = '4.22.0';
 
@@ -1061,7 +1046,7 @@ export function installWasmKernels(choice: KernelChoice = kernelChoiceFromEnv())
     installBernoulli();
     installBernoulliNll();
   }
-  installConvFilterGradError();
+  installConvKernels(native);
   installed = { active: true, native: native !== undefined, threads, reason: loaded.reason };
   if (loaded.warning) installed.warning = loaded.warning;
   return installed;
