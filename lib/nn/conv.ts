@@ -61,6 +61,50 @@ export function convOutputSize(size: number, kernel: number, stride: number, pad
   return Math.floor((size + 2 * p - kernel) / stride) + 1;
 }
 
+/** Throws unless `shape` is [height, width, channels] of positive integers (`what`: the owner). */
+export function checkImageShape(what: string, shape: unknown): void {
+  if (
+    !Array.isArray(shape) ||
+    shape.length !== 3 ||
+    shape.some((d) => !Number.isInteger(d) || d < 1)
+  )
+    throw new Error(
+      `${what}: imageShape must be [height, width, channels] of positive integers, got ` +
+        `${JSON.stringify(shape)}`,
+    );
+}
+
+/** Throws unless `channels` lists at least one positive integer (`what` names the field). */
+export function checkChannelList(what: string, channels: unknown): void {
+  if (
+    !Array.isArray(channels) ||
+    channels.length === 0 ||
+    channels.some((c) => !Number.isInteger(c) || c < 1)
+  )
+    throw new Error(
+      `${what} must list at least one positive integer, got ${JSON.stringify(channels)}`,
+    );
+}
+
+/**
+ * [height, width] of the smallest map after `layers` halvings by stride-2 convolutions (4x4,
+ * padding 1) of an image [height, width, ...]: an error naming `what` unless 2^layers divides both.
+ */
+export function halvedMapSize(
+  imageShape: number[],
+  layers: number,
+  what: string,
+): [number, number] {
+  const f = 2 ** layers;
+  const [h, w] = imageShape;
+  if (h % f !== 0 || w % f !== 0)
+    throw new Error(
+      `${what}: ${layers} stride-2 layers need an image side divisible by ${f}, got imageShape ` +
+        `[${imageShape}]`,
+    );
+  return [h / f, w / f];
+}
+
 /** One axis of a transposed convolution's output: out = (in - 1) s - 2p + k + outputPadding. */
 export function convTransposeOutputSize(
   size: number,

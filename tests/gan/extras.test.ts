@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { data, metrics, models, runtime, tf } from 'genlab';
+import { data, metrics, models, nn, runtime, tf } from 'genlab';
 
 const {
   GAN,
@@ -28,7 +28,7 @@ test('setup', async () => {
 
 test('packing: D judges pack consecutive rows as one input', () => {
   const gan = new GAN({ ...SMALL, pack: 2 });
-  assert.equal(gan.discriminator.inDim, 4);
+  assert.equal((gan.discriminator as nn.MLP).inDim, 4);
   const x = tf.tensor2d([
     [1, 2],
     [3, 4],
@@ -102,12 +102,12 @@ test('a discriminator step changes D only; instance noise leaks nothing', () => 
   const gan = new GAN(SMALL);
   const trainer = new GanTrainer(gan, { instanceNoise: 0.1 });
   const real = data.sampleRing(16);
-  const g0 = gan.generator.layers[0].w.dataSync().slice();
-  const d0 = gan.discriminator.layers[0].w.dataSync().slice();
+  const g0 = gan.generator.variables()[0].dataSync().slice();
+  const d0 = gan.discriminator.variables()[0].dataSync().slice();
   const s = trainer.discriminatorStep(real);
   assert.ok(s.dReal > 0 && s.dReal < 1 && s.discriminatorLoss > 0);
-  assert.deepEqual(gan.generator.layers[0].w.dataSync(), g0);
-  assert.notDeepEqual(gan.discriminator.layers[0].w.dataSync(), d0);
+  assert.deepEqual(gan.generator.variables()[0].dataSync(), g0);
+  assert.notDeepEqual(gan.discriminator.variables()[0].dataSync(), d0);
   trainer.step(real);
   const before = tf.memory().numTensors;
   for (let i = 0; i < 3; i++) trainer.step(real);
@@ -204,8 +204,8 @@ test('trainMnistGan: one metric row per epoch, saved and reloaded identically', 
   assert.deepEqual(again.epochs.rows, run.epochs.rows);
   assert.deepEqual(Array.from(again.grids[2].samples), Array.from(run.grids[2].samples));
   assert.deepEqual(
-    again.gan.generator.layers[0].w.dataSync(),
-    run.gan.generator.layers[0].w.dataSync(),
+    again.gan.generator.variables()[0].dataSync(),
+    run.gan.generator.variables()[0].dataSync(),
   );
   assert.throws(
     () => trainMnistGan(classifier, { ...options, epochs: 0 }),

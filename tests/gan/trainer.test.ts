@@ -38,16 +38,16 @@ test('a step reports consistent statistics and changes both networks', () => {
   const gan = new GAN(SMALL);
   const trainer = new GanTrainer(gan, { generatorLoss: 'minimax', generatorLearningRate: 1e-2 });
   const real = data.sampleRing(32);
-  const g0 = gan.generator.layers[0].w.dataSync().slice();
-  const d0 = gan.discriminator.layers[0].w.dataSync().slice();
+  const g0 = gan.generator.variables()[0].dataSync().slice();
+  const d0 = gan.discriminator.variables()[0].dataSync().slice();
   const s = trainer.step(real);
   assert.ok(s.dReal > 0 && s.dReal < 1 && s.dFake > 0 && s.dFake < 1);
   assert.ok(s.generatorLoss < 0, 'the minimax loss log(1 - D) is negative');
   // L_D >= -log mean D(x) - log(1 - mean D(G(z))) by Jensen (both -log terms are convex).
   assert.ok(s.discriminatorLoss >= -Math.log(s.dReal) - Math.log(1 - s.dFake) - 1e-5);
   assert.ok(s.generatorGradNorm > 0);
-  assert.notDeepEqual(gan.generator.layers[0].w.dataSync(), g0);
-  assert.notDeepEqual(gan.discriminator.layers[0].w.dataSync(), d0);
+  assert.notDeepEqual(gan.generator.variables()[0].dataSync(), g0);
+  assert.notDeepEqual(gan.discriminator.variables()[0].dataSync(), d0);
   trainer.dispose();
   gan.dispose();
   real.dispose();
@@ -74,7 +74,7 @@ test('for one sample the minimax / non-saturating gradient-norm ratio is D/(1-D)
   const gan = new GAN(SMALL);
   const z = gan.sampleLatent(1);
   for (const shift of [0, -6]) {
-    gan.discriminator.layers[1].b.assign(tf.fill([1], shift) as tf.Tensor1D);
+    gan.discriminator.namedVariables()['D.1.b'].assign(tf.fill([1], shift) as tf.Tensor1D);
     const logit = tf.tidy(() => gan.logits(gan.generate(z))).dataSync()[0];
     const ratio =
       generatorGradientNorm(gan, 'minimax', z) / generatorGradientNorm(gan, 'nonSaturating', z);

@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { nn, runtime, tf, training } from 'genlab';
+import { assertClose, on } from './checks';
 
 before(async () => {
   await runtime.init({ seed: 0, report: false, backend: 'wasm' });
@@ -257,7 +258,7 @@ test('BatchNorm rejects bad inputs and options with a message naming the layer',
 });
 
 test('conv layers and batch norm run on the cpu backend with the same numbers as on wasm', async () => {
-  const run = (): Float32Array[] => {
+  const run = (): tf.Tensor[] => {
     runtime.seed(12);
     const conv = new nn.Conv2d(1, 3, 3, { stride: 2, padding: 1, bias: false });
     const bn = new nn.BatchNorm(3, { activation: 'leakyRelu' });
@@ -268,20 +269,10 @@ test('conv layers and batch norm run on the cpu backend with the same numbers as
         tf.sum(up.apply(bn.apply(conv.apply(x), { training: true }) as tf.Tensor4D)) as tf.Scalar,
       [conv.w, up.w],
     );
-    const out = [value, grads[conv.w.name], grads[up.w.name]].map(
-      (t) => t.dataSync() as Float32Array,
-    );
-    tf.dispose([x, value, ...Object.values(grads)]);
     [conv, bn, up].forEach((l) => l.dispose());
-    return out;
+    return [value, grads[conv.w.name], grads[up.w.name]];
   };
-  await tf.setBackend('cpu');
-  const cpu = run();
-  await tf.setBackend('wasm');
-  const wasm = run();
-  cpu.forEach((c, i) =>
-    c.forEach((v, j) =>
-      assert.ok(Math.abs(wasm[i][j] - v) <= 1e-4 + 1e-5 * Math.abs(v), `output ${i}[${j}]`),
-    ),
-  );
+  const cpu = await on('cpu', run);
+  const wasm = await on('wasm', run);
+  cpu.forEach((c, i) => assertClose(wasm[i], c, 1e-5, 1e-4, `value and gradients, tensor ${i}`));
 });

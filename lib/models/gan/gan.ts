@@ -1,13 +1,29 @@
 /**
- * A GAN of two MLPs (lecture 002): the generator G_φ maps z ~ N(0, I) to a sample x̃ = G_φ(z); the
+ * A GAN (lecture 002): the generator G_φ maps z ~ N(0, I) to a sample x̃ = G_φ(z); the
  * discriminator D_θ maps a sample to the logit of the probability that it is real (1) rather than
- * fake (0).
+ * fake (0). The two networks are MLPs (`MlpGanConfig`) or, for images, the DCGAN's convolutional
+ * networks (`DcganConfig`, ./dcgan); objective, trainer, sampling and saving are the same for both.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Activation, ApplyOptions, MLP } from '../../nn';
 import { nextSeed } from '../../runtime';
+import { checkDcganConfig, DcganConfig, DcganDiscriminator, DcganGenerator } from './dcgan';
 
-export interface GanConfig {
+/** What the GAN needs of a network: rows in, rows out (G: z to samples, D: samples to logits). */
+export interface GanNetwork {
+  /** `training` turns on what only training uses: dropout, batch statistics in batch norm. */
+  apply(x: tf.Tensor2D, options?: ApplyOptions): tf.Tensor2D;
+  /** Every variable keyed by name (what a checkpoint saves). */
+  namedVariables(): Record<string, tf.Variable>;
+  /** The trainable variables in order (what the optimizers update). */
+  variables(): tf.Variable[];
+  dispose(): void;
+}
+
+/** A GAN of two MLPs. */
+export interface MlpGanConfig {
+  /** 'mlp' (the default when left out). */
+  architecture?: 'mlp';
   /** Dimension of z. */
   latentDim: number;
   /** Dimension of a data point (784 for MNIST, 2 for the ring). */
@@ -39,13 +55,16 @@ export interface GanConfig {
   dataRange?: [number, number];
 }
 
+/** An MLP GAN or a DCGAN. */
+export type GanConfig = MlpGanConfig | DcganConfig;
+
 /**
  * The lecture-scale MNIST GAN: G 100-256-512-1024-784 ending in tanh, D 784-1024-512-256-1, pixels
  * in [0, 1] seen by both networks as [-1, 1] (the networks of the PyTorch reference,
- * ../shared/anchors/torch_steps.py), plus dropout 0.3 in D, without which this GAN collapses onto a
+ * scripts/bench_torch.py), plus dropout 0.3 in D, without which this GAN collapses onto a
  * few digit classes (notebook 10).
  */
-export const MNIST_GAN: GanConfig = {
+export const MNIST_GAN: MlpGanConfig = {
   latentDim: 100,
   dataDim: 784,
   generatorHidden: [256, 512, 1024],
@@ -59,14 +78,14 @@ export const MNIST_GAN: GanConfig = {
  * A compact MNIST GAN, G 100-256-512-784, D 784-512-256-1: about 3x cheaper per step than
  * MNIST_GAN.
  */
-export const MNIST_GAN_COMPACT: GanConfig = {
+export const MNIST_GAN_COMPACT: MlpGanConfig = {
   ...MNIST_GAN,
   generatorHidden: [256, 512],
   discriminatorHidden: [512, 256],
 };
 
 /** A small GAN for 2D toy data such as the ring of Gaussians. */
-export const TOY_GAN: GanConfig = {
+export const TOY_GAN: MlpGanConfig = {
   latentDim: 8,
   dataDim: 2,
   generatorHidden: [128, 128],
@@ -82,66 +101,96 @@ function checkSizes(what: string, sizes: number[]): void {
   }
 }
 
+/** Dimension of a data row under a config: dataDim, or a DCGAN's height * width * channels. */
+export function ganDataDim(config: GanConfig): number {
+  if (config.architecture === 'dcgan') return config.imageShape.reduce((p, d) => p * d, 1);
+  return config.dataDim;
+}
+
+function checkDataRange(range: [number, number] | undefined): void {
+  if (range === undefined) return;
+  if (
+    !Array.isArray(range) ||
+    range.length !== 2 ||
+    !range.every(Number.isFinite) ||
+    !(range[0] < range[1])
+  ) {
+    throw new Error(
+      `GAN config: dataRange must be [lo, hi] with finite lo < hi, got ${JSON.stringify(range)}`,
+    );
+  }
+}
+
+/** The MLP GAN's config with its defaults, checked. */
+function mlpConfig(
+  config: MlpGanConfig,
+): Required<Omit<MlpGanConfig, 'dataRange' | 'architecture'>> & MlpGanConfig {
+  for (const key of ['latentDim', 'dataDim'] as const) {
+    if (!Number.isInteger(config[key]) || config[key] < 1)
+      throw new Error(`GAN config: ${key} must be a positive integer, got ${config[key]}`);
+  }
+  checkSizes('generatorHidden', config.generatorHidden);
+  checkSizes('discriminatorHidden', config.discriminatorHidden);
+  if (config.pack !== undefined && (!Number.isInteger(config.pack) || config.pack < 1))
+    throw new Error(`GAN config: pack must be a positive integer, got ${config.pack}`);
+  checkDataRange(config.dataRange);
+  if (config.dataRange !== undefined && (config.output ?? 'tanh') !== 'tanh')
+    throw new Error(
+      `GAN config: a GAN with a dataRange ends in tanh, so output must be 'tanh' (or left ` +
+        `out), got '${config.output}'`,
+    );
+  return {
+    hidden: 'leakyRelu',
+    output: config.dataRange ? 'tanh' : 'linear',
+    pack: 1,
+    discriminatorDropout: 0,
+    ...config,
+  };
+}
+
 export class GAN {
-  readonly generator: MLP;
-  readonly discriminator: MLP;
-  readonly config: Required<Omit<GanConfig, 'dataRange'>> & Pick<GanConfig, 'dataRange'>;
+  readonly generator: GanNetwork;
+  readonly discriminator: GanNetwork;
+  /** The config, an MLP GAN's with its defaults filled in. */
+  readonly config: GanConfig;
+  /** Dimension of z. */
+  readonly latentDim: number;
+  /** Dimension of a data row (a DCGAN's images flattened). */
+  readonly dataDim: number;
+  /** Samples D judges at once (PacGAN; 1 for a DCGAN). */
+  readonly pack: number;
 
   constructor(config: GanConfig) {
-    for (const key of ['latentDim', 'dataDim'] as const) {
-      if (!Number.isInteger(config[key]) || config[key] < 1)
-        throw new Error(`GAN config: ${key} must be a positive integer, got ${config[key]}`);
+    if (config.architecture === 'dcgan') {
+      checkDcganConfig(config);
+      checkDataRange(config.dataRange);
+      this.config = config;
+      this.pack = 1;
+      this.generator = new DcganGenerator(config);
+      this.discriminator = new DcganDiscriminator(config);
+    } else if (config.architecture === undefined || config.architecture === 'mlp') {
+      const c = mlpConfig(config);
+      this.config = c;
+      this.pack = c.pack;
+      this.generator = new MLP([c.latentDim, ...c.generatorHidden, c.dataDim], {
+        hidden: c.hidden,
+        output: c.output,
+        name: 'G',
+      });
+      this.discriminator = new MLP([c.dataDim * c.pack, ...c.discriminatorHidden, 1], {
+        hidden: c.hidden,
+        output: 'linear',
+        dropout: c.discriminatorDropout,
+        name: 'D',
+      });
+    } else {
+      throw new Error(
+        `GAN config: architecture must be 'mlp' or 'dcgan', got ` +
+          `'${(config as { architecture: unknown }).architecture}'`,
+      );
     }
-    checkSizes('generatorHidden', config.generatorHidden);
-    checkSizes('discriminatorHidden', config.discriminatorHidden);
-    if (config.pack !== undefined && (!Number.isInteger(config.pack) || config.pack < 1))
-      throw new Error(`GAN config: pack must be a positive integer, got ${config.pack}`);
-    const range = config.dataRange;
-    if (range !== undefined) {
-      if (
-        !Array.isArray(range) ||
-        range.length !== 2 ||
-        !range.every(Number.isFinite) ||
-        !(range[0] < range[1])
-      ) {
-        throw new Error(
-          `GAN config: dataRange must be [lo, hi] with finite lo < hi, got ` +
-            `${JSON.stringify(range)}`,
-        );
-      }
-      if ((config.output ?? 'tanh') !== 'tanh')
-        throw new Error(
-          `GAN config: a GAN with a dataRange ends in tanh, so output must be 'tanh' (or left ` +
-            `out), got '${config.output}'`,
-        );
-    }
-    this.config = {
-      hidden: 'leakyRelu',
-      output: range ? 'tanh' : 'linear',
-      pack: 1,
-      discriminatorDropout: 0,
-      ...config,
-    };
-    const { latentDim, dataDim, hidden, pack, discriminatorDropout } = this.config;
-    this.generator = new MLP([latentDim, ...config.generatorHidden, dataDim], {
-      hidden,
-      output: this.config.output,
-      name: 'G',
-    });
-    this.discriminator = new MLP([dataDim * pack, ...config.discriminatorHidden, 1], {
-      hidden,
-      output: 'linear',
-      dropout: discriminatorDropout,
-      name: 'D',
-    });
-  }
-
-  get latentDim(): number {
-    return this.config.latentDim;
-  }
-
-  get dataDim(): number {
-    return this.config.dataDim;
+    this.latentDim = config.latentDim;
+    this.dataDim = ganDataDim(config);
   }
 
   /** n draws of z ~ N(0, I), [n, latentDim]. */
@@ -151,13 +200,18 @@ export class GAN {
     return tf.randomNormal([n, this.latentDim], 0, 1, 'float32', nextSeed()) as tf.Tensor2D;
   }
 
-  /** x̃ = G_φ(z), [n, dataDim], in the data's range. */
-  generate(z: tf.Tensor2D): tf.Tensor2D {
+  /**
+   * x̃ = G_φ(z), [n, dataDim], in the data's range. `training` as in the training steps (batch
+   * statistics in a DCGAN's batch norm); without it, evaluation mode (running statistics).
+   */
+  generate(z: tf.Tensor2D, options: ApplyOptions = {}): tf.Tensor2D {
     const range = this.config.dataRange;
-    if (range === undefined) return this.generator.apply(z);
+    if (range === undefined) return this.generator.apply(z, options);
     const [lo, hi] = range;
     // x̃ = lo + (hi - lo) (tanh(a) + 1) / 2
-    return tf.tidy(() => tf.add(tf.mul(tf.add(this.generator.apply(z), 1), (hi - lo) / 2), lo));
+    return tf.tidy(() =>
+      tf.add(tf.mul(tf.add(this.generator.apply(z, options), 1), (hi - lo) / 2), lo),
+    );
   }
 
   /** n generated samples G_φ(z), z ~ N(0, I). */
@@ -170,7 +224,8 @@ export class GAN {
    * rows). `training` turns on D's dropout, as in the training steps.
    */
   logits(x: tf.Tensor2D, options: ApplyOptions = {}): tf.Tensor2D {
-    const { pack, dataDim, dataRange } = this.config;
+    const { pack, dataDim } = this;
+    const { dataRange } = this.config;
     if (x.rank !== 2 || x.shape[1] !== dataDim || x.shape[0] % pack !== 0) {
       throw new Error(
         `GAN.logits: expected samples [n, ${dataDim}] with n a multiple of pack = ${pack}, got ` +

@@ -1,4 +1,5 @@
 export * from './gan';
+export * from './dcgan';
 export * from './losses';
 export * from './trainer';
 export * from './mnist';

@@ -1,6 +1,6 @@
 /**
- * The MNIST GAN experiment of notebook 10: train an MLP GAN for some epochs, and after each epoch
- * judge its samples with the kit's classifier (classes covered, class-histogram entropy,
+ * The MNIST GAN experiment of notebook 10: train a GAN (MLP or DCGAN) for some epochs, and after
+ * each epoch judge its samples with the kit's classifier (classes covered, class-histogram entropy,
  * MNIST-FID). A finished run is saved (weights, per-step history, per-epoch metrics, sample grids)
  * and reused when the same options are asked for again.
  */
@@ -22,12 +22,12 @@ import {
   modelDir,
   saveCheckpoint,
 } from '../../training';
-import { GAN, GanConfig, MNIST_GAN } from './gan';
+import { GAN, ganDataDim, GanConfig, MNIST_GAN } from './gan';
 import { GeneratorLossName } from './losses';
 import { GanSnapshot, GanTrainer, imageBatches, trainGan } from './trainer';
 
 export interface MnistGanOptions {
-  /** Network sizes (default MNIST_GAN, the lecture scale). */
+  /** The networks (default MNIST_GAN, the lecture-scale MLPs; MNIST_DCGAN for the DCGAN). */
   config?: GanConfig;
   generatorLoss?: GeneratorLossName;
   epochs: number;
@@ -139,8 +139,12 @@ function normalize(options: MnistGanOptions): SavedRun['options'] {
     throw new Error(`trainMnistGan: epochs must be a positive integer, got ${o.epochs}`);
   if (!Number.isInteger(o.evalSize) || o.evalSize < 2)
     throw new Error(`trainMnistGan: evalSize must be an integer >= 2, got ${o.evalSize}`);
-  if (o.config.dataDim !== 784)
-    throw new Error(`trainMnistGan: config.dataDim must be 784 for MNIST, got ${o.config.dataDim}`);
+  const dataDim = ganDataDim(o.config);
+  if (dataDim !== 784) {
+    const field =
+      o.config.architecture === 'dcgan' ? 'the pixels of config.imageShape' : 'config.dataDim';
+    throw new Error(`trainMnistGan: ${field} must be 784 for MNIST, got ${dataDim}`);
+  }
   const { dir: _dir, gridDir: _gridDir, ...rest } = o;
   return rest;
 }
@@ -169,10 +173,10 @@ function loadRun(dir: string, options: SavedRun['options']): MnistGanRun | undef
 }
 
 /**
- * Trains (or reloads from `options.dir`) an MLP GAN on MNIST. The generator's weights are kept at
- * the end of every epoch; after training, each of them is judged with the classifier (`evalSize`
- * generated images against as many real test images), so the classifier may be passed as a function
- * that loads it late.
+ * Trains (or reloads from `options.dir`) a GAN on MNIST (MNIST_GAN by default, or MNIST_DCGAN). The
+ * generator's weights (with a DCGAN's batch-norm statistics) are kept at the end of every epoch;
+ * after training, each of them is judged with the classifier (`evalSize` generated images against
+ * as many real test images), so the classifier may be passed as a function that loads it late.
  */
 export function trainMnistGan(
   classifier: MnistClassifier | (() => MnistClassifier),

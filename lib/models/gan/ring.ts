@@ -5,13 +5,13 @@
 import { RingOptions, ringBatches, ringCoverage } from '../../data/ring';
 import { seed as seedRandom } from '../../runtime';
 import { History } from '../../training';
-import { GAN, GanConfig, TOY_GAN } from './gan';
+import { GAN, MlpGanConfig, TOY_GAN } from './gan';
 import { GanRun, GanTrainer, GanTrainerOptions, trainGan } from './trainer';
 
 export interface RingExperimentOptions {
   steps: number;
   /** Overrides of TOY_GAN (e.g. { pack: 2 }). */
-  config?: Partial<GanConfig>;
+  config?: Partial<MlpGanConfig>;
   trainer?: GanTrainerOptions;
   /** Default 256. */
   batchSize?: number;

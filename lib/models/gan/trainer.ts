@@ -120,17 +120,15 @@ export class GanTrainer {
 
   /**
    * Step 1 alone: one Adam step of D on a real batch and fakes G(z), descending
-   * L_D = -mean[log D(x) + log(1 - D(G(z)))]. Returns [L_D, mean D(x), mean D(G(z))] as a tensor
-   * [3].
+   * L_D = -mean[log D(x) + log(1 - D(G(z)))] in θ only (the fakes are constants for it). Returns
+   * [L_D, mean D(x), mean D(G(z))] as a tensor [3].
    */
-  private discriminatorUpdate(real: tf.Tensor2D, z: tf.Tensor2D): tf.Tensor1D {
-    const { gan } = this;
+  private discriminatorUpdate(real: tf.Tensor2D, fake: tf.Tensor2D): tf.Tensor1D {
     // The means of D are read inside the gradient function, so they are kept out of its tidy, then
     // freed.
     let dReal!: tf.Scalar;
     let dFake!: tf.Scalar;
     const out = tf.tidy(() => {
-      const fake = gan.generate(z);
       const d = tf.variableGrads(() => {
         const realLogits = this.judged(real);
         const fakeLogits = this.judged(fake);
@@ -152,16 +150,21 @@ export class GanTrainer {
     dFake: number;
   } {
     this.checkBatch('discriminatorStep', real);
-    const out = tf.tidy(() => this.discriminatorUpdate(real, this.gan.sampleLatent(real.shape[0])));
+    const out = tf.tidy(() => this.discriminatorUpdate(real, this.fakes(real.shape[0])));
     const [dl, dr, df] = Array.from(out.dataSync());
     out.dispose();
     return { discriminatorLoss: dl, dReal: dr, dFake: df };
   }
 
+  /** n fakes G(z) in training mode (batch statistics in a DCGAN's batch norm). */
+  private fakes(n: number): tf.Tensor2D {
+    return tf.tidy(() => this.gan.generate(this.gan.sampleLatent(n), { training: true }));
+  }
+
   /**
-   * One discriminator step then one generator step on a real batch [n, dataDim] (the same z for
-   * both): the "one D step + one G step" unit of GAN training. Leaves no tensors behind; `real`
-   * stays the caller's.
+   * One discriminator step then one generator step on a real batch [n, dataDim] (the same fakes
+   * for both, from one forward pass of G, as in PyTorch's DCGAN example): the "one D step + one G
+   * step" unit of GAN training. Leaves no tensors behind; `real` stays the caller's.
    */
   step(real: tf.Tensor2D): GanStepStats {
     this.checkBatch('step', real);
@@ -169,12 +172,19 @@ export class GanTrainer {
     const lossG = generatorLoss(this.lossName);
     const stats = tf.tidy(() => {
       const z = gan.sampleLatent(real.shape[0]);
-      const d = this.discriminatorUpdate(real, z);
-      // Step 2: descend the generator loss in φ against the updated discriminator.
-      const g = tf.variableGrads(() => lossG(this.judged(gan.generate(z))), this.generatorVars);
+      let d!: tf.Tensor1D;
+      const g = tf.variableGrads(() => {
+        const fake = gan.generate(z, { training: true });
+        // Step 1 inside G's gradient: D's update reads the fakes but sends no gradient to φ.
+        d = tf.keep(this.discriminatorUpdate(real, fake));
+        // Step 2: descend the generator loss in φ against the updated discriminator.
+        return lossG(this.judged(fake));
+      }, this.generatorVars);
       const gNorm = gradientNorm(g.grads);
       this.generatorOptimizer.applyGradients(g.grads);
-      return tf.concat([d, tf.stack([g.value, gNorm])]);
+      const out = tf.concat([d, tf.stack([g.value, gNorm])]);
+      d.dispose();
+      return out;
     });
     const [dl, dr, df, gl, gn] = Array.from(stats.dataSync());
     stats.dispose();

@@ -3,3 +3,4 @@ export * from './train';
 export * from './iwae';
 export * from './latent';
 export * from './checkpoint';
+export * from './networks';

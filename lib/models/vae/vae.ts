@@ -9,12 +9,13 @@
  *            or N(x; sigmoid(out(z)), s^2 I)
  *   prior    p(z) = N(0, I)
  *
- * Every network is an `nn.MLP` / `nn.Dense`, so the kit's fast dense path serves it.
+ * The networks (./networks) are MLPs (`nn.MLP` / `nn.Dense`) or, with architecture 'conv',
+ * convolutions (`nn.Conv2d` / `nn.ConvTranspose2d`); the kit's fast kernels serve both.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Dense, MLP } from '../../nn';
 import { Bernoulli, Independent, kl, Normal } from '../../distributions';
 import { nextSeed } from '../../runtime/random';
+import { checkConvVaeConfig, VaeNetworks, vaeNetworks } from './networks';
 
 /**
  * The decoder's distribution p(x | z): Bernoulli (binary cross-entropy) or Gaussian with fixed std
@@ -49,6 +50,15 @@ export interface VaeConfig {
   klWeight: number;
   /** Number of label classes the encoder and decoder are conditioned on (0: unconditional). */
   classes: number;
+  /**
+   * The networks: 'mlp' (default, sizes from `hidden`) or 'conv' (from `imageShape` and
+   * `channels`, see ConvVaeNetworks).
+   */
+  architecture?: 'mlp' | 'conv';
+  /** Conv only: [height, width, channels] of an image (a row of the data is one image, NHWC). */
+  imageShape?: [number, number, number];
+  /** Conv only: channels of the encoder's stride-2 4x4 convolutions (the decoder mirrors them). */
+  channels?: number[];
 }
 
 /** The lecture-standard model: 784-400-20, ReLU, Bernoulli decoder on [0, 1] pixels, beta = 1. */
@@ -61,6 +71,18 @@ export const LECTURE_CONFIG: VaeConfig = {
   gaussianStd: 0.1,
   klWeight: 1,
   classes: 0,
+};
+
+/**
+ * The convolutional VAE: encoder Conv 1->32 4x4 s2, ReLU, Conv 32->64 4x4 s2, ReLU, dense
+ * 3136 -> 20 + 20; decoder dense 20 -> 3136, ReLU, ConvT 64->32 4x4 s2, ReLU, ConvT 32->1 4x4 s2
+ * plus a bias per pixel; Bernoulli, beta = 1 (`hidden` is not used).
+ */
+export const CONV_VAE_CONFIG: VaeConfig = {
+  ...LECTURE_CONFIG,
+  architecture: 'conv',
+  imageShape: [28, 28, 1],
+  channels: [32, 64],
 };
 
 function positiveInteger(what: string, n: unknown): void {
@@ -96,6 +118,15 @@ export function vaeConfig(options: Partial<VaeConfig> = {}): VaeConfig {
       `VAE config: classes must be a non-negative integer (0 = unconditional), got ` +
         `${config.classes}`,
     );
+  if (config.architecture === 'conv') {
+    checkConvVaeConfig(config);
+    config.imageShape = [...config.imageShape!];
+    config.channels = [...config.channels!];
+  } else if (config.architecture !== undefined && config.architecture !== 'mlp') {
+    throw new Error(
+      `VAE config: architecture must be 'mlp' or 'conv', got '${String(config.architecture)}'`,
+    );
+  }
   return config;
 }
 
@@ -122,26 +153,17 @@ export interface VaeInit {
   outputBias?: tf.Tensor1D;
 }
 
-/** A VAE, conditional VAE or plain autoencoder with MLP encoder and decoder (see `VaeConfig`). */
+/** A VAE, conditional VAE or plain autoencoder (see `VaeConfig`). */
 export class VAE {
   readonly config: VaeConfig;
-  /** x (and the one-hot label) to the last hidden layer, ReLU throughout. */
-  readonly encoderBody: MLP;
-  /** mu(x). */
-  readonly meanHead: Dense;
-  /** log sigma^2(x); absent in an autoencoder. */
-  readonly logVarHead: Dense | undefined;
-  /**
-   * z (and the one-hot label) to the decoder's pre-sigmoid output (Bernoulli logits or Gaussian
-   * mean before sigmoid).
-   */
-  readonly decoder: MLP;
+  /** The encoder (with its mean and log-variance heads) and the decoder. */
+  readonly networks: VaeNetworks;
   /** N(0, I) over the latent coordinates (the prior). */
   private readonly standardNormal: Independent;
 
   constructor(options: Partial<VaeConfig> = {}, init: VaeInit = {}) {
     this.config = vaeConfig(options);
-    const { inputDim, hidden, latentDim, classes } = this.config;
+    const { inputDim } = this.config;
     const outputBias = init.outputBias;
     if (outputBias && (outputBias.rank !== 1 || outputBias.shape[0] !== inputDim)) {
       throw new Error(
@@ -151,24 +173,9 @@ export class VAE {
     }
     if (outputBias && !tf.tidy(() => tf.all(tf.isFinite(outputBias)).dataSync()[0]))
       throw new Error('VAE: outputBias holds NaN or infinite values');
-    const last = hidden[hidden.length - 1];
-    this.encoderBody = new MLP([inputDim + classes, ...hidden], {
-      hidden: 'relu',
-      output: 'relu',
-      name: 'encoder',
-    });
-    this.meanHead = new Dense(last, latentDim, { name: 'encoder.mean' });
-    this.logVarHead =
-      this.config.kind === 'vae'
-        ? new Dense(last, latentDim, { name: 'encoder.logvar' })
-        : undefined;
-    this.decoder = new MLP([latentDim + classes, ...[...hidden].reverse(), inputDim], {
-      hidden: 'relu',
-      output: 'linear',
-      name: 'decoder',
-    });
-    if (outputBias) this.decoder.layers[this.decoder.layers.length - 1].b.assign(outputBias);
-    this.standardNormal = new Independent(Normal.standard([latentDim]), 1);
+    this.networks = vaeNetworks(this.config);
+    if (outputBias) this.networks.outputBias.assign(outputBias);
+    this.standardNormal = new Independent(Normal.standard([this.config.latentDim]), 1);
   }
 
   get isVariational(): boolean {
@@ -177,12 +184,7 @@ export class VAE {
 
   /** Trainable variables keyed by stable names (the keys of a saved model). */
   namedVariables(): Record<string, tf.Variable> {
-    return {
-      ...this.encoderBody.namedVariables(),
-      ...this.meanHead.namedVariables(),
-      ...(this.logVarHead ? this.logVarHead.namedVariables() : {}),
-      ...this.decoder.namedVariables(),
-    };
+    return this.networks.namedVariables();
   }
 
   variables(): tf.Variable[] {
@@ -230,19 +232,12 @@ export class VAE {
     );
   }
 
-  private withLabels(h: tf.Tensor2D, oneHot: tf.Tensor2D | undefined): tf.Tensor2D {
-    return oneHot ? appendOneHot(h, oneHot) : h;
-  }
-
   /** q(z | x): mean and log-variance [n, latentDim] (logVar is undefined for an autoencoder). */
   encode(x: tf.Tensor2D, labels?: Labels): { mean: tf.Tensor2D; logVar?: tf.Tensor2D } {
     const n = this.checkInput(x);
-    const result = tf.tidy(() => {
-      const h = this.encoderBody.apply(this.withLabels(x, this.oneHot(labels, n)));
-      const out: Record<string, tf.Tensor2D> = { mean: this.meanHead.apply(h) };
-      if (this.logVarHead) out.logVar = this.logVarHead.apply(h);
-      return out;
-    });
+    const result = tf.tidy(
+      () => this.networks.encode(x, this.oneHot(labels, n)) as Record<string, tf.Tensor2D>,
+    );
     return { mean: result.mean, logVar: result.logVar };
   }
 
@@ -253,7 +248,7 @@ export class VAE {
         `z must be latents [n, ${this.config.latentDim}], got [${z.shape.join(', ')}]`,
       );
     }
-    return tf.tidy(() => this.decoder.apply(this.withLabels(z, this.oneHot(labels, z.shape[0]))));
+    return tf.tidy(() => this.networks.decode(z, this.oneHot(labels, z.shape[0])));
   }
 
   /** Mean image E[x | z] in [0, 1], [n, inputDim]. */
@@ -335,10 +330,7 @@ export class VAE {
   }
 
   dispose(): void {
-    this.encoderBody.dispose();
-    this.meanHead.dispose();
-    this.logVarHead?.dispose();
-    this.decoder.dispose();
+    this.networks.dispose();
     const base = this.standardNormal.base as Normal;
     tf.dispose([base.loc, base.scale, base.logScale]);
   }
@@ -347,14 +339,4 @@ export class VAE {
 /** N(mean, diag(exp(logVar))) over the last axis: the encoder's q(z | x) from its two heads. */
 export function diagonalGaussian(mean: tf.Tensor, logVar: tf.Tensor): Independent {
   return new Independent(Normal.fromLogVariance(mean, logVar, { validate: false }), 1);
-}
-
-/**
- * [h, onehot(y)]: how the conditional VAE feeds the label to its encoder (h = x) and decoder
- * (h = z).
- */
-export function appendOneHot(h: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Tensor2D {
-  if (h.shape[0] !== oneHot.shape[0])
-    throw new Error(`appendOneHot: ${h.shape[0]} rows but ${oneHot.shape[0]} one-hot labels`);
-  return tf.concat([h, oneHot], 1);
 }
