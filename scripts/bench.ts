@@ -1,33 +1,37 @@
 /**
  * Training-step benchmark of the kit's MNIST-sized workloads on the selected TensorFlow.js backend.
  *
- *   npm run bench [-- --json] [-- --torch] [-- --rounds N] [-- --steps N] [-- --only vae,gan,rbm]
+ *   npm run bench [-- --json] [-- --torch] [-- --rounds N] [-- --steps N] [-- --only dcgan,convvae]
  *
- * Workloads: the kit's own model classes (all built on nn.MLP / nn.Dense), on the workloads of
- * ../shared/anchors/torch_steps.py, with random binary (or uniform) images standing in for MNIST:
+ * Workloads: the kit's own model classes, with random binary (or uniform) images standing in for
+ * MNIST:
  *   vae: models.vae.VAE 784-400-20, Bernoulli, VaeTrainer.step: batch 128, Adam 1e-3 (one step)
  *   gan: models.gan.GAN MNIST_GAN, GanTrainer.step: batch 64, Adam 2e-4 (one D step + one G step)
  *   rbm: models.boltzmann.RBM 784x500, CdTrainer.step: CD-1, batch 100, plain SGD (one update)
+ *   dcgan: models.gan.GAN MNIST_DCGAN, GanTrainer.step: batch 64, Adam 2e-4 (D step + G step)
+ *   convvae: models.vae.VAE CONV_VAE_CONFIG, VaeTrainer.step: batch 128, Adam 1e-3 (one step)
  * Each workload is warmed up, then timed in rounds of `steps` steps; the table shows the median
  * round. With --torch, every round of a workload is followed by a round of the PyTorch reference
- * (the step functions of ../shared/anchors/torch_steps.py, one thread) on the same workload, so
- * both see the same machine load; the ratio is median tfjs time / median PyTorch time. The backend
- * comes from GENLAB_BACKEND (default: the fastest available); GENLAB_NATIVE=0 turns the native
- * kernels off (pure-wasm fallback), GENLAB_THREADS sets their thread count, and --stock runs tfjs's
- * own wasm kernels without any of genlab's (the baseline).
+ * (scripts/bench_torch.py: the same networks, one thread) on the same workload, so both see the
+ * same machine load; the ratio is median tfjs time / median PyTorch time. The backend comes from
+ * GENLAB_BACKEND (default: the fastest available); GENLAB_NATIVE=0 turns the native kernels off
+ * (pure-wasm fallback), GENLAB_THREADS sets their thread count, and --stock runs tfjs's own wasm
+ * kernels without any of genlab's (the baseline). GENLAB_PYTHON names the Python that has PyTorch
+ * (default: the first of python3 and /usr/bin/python3 that can import torch).
  */
-import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
+import { ChildProcessWithoutNullStreams, spawn, spawnSync } from 'child_process';
 import * as path from 'path';
 import { models, runtime, tf } from 'genlab';
 const { kernelsInfo } = runtime;
 
-const TORCH_SCRIPT =
-  process.env.GENLAB_TORCH_STEPS ??
-  path.resolve(__dirname, '..', '..', '..', 'shared', 'anchors', 'torch_steps.py');
-const PYTHON = '/usr/bin/python3';
+/** The PyTorch reference, scripts/bench_torch.py (dist/scripts/bench.js runs it from there). */
+const TORCH_SCRIPT = path.resolve(__dirname, '..', '..', 'scripts', 'bench_torch.py');
+const PYTHON_ENV = 'GENLAB_PYTHON';
+
+type WorkloadName = 'vae' | 'gan' | 'rbm' | 'dcgan' | 'convvae';
 
 interface Workload {
-  name: 'vae' | 'gan' | 'rbm';
+  name: WorkloadName;
   description: string;
   /** Images per step. */
   batch: number;
@@ -40,23 +44,35 @@ interface Workload {
 const gemm = (m: number, k: number, n: number): number => 2 * m * k * n;
 
 /**
- * FLOPs of forward (+ backward) products of an MLP at a batch; the first layer's input gradient
- * optional.
+ * FLOPs of a convolution to `outSide` x `outSide` maps of `outC` channels from `inC` with a k x k
+ * kernel (one product per output value and patch entry); a transposed convolution costs what the
+ * convolution it is the adjoint of costs.
  */
-function mlpFlops(
-  sizes: number[],
-  batch: number,
-  backward: boolean,
-  inputGradient: boolean,
-): number {
-  let total = 0;
-  for (let i = 0; i + 1 < sizes.length; i++) {
-    const f = gemm(batch, sizes[i], sizes[i + 1]);
-    total += f;
-    if (backward) total += f + (i > 0 || inputGradient ? f : 0);
-  }
-  return total;
+const convFlops = (batch: number, outSide: number, k: number, inC: number, outC: number): number =>
+  2 * batch * outSide * outSide * k * k * inC * outC;
+
+/**
+ * FLOPs of a stack of layers given their forward products, forward only or with the backward
+ * pass (weight and input gradients, the first layer's input gradient optional).
+ */
+function stackFlops(forward: number[], backward: boolean, inputGradient: boolean): number {
+  return forward.reduce(
+    (total, f, i) => total + f + (backward ? f + (i > 0 || inputGradient ? f : 0) : 0),
+    0,
+  );
 }
+
+/** The forward products of an MLP with layer sizes `sizes` at a batch. */
+const mlpLayers = (sizes: number[], batch: number): number[] =>
+  sizes.slice(1).map((out, i) => gemm(batch, sizes[i], out));
+
+/**
+ * FLOPs of one D step + one G step as PyTorch computes them: G forward; D forward and backward on
+ * the real and the fake batch; in the G step D forward and backward (its weight gradients too,
+ * which PyTorch computes), into G and through G.
+ */
+const ganFlops = (g: number[], d: number[]): number =>
+  2 * stackFlops(d, true, false) + stackFlops(d, true, true) + stackFlops(g, true, false);
 
 function binaryBatch(rows: number, cols: number): tf.Tensor2D {
   return tf.tidy(() =>
@@ -75,7 +91,8 @@ function vaeWorkload(): Workload {
       'models.vae.VAE (lecture config 784-400-20, Bernoulli) + VaeTrainer.step, batch 128, Adam',
     batch,
     flops:
-      mlpFlops([784, 400, 40], batch, true, false) + mlpFlops([20, 400, 784], batch, true, true),
+      stackFlops(mlpLayers([784, 400, 40], batch), true, false) +
+      stackFlops(mlpLayers([20, 400, 784], batch), true, true),
     step: () => {
       trainer.step(x);
     },
@@ -96,21 +113,13 @@ function ganWorkload(): Workload {
   const real = tf.tidy(() => tf.randomUniform([batch, 784])) as tf.Tensor2D;
   const gSizes = [100, 256, 512, 1024, 784];
   const dSizes = [784, 1024, 512, 256, 1];
-  const gForward = mlpFlops(gSizes, batch, false, false);
   return {
     name: 'gan',
     description:
       'models.gan.GAN (MNIST_GAN without dropout: G 100-256-512-1024-784, D 784-1024-512-256-1) ' +
       '+ GanTrainer.step (D step + G step), batch 64, Adam',
     batch,
-    // D step: G forward, D on real and fake with backward; G step: D forward/backward into G, G
-    // backward.
-    flops:
-      gForward +
-      2 * mlpFlops(dSizes, batch, true, false) +
-      mlpFlops(dSizes, batch, true, true) +
-      mlpFlops(gSizes, batch, true, false) -
-      gForward,
+    flops: ganFlops(mlpLayers(gSizes, batch), mlpLayers(dSizes, batch)),
     step: () => {
       trainer.step(real);
     },
@@ -147,14 +156,89 @@ function rbmWorkload(): Workload {
   };
 }
 
-const FACTORIES = { vae: vaeWorkload, gan: ganWorkload, rbm: rbmWorkload };
+function dcganWorkload(): Workload {
+  const batch = 64;
+  const gan = new models.gan.GAN(models.gan.MNIST_DCGAN);
+  const trainer = new models.gan.GanTrainer(gan, { generatorLearningRate: 2e-4 });
+  const real = tf.tidy(() => tf.randomUniform([batch, 784])) as tf.Tensor2D;
+  // G: 1 -> 7 -> 14 -> 28, D: 28 -> 14 -> 7 -> 1 (the sides of each layer's smaller maps).
+  const g = [
+    convFlops(batch, 1, 7, 128, 100),
+    convFlops(batch, 7, 4, 64, 128),
+    convFlops(batch, 14, 4, 1, 64),
+  ];
+  const d = [
+    convFlops(batch, 14, 4, 1, 64),
+    convFlops(batch, 7, 4, 64, 128),
+    convFlops(batch, 1, 7, 128, 1),
+  ];
+  return {
+    name: 'dcgan',
+    description:
+      'models.gan.GAN MNIST_DCGAN (G ConvT 100-128 7x7, BN, ReLU, ConvT 128-64 4x4 s2, BN, ReLU, ' +
+      'ConvT 64-1 4x4 s2, tanh; D Conv 1-64 4x4 s2, LReLU, Conv 64-128 4x4 s2, BN, LReLU, Conv ' +
+      '128-1 7x7) + GanTrainer.step (D step + G step), batch 64, Adam',
+    batch,
+    flops: ganFlops(g, d),
+    step: () => {
+      trainer.step(real);
+    },
+    dispose: () => {
+      trainer.dispose();
+      gan.dispose();
+      real.dispose();
+    },
+  };
+}
+
+function convVaeWorkload(): Workload {
+  const batch = 128;
+  const model = new models.vae.VAE(models.vae.CONV_VAE_CONFIG);
+  const trainer = new models.vae.VaeTrainer(model, { batchSize: batch, learningRate: 1e-3 });
+  const x = binaryBatch(batch, 784);
+  const encoder = [
+    convFlops(batch, 14, 4, 1, 32),
+    convFlops(batch, 7, 4, 32, 64),
+    gemm(batch, 3136, 40),
+  ];
+  const decoder = [
+    gemm(batch, 20, 3136),
+    convFlops(batch, 7, 4, 32, 64),
+    convFlops(batch, 14, 4, 1, 32),
+  ];
+  return {
+    name: 'convvae',
+    description:
+      'models.vae.VAE CONV_VAE_CONFIG (Conv 1-32 4x4 s2, ReLU, Conv 32-64 4x4 s2, ReLU, dense ' +
+      '3136-20+20; dense 20-3136, ReLU, ConvT 64-32 4x4 s2, ReLU, ConvT 32-1 4x4 s2; Bernoulli) ' +
+      '+ VaeTrainer.step, batch 128, Adam',
+    batch,
+    flops: stackFlops(encoder, true, false) + stackFlops(decoder, true, true),
+    step: () => {
+      trainer.step(x);
+    },
+    dispose: () => {
+      trainer.dispose();
+      model.dispose();
+      x.dispose();
+    },
+  };
+}
+
+const FACTORIES: Record<WorkloadName, () => Workload> = {
+  vae: vaeWorkload,
+  gan: ganWorkload,
+  rbm: rbmWorkload,
+  dcgan: dcganWorkload,
+  convvae: convVaeWorkload,
+};
 
 interface Options {
   json: boolean;
   torch: boolean;
   rounds: number;
   steps: number;
-  only: (keyof typeof FACTORIES)[];
+  only: WorkloadName[];
   /** Stock tfjs wasm kernels (genlab's kernels not installed), to show what they buy. */
   stock: boolean;
 }
@@ -165,7 +249,7 @@ function parseArgs(argv: string[]): Options {
     torch: false,
     rounds: 5,
     steps: 10,
-    only: ['vae', 'gan', 'rbm'],
+    only: Object.keys(FACTORIES) as WorkloadName[],
     stock: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -197,7 +281,7 @@ function parseArgs(argv: string[]): Options {
     } else
       throw new Error(
         `unknown option '${arg}': use --json, --torch, --stock, --rounds N, --steps N, --only ` +
-          `vae,gan,rbm`,
+          `${Object.keys(FACTORIES).join(',')}`,
       );
   }
   return options;
@@ -210,30 +294,27 @@ const median = (xs: number[]): number => {
 };
 
 /**
- * The PyTorch reference as a long-lived worker: it runs the anchor script's own step functions (its
- * source up to the timing loop, with 1 thread), and times `steps` steps of one workload on request,
- * so that tfjs and PyTorch rounds can alternate under the same machine load.
+ * The Python that has PyTorch: GENLAB_PYTHON, else the first of python3 and /usr/bin/python3 (where
+ * Debian's python3-torch lives) that can import torch.
  */
-const TORCH_WORKER = `
-import sys, time
-path = sys.argv[1]
-src = open(path).read()
-cut = src.find('\\nfor name, make in')
-if cut < 0:
-    sys.exit(path + ': the timing loop "for name, make in ..." was not found')
-sys.argv = [path, '1']
-anchor = {'__name__': 'torch_steps'}
-exec(compile(src[:cut], path, 'exec'), anchor)
-steps = {name: anchor[name + '_step']() for name in ('vae', 'gan', 'rbm')}
-print('ready', flush=True)
-for line in sys.stdin:
-    name, n = line.split()
-    start = time.perf_counter()
-    for _ in range(int(n)):
-        steps[name]()
-    print((time.perf_counter() - start) / int(n) * 1000, flush=True)
-`;
+function torchPython(): string {
+  const requested = process.env[PYTHON_ENV];
+  const candidates = requested ? [requested] : ['python3', '/usr/bin/python3'];
+  for (const python of candidates) {
+    if (spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return python;
+  }
+  throw new Error(
+    `--torch needs PyTorch, which ${candidates.join(' and ')} cannot import: install it (Debian/` +
+      `Ubuntu: sudo apt-get install python3-torch; elsewhere: python3 -m pip install torch) or ` +
+      `set ${PYTHON_ENV} to a Python that has it`,
+  );
+}
 
+/**
+ * The PyTorch reference as a long-lived worker (scripts/bench_torch.py --worker, one thread): it
+ * times `steps` steps of one workload on request, so that tfjs and PyTorch rounds can alternate
+ * under the same machine load.
+ */
 class TorchWorker {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly lines: string[] = [];
@@ -242,8 +323,8 @@ class TorchWorker {
   private exited?: Error;
   private failWaiting?: (error: Error) => void;
 
-  constructor() {
-    this.child = spawn(PYTHON, ['-c', TORCH_WORKER, TORCH_SCRIPT], {
+  constructor(readonly python: string) {
+    this.child = spawn(python, [TORCH_SCRIPT, '--worker'], {
       env: { ...process.env, OMP_NUM_THREADS: '1' },
     });
     let buffered = '';
@@ -263,7 +344,7 @@ class TorchWorker {
     this.child.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     this.child.on('exit', (code) => {
       this.exited = new Error(
-        `the PyTorch worker (${PYTHON} ${TORCH_SCRIPT}) exited with code ${code}:\n${this.stderr}`,
+        `the PyTorch worker (${python} ${TORCH_SCRIPT}) exited with code ${code}:\n${this.stderr}`,
       );
       this.failWaiting?.(this.exited);
     });
@@ -316,13 +397,22 @@ interface Row {
  * and, with --torch, right after it the same number of PyTorch steps of the same workload, so that
  * both see the same machine load. Tensor leaks are counted over all timed steps.
  */
-async function runAll(options: Options): Promise<Row[]> {
-  const workloads = options.only.map((name) => FACTORIES[name]());
-  const torch = options.torch ? new TorchWorker() : undefined;
+async function runAll(options: Options): Promise<{ rows: Row[]; failed: string[] }> {
+  const created = options.only.map((name) => FACTORIES[name]());
+  const workloads: Workload[] = [];
+  const failed: string[] = [];
+  const torch = options.torch ? new TorchWorker(torchPython()) : undefined;
   try {
     await torch?.ready();
-    for (const w of workloads) {
-      for (let i = 0; i < 3; i++) w.step();
+    for (const w of created) {
+      // A workload the backend cannot run (stock wasm cannot train a convolution) is reported.
+      try {
+        for (let i = 0; i < 3; i++) w.step();
+      } catch (err) {
+        failed.push(`${w.name}: cannot run here (${(err as Error).message})`);
+        continue;
+      }
+      workloads.push(w);
       await torch?.time(w.name, 3);
     }
     const rounds = workloads.map((): number[] => []);
@@ -338,7 +428,7 @@ async function runAll(options: Options): Promise<Row[]> {
         if (torch) torchRounds[i].push(await torch.time(w.name, options.steps));
       }
     }
-    return workloads.map((w, i) => {
+    const rows = workloads.map((w, i) => {
       const ms = median(rounds[i]);
       const row: Row = {
         workload: w.name,
@@ -358,9 +448,10 @@ async function runAll(options: Options): Promise<Row[]> {
       }
       return row;
     });
+    return { rows, failed };
   } finally {
     torch?.close();
-    workloads.forEach((w) => w.dispose());
+    created.forEach((w) => w.dispose());
   }
 }
 
@@ -409,7 +500,7 @@ async function main(): Promise<void> {
     rounds: options.rounds,
     stepsPerRound: options.steps,
     torch: options.torch
-      ? `${PYTHON} ${TORCH_SCRIPT}: its step functions, 1 thread, rounds alternating with tfjs`
+      ? `${path.relative(process.cwd(), TORCH_SCRIPT)}: 1 thread, rounds alternating with tfjs`
       : undefined,
   };
   if (!options.json) {
@@ -420,11 +511,12 @@ async function main(): Promise<void> {
         `steps${options.torch ? ' | PyTorch 1 thread, alternating rounds' : ''}`,
     );
   }
-  const rows = await runAll(options);
+  const { rows, failed } = await runAll(options);
   if (options.json) {
-    console.log(JSON.stringify({ ...header, workloads: rows }, null, 2));
+    console.log(JSON.stringify({ ...header, workloads: rows, failed }, null, 2));
   } else {
     console.log(table(rows));
+    failed.forEach((f) => console.log(f));
     const leaks = rows.filter((r) => r.leakedTensors !== 0);
     if (leaks.length)
       console.log(
