@@ -127,7 +127,9 @@ export interface ConvOpOptions {
 
 /**
  * act(z + b) for z the (transposed) convolution of x and W: one fused kernel when the conv kernels
- * are active, else tfjs's op `convolve` followed by the bias and the activation.
+ * are active, else tfjs's op `convolve` followed by the bias and the activation. tfjs-node's conv
+ * kernels take only 'same' and 'valid' padding, so `convolve` turns numeric padding into tf.pad /
+ * tf.slice around a 'valid' op.
  */
 function convolution(
   what: string,
@@ -136,24 +138,24 @@ function convolution(
   w: tf.Tensor4D,
   b: tf.Tensor1D | undefined,
   options: ConvOpOptions,
-  convolve: (strides: [number, number], pad: ConvPad) => tf.Tensor4D,
+  convolve: (strides: [number, number], padding: Padding) => tf.Tensor4D,
   attrs: Record<string, unknown> = {},
 ): tf.Tensor4D {
   const strides = pair(options.stride ?? 1);
-  const pad = tfjsPad(options.padding ?? 0);
+  const padding = options.padding ?? 0;
   const activation = options.activation ?? 'linear';
   checkActivation(what, activation);
   if (convKernelsActive() && x.dtype === 'float32') {
     const inputs: tf.NamedTensorMap = b ? { x, w, b } : { x, w };
     return tf.engine().runKernel(kernel, inputs, {
       strides,
-      pad,
+      pad: tfjsPad(padding),
       activation,
       ...attrs,
     } as tf.NamedAttrMap) as tf.Tensor4D;
   }
   return tf.tidy(() => {
-    const z = convolve(strides, pad);
+    const z = convolve(strides, padding);
     return activate(b ? tf.add(z, b) : z, activation) as tf.Tensor4D;
   });
 }
@@ -168,9 +170,20 @@ export function conv2d(
   b: tf.Tensor1D | undefined,
   options: ConvOpOptions = {},
 ): tf.Tensor4D {
-  return convolution('conv2d', CONV2D_KERNEL, x, w, b, options, (strides, pad) =>
-    tf.conv2d(x, w, strides, pad),
-  );
+  return convolution('conv2d', CONV2D_KERNEL, x, w, b, options, (strides, padding) => {
+    if (typeof padding !== 'number') return tf.conv2d(x, w, strides, padding);
+    const p = padding;
+    const padded =
+      p > 0
+        ? tf.pad(x, [
+            [0, 0],
+            [p, p],
+            [p, p],
+            [0, 0],
+          ])
+        : x;
+    return tf.conv2d(padded, w, strides, 'valid');
+  });
 }
 
 /**
@@ -191,7 +204,28 @@ export function conv2dTranspose(
     w,
     b,
     options,
-    (strides, pad) => tf.conv2dTranspose(x, w, outputShape, strides, pad),
+    (strides, padding) => {
+      if (typeof padding !== 'number')
+        return tf.conv2dTranspose(x, w, outputShape, strides, padding);
+      // The 'valid' transposed convolution, less p rows and columns on each side (plus zero rows
+      // at the bottom and right for an output padding beyond them).
+      const [n, h, width] = x.shape;
+      const [kh, kw, c] = w.shape;
+      const full = [(h - 1) * strides[0] + kh, (width - 1) * strides[1] + kw];
+      const z = tf.conv2dTranspose(x, w, [n, full[0], full[1], c], strides, 'valid');
+      const p = padding;
+      const extra = [0, 1].map((i) => Math.max(0, p + outputShape[i + 1] - full[i]));
+      const padded =
+        extra[0] + extra[1] > 0
+          ? tf.pad(z, [
+              [0, 0],
+              [0, extra[0]],
+              [0, extra[1]],
+              [0, 0],
+            ])
+          : z;
+      return tf.slice(padded, [0, p, p, 0], outputShape);
+    },
     { outputShape },
   );
 }

@@ -276,3 +276,41 @@ test('conv layers and batch norm run on the cpu backend with the same numbers as
   const wasm = await on('wasm', run);
   cpu.forEach((c, i) => assertClose(wasm[i], c, 1e-5, 1e-4, `value and gradients, tensor ${i}`));
 });
+
+test("conv layers off the kit's kernels use 'same' or 'valid' padding (tfjs-node)", async () => {
+  // tfjs-node's TensorFlow conv kernels reject numeric and explicit padding: record what the cpu
+  // kernels are asked for while conv layers with padding 1 (and an output padding) train.
+  const pads: unknown[] = [];
+  const kernels = [tf.Conv2D, tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter].map((name) =>
+    tf.getKernel(name, 'cpu'),
+  );
+  const originals = kernels.map((k) => k!.kernelFunc);
+  kernels.forEach((k, i) => {
+    k!.kernelFunc = (args) => {
+      pads.push(args.attrs?.pad);
+      return originals[i](args);
+    };
+  });
+  const run = (): tf.Tensor[] => {
+    runtime.seed(13);
+    const conv = new nn.Conv2d(2, 3, 4, { stride: 2, padding: 1 });
+    const up = new nn.ConvTranspose2d(3, 2, 3, { stride: 2, padding: 1, outputPadding: 1 });
+    const x = tf.randomUniform([2, 8, 8, 2], -1, 1) as tf.Tensor4D;
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(tf.square(up.apply(conv.apply(x)))) as tf.Scalar,
+      [conv.w, up.w],
+    );
+    const y = up.apply(conv.apply(x));
+    [conv, up].forEach((l) => l.dispose());
+    return [y, value, grads[conv.w.name], grads[up.w.name]];
+  };
+  try {
+    const cpu = await on('cpu', run);
+    assert.ok(pads.length >= 5, `only ${pads.length} conv kernels ran`);
+    pads.forEach((p) => assert.ok(p === 'same' || p === 'valid', `pad ${JSON.stringify(p)}`));
+    const wasm = await on('wasm', run);
+    cpu.forEach((c, i) => assertClose(wasm[i], c, 1e-5, 1e-4, `tensor ${i}`));
+  } finally {
+    kernels.forEach((k, i) => (k!.kernelFunc = originals[i]));
+  }
+});
