@@ -290,7 +290,7 @@ function forEachPatchRun(
   }
 }
 
-/** The stock product of the (transposed) operands, as [1, m, n]. */
+/** The product of the (transposed) operands by wasm's BatchMatMul kernel, as [1, m, n]. */
 function wasmProduct(
   backend: WasmBackend,
   a: tf.TensorInfo,

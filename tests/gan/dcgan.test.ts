@@ -180,6 +180,50 @@ test('a saved DCGAN (running statistics included) gives the same samples after l
   fs.rmSync(dir, { recursive: true });
 });
 
+test("a packed DCGAN's D judges each pack as one image with the images as channels", () => {
+  runtime.seed(9);
+  const gan = new GAN({ ...TINY, pack: 2 });
+  const x = tf.randomUniform([6, 64]) as tf.Tensor2D;
+  const logits = gan.logits(x);
+  assert.deepEqual(logits.shape, [3, 1]);
+  // By hand: pack rows 2i and 2i + 1 into two channels, then run D's layers.
+  const d = gan.discriminator as models.gan.DcganDiscriminator;
+  const byHand = tf.tidy(() => {
+    const centered = tf.sub(tf.mul(x, 2), 1);
+    const images = tf.stack(
+      [0, 2, 4].map((i) =>
+        tf.stack(
+          [i, i + 1].map((j) => tf.reshape(centered.slice(j, 1), [8, 8])),
+          -1,
+        ),
+      ),
+    ) as tf.Tensor4D;
+    return d.layers.reduce((h: tf.Tensor4D, layer) => layer.apply(h) as tf.Tensor4D, images);
+  });
+  assert.deepEqual(Array.from(byHand.dataSync()), Array.from(logits.dataSync()));
+  assert.throws(
+    () => d.apply(tf.zeros([2, 64]) as tf.Tensor2D),
+    /expected packs of 2 images \[n, 128\] \(8x8x1, flattened\), got \[2, 64\]/,
+  );
+  tf.dispose([x, logits, byHand]);
+  gan.dispose();
+});
+
+test("a DCGAN's D drops units in training steps only", () => {
+  runtime.seed(10);
+  const gan = new GAN({ ...TINY, discriminatorDropout: 0.5 });
+  const x = tf.randomUniform([8, 64]) as tf.Tensor2D;
+  const [a, b, c] = tf.tidy(() => [
+    gan.logits(x).dataSync(),
+    gan.logits(x).dataSync(),
+    gan.logits(x, { training: true }).dataSync(),
+  ]);
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+  x.dispose();
+  gan.dispose();
+});
+
 test('bad DCGAN configs fail with a message naming the field', () => {
   assert.throws(
     () => new GAN({ ...MNIST_DCGAN, architecture: 'DCGAN' as 'dcgan' }),
@@ -199,7 +243,15 @@ test('bad DCGAN configs fail with a message naming the field', () => {
   );
   assert.throws(
     () => new GAN({ ...MNIST_DCGAN, latentDim: 0 }),
-    /DCGAN config: latentDim must be a positive integer, got 0/,
+    /GAN config: latentDim must be a positive integer, got 0/,
+  );
+  assert.throws(
+    () => new GAN({ ...MNIST_DCGAN, dataRange: undefined, output: 'sigmoid' }),
+    /a DCGAN's G ends in tanh, so output must be 'tanh' \(or left out\), got 'sigmoid'/,
+  );
+  assert.throws(
+    () => new GAN({ ...MNIST_DCGAN, pack: 0 }),
+    /pack must be a positive integer, got 0/,
   );
   assert.throws(
     () => new GAN({ ...MNIST_DCGAN, dataRange: [1, 1] }),

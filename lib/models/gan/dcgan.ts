@@ -16,11 +16,14 @@ import {
   halvedMapSize,
 } from '../../nn';
 import { nextSeed } from '../../runtime';
+import type { GanConfigBase } from './gan';
 
-export interface DcganConfig {
+/**
+ * A DCGAN; from GanConfigBase, `pack` stacks the packed images along D's input channels and
+ * `discriminatorDropout` acts after each leaky ReLU of D.
+ */
+export interface DcganConfig extends GanConfigBase {
   architecture: 'dcgan';
-  /** Dimension of z. */
-  latentDim: number;
   /** [height, width, channels] of the images; a data row is one image flattened (NHWC). */
   imageShape: [number, number, number];
   /**
@@ -35,8 +38,6 @@ export interface DcganConfig {
    * map to one logit.
    */
   discriminatorChannels: number[];
-  /** The range [lo, hi] of the data, which G's tanh is scaled to (default: [-1, 1] as is). */
-  dataRange?: [number, number];
 }
 
 /**
@@ -57,10 +58,8 @@ export const MNIST_DCGAN: DcganConfig = {
 const smallestMap = (imageShape: number[], layers: number, what: string): [number, number] =>
   halvedMapSize(imageShape, layers, `DCGAN config (${what})`);
 
-/** Checks every field of a DCGAN config, naming the bad one. */
+/** Checks the DCGAN's own fields (the GAN checks the common ones), naming the bad one. */
 export function checkDcganConfig(config: DcganConfig): void {
-  if (!Number.isInteger(config.latentDim) || config.latentDim < 1)
-    throw new Error(`DCGAN config: latentDim must be a positive integer, got ${config.latentDim}`);
   const shape = config.imageShape;
   checkImageShape('DCGAN config', shape);
   checkChannelList('DCGAN config: generatorChannels', config.generatorChannels);
@@ -101,12 +100,19 @@ abstract class DcganNetwork {
     return Object.values(this.namedVariables()).filter((v) => v.trainable);
   }
 
-  /** The layers applied in turn to NHWC maps (batch norm in training mode when asked). */
-  protected run(x: tf.Tensor4D, options: ApplyOptions): tf.Tensor4D {
-    return this.layers.reduce(
-      (h, layer) => (layer instanceof BatchNorm ? layer.apply(h, options) : layer.apply(h)),
-      x,
-    );
+  /**
+   * The layers applied in turn to NHWC maps (batch norm in training mode when asked), with
+   * dropout at `dropout` after every activated layer but the last in training mode.
+   */
+  protected run(x: tf.Tensor4D, options: ApplyOptions, dropout = 0): tf.Tensor4D {
+    const last = this.layers.length - 1;
+    return this.layers.reduce((h, layer, i) => {
+      const y = layer instanceof BatchNorm ? layer.apply(h, options) : layer.apply(h);
+      const activated = layer.activation !== 'linear' && i < last;
+      return options.training === true && dropout > 0 && activated
+        ? (tf.dropout(y, dropout, undefined, nextSeed()) as tf.Tensor4D)
+        : y;
+    }, x);
   }
 
   dispose(): void {
@@ -173,7 +179,8 @@ function discriminatorLayers(config: DcganConfig): Layer[] {
   const { imageShape, discriminatorChannels: ch } = config;
   const base = smallestMap(imageShape, ch.length, 'discriminatorChannels');
   const layers: Layer[] = [
-    new Conv2d(imageShape[2], ch[0], 4, {
+    // A pack of images enters as one image with the pack's channels side by side.
+    new Conv2d(imageShape[2] * (config.pack ?? 1), ch[0], 4, {
       stride: 2,
       padding: 1,
       activation: 'leakyRelu',
@@ -190,7 +197,10 @@ function discriminatorLayers(config: DcganConfig): Layer[] {
   return layers;
 }
 
-/** D: images [n, height * width * channels] to logits [n, 1]. */
+/**
+ * D: images [n, height * width * channels] to logits [n, 1], or with packing, packs of `pack`
+ * images side by side [n, pack * height * width * channels] to one logit per pack.
+ */
 export class DcganDiscriminator extends DcganNetwork {
   readonly config: DcganConfig;
 
@@ -199,16 +209,30 @@ export class DcganDiscriminator extends DcganNetwork {
     this.config = config;
   }
 
-  /** Logits [n, 1]; `training` uses batch statistics in batch norm. */
+  /** Logits [n, 1]; `training` uses batch statistics in batch norm, and dropout if configured. */
   apply(x: tf.Tensor2D, options: ApplyOptions = {}): tf.Tensor2D {
     const [h, w, c] = this.config.imageShape;
-    if (x.rank !== 2 || x.shape[1] !== h * w * c)
+    const pack = this.config.pack ?? 1;
+    const size = pack * h * w * c;
+    if (x.rank !== 2 || x.shape[1] !== size)
       throw new Error(
-        `DCGAN discriminator: expected images [n, ${h * w * c}] (${h}x${w}x${c}, flattened), ` +
-          `got [${x.shape.join(', ')}]`,
+        `DCGAN discriminator: expected ${pack > 1 ? `packs of ${pack} images` : 'images'} ` +
+          `[n, ${size}] (${h}x${w}x${c}, flattened), got [${x.shape.join(', ')}]`,
       );
-    return tf.tidy(() =>
-      tf.reshape(this.run(tf.reshape(x, [x.shape[0], h, w, c]), options), [x.shape[0], 1]),
-    );
+    const n = x.shape[0];
+    return tf.tidy(() => {
+      // [n, pack, h, w, c] -> [n, h, w, pack * c]: the pack's images as channels of one image
+      const images =
+        pack === 1
+          ? tf.reshape(x, [n, h, w, c])
+          : tf.reshape(tf.transpose(tf.reshape(x, [n, pack, h, w, c]), [0, 2, 3, 1, 4]), [
+              n,
+              h,
+              w,
+              pack * c,
+            ]);
+      const logits = this.run(images as tf.Tensor4D, options, this.config.discriminatorDropout);
+      return tf.reshape(logits, [n, 1]);
+    });
   }
 }

@@ -20,23 +20,13 @@ export interface GanNetwork {
   dispose(): void;
 }
 
-/** A GAN of two MLPs. */
-export interface MlpGanConfig {
-  /** 'mlp' (the default when left out). */
-  architecture?: 'mlp';
+/** What the configs of both architectures have. */
+export interface GanConfigBase {
   /** Dimension of z. */
   latentDim: number;
-  /** Dimension of a data point (784 for MNIST, 2 for the ring). */
-  dataDim: number;
-  /** Hidden layer sizes of G, e.g. [256, 512, 1024]. */
-  generatorHidden: number[];
-  /** Hidden layer sizes of D, e.g. [1024, 512, 256]. */
-  discriminatorHidden: number[];
-  /** Hidden activation of both networks (default 'leakyRelu', slope 0.2). */
-  hidden?: Activation;
   /**
    * Activation of G's last layer: 'linear' for unbounded data (default), 'tanh' when dataRange is
-   * set.
+   * set (always 'tanh' in a DCGAN).
    */
   output?: Activation;
   /**
@@ -53,6 +43,20 @@ export interface MlpGanConfig {
    * [lo, hi].
    */
   dataRange?: [number, number];
+}
+
+/** A GAN of two MLPs. */
+export interface MlpGanConfig extends GanConfigBase {
+  /** 'mlp' (the default when left out). */
+  architecture?: 'mlp';
+  /** Dimension of a data point (784 for MNIST, 2 for the ring). */
+  dataDim: number;
+  /** Hidden layer sizes of G, e.g. [256, 512, 1024]. */
+  generatorHidden: number[];
+  /** Hidden layer sizes of D, e.g. [1024, 512, 256]. */
+  discriminatorHidden: number[];
+  /** Hidden activation of both networks (default 'leakyRelu', slope 0.2). */
+  hidden?: Activation;
 }
 
 /** An MLP GAN or a DCGAN. */
@@ -107,7 +111,16 @@ export function ganDataDim(config: GanConfig): number {
   return config.dataDim;
 }
 
-function checkDataRange(range: [number, number] | undefined): void {
+/** Checks the fields both architectures have, naming the bad one. */
+function checkCommon(config: GanConfigBase): void {
+  if (!Number.isInteger(config.latentDim) || config.latentDim < 1)
+    throw new Error(`GAN config: latentDim must be a positive integer, got ${config.latentDim}`);
+  if (config.pack !== undefined && (!Number.isInteger(config.pack) || config.pack < 1))
+    throw new Error(`GAN config: pack must be a positive integer, got ${config.pack}`);
+  const rate = config.discriminatorDropout;
+  if (rate !== undefined && !(rate >= 0 && rate < 1))
+    throw new Error(`GAN config: discriminatorDropout must be a rate in [0, 1), got ${rate}`);
+  const range = config.dataRange;
   if (range === undefined) return;
   if (
     !Array.isArray(range) ||
@@ -119,26 +132,22 @@ function checkDataRange(range: [number, number] | undefined): void {
       `GAN config: dataRange must be [lo, hi] with finite lo < hi, got ${JSON.stringify(range)}`,
     );
   }
+  if ((config.output ?? 'tanh') !== 'tanh')
+    throw new Error(
+      `GAN config: a GAN with a dataRange ends in tanh, so output must be 'tanh' (or left ` +
+        `out), got '${config.output}'`,
+    );
 }
 
 /** The MLP GAN's config with its defaults, checked. */
 function mlpConfig(
   config: MlpGanConfig,
 ): Required<Omit<MlpGanConfig, 'dataRange' | 'architecture'>> & MlpGanConfig {
-  for (const key of ['latentDim', 'dataDim'] as const) {
-    if (!Number.isInteger(config[key]) || config[key] < 1)
-      throw new Error(`GAN config: ${key} must be a positive integer, got ${config[key]}`);
-  }
+  checkCommon(config);
+  if (!Number.isInteger(config.dataDim) || config.dataDim < 1)
+    throw new Error(`GAN config: dataDim must be a positive integer, got ${config.dataDim}`);
   checkSizes('generatorHidden', config.generatorHidden);
   checkSizes('discriminatorHidden', config.discriminatorHidden);
-  if (config.pack !== undefined && (!Number.isInteger(config.pack) || config.pack < 1))
-    throw new Error(`GAN config: pack must be a positive integer, got ${config.pack}`);
-  checkDataRange(config.dataRange);
-  if (config.dataRange !== undefined && (config.output ?? 'tanh') !== 'tanh')
-    throw new Error(
-      `GAN config: a GAN with a dataRange ends in tanh, so output must be 'tanh' (or left ` +
-        `out), got '${config.output}'`,
-    );
   return {
     hidden: 'leakyRelu',
     output: config.dataRange ? 'tanh' : 'linear',
@@ -157,15 +166,20 @@ export class GAN {
   readonly latentDim: number;
   /** Dimension of a data row (a DCGAN's images flattened). */
   readonly dataDim: number;
-  /** Samples D judges at once (PacGAN; 1 for a DCGAN). */
+  /** Samples D judges at once (PacGAN). */
   readonly pack: number;
 
   constructor(config: GanConfig) {
     if (config.architecture === 'dcgan') {
+      checkCommon(config);
+      if ((config.output ?? 'tanh') !== 'tanh')
+        throw new Error(
+          `GAN config: a DCGAN's G ends in tanh, so output must be 'tanh' (or left out), got ` +
+            `'${config.output}'`,
+        );
       checkDcganConfig(config);
-      checkDataRange(config.dataRange);
       this.config = config;
-      this.pack = 1;
+      this.pack = config.pack ?? 1;
       this.generator = new DcganGenerator(config);
       this.discriminator = new DcganDiscriminator(config);
     } else if (config.architecture === undefined || config.architecture === 'mlp') {
