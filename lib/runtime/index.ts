@@ -16,7 +16,10 @@ export {
   KERNELS_ENV,
   KERNELS_TFJS_VERSION,
   KernelChoice,
+  missingNativeFunctions,
+  NATIVE_ADDON_PATH,
   NATIVE_ENV,
+  NATIVE_FUNCTIONS,
   THREADS_ENV,
 } from './kernels';
 export { KIT_DIR, MODELS_ENV, modelsRoot, projectDir } from './paths';

@@ -191,6 +191,38 @@ export interface KernelsInfo {
 /** Where native/build.sh writes the addon. */
 export const NATIVE_ADDON_PATH = path.join(KIT_DIR, 'native', 'build', 'genlab_native.node');
 
+/**
+ * Every function the kit calls in the addon (native/genlab_native.c, native/genlab_conv.c). An
+ * addon built from older sources lacks some: after a `git pull` that added C code, until
+ * `npm run build:kernels` runs again.
+ */
+export const NATIVE_FUNCTIONS = [
+  'sgemm',
+  'biasActivate',
+  'denseGrad',
+  'unary',
+  'binary',
+  'transpose',
+  'adam',
+  'bernoulli',
+  'bernoulliNll',
+  'bernoulliNllGrad',
+  'setThreads',
+  'threads',
+  'conv2d',
+  'conv2dBackpropInput',
+  'conv2dBackpropFilter',
+  'batchNorm',
+  'batchNormGrad',
+] as const;
+
+/** The functions of NATIVE_FUNCTIONS that `addon` lacks (none for an up-to-date build). */
+export function missingNativeFunctions(addon: object): string[] {
+  return NATIVE_FUNCTIONS.filter(
+    (name) => typeof (addon as Record<string, unknown>)[name] !== 'function',
+  );
+}
+
 let native: NativeKernels | undefined;
 let installed: KernelsInfo | undefined;
 
@@ -210,10 +242,16 @@ function loadNative(): { addon?: NativeKernels; reason: string; warning?: string
     };
   }
   try {
-    return {
-      addon: require(NATIVE_ADDON_PATH) as NativeKernels,
-      reason: 'native OpenBLAS kernels',
-    };
+    const addon = require(NATIVE_ADDON_PATH) as NativeKernels;
+    const missing = missingNativeFunctions(addon);
+    if (missing.length > 0)
+      return {
+        reason: 'pure-wasm kernels (the native kernels are out of date)',
+        warning:
+          `${NATIVE_ADDON_PATH} was built from older sources (it lacks ${missing.join(', ')}), ` +
+          `so ${PURE_WASM_COST}. Rebuild it with \`npm run build:kernels\`.`,
+      };
+    return { addon, reason: 'native OpenBLAS kernels' };
   } catch (err) {
     return {
       reason: 'pure-wasm kernels (the native kernels failed to load)',

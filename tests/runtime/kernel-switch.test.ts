@@ -7,6 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import { runtime } from 'genlab';
 
 function node(code: string, env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, ['-e', code], {
@@ -90,4 +92,15 @@ const applyGradients = tf.AdamOptimizer.prototype.applyGradients;
   assert.deepEqual(b.grads, a.grads, 'cpu gradients are bit-identical');
   assert.deepEqual(b.steps, a.steps, 'cpu Adam steps are bit-identical');
   assert.deepEqual(a.steps[1], a.steps[0], 'training.adam equals tf.train.adam on cpu');
+});
+
+test('an addon built from older sources is named with what it lacks; a current build lacks nothing', (t) => {
+  const old = { sgemm() {}, adam() {} };
+  const missing = runtime.missingNativeFunctions(old);
+  assert.ok(missing.includes('conv2dBackpropFilter') && !missing.includes('sgemm'), `${missing}`);
+  if (!fs.existsSync(runtime.NATIVE_ADDON_PATH)) {
+    t.skip('the native addon is not built here');
+    return;
+  }
+  assert.deepEqual(runtime.missingNativeFunctions(require(runtime.NATIVE_ADDON_PATH)), []);
 });
