@@ -26,6 +26,7 @@ export { KIT_DIR, MODELS_ENV, modelsRoot, projectDir } from './paths';
 export * from './progress';
 export * from './quick';
 export * from './random';
+export * from './values';
 
 export interface InitOptions {
   /** Seed for every random draw (default 0). */
