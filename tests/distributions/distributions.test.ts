@@ -492,6 +492,95 @@ test(
   },
 );
 
+test(
+  'gradients of the ELBO at q = N(m, s^2): score (leave-one-out baseline) and reparameterization ' +
+    'match the closed form; fixed draws average to zero',
+  async () => {
+    await setup();
+    // z ~ N(0, 1), x | z ~ N(1.5 z + 0.5, 0.8^2), x = 2: ELBO(m, s) = -1/2 log(2 pi 0.64)
+    // - ((x - 1.5 m - 0.5)^2 + 2.25 s^2) / 1.28 + log s - (s^2 + m^2) / 2 + 1/2
+    const [w, b, noise, x, m0, s0] = [1.5, 0.5, 0.8, 2, 0.3, 0.5];
+    const exact = [
+      (w * (x - w * m0 - b)) / noise ** 2 - m0,
+      (-w * w * s0) / noise ** 2 + 1 / s0 - s0,
+    ];
+    const model = new D.LinearGaussianModel([[w]], [b], noise);
+    const build = ([m, s]: tf.Tensor[]) => new D.Independent(new D.Normal(m, s), 1);
+    // log p(x, z) - log q(z), z [n, 1]
+    const integrand = (z: tf.Tensor, params: tf.Tensor[]) =>
+      tf.sub(
+        tf.add(model.likelihood(z).logProb([x]), model.prior().logProb(z)),
+        build(params).logProb(z),
+      );
+    const m = tf.tensor1d([m0]);
+    const s = tf.tensor1d([s0]);
+    const before = tf.memory().numTensors;
+    const cases = [
+      { estimator: 'score', options: { baseline: 'leave-one-out' }, expected: exact },
+      { estimator: 'reparameterization', options: {}, expected: exact },
+      { estimator: 'fixed-draws', options: {}, expected: [0, 0] },
+    ] as const;
+    for (const { estimator, options, expected } of cases) {
+      const g = D.gradientSummary(estimator, build, [m, s], integrand, 20000, options);
+      expected.forEach((e, i) =>
+        assert.ok(
+          Math.abs(g.mean[i][0] - e) < 5 * g.standardError[i][0],
+          `${estimator} parameter ${i}: ${g.mean[i][0]} ± ${g.standardError[i][0]} vs ${e}`,
+        ),
+      );
+    }
+    assert.equal(tf.memory().numTensors, before, 'gradientSummary leaves no tensor behind');
+    tf.dispose([m, s]);
+  },
+);
+
+test('gradientSummary gives the numbers of gradientEstimate for the same seed', async () => {
+  await setup();
+  const build = ([m, s]: tf.Tensor[]) => new D.Independent(new D.Normal(m, s), 1);
+  const f = (z: tf.Tensor) => tf.sum(tf.square(z), -1);
+  const params = [tf.tensor1d([0.7]), tf.tensor1d([1.3])];
+  runtime.seed(5);
+  const g = D.gradientEstimate('score', build, params, f, 500);
+  const mean = g.mean.map((t) => values(t));
+  const se = g.standardError.map((t) => values(t));
+  runtime.seed(5);
+  const summary = D.gradientSummary('score', build, params, f, 500);
+  assert.deepEqual(summary.mean, mean);
+  assert.deepEqual(summary.standardError, se);
+  const perDraw = values(tf.moments(g.perSample[0]).variance)[0] * (500 / 499);
+  assertClose(summary.perDrawVariance[0], [perDraw], 1e-3 * perDraw, 'per-draw variance');
+  tf.dispose([...g.perSample, ...params]);
+});
+
+test('logMeanExp and meanWithError: exact on small sets, calibrated on Monte Carlo draws', async () => {
+  await setup();
+  const small = tf.tensor1d([Math.log(1), Math.log(3)]);
+  const lme = D.logMeanExp(small);
+  assert.ok(Math.abs(lme.estimate - Math.log(2)) < 1e-6, `${lme.estimate}`);
+  // weights 1 and 3: sd sqrt(2), mean 2, n 2 -> standard error sqrt(2) / (sqrt(2) * 2) = 0.5
+  assert.ok(Math.abs(lme.standardError - 0.5) < 1e-6, `${lme.standardError}`);
+  const m = D.meanWithError(tf.tensor1d([1, 2, 3, 4]));
+  assert.equal(m.estimate, 2.5);
+  assert.ok(Math.abs(m.standardError - Math.sqrt(5 / 3 / 4)) < 1e-7);
+  assert.equal(small.isDisposed, false, 'a tensor passed in stays with its owner');
+  small.dispose();
+  // log E[e^z] for z ~ N(0, 1) is 1/2; large-value shift by 1000 must not overflow
+  const before = tf.memory().numTensors;
+  const mc = D.logMeanExp(() => tf.add(new D.Normal(0, 1).sample(50000), 1000));
+  assert.equal(tf.memory().numTensors, before, 'a function result is freed');
+  assert.ok(
+    Math.abs(mc.estimate - 1000.5) < 5 * mc.standardError,
+    `${mc.estimate} ± ${mc.standardError}`,
+  );
+  assert.throws(() => D.logMeanExp(tf.tensor1d([1])), /needs at least 2 draws, got 1/);
+  assert.throws(() => D.meanWithError(tf.tensor1d([1, NaN])), /draw 1 is NaN/);
+  assert.throws(() => D.logMeanExp(tf.tensor1d([-Infinity, -Infinity])), /every weight is zero/);
+  assert.throws(
+    () => D.meanWithError([1, 2] as unknown as tf.Tensor),
+    /expected a tensor of draws/,
+  );
+});
+
 test('rsample carries gradients to the parameters and sample does not', async () => {
   await setup();
   const mu = tf.scalar(0.5);
@@ -626,7 +715,26 @@ test('invalid parameters throw errors that name the parameter and value', async 
   const sd = tf.scalar(1);
   assert.throws(
     () => D.gradientEstimate('pathwise' as 'score', build, [mu, sd], tf.square, 10),
-    /estimator must be 'score' or 'reparameterization', got 'pathwise'/,
+    /estimator must be 'score', 'reparameterization', 'fixed-draws', got 'pathwise'/,
+  );
+  assert.throws(
+    () =>
+      D.gradientEstimate('score', build, [mu, sd], tf.square, 10, { baseLine: 'none' } as object),
+    /unknown option\(s\) baseLine; use baseline/,
+  );
+  assert.throws(
+    () =>
+      D.gradientEstimate('reparameterization', build, [mu, sd], tf.square, 10, {
+        baseline: 'leave-one-out',
+      }),
+    /a baseline applies to the 'score' estimator only/,
+  );
+  assert.throws(
+    () =>
+      D.gradientEstimate('score', build, [mu, sd], tf.square, 10, {
+        baseline: 'mean' as 'none',
+      }),
+    /baseline must be 'none' or 'leave-one-out', got 'mean'/,
   );
   assert.throws(
     () => D.gradientEstimate('score', build, [mu, sd], tf.square, 1),
