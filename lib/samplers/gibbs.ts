@@ -100,6 +100,19 @@ export class GibbsSampler {
       throw new Error(`scan must be 'systematic' or 'random', got '${scan}'`);
   }
 
+  /** Starting states given as one array of `dims` finite numbers per chain, as a tensor. */
+  private initialState(init: number[][]): tf.Tensor2D {
+    const dims = this.conditionals.dims;
+    if (init.length === 0) throw new Error('run(init): init needs at least one chain');
+    init.forEach((row, c) => {
+      if (!Array.isArray(row) || row.length !== dims)
+        throw new Error(`run(init): chain ${c} must be an array of ${dims} numbers`);
+      if (!row.every((v) => typeof v === 'number' && Number.isFinite(v)))
+        throw new Error(`run(init): chain ${c} has a non-finite value: [${row.join(', ')}]`);
+    });
+    return tf.tensor2d(init, [init.length, dims]);
+  }
+
   /** The coordinates one sweep visits, in order. */
   order(): number[] {
     const d = this.conditionals.dims;
@@ -127,18 +140,18 @@ export class GibbsSampler {
   }
 
   /**
-   * Runs every chain from `init` [chains, dims]: burn-in, then `sweeps` sweeps of which every
-   * `thin`-th is kept.
+   * Runs every chain from `init` [chains, dims] (a tensor or one array per chain): burn-in, then
+   * `sweeps` sweeps of which every `thin`-th is kept.
    */
-  run(init: tf.Tensor2D, options: RunOptions): GibbsRun {
+  run(init: tf.Tensor2D | number[][], options: RunOptions): GibbsRun {
     const { sweeps, burnIn = 0, thin = 1 } = options;
     checkCount('sweeps', sweeps, 1);
     checkCount('burnIn', burnIn, 0);
     checkCount('thin', thin, 1);
-    const [chains, dims] = init.shape;
+    let state = Array.isArray(init) ? this.initialState(init) : tf.clone(init);
+    const [chains, dims] = state.shape;
     const kept = Math.floor(sweeps / thin);
     const values = new Float32Array(kept * chains * dims);
-    let state = tf.clone(init);
     try {
       for (let s = 0; s < burnIn + sweeps; s++) {
         const next = this.sweep(state);

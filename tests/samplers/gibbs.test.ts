@@ -156,6 +156,25 @@ test('Gibbs sampler rejects bad inputs with clear messages', () => {
   assert.throws(() => run.trace(2), /dim must be an integer in \[0, 2\)/);
   assert.throws(() => run.trace(0, 3), /chain must be an integer in \[0, 3\)/);
   tf.dispose([bad, ok]);
+  assert.throws(() => s.run([], { sweeps: 2 }), /init needs at least one chain/);
+  assert.throws(() => s.run([[0, 1], [2]], { sweeps: 2 }), /chain 1 must be an array of 2 numbers/);
+  assert.throws(() => s.run([[0, NaN]], { sweeps: 2 }), /chain 0 has a non-finite value/);
+});
+
+test('a run started from arrays is the run started from the same tensor', () => {
+  const sampler = new samplers.GibbsSampler(samplers.bivariateGaussianConditionals(0.9));
+  const start = [
+    [-2, 2],
+    [0.5, 0],
+  ];
+  runtime.seed(3);
+  const fromArrays = sampler.run(start, { sweeps: 50, burnIn: 5 });
+  const init = tf.tensor2d(start);
+  runtime.seed(3);
+  const fromTensor = sampler.run(init, { sweeps: 50, burnIn: 5 });
+  init.dispose();
+  assert.equal(fromArrays.chains, 2);
+  assert.deepEqual(fromArrays.values, fromTensor.values);
 });
 
 test(
