@@ -137,6 +137,33 @@ test('forward KL is minimized by moment matching; reverse KL settles on the mode
   assert.ok(Math.abs(left.mu + 3) < 0.15 && Math.abs(left.sigma - 1) < 0.15, JSON.stringify(left));
 });
 
+test("averageVarianceEstimate averages a student's estimator: x̄² averages to 1/N", () => {
+  runtime.seed(4);
+  const reps = 4000;
+  // x̄² for N(0, 1) data has mean 1/N and variance 2/N²
+  const rows = gaussian.averageVarianceEstimate(
+    (x) => (x.reduce((a, b) => a + b, 0) / x.length) ** 2,
+    [2, 10],
+    reps,
+  );
+  for (const row of rows) {
+    const se = Math.sqrt(2 / row.n ** 2 / reps);
+    assert.ok(Math.abs(row.average - 1 / row.n) < 5 * se, `N=${row.n}: ${row.average}`);
+  }
+  assert.throws(
+    () => gaussian.averageVarianceEstimate(() => NaN, [3], 2),
+    /returned NaN for a data set of 3 values/,
+  );
+  assert.throws(
+    () => gaussian.averageVarianceEstimate('mle' as unknown as (x: number[]) => number, [3], 2),
+    /estimator must be a function/,
+  );
+  assert.throws(
+    () => gaussian.averageVarianceEstimate((x) => x[0], [3], 0),
+    /repetitions must be a positive integer, got 0/,
+  );
+});
+
 test('bad inputs are refused with the reason', () => {
   assert.throws(() => gaussian.gaussianMle([]), /gaussianMle: needs at least 1 data point, got 0/);
   assert.throws(() => gaussian.gaussianMle([1, NaN]), /data point 1 is NaN/);

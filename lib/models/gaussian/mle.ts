@@ -159,24 +159,52 @@ export interface VarianceBiasRow {
 }
 
 /**
+ * The average of a variance estimator over `repetitions` data sets of each size N drawn from
+ * N(0, 1) (true variance 1), one row per size: how a student checks their own estimator for bias.
+ */
+export function averageVarianceEstimate(
+  estimator: (x: number[]) => number,
+  sizes: number[],
+  repetitions: number,
+): Array<{ n: number; average: number }> {
+  if (typeof estimator !== 'function')
+    throw new Error(
+      'averageVarianceEstimate: estimator must be a function (x: number[]) => number',
+    );
+  if (!Number.isInteger(repetitions) || repetitions < 1)
+    throw new Error(
+      `averageVarianceEstimate: repetitions must be a positive integer, got ${repetitions}`,
+    );
+  return sizes.map((n) => {
+    if (!Number.isInteger(n) || n < 2)
+      throw new Error(`averageVarianceEstimate: every size must be an integer >= 2, got ${n}`);
+    let average = 0;
+    for (let r = 0; r < repetitions; r++) {
+      const estimate = estimator(Array.from({ length: n }, randn));
+      if (typeof estimate !== 'number' || !Number.isFinite(estimate))
+        throw new Error(
+          `averageVarianceEstimate: the estimator returned ${estimate} for a data set of ${n} ` +
+            'values; it must return a finite number',
+        );
+      average += estimate / repetitions;
+    }
+    return { n, average };
+  });
+}
+
+/**
  * Draws `repetitions` data sets of each size N from N(0, 1) and averages both variance estimators:
  * E[sigma^2_MLE] = (N-1)/N sigma^2, biased low for small N, while the 1/(N-1) version is unbiased.
  */
 export function varianceEstimatorBias(sizes: number[], repetitions: number): VarianceBiasRow[] {
-  if (!Number.isInteger(repetitions) || repetitions < 1)
-    throw new Error(
-      `varianceEstimatorBias: repetitions must be a positive integer, got ${repetitions}`,
-    );
-  return sizes.map((n) => {
-    if (!Number.isInteger(n) || n < 2)
-      throw new Error(`varianceEstimatorBias: every size must be an integer >= 2, got ${n}`);
-    let mle = 0;
-    for (let r = 0; r < repetitions; r++) {
-      const x = Array.from({ length: n }, randn);
-      mle += gaussianMle(x).sigma ** 2 / repetitions;
-    }
-    return { n, mle, unbiased: (mle * n) / (n - 1), expectedMle: (n - 1) / n };
-  });
+  return averageVarianceEstimate((x) => gaussianMle(x).sigma ** 2, sizes, repetitions).map(
+    ({ n, average }) => ({
+      n,
+      mle: average,
+      unbiased: (average * n) / (n - 1),
+      expectedMle: (n - 1) / n,
+    }),
+  );
 }
 
 /**
