@@ -2,22 +2,25 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runtime, samplers, tf } from 'genlab';
 
+// P(X = x, Y = y) = TUTORIAL_JOINT[x][y]: lecture 002's table, which has one row per value of Y
 const TUTORIAL_JOINT = [
-  [0.1, 0.4],
-  [0.3, 0.2],
+  [0.1, 0.3],
+  [0.4, 0.2],
 ];
 
 test('the tutorial table: conditionals are the column- and row-normalized joint', async () => {
   await runtime.init({ seed: 0, report: false });
   const c = samplers.tableConditionals(TUTORIAL_JOINT);
   // P(X = x | Y = y) stored [y][x]; P(Y = y | X = x) stored [x][y]
+  // the lecture's values: P(X | Y = 0) = (1/5, 4/5), P(X | Y = 1) = (3/5, 2/5), P(Y | X = 0) =
+  // (1/4, 3/4), P(Y | X = 1) = (2/3, 1/3)
   const expectXgivenY = [
-    [1 / 4, 3 / 4],
-    [2 / 3, 1 / 3],
-  ];
-  const expectYgivenX = [
     [1 / 5, 4 / 5],
     [3 / 5, 2 / 5],
+  ];
+  const expectYgivenX = [
+    [1 / 4, 3 / 4],
+    [2 / 3, 1 / 3],
   ];
   c.conditionalXgivenY
     .flat()
@@ -189,9 +192,9 @@ test(
         ones += samplers.tableGibbsSweep(TUTORIAL_JOINT, [0, y], [(k + 0.5) / 1000, 0.5])[0];
       assert.ok(Math.abs(ones / 1000 - c.conditionalXgivenY[y][1]) < 2e-3);
     }
-    // y is drawn given the new x: with u1 = 0.99 and y = 0, x = 1, and P(Y = 0 | X = 1) = 0.6.
-    assert.deepEqual(samplers.tableGibbsSweep(TUTORIAL_JOINT, [0, 0], [0.99, 0.59]), [1, 0]);
-    assert.deepEqual(samplers.tableGibbsSweep(TUTORIAL_JOINT, [0, 0], [0.99, 0.61]), [1, 1]);
+    // y is drawn given the new x: with u1 = 0.99 and y = 0, x = 1, and P(Y = 0 | X = 1) = 2/3.
+    assert.deepEqual(samplers.tableGibbsSweep(TUTORIAL_JOINT, [0, 0], [0.99, 0.66]), [1, 0]);
+    assert.deepEqual(samplers.tableGibbsSweep(TUTORIAL_JOINT, [0, 0], [0.99, 0.67]), [1, 1]);
     assert.throws(
       () => samplers.tableGibbsSweep(TUTORIAL_JOINT, [0, 2], [0.5, 0.5]),
       /y must be a column index in \[0, 2\), got 2/,
