@@ -8,11 +8,12 @@
  *     finishes normally and keeps its variables); without a kit loop running it rejects the cell
  *     as tslab does;
  *   - figures get a static PNG (./figures);
- *   - outputs are sent one at a time (tslab's concurrent ZeroMQ sends fail with EBUSY).
+ *   - outputs are sent one at a time (tslab's concurrent ZeroMQ sends fail with EBUSY);
+ *   - after kernel_info, the kernel prepares the first cell (compiler, genlab) while it waits.
  * Usage (from the kernelspec): node main.js --config-path CONNECTION_FILE
  */
 import { createConverter, Converter } from 'tslab/dist/converter';
-import { ConverterSet, createExecutor, Executor } from 'tslab/dist/executor';
+import { ConverterSet, createExecutor, createRequire, Executor } from 'tslab/dist/executor';
 import * as jupyter from 'tslab/dist/jupyter';
 import { CellRegistry, CompileDiagnostic, compileErrorReport, ErrorReport } from './errors';
 import { runtimeErrorReport, TRACE_ENV } from './errors';
@@ -63,7 +64,22 @@ interface CellRun {
   thrown?: { value: unknown };
 }
 
-class Kernel {
+/** How long the front end stays quiet after kernel_info before the kernel warms up. */
+const WARM_UP_AFTER_MS = 1000;
+
+/** Compiled (not run) while the kernel waits: it reads the declarations genlab's users need. */
+const WARM_UP_CELL = "import * as genlab from 'genlab';";
+
+/** Where a cell run in `dir` finds module `id` (as tslab's require resolves it), if anywhere. */
+function resolveFrom(dir: string, id: string): string | undefined {
+  try {
+    return createRequire(dir).resolve(id);
+  } catch {
+    return undefined;
+  }
+}
+
+export class Kernel {
   readonly cells = new CellRegistry();
   readonly executor: Executor;
   private readonly converters: ConverterSet;
@@ -116,9 +132,26 @@ class Kernel {
     });
   }
 
-  /** Compiles nothing yet but loads the compiler, so that the first cell is faster. */
-  warm(): void {
-    void this.converters.node;
+  /**
+   * Prepares the first cell while the kernel waits for it: creates the compiler, reads genlab's
+   * type declarations (every notebook's first cell imports genlab) and loads genlab, as the
+   * notebook's folder resolves it (without genlab there, only the compiler). Each step blocks
+   * the kernel, so a request arriving meanwhile waits for the step under way, whose work its
+   * own compilation would have done anyway; the steps left then are dropped.
+   */
+  async warm(): Promise<void> {
+    const genlab = resolveFrom(process.cwd(), 'genlab');
+    const steps = [() => void this.converters.node];
+    if (genlab)
+      steps.push(
+        () => void this.converters.node.convert('', WARM_UP_CELL),
+        () => void require(genlab),
+      );
+    for (const step of steps) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.serial > 0) return;
+      step();
+    }
   }
 
   private reportFromExecutor(args: unknown[]): void {
@@ -265,8 +298,33 @@ class Server extends jupyter.ZmqServer {
     out.signAndSend(this.connInfo.key, this.queued(this.iopub));
   }
 
-  override handleShellMessage(sock: Router, ...args: Buffer[]): Promise<void> {
-    return super.handleShellMessage(this.queued(sock) as unknown as Router, ...args);
+  private answeredKernelInfo = false;
+  private warmUp?: { timer: NodeJS.Timeout; started: boolean };
+
+  /**
+   * Once the front end has the kernel_info reply and is quiet for WARM_UP_AFTER_MS (a front end
+   * repeats kernel_info until its IOPub channel receives, and the warm-up must not delay those
+   * replies), the kernel prepares the first cell.
+   */
+  override async handleShellMessage(sock: Router, ...args: Buffer[]): Promise<void> {
+    await super.handleShellMessage(this.queued(sock) as unknown as Router, ...args);
+    if (!this.answeredKernelInfo || this.warmUp?.started) return;
+    clearTimeout(this.warmUp?.timer);
+    const warmUp = {
+      started: false,
+      timer: setTimeout(() => {
+        warmUp.started = true;
+        this.kernel
+          .warm()
+          .catch((err: Error) => void process.stderr.write(`warm-up failed: ${err.message}\n`));
+      }, WARM_UP_AFTER_MS),
+    };
+    this.warmUp = warmUp;
+  }
+
+  override handleKernelInfo(sock: unknown, msg: Message): void {
+    super.handleKernelInfo(sock, msg);
+    this.answeredKernelInfo = true;
   }
 
   override async handleExecute(sock: unknown, msg: Message): Promise<void> {
@@ -301,7 +359,6 @@ function main(argv: string[]): void {
   process.on('uncaughtException', (err) => console.error('UncaughtException:', err));
   process.on('unhandledRejection', (reason) => console.error('UnhandledPromiseRejection:', reason));
   void server.init();
-  kernel.warm();
 }
 
 if (require.main === module) main(process.argv.slice(2));

@@ -1,12 +1,13 @@
 /**
  * The kernel's latency, guarded by counts instead of clocks: the compiler work a cell causes
- * (programs built, declaration files read).
+ * (programs built, declaration files read) and what the warm-up prepares before the first cell.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { createConverter } from 'tslab/dist/converter';
+import { Kernel } from '../../scripts/kernel/main';
 
 /** tslab's TypeScript (the real module object, so that the spy below sees tslab's reads). */
 const tslabSys = (require('@tslab/typescript-for-tslab') as typeof import('typescript')).sys;
@@ -82,5 +83,21 @@ test("patched tslab: a cell's local .ts modules compile with it, their errors re
   } finally {
     converter.close();
     fs.rmSync(dir, { recursive: true });
+  }
+});
+
+test('kernel warm-up: the first cell reads no declarations and finds genlab loaded', async () => {
+  const genlab = require.resolve('genlab');
+  assert.equal(require.cache[genlab], undefined, 'genlab is not loaded before the warm-up');
+  const kernel = new Kernel();
+  try {
+    assert.ok((await declarationsRead(() => kernel.warm())).length > 100);
+    assert.ok(require.cache[genlab], 'the warm-up loads genlab as the notebook resolves it');
+    const first = await declarationsRead(async () =>
+      assert.ok(await kernel.executor.execute("import { runtime } from 'genlab';\nruntime;")),
+    );
+    assert.deepEqual(first, []);
+  } finally {
+    kernel.executor.close();
   }
 });
