@@ -42,10 +42,24 @@ export function isNotImplemented(error: unknown): boolean {
  * - `shape`: the shapes differ;
  * - `nonfinite`: NaN or Infinity where the reference is finite;
  * - `value`: a value outside the tolerance;
+ * - `range`: a number outside the range an experiment's test accepts;
+ * - `answer`: a wrong answer to a question (an interpretation);
+ * - `forbidden`: the answer calls a library function the exercise does not allow;
+ * - `missing`: no answer reached the grader (the cell failed or did not run);
  * - `test`: the test itself is broken (its input generator or reference threw), not the answer.
  */
 export type CheckErrorKind =
-  'not-implemented' | 'threw' | 'type' | 'shape' | 'nonfinite' | 'value' | 'test';
+  | 'not-implemented'
+  | 'threw'
+  | 'type'
+  | 'shape'
+  | 'nonfinite'
+  | 'value'
+  | 'range'
+  | 'answer'
+  | 'forbidden'
+  | 'missing'
+  | 'test';
 
 export class CheckError extends Error {
   override name = 'CheckError';

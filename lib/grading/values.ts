@@ -1,14 +1,19 @@
 /**
- * Numeric values as the checks see them: a number, a (nested) array of numbers, a typed array or a
- * tf tensor all become a shape plus flat values, so a student may answer with any of them. Arrays
- * of tensors and plain objects become tuples and records of such values.
+ * JavaScript values to and from their wire form (see wire.ts): what a check compares, what the
+ * grader sends into a notebook's kernel and what comes back.
  */
 import * as tf from '@tensorflow/tfjs';
-
-export type Numeric =
-  | { kind: 'dense'; shape: number[]; values: ArrayLike<number>; dtype: string }
-  | { kind: 'tuple'; items: Numeric[] }
-  | { kind: 'record'; entries: [string, Numeric][] };
+import { Numeric, formatShape } from './numeric';
+import {
+  TENSOR_DATA,
+  TYPED_ARRAYS,
+  TensorDtype,
+  TypedArrayName,
+  Wire,
+  formatWire,
+  wireNumber,
+  wireToNumeric,
+} from './wire';
 
 /** What kind of value `value` is, in words, for "wrong type" messages. */
 export function typeName(value: unknown): string {
@@ -24,26 +29,77 @@ export function typeName(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-export function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
+export interface EncodeOptions {
+  /** Numbers to send at most; a larger array or tensor is described instead (default 2^24). */
+  maxEntries?: number;
 }
 
-function isNumberLike(value: unknown): value is number | boolean {
-  return typeof value === 'number' || typeof value === 'boolean';
+const MAX_DEPTH = 64;
+
+/**
+ * The wire form of a value: numbers, booleans, strings, (nested) arrays, typed arrays, tensors and
+ * plain objects of them are copied; anything else is described (`{ other: 'a Promise' }`).
+ */
+export function encode(value: unknown, options: EncodeOptions = {}): Wire {
+  let budget = options.maxEntries ?? 2 ** 24;
+  const tooLarge = (what: string, size: number): Wire => ({
+    other: `${what} (${size} numbers: too large to send)`,
+  });
+  const visit = (v: unknown, depth: number): Wire => {
+    if (typeof v === 'number') return budget-- > 0 ? wireNumber(v) : tooLarge('a number', 1);
+    if (typeof v === 'boolean') return v;
+    if (typeof v === 'string') return { string: v };
+    if (v instanceof tf.Tensor) {
+      if (v.isDisposed)
+        return { other: 'a disposed tensor (do not dispose the tensor you return)' };
+      if (!(v.dtype in TENSOR_DATA)) return { other: `a ${v.dtype} tensor` };
+      const dtype = v.dtype as TensorDtype;
+      if (v.size > budget) return { tensor: dtype, shape: v.shape.slice(), data: null };
+      budget -= v.size;
+      return { tensor: dtype, shape: v.shape.slice(), data: v.dataSync() as ArrayLike<number> };
+    }
+    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
+      const name = (v instanceof Buffer ? 'Uint8Array' : v.constructor.name) as TypedArrayName;
+      if (!(name in TYPED_ARRAYS)) return { other: typeName(v) };
+      const data = v as unknown as ArrayLike<number>;
+      if (data.length > budget) return tooLarge(`a ${name}`, data.length);
+      budget -= data.length;
+      return { typed: name, data: TYPED_ARRAYS[name].from(data) };
+    }
+    if (depth >= MAX_DEPTH) return { other: 'a value nested too deeply' };
+    if (Array.isArray(v)) {
+      if (v.length > budget) return tooLarge('an array', v.length);
+      return Array.from(v, (item) => visit(item, depth + 1));
+    }
+    if (v !== null && typeof v === 'object') {
+      const proto = Object.getPrototypeOf(v);
+      if (proto === Object.prototype || proto === null)
+        return { object: Object.entries(v).map(([k, item]) => [k, visit(item, depth + 1)]) };
+    }
+    return { other: typeName(v) };
+  };
+  return visit(value, 0);
 }
 
-/** The shape of a rectangular nested array of numbers, or null if it is not one. */
-function nestedShape(value: unknown): number[] | null {
-  if (isNumberLike(value)) return [];
-  if (!Array.isArray(value)) return null;
-  if (value.length === 0) return [0];
-  const inner = nestedShape(value[0]);
-  if (inner == null) return null;
-  for (let i = 1; i < value.length; i++) {
-    const s = nestedShape(value[i]);
-    if (s == null || s.length !== inner.length || s.some((d, k) => d !== inner[k])) return null;
+/**
+ * The JavaScript value of a wire form: arrays, typed arrays, tensors (new ones, which the caller
+ * disposes) and plain objects. Throws on a description (`other`): it stands for no value.
+ */
+export function decode(w: Wire): unknown {
+  if (typeof w === 'number' || typeof w === 'boolean') return w;
+  if (Array.isArray(w)) return w.map(decode);
+  if ('special' in w)
+    return { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity, '-0': -0 }[w.special];
+  if ('string' in w) return w.string;
+  if ('typed' in w) return TYPED_ARRAYS[w.typed].from(w.data);
+  if ('tensor' in w) {
+    if (w.data === null) throw new Error('decode: the tensor was too large to send');
+    const values =
+      w.tensor === 'bool' ? Array.from(w.data, Boolean) : (w.data as ArrayLike<number>);
+    return tf.tensor(values as number[], w.shape, w.tensor);
   }
-  return [value.length, ...inner];
+  if ('object' in w) return Object.fromEntries(w.object.map(([k, v]) => [k, decode(v)]));
+  throw new Error(`decode: ${w.other} is not a value that can be sent`);
 }
 
 /**
@@ -51,76 +107,7 @@ function nestedShape(value: unknown): number[] | null {
  * reason). Reads tensors synchronously; does not dispose them.
  */
 export function toNumeric(value: unknown): Numeric | string {
-  if (isNumberLike(value))
-    return { kind: 'dense', shape: [], values: [Number(value)], dtype: 'number' };
-  if (value instanceof tf.Tensor) {
-    if (value.isDisposed) return 'a disposed tensor (do not dispose the tensor you return)';
-    if (value.dtype === 'string' || value.dtype === 'complex64') return `a ${value.dtype} tensor`;
-    return {
-      kind: 'dense',
-      shape: value.shape.slice(),
-      values: value.dataSync() as ArrayLike<number>,
-      dtype: value.dtype,
-    };
-  }
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
-    if (typeof (value as unknown as ArrayLike<unknown>)[0] === 'bigint')
-      return `a ${value.constructor.name}`;
-    const values = value as unknown as ArrayLike<number>;
-    return { kind: 'dense', shape: [values.length], values, dtype: value.constructor.name };
-  }
-  if (Array.isArray(value)) {
-    const shape = nestedShape(value);
-    if (shape != null) {
-      return {
-        kind: 'dense',
-        shape,
-        values: (value as unknown[]).flat(Infinity).map(Number),
-        dtype: 'number',
-      };
-    }
-    const items: Numeric[] = [];
-    for (let i = 0; i < value.length; i++) {
-      const item = toNumeric(value[i]);
-      if (typeof item === 'string') return `an array whose element ${i} is ${item}`;
-      items.push(item);
-    }
-    return { kind: 'tuple', items };
-  }
-  if (
-    value != null &&
-    typeof value === 'object' &&
-    Object.getPrototypeOf(value) === Object.prototype
-  ) {
-    const entries: [string, Numeric][] = [];
-    for (const [key, v] of Object.entries(value)) {
-      const item = toNumeric(v);
-      if (typeof item === 'string') return `an object whose field '${key}' is ${item}`;
-      entries.push([key, item]);
-    }
-    return { kind: 'record', entries };
-  }
-  return typeName(value);
-}
-
-/** A number in at most 6 significant digits. */
-export function formatNumber(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  if (Number.isInteger(x) && Math.abs(x) < 1e9) return String(x);
-  return String(Number(x.toPrecision(6)));
-}
-
-function formatFlat(values: ArrayLike<number>, shape: readonly number[], maxItems: number): string {
-  if (shape.length === 0) return formatNumber(values[0]);
-  const stride = shape.slice(1).reduce((a, b) => a * b, 1);
-  const parts: string[] = [];
-  const shown = Math.min(shape[0], maxItems);
-  for (let i = 0; i < shown; i++) {
-    const sub = Array.prototype.slice.call(values, i * stride, (i + 1) * stride) as number[];
-    parts.push(formatFlat(sub, shape.slice(1), Math.max(2, Math.floor(maxItems / 2))));
-  }
-  if (shape[0] > shown) parts.push('...');
-  return `[${parts.join(', ')}]`;
+  return wireToNumeric(encode(value));
 }
 
 /**
@@ -128,35 +115,6 @@ function formatFlat(values: ArrayLike<number>, shape: readonly number[], maxItem
  * ...], ...]`.
  */
 export function formatValue(value: unknown, maxItems = 4): string {
-  if (value instanceof tf.Tensor) {
-    if (value.isDisposed) return `tensor ${value.dtype} ${formatShape(value.shape)} (disposed)`;
-    const numeric = toNumeric(value);
-    const body =
-      typeof numeric === 'string' || numeric.kind !== 'dense'
-        ? ''
-        : ` ${formatFlat(numeric.values, numeric.shape, maxItems)}`;
-    return `tensor ${value.dtype} ${formatShape(value.shape)}${body}`;
-  }
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
-  const numeric = toNumeric(value);
-  if (typeof numeric === 'string') return typeName(value);
-  if (numeric.kind === 'dense') return formatFlat(numeric.values, numeric.shape, maxItems);
-  if (numeric.kind === 'tuple')
-    return `[${(value as unknown[]).map((v) => formatValue(v, maxItems)).join(', ')}]`;
-  return `{ ${Object.entries(value as object)
-    .map(([k, v]) => `${k}: ${formatValue(v, maxItems)}`)
-    .join(', ')} }`;
-}
-
-/** The index of flat position `flat` in an array of `shape`, e.g. `[1, 0]`. */
-export function unravel(flat: number, shape: readonly number[]): number[] {
-  const index = new Array<number>(shape.length).fill(0);
-  let rest = flat;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    index[d] = rest % shape[d];
-    rest = Math.floor(rest / shape[d]);
-  }
-  return index;
+  return formatWire(encode(value), maxItems);
 }

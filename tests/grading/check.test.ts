@@ -426,3 +426,78 @@ test('values are shown compactly', () => {
   assert.equal(grading.formatValue(t), 'tensor float32 [2, 3] [[1, 2, ...], [4, 5, ...]]');
   t.dispose();
 });
+
+test('checkRange: a number inside the range passes; outside it, NaN or not a number fails', () => {
+  grading.checkRange(0.004, { max: 0.01, what: 'distance' });
+  grading.checkRange(tf.scalar(95), { min: 90, max: 100 });
+  grading.checkRange([3], { min: 3 });
+  throwsCheck(
+    () => grading.checkRange(0.5, { max: 0.01, what: 'distance' }),
+    'range',
+    /^distance: got 0.5, expected a number at most 0.01$/,
+  );
+  throwsCheck(
+    () => grading.checkRange(NaN, { min: 0, max: 1 }),
+    'nonfinite',
+    /^result: got NaN, expected a number between 0 and 1$/,
+  );
+  throwsCheck(
+    () => grading.checkRange([1, 2], { min: 0 }),
+    'type',
+    /expected a number at least 0, got an array\/tensor of shape \[2\]/,
+  );
+  throwsCheck(() => grading.checkRange(undefined, { min: 0 }), 'type', /got undefined/);
+  assert.throws(() => grading.checkRange(1, {}), /checkRange: give min, max or both/);
+  assert.throws(() => grading.checkRange(1, { min: 2, max: 1 }), /min 2 is above max 1/);
+  assert.throws(() => grading.checkRange(1, { min: NaN }), /min must be a finite number, got NaN/);
+});
+
+test('checkAnswer: words ignoring case and spacing, numbers within tolerance, never showing the answer', () => {
+  grading.checkAnswer('  B ', 'b', { choices: ['a', 'b', 'c'] });
+  grading.checkAnswer('two  modes', 'Two modes');
+  grading.checkAnswer(3.0000001, 3, { rtol: 1e-6 });
+  throwsCheck(
+    () => grading.checkAnswer('a', 'b', { choices: ['a', 'b', 'c'] }),
+    'answer',
+    /^answer: "a" is not the right answer$/,
+  );
+  throwsCheck(
+    () => grading.checkAnswer('e', 'b', { choices: ['a', 'b', 'c'], what: 'question 2' }),
+    'answer',
+    /^question 2: "e" is not one of the choices a, b, c$/,
+  );
+  throwsCheck(() => grading.checkAnswer(4, 3), 'answer', /^answer: 4 is not the right answer$/);
+  throwsCheck(
+    () => grading.checkAnswer(2, 'b'),
+    'type',
+    /expected an answer in words \(a string\), got a number/,
+  );
+  throwsCheck(() => grading.checkAnswer('3', 3), 'type', /expected a number, got a string/);
+  assert.throws(
+    () => grading.checkAnswer('a', 'd', { choices: ['a', 'b'] }),
+    /the expected answer 'd' is not one of the choices/,
+  );
+  assert.throws(
+    () => grading.checkAnswer('a', 'a', { choices: ['a'] }),
+    /choices must be a list of at least two strings/,
+  );
+  assert.throws(() => grading.checkAnswer(1, NaN), /the expected answer must be finite/);
+  assert.throws(
+    () => grading.checkAnswer(1, 1, { choices: ['a', 'b'] }),
+    /choices are for answers in words/,
+  );
+});
+
+test('outside a grading run, the rewritten test calls check as usual and record nothing', () => {
+  const site = grading.session.site('99-x', 0);
+  site.check(
+    (x: number) => x * 2,
+    (x: number) => 2 * x,
+    { inputs: () => [runtime.randn()] },
+  );
+  throwsCheck(() => site.checkClose(1, 2), 'value', /wrong value/);
+  assert.throws(
+    () => grading.session.report('99-x', 0, () => 1),
+    /works only when the grader runs/,
+  );
+});
