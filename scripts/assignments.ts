@@ -1,27 +1,38 @@
 /**
- * npm run assignments -- [--keep-hidden] [--out DIR] [name ...]
+ * npm run assignments -- [--keep-hidden] [--out DIR] [--markdown] [name ...]
  * Writes the student version of every notebook in notebooks/ (or those whose file name contains one
  * of the names) to build/assignments/: solutions replaced by a stub that throws "not implemented
  * yet", hidden tests removed unless --keep-hidden, outputs cleared, everything else unchanged.
+ * Prints a table of exercises (by kind), tests and points per notebook; --markdown also prints one
+ * row per exercise as a Markdown table (for the README).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { BUILD_DIR, listNotebooks, readNotebook } from './jupyter';
+import { EXERCISE_KINDS } from './grading/format';
 import { serializeNotebook, studentVersion } from './grading/release';
 
 interface Args {
   keepHidden: boolean;
+  markdown: boolean;
   outDir: string;
   names: string[];
 }
 
-const USAGE = 'usage: npm run assignments -- [--keep-hidden] [--out DIR] [notebook-name ...]';
+const USAGE =
+  'usage: npm run assignments -- [--keep-hidden] [--out DIR] [--markdown] [notebook-name ...]';
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { keepHidden: false, outDir: path.join(BUILD_DIR, 'assignments'), names: [] };
+  const args: Args = {
+    keepHidden: false,
+    markdown: false,
+    outDir: path.join(BUILD_DIR, 'assignments'),
+    names: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--keep-hidden') args.keepHidden = true;
+    else if (a === '--markdown') args.markdown = true;
     else if (a === '--out') {
       if (!argv[i + 1]) throw new Error(`--out needs a folder. ${USAGE}`);
       args.outDir = path.resolve(argv[++i]);
@@ -47,6 +58,7 @@ function main(): number {
   }
   fs.mkdirSync(args.outDir, { recursive: true });
   const rows: string[][] = [];
+  const exerciseRows: string[] = [];
   let failed = 0;
   for (const file of notebooks) {
     const name = path.basename(file, '.ipynb');
@@ -56,13 +68,26 @@ function main(): number {
       for (const w of report.warnings) console.warn(`warning: ${w}`);
       const hidden = report.tests.filter((t) => t.hidden);
       const points = report.tests.reduce((s, t) => s + t.points, 0);
+      const kinds = EXERCISE_KINDS.map(
+        (kind) => [kind, report.exercises.filter((e) => e.kind === kind).length] as const,
+      )
+        .filter(([, n]) => n > 0)
+        .map(([kind, n]) => `${n} ${kind}`)
+        .join(', ');
       rows.push([
         name,
-        String(report.exercises.length),
+        `${report.exercises.length}${kinds ? ` (${kinds})` : ''}`,
         String(report.tests.length),
         String(hidden.length),
         String(points),
       ]);
+      for (const e of report.exercises)
+        exerciseRows.push(
+          `| ${name} | ${e.number} (cell ${e.index + 1}) | ${e.kind} | ` +
+            `${e.tests.map((t) => `${t.id}${t.hidden ? ' (hidden)' : ''}`).join(', ')} | ` +
+            `${e.tests.reduce((s, t) => s + t.points, 0)} | ` +
+            `${e.forbid.map((f) => `\`${f}\``).join(', ') || '—'} |`,
+        );
     } catch (err) {
       failed++;
       console.error(`error: ${(err as Error).message}`);
@@ -70,6 +95,15 @@ function main(): number {
     }
   }
   const header = ['notebook', 'exercises', 'tests', 'hidden', 'points'];
+  if (args.markdown)
+    console.log(
+      [
+        '| notebook | exercise | kind | tests | points | must not call |',
+        '|---|---|---|---|---|---|',
+        ...exerciseRows,
+        '',
+      ].join('\n'),
+    );
   const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
   const line = (r: string[]) =>
     r.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  ');

@@ -1,15 +1,47 @@
 /**
  * The exercise format every notebook uses (see the README, "For instructors"):
- * - a solution is the lines between `// BEGIN SOLUTION` and `// END SOLUTION` in a code cell;
+ * - an exercise is a code cell with metadata `{"genlab": {"exercise": {"kind", "forbid"?}}}` whose
+ *   solution is the lines between `// BEGIN SOLUTION` and `// END SOLUTION`;
  * - a graded test is a code cell with metadata `{"genlab": {"test": {"id", "points", "hidden"?}}}`
- *   whose source starts with `// Test <id> (<points> points)`.
+ *   whose source starts with `// Test <id> (<points> points)`; it grades the exercise above it.
  */
+import { closestName } from 'genlab/dist/grading/forbid';
 import { NotebookCell, cellSource } from '../jupyter';
 
 export interface TestInfo {
   id: string;
   points: number;
   hidden: boolean;
+}
+
+/**
+ * What a student does in an exercise: writes model code (`build`: a loss, a sampler step, an EM
+ * step, a layer's forward pass, a training step), runs an experiment and reports a number
+ * (`experiment`), answers a question about a figure (`interpret`), or writes a formula
+ * (`formula`).
+ */
+export const EXERCISE_KINDS = ['build', 'experiment', 'interpret', 'formula'] as const;
+export type ExerciseKind = (typeof EXERCISE_KINDS)[number];
+
+export interface ExerciseInfo {
+  kind: ExerciseKind;
+  /** Library functions (paths like "distributions.kl") the solution must not call. */
+  forbid: string[];
+}
+
+const TEST_KEYS = ['id', 'points', 'hidden'];
+const EXERCISE_KEYS = ['kind', 'forbid'];
+
+function unknownKeys(where: string, what: string, value: object, allowed: string[]): void {
+  for (const key of Object.keys(value))
+    if (!allowed.includes(key)) {
+      const suggestion = closestName(key, allowed);
+      throw new Error(
+        `${where}: ${what} has an unknown field '${key}'` +
+          `${suggestion ? ` (did you mean '${suggestion}'?)` : ''}; its fields are ` +
+          allowed.join(', '),
+      );
+    }
 }
 
 const BEGIN = /^(\s*)\/\/\s*BEGIN SOLUTION\s*$/;
@@ -23,6 +55,41 @@ function rawTest(cell: NotebookCell): unknown {
 }
 
 /**
+ * The exercise a cell declares, or null. Throws, naming `where`, when the metadata is malformed:
+ * not an object, an unknown field, a kind that is not one of EXERCISE_KINDS, forbid not a list of
+ * names, or a cell that is not a code cell with a solution.
+ */
+export function exerciseInfo(cell: NotebookCell, where: string): ExerciseInfo | null {
+  const genlab = cell.metadata?.genlab as { exercise?: unknown } | undefined;
+  const raw = genlab && typeof genlab === 'object' ? genlab.exercise : undefined;
+  if (raw === undefined) return null;
+  const example = '{"kind": "build"}';
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new Error(`${where}: metadata genlab.exercise must be an object like ${example}`);
+  unknownKeys(where, 'genlab.exercise', raw, EXERCISE_KEYS);
+  const e = raw as { kind?: unknown; forbid?: unknown };
+  if (typeof e.kind !== 'string' || !(EXERCISE_KINDS as readonly string[]).includes(e.kind)) {
+    const suggestion = typeof e.kind === 'string' ? closestName(e.kind, EXERCISE_KINDS) : null;
+    throw new Error(
+      `${where}: genlab.exercise.kind must be one of ${EXERCISE_KINDS.join(', ')}, got ` +
+        `${JSON.stringify(e.kind)}${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`,
+    );
+  }
+  const forbid = e.forbid ?? [];
+  if (!Array.isArray(forbid) || !forbid.every((f) => typeof f === 'string' && f !== ''))
+    throw new Error(
+      `${where}: genlab.exercise.forbid must be a list of library functions like ` +
+        `["distributions.kl"], got ${JSON.stringify(e.forbid)}`,
+    );
+  if (cell.cell_type !== 'code' || !hasSolution(cellSource(cell)))
+    throw new Error(
+      `${where}: an exercise cell must be a code cell with the solution between // BEGIN ` +
+        `SOLUTION and // END SOLUTION`,
+    );
+  return { kind: e.kind as ExerciseKind, forbid: forbid as string[] };
+}
+
+/**
  * The graded test a cell declares, or null for an ordinary cell. Throws, naming `where`, when the
  * metadata is malformed (id not a kebab-case string, points not a positive integer, hidden not a
  * boolean).
@@ -33,10 +100,11 @@ export function testInfo(cell: NotebookCell, where: string): TestInfo | null {
   if (cell.cell_type !== 'code')
     throw new Error(`${where}: only code cells can be graded tests, this one is ${cell.cell_type}`);
   const t = raw as { id?: unknown; points?: unknown; hidden?: unknown };
-  if (typeof t !== 'object' || t === null)
+  if (typeof t !== 'object' || t === null || Array.isArray(t))
     throw new Error(
       `${where}: metadata genlab.test must be an object like {"id": "01-kl", "points": 2}`,
     );
+  unknownKeys(where, 'genlab.test', t, TEST_KEYS);
   if (typeof t.id !== 'string' || !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(t.id)) {
     throw new Error(
       `${where}: genlab.test.id must be a kebab-case string like "01-gaussian-kl", got ` +

@@ -14,18 +14,7 @@ import {
 } from '../../scripts/jupyter';
 import { claimedTestId, replaceSolutions, sourceLines } from '../../scripts/grading/format';
 import { instructorTests, serializeNotebook, studentVersion } from '../../scripts/grading/release';
-
-const FIXTURE = path.join(
-  __dirname,
-  '..',
-  '..',
-  '..',
-  'tests',
-  'grading',
-  'fixtures',
-  '99-grading-fixture.ipynb',
-);
-const NAME = '99-grading-fixture';
+import { FIXTURE, NAME } from './fixture';
 
 function code(source: string, metadata: Record<string, unknown> = {}, id?: string): NotebookCell {
   return {
@@ -45,16 +34,30 @@ function notebook(cells: NotebookCell[]): Notebook {
 const testMeta = (id: string, points: number, hidden = false) => ({
   genlab: { test: hidden ? { id, points, hidden } : { id, points } },
 });
+const exerciseMeta = (kind = 'formula', forbid?: string[]) => ({
+  genlab: { exercise: forbid ? { kind, forbid } : { kind } },
+});
+/** An exercise cell defining f, and a test of it. */
+const exercise = (kind = 'formula', forbid?: string[]) =>
+  code(
+    'function f(): number {\n  // BEGIN SOLUTION\n  return 1;\n  // END SOLUTION\n}',
+    exerciseMeta(kind, forbid),
+  );
+const graded = (id: string, points = 2, hidden = false) =>
+  code(
+    `// Test ${id} (${points} points)\ngrading.checkClose(f(), 1);`,
+    testMeta(id, points, hidden),
+  );
 
 test(
   "the student version replaces each solution by the stub, at the marker's indentation, " +
     'numbered per notebook',
   () => {
     const nb = readNotebook(FIXTURE);
-    const { notebook: student, exercises } = studentVersion(nb, NAME);
+    const { notebook: student, stubs } = studentVersion(nb, NAME);
     assert.deepEqual(
-      exercises,
-      [1, 2, 3, 4].map((n) => `${NAME}-${n}`),
+      stubs,
+      [1, 2, 3, 4, 5, 6].map((n) => `${NAME}-${n}`),
     );
     const sources = student.cells.map(cellSource).join('\n');
     assert.doesNotMatch(
@@ -98,7 +101,7 @@ test(
     const hidden = tests.filter((t) => t.hidden).map((t) => t.index);
     assert.deepEqual(
       hidden.map((i) => claimedTestId(nb.cells[i])),
-      ['99-square-negative'],
+      ['99-square-negative', '99-shape'],
     );
     const kept = nb.cells.filter((_, i) => !hidden.includes(i));
     assert.equal(student.cells.length, kept.length);
@@ -126,6 +129,7 @@ test('--keep-hidden keeps hidden tests', () => {
   const { notebook: student } = studentVersion(nb, NAME, { keepHidden: true });
   assert.equal(student.cells.length, nb.cells.length);
   assert.ok(student.cells.some((c) => claimedTestId(c) === '99-square-negative'));
+  assert.ok(student.cells.some((c) => claimedTestId(c) === '99-shape'));
 });
 
 test('the student version is valid nbformat (checked by nbformat itself) and reads back the same', () => {
@@ -153,7 +157,8 @@ test('the student version is valid nbformat (checked by nbformat itself) and rea
 test('grading is added to the genlab import when the notebook does not import it', () => {
   const nb = notebook([
     code("import { runtime, plot } from 'genlab';\nawait runtime.init({ seed: 0 });"),
-    code('function f(): number {\n  // BEGIN SOLUTION\n  return 1;\n  // END SOLUTION\n}'),
+    exercise(),
+    graded('05-f'),
   ]);
   const { notebook: student } = studentVersion(nb, '05-x');
   assert.equal(
@@ -161,7 +166,11 @@ test('grading is added to the genlab import when the notebook does not import it
     "import { runtime, plot, grading } from 'genlab';\nawait runtime.init({ seed: 0 });",
   );
   // A notebook that already imports grading keeps its import as it is.
-  const already = notebook([code("import { grading, runtime } from 'genlab';"), nb.cells[1]]);
+  const already = notebook([
+    code("import { grading, runtime } from 'genlab';"),
+    nb.cells[1],
+    nb.cells[2],
+  ]);
   assert.equal(
     cellSource(studentVersion(already, '05-x').notebook.cells[0]),
     "import { grading, runtime } from 'genlab';",
@@ -172,7 +181,7 @@ test('grading is added to the genlab import when the notebook does not import it
     cellSource(nb.cells[0]),
   );
   assert.throws(
-    () => studentVersion(notebook([nb.cells[1]]), '05-x'),
+    () => studentVersion(notebook([nb.cells[1], nb.cells[2]]), '05-x'),
     /05-x: has exercises but no `import \{ \.\.\. \} from 'genlab'` cell/,
   );
 });
@@ -183,25 +192,35 @@ test('several solution regions in one cell each get their own exercise number', 
     code(
       'function a(): number {\n  // BEGIN SOLUTION\n  return 1;\n  // END SOLUTION\n}\nfunction ' +
         'b(): number {\n    // BEGIN SOLUTION\n    return 2;\n    // END SOLUTION\n}',
+      exerciseMeta('build'),
     ),
-    code('function c(): number {\n// BEGIN SOLUTION\nreturn 3;\n// END SOLUTION\n}'),
+    code('// Test 07-ab (1 point)\ngrading.checkClose(a() + b(), 3);', testMeta('07-ab', 1)),
+    code(
+      'function c(): number {\n// BEGIN SOLUTION\nreturn 3;\n// END SOLUTION\n}',
+      exerciseMeta(),
+    ),
+    code('// Test 07-c (1 point)\ngrading.checkClose(c(), 3);', testMeta('07-c', 1)),
   ]);
-  const { notebook: student, exercises } = studentVersion(nb, '07-flows');
-  assert.deepEqual(exercises, ['07-flows-1', '07-flows-2', '07-flows-3']);
+  const { notebook: student, stubs } = studentVersion(nb, '07-flows');
+  assert.deepEqual(stubs, ['07-flows-1', '07-flows-2', '07-flows-3']);
   assert.equal(
     cellSource(student.cells[1]),
     "function a(): number {\n  throw grading.notImplemented('07-flows-1');\n}\nfunction b(): " +
       "number {\n    throw grading.notImplemented('07-flows-2');\n}",
   );
   assert.equal(
-    cellSource(student.cells[2]),
+    cellSource(student.cells[3]),
     "function c(): number {\nthrow grading.notImplemented('07-flows-3');\n}",
   );
 });
 
 test('malformed exercise markup is an error naming the notebook, cell and line', () => {
   const one = (source: string) =>
-    notebook([code("import { grading } from 'genlab';"), code(source)]);
+    notebook([
+      code("import { grading } from 'genlab';"),
+      code(source, exerciseMeta()),
+      graded('03-t'),
+    ]);
   assert.throws(
     () => studentVersion(one('// BEGIN SOLUTION\nreturn 1;'), '03-a'),
     /03-a, cell 2: the solution opened on line 1 is never closed/,
@@ -217,11 +236,13 @@ test('malformed exercise markup is an error naming the notebook, cell and line',
 });
 
 test('malformed test metadata is an error; a header that disagrees with it is a warning', () => {
-  const withTest = (meta: unknown, source = '// Test 01-a (2 points)\nx;') =>
-    notebook([code(source, { genlab: { test: meta } })]);
+  const withTest = (
+    meta: unknown,
+    source = '// Test 01-a (2 points)\ngrading.checkClose(f(), 1);',
+  ) => notebook([exercise(), code(source, { genlab: { test: meta } })]);
   assert.throws(
     () => instructorTests(withTest({ id: 'Bad Id', points: 2 }), '01-n'),
-    /01-n, cell 1: genlab.test.id must be a kebab-case string like "01-gaussian-kl", got "Bad Id"/,
+    /01-n, cell 2: genlab.test.id must be a kebab-case string like "01-gaussian-kl", got "Bad Id"/,
   );
   assert.throws(
     () => instructorTests(withTest({ id: '01-a', points: 0 }), '01-n'),
@@ -246,13 +267,10 @@ test('malformed test metadata is an error; a header that disagrees with it is a 
       ),
     /contains a solution marker/,
   );
-  const dup = notebook([
-    code('// Test 01-a (2 points)', testMeta('01-a', 2)),
-    code('// Test 01-a (2 points)', testMeta('01-a', 2)),
-  ]);
+  const dup = notebook([exercise(), graded('01-a'), graded('01-a')]);
   assert.throws(
     () => instructorTests(dup, '01-n'),
-    /01-n, cell 2: test id 01-a is already used by cell 1/,
+    /01-n, cell 3: test id 01-a is already used by cell 2/,
   );
   const md: NotebookCell = {
     cell_type: 'markdown',
@@ -261,7 +279,7 @@ test('malformed test metadata is an error; a header that disagrees with it is a 
     metadata: testMeta('01-a', 2),
   };
   assert.throws(
-    () => instructorTests(notebook([md]), '01-n'),
+    () => instructorTests(notebook([exercise(), md]), '01-n'),
     /only code cells can be graded tests, this one is markdown/,
   );
   const warnings: string[] = [];
@@ -271,14 +289,101 @@ test('malformed test metadata is an error; a header that disagrees with it is a 
     [['01-a', 3, false]],
   );
   assert.deepEqual(warnings, [
-    '01-n, cell 1: test 01-a: its first line should be `// Test 01-a (3 points)`, found `// Test ' +
+    '01-n, cell 2: test 01-a: its first line should be `// Test 01-a (3 points)`, found `// Test ' +
       '01-a (2 points)`',
   ]);
   const single: string[] = [];
   instructorTests(
-    withTest({ id: '01-a', points: 1 }, '// Test 01-a (1 point)\nx;'),
+    withTest({ id: '01-a', points: 1 }, '// Test 01-a (1 point)\ngrading.checkClose(f(), 1);'),
     '01-n',
     single,
   );
   assert.deepEqual(single, []);
+});
+
+test('exercise metadata: kinds, forbidden functions and their checks, each error naming the cell', () => {
+  const nb = readNotebook(FIXTURE);
+  const report = studentVersion(nb, NAME);
+  assert.deepEqual(
+    report.exercises.map((e) => [e.kind, e.forbid, e.tests.map((t) => t.id)]),
+    [
+      ['formula', [], ['99-square', '99-square-negative']],
+      ['build', [], ['99-row-sums']],
+      ['formula', ['distributions.kl'], ['99-gaussian-kl']],
+      ['formula', [], ['99-softplus']],
+      ['experiment', [], ['99-descent']],
+      ['interpret', [], ['99-shape']],
+    ],
+  );
+  const problems = (cells: NotebookCell[]) => () => instructorTests(notebook(cells), '04-n');
+  assert.throws(
+    problems([code('// BEGIN SOLUTION\nconst x = 1;\n// END SOLUTION'), graded('04-a')]),
+    /04-n, cell 1: has a solution but no exercise metadata; add \{"genlab": \{"exercise": \{"kind": "build"\}\}\}/,
+  );
+  assert.throws(
+    problems([exercise('biuld'), graded('04-a')]),
+    /04-n, cell 1: genlab.exercise.kind must be one of build, experiment, interpret, formula, got "biuld" \(did you mean 'build'\?\)/,
+  );
+  assert.throws(
+    problems([
+      code('// BEGIN SOLUTION\n// END SOLUTION', {
+        genlab: { exercise: { kind: 'build', forbids: [] } },
+      }),
+      graded('04-a'),
+    ]),
+    /04-n, cell 1: genlab.exercise has an unknown field 'forbids' \(did you mean 'forbid'\?\)/,
+  );
+  assert.throws(
+    problems([exercise('formula', ['distributions.kll']), graded('04-a')]),
+    /04-n, cell 1: genlab.exercise.forbid: distributions.kll: distributions has no 'kll' \(did you mean kl\?\)/,
+  );
+  assert.throws(
+    problems([exercise('formula', ['runtime.QUICK_ENV']), graded('04-a')]),
+    /runtime.QUICK_ENV is not a function/,
+  );
+  assert.throws(
+    problems([exercise('formula', 'distributions.kl' as never), graded('04-a')]),
+    /genlab.exercise.forbid must be a list of library functions like \["distributions.kl"\], got "distributions.kl"/,
+  );
+  assert.throws(
+    problems([code('const x = 1;', exerciseMeta()), graded('04-a')]),
+    /04-n, cell 1: an exercise cell must be a code cell with the solution between/,
+  );
+  assert.throws(
+    problems([graded('04-a'), exercise()]),
+    /04-n, cell 1: test 04-a comes before any exercise/,
+  );
+  assert.throws(
+    problems([exercise()]),
+    /04-n, cell 1: the formula exercise has no graded test after it/,
+  );
+  assert.throws(
+    problems([exercise('interpret'), graded('04-a')]),
+    /04-n, cell 2: test 04-a grades an interpret exercise and would show its answer; make it hidden/,
+  );
+  assert.throws(
+    problems([
+      exercise(),
+      code('// Test 04-a (2 points)\ngrading.checkClose(f(), 1);', {
+        genlab: { test: { id: '04-a', points: 2, hiden: true } },
+      }),
+    ]),
+    /genlab.test has an unknown field 'hiden' \(did you mean 'hidden'\?\)/,
+  );
+  // Every problem of a notebook is reported at once.
+  assert.throws(
+    problems([exercise('biuld'), graded('04-a'), exercise(), code('x;', testMeta('04-b', 1))]),
+    (err: Error) => {
+      assert.match(
+        err.message,
+        /^04-n: 2 problems:\n {2}04-n, cell 1: .*kind.*\n {2}04-n, cell 4: test 04-b: a test cell must call grading.check[^\n]*$/,
+      );
+      return true;
+    },
+  );
+  // A hidden interpret test is fine.
+  assert.equal(
+    instructorTests(notebook([exercise('interpret'), graded('04-a', 1, true)]), '04-n').length,
+    1,
+  );
 });
