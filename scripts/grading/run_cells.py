@@ -11,13 +11,24 @@ only itself:
 With --stop-on-error (the notebook runner) it stops at the first failing cell instead, leaving the cells after
 it unexecuted, so that the executed copy shows where and why the notebook broke.
 
+For the grader (which runs it inside a sandbox, with the student's kernel beside it):
+- --max-output-bytes N keeps at most N bytes of cell outputs in the executed copy; the rest is dropped and
+  each cell that lost output says how much, in a note;
+- --bundle-fd FD writes, at the end, one JSON object {"notebook", "output", "output_truncated"} to that file
+  descriptor: the executed notebook and the text of --output-file (what the kernel recorded for the grader,
+  at most --max-record-bytes);
+- --die-with-parent PID stops the runner and its kernel when the process PID that started it dies.
+
 usage: run_cells.py IN.ipynb OUT.ipynb --kernel tslab --cwd DIR --cell-timeout S --total-timeout S [--pid-file F] [--stop-on-error]
+                    [--max-output-bytes N] [--output-file F --max-record-bytes N --bundle-fd FD] [--die-with-parent PID]
 
 Run it with Debian's /usr/bin/python3 (nbclient, nbformat, jupyter_client) and JUPYTER_PATH pointing at the
 kernelspec. The kernel's process group is killed on every exit path, including SIGTERM.
 """
 import argparse
 import copy
+import ctypes
+import json
 import re
 import os
 import signal
@@ -58,18 +69,69 @@ def tslab_error(cell):
     return error_output("Error", lines[-1] if lines else "the cell failed without a message")
 
 
+class CappedClient(NotebookClient):
+    """A NotebookClient that keeps at most `max_output_bytes` of outputs in all (None: no limit), besides a
+    small allowance per cell so that every cell's error still shows, and no outputs while `discard` is set
+    (cells replayed after a restart)."""
+
+    PER_CELL_ALLOWANCE = 8192
+
+    def __init__(self, *args, max_output_bytes=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_output_bytes = max_output_bytes
+        self.kept_bytes = 0
+        self.cell_bytes = {}
+        self.dropped_bytes = {}
+        self.discard = False
+
+    def output(self, outs, msg, display_id, cell_index):
+        if self.discard:
+            return None
+        if self.max_output_bytes is None:
+            return super().output(outs, msg, display_id, cell_index)
+        content = msg.get("content", {})
+        size = len(json.dumps(content, default=str))
+        in_cell = self.cell_bytes.get(cell_index, 0)
+        if in_cell + size <= self.PER_CELL_ALLOWANCE:
+            self.cell_bytes[cell_index] = in_cell + size
+            return super().output(outs, msg, display_id, cell_index)
+        room = self.max_output_bytes - self.kept_bytes
+        if size <= room:
+            self.kept_bytes += size
+            return super().output(outs, msg, display_id, cell_index)
+        room = max(room, self.PER_CELL_ALLOWANCE - in_cell)
+        if msg.get("msg_type") in ("stream", "error") and room > 200:
+            # Keep the beginning of a long text or error.
+            msg = copy.copy(msg)
+            if msg["msg_type"] == "stream":
+                msg["content"] = dict(content, text=str(content.get("text", ""))[: room - 200])
+            else:
+                msg["content"] = dict(content, evalue=str(content.get("evalue", ""))[: room - 200], traceback=[])
+            self.kept_bytes = min(self.max_output_bytes, self.kept_bytes + room)
+            self.cell_bytes[cell_index] = self.PER_CELL_ALLOWANCE
+            self.dropped_bytes[cell_index] = self.dropped_bytes.get(cell_index, 0) + size - room + 200
+            return super().output(outs, msg, display_id, cell_index)
+        self.dropped_bytes[cell_index] = self.dropped_bytes.get(cell_index, 0) + size
+        return None
+
+
+def megabytes(n):
+    return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
+
+
 class Runner:
     def __init__(self, nb, args):
         self.nb = nb
         self.args = args
         self.deadline = None
-        self.client = NotebookClient(
+        self.client = CappedClient(
             nb,
             kernel_name=args.kernel,
             timeout=max(1, int(args.cell_timeout)),
             allow_errors=True,
             startup_timeout=120,
             resources={"metadata": {"path": args.cwd}},
+            max_output_bytes=args.max_output_bytes,
         )
         self.client.reset_execution_trackers()
         self.client.on_cell_executed = self.on_executed
@@ -134,11 +196,21 @@ class Runner:
             if self.status == "error" and not any(o.get("output_type") == "error" for o in cell.outputs):
                 cell.outputs.append(tslab_error(cell))
                 time.sleep(0.3)
+            self.note_dropped(cell, index)
             return None
         except CellTimeoutError:
             return "CellTimeout" if limit >= self.args.cell_timeout else "SubmissionTimeout"
         except DeadKernelError:
             return "KernelDied"
+
+    def note_dropped(self, cell, index):
+        dropped = self.client.dropped_bytes.pop(index, 0)
+        if dropped:
+            note = (
+                f"[output truncated: {megabytes(dropped)} of this cell's output not kept; the grader keeps "
+                f"{megabytes(self.args.max_output_bytes)} of output per notebook]\n"
+            )
+            cell.outputs.append(nbformat.v4.new_output("stream", name="stderr", text=note))
 
     def restart(self, upto, skipped):
         """A fresh kernel with cells 0..upto-1 replayed silently (except the skipped ones); False if that fails."""
@@ -146,15 +218,21 @@ class Runner:
         if self.remaining() <= 0:
             return False
         self.start()
-        for j in range(upto):
-            cell = self.nb.cells[j]
-            if cell.cell_type != "code" or j in skipped:
-                continue
-            replay = copy.deepcopy(cell)
-            failure = self.execute(replay, j)
-            if failure is not None:
-                print(f"run_cells: replaying cell {j + 1} after a restart failed: {failure}", file=sys.stderr)
-                return False
+        self.client.discard = True
+        try:
+            for j in range(upto):
+                cell = self.nb.cells[j]
+                if cell.cell_type != "code" or j in skipped:
+                    continue
+                replay = copy.deepcopy(cell)
+                failure = self.execute(replay, j)
+                # nbclient puts the cell it ran into the notebook: keep the original with its outputs.
+                self.nb.cells[j] = cell
+                if failure is not None:
+                    print(f"run_cells: replaying cell {j + 1} after a restart failed: {failure}", file=sys.stderr)
+                    return False
+        finally:
+            self.client.discard = False
         return True
 
     def run(self):
@@ -203,8 +281,15 @@ def main():
     parser.add_argument("--total-timeout", type=float, default=900)
     parser.add_argument("--pid-file")
     parser.add_argument("--stop-on-error", action="store_true")
+    parser.add_argument("--max-output-bytes", type=int)
+    parser.add_argument("--output-file")
+    parser.add_argument("--max-record-bytes", type=int, default=64 * 1024 * 1024)
+    parser.add_argument("--bundle-fd", type=int)
+    parser.add_argument("--die-with-parent", type=int, metavar="PID")
     args = parser.parse_args()
 
+    if args.die_with_parent is not None:
+        die_with_parent(args.die_with_parent)
     nb = nbformat.read(args.input, as_version=4)
     runner = Runner(nb, args)
 
@@ -218,6 +303,32 @@ def main():
     finally:
         runner.stop()
     nbformat.write(nb, args.output)
+    if args.bundle_fd is not None:
+        write_bundle(nb, args)
+
+
+def die_with_parent(parent):
+    """SIGTERM when the parent dies (Linux), so that a killed grader leaves no runner or kernel behind."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+    if os.getppid() != parent:
+        sys.exit("run_cells: the process that started it is gone")
+
+
+def write_bundle(nb, args):
+    record, truncated = b"", False
+    if args.output_file and os.path.exists(args.output_file):
+        with open(args.output_file, "rb") as f:
+            record = f.read(args.max_record_bytes + 1)
+        truncated = len(record) > args.max_record_bytes
+        record = record[: args.max_record_bytes]
+    bundle = {"notebook": nb, "output": record.decode("utf-8", "replace"), "output_truncated": truncated}
+    with os.fdopen(args.bundle_fd, "w", encoding="utf-8") as f:
+        json.dump(bundle, f)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 /**
- * The grader's cell runner (scripts/grading/run_cells.py) on its time limits and kernel deaths.
- * These use Jupyter's Python kernel, which starts in a second, so the limits can be short; the
- * tslab path is covered by grade-jupyter.test.ts.
+ * The grader's cell runner (scripts/grading/run_cells.py) on its time limits, kernel deaths, output
+ * cap and results bundle. These use Jupyter's Python kernel, which starts in a second, so the
+ * limits can be short; the tslab path in a sandbox is covered by hostile.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +21,8 @@ function run(
   sources: string[],
   cellTimeout: number,
   totalTimeout: number,
-): { cells: NotebookCell[]; kernelPid: number } {
+  extra: string[] = [],
+): { cells: NotebookCell[]; kernelPid: number; bundle: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-run-cells-'));
   const nb: Notebook = {
     nbformat: 4,
@@ -30,7 +31,7 @@ function run(
     cells: sources.map((s, i) => ({
       cell_type: 'code',
       id: `c${i}`,
-      source: sourceLines(s),
+      source: sourceLines(s.replace('{dir}', dir)),
       metadata: {},
       outputs: [],
       execution_count: null,
@@ -56,14 +57,15 @@ function run(
       String(totalTimeout),
       '--pid-file',
       pidFile,
+      ...extra.map((a) => a.replace('{dir}', dir)),
     ],
-    { encoding: 'utf8', timeout: 300_000 },
+    { encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] },
   );
   assert.equal(r.status, 0, r.stderr);
   const cells = (JSON.parse(fs.readFileSync(output, 'utf8')) as Notebook).cells;
   const kernelPid = Number(fs.readFileSync(pidFile, 'utf8'));
   fs.rmSync(dir, { recursive: true });
-  return { cells, kernelPid };
+  return { cells, kernelPid, bundle: String(r.output[3] ?? '') };
 }
 
 const errorName = (cell: NotebookCell) =>
@@ -129,5 +131,44 @@ test(
     assert.deepEqual(cells.map(errorName), [null, 'SubmissionTimeout', 'NotRun']);
     assert.match(String(cells[1].outputs?.[0].evalue), /time limit of 6 s ran out in this cell/);
     assert.equal(alive(kernelPid), false, 'the looping kernel was killed');
+  },
+);
+
+test(
+  'outputs past the cap are cut with a note in each cell that lost some, every error still ' +
+    "shows, and the bundle carries the notebook and the kernel's records",
+  { skip: !hasPythonKernel && 'no Python kernel' },
+  () => {
+    const { cells, bundle } = run(
+      [
+        'print("a" * 50000)',
+        'print("b" * 100)\nprint("c" * 3000000)',
+        'raise ValueError("still shown")',
+        "open(r'{dir}/records.jsonl', 'w').write('{\"test\": \"t\"}\\n')",
+      ],
+      30,
+      200,
+      ['--max-output-bytes', '60000', '--output-file', '{dir}/records.jsonl', '--bundle-fd', '3'],
+    );
+    const text = (cell: NotebookCell) =>
+      (cell.outputs ?? [])
+        .map((o) => (Array.isArray(o.text) ? o.text.join('') : String(o.text ?? '')))
+        .join('');
+    assert.equal(text(cells[0]).trim(), 'a'.repeat(50000));
+    assert.match(text(cells[1]), /^b{100}\nc+/);
+    assert.ok(text(cells[1]).length < 20000, `${text(cells[1]).length} characters kept`);
+    assert.match(
+      text(cells[1]),
+      /\[output truncated: 3\.\d MB of this cell's output not kept; the grader keeps 60\.0 kB of output per notebook\]/,
+    );
+    assert.equal(errorName(cells[2]), 'ValueError');
+    const parsed = JSON.parse(bundle) as {
+      notebook: Notebook;
+      output: string;
+      output_truncated: boolean;
+    };
+    assert.equal(parsed.notebook.cells.length, 4);
+    assert.equal(parsed.output, '{"test": "t"}\n');
+    assert.equal(parsed.output_truncated, false);
   },
 );
