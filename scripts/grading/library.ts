@@ -1,10 +1,12 @@
 /**
- * The library that grading runs use: compiled by the grader itself from lib/'s sources into
- * build/grading/lib-<hash of the sources>/ (once per version of the sources), with a manifest of
- * its files' hashes that is checked before each use, and mounted read-only into every sandbox. So
- * neither a student's code nor an earlier run that could write lib/dist (an unsandboxed one) can
- * change what the next submission's kernel loads. The grader also compares lib/dist, which its own
- * process loads, with that fresh build, and refuses to grade when the grading code differs.
+ * The code that grading runs use: the library and the kit's Jupyter kernel, compiled by the grader
+ * itself from lib/'s and scripts/kernel/'s sources into build/grading/lib-<hash of the sources>/
+ * (package.json and dist/ of the library, and kernel/), once per version of the sources, with a
+ * manifest of its files' hashes that is checked before each use, and mounted read-only into every
+ * sandbox. So neither a student's code nor an earlier run that could write lib/dist or dist/ (an
+ * unsandboxed one) can change what the next submission's kernel loads. The grader also compares
+ * lib/dist, which its own process loads, with that fresh build, and refuses to grade when the
+ * grading code differs.
  */
 import { spawnSync } from 'child_process';
 import * as crypto from 'crypto';
@@ -14,6 +16,7 @@ import * as path from 'path';
 import { BUILD_DIR, ROOT } from '../jupyter';
 
 const LIB = path.join(ROOT, 'lib');
+const KERNEL = path.join(ROOT, 'scripts', 'kernel');
 const CACHE = path.join(BUILD_DIR, 'grading');
 
 function sha256(data: string | Buffer): string {
@@ -35,13 +38,17 @@ function listFiles(dir: string, skip: string[] = []): string[] {
   return out.sort();
 }
 
-/** A hash of everything the compiled library depends on: lib's sources and the compiler. */
+/** A hash of everything the build depends on: the sources and the compiler. */
 function sourceHash(): string {
   const hash = crypto.createHash('sha256');
-  for (const rel of listFiles(LIB, ['dist', 'node_modules'])) {
-    hash.update(`${rel}\0`);
-    hash.update(fs.readFileSync(path.join(LIB, rel)));
-  }
+  for (const [name, dir] of [
+    ['lib', LIB],
+    ['kernel', KERNEL],
+  ])
+    for (const rel of listFiles(dir, ['dist', 'node_modules'])) {
+      hash.update(`${name}/${rel}\0`);
+      hash.update(fs.readFileSync(path.join(dir, rel)));
+    }
   hash.update(fs.readFileSync(path.join(ROOT, 'tsconfig.base.json')));
   hash.update(fs.readFileSync(compiler()));
   return hash.digest('hex').slice(0, 16);
@@ -72,43 +79,49 @@ function intact(dir: string): boolean {
   );
 }
 
-function compile(into: string): void {
-  const config = path.join(into, 'tsconfig.json');
+/** Compiles the TypeScript files under `rootDir` into `outDir` with the kit's options. */
+function compileTree(rootDir: string, outDir: string, scratch: string): void {
+  const config = path.join(scratch, 'tsconfig.json');
   fs.writeFileSync(
     config,
     JSON.stringify({
       extends: path.join(ROOT, 'tsconfig.base.json'),
       compilerOptions: {
-        rootDir: LIB,
-        outDir: path.join(into, 'dist'),
+        rootDir,
+        outDir,
         composite: false,
         incremental: false,
         sourceMap: false,
         declaration: true,
         typeRoots: [path.join(ROOT, 'node_modules', '@types')],
       },
-      include: [path.join(LIB, '**', '*.ts')],
-      exclude: [path.join(LIB, 'dist'), path.join(LIB, 'node_modules')],
+      include: [path.join(rootDir, '**', '*.ts')],
+      exclude: [path.join(rootDir, 'dist'), path.join(rootDir, 'node_modules')],
     }),
   );
   const r = spawnSync(process.execPath, [compiler(), '-p', config], { encoding: 'utf8' });
   fs.rmSync(config);
   if (r.status !== 0)
     throw new Error(
-      `compiling lib/ for grading failed:\n` +
+      `compiling ${path.relative(ROOT, rootDir)} for grading failed:\n` +
         (r.stdout + r.stderr).trim().split('\n').slice(0, 10).join('\n'),
     );
+}
+
+function compile(into: string): void {
+  compileTree(LIB, path.join(into, 'dist'), into);
   fs.copyFileSync(path.join(LIB, 'package.json'), path.join(into, 'package.json'));
+  compileTree(KERNEL, path.join(into, 'kernel'), into);
 }
 
 /**
- * The folder of the grader's own build of the library (package.json and dist/), compiled now if
- * this version of the sources has none or its files do not match their manifest.
+ * The folder of the grader's own build (the library's package.json and dist/, and kernel/),
+ * compiled now if this version of the sources has none or its files do not match their manifest.
  */
 export function gradingLibrary(log: (line: string) => void = () => undefined): string {
   const dir = path.join(CACHE, `lib-${sourceHash()}`);
   if (intact(dir)) return dir;
-  log('Compiling the library for grading from lib/ (once per version of its sources)...');
+  log('Compiling the library and the kernel for grading (once per version of their sources)...');
   fs.mkdirSync(CACHE, { recursive: true });
   const temp = fs.mkdtempSync(path.join(CACHE, `.lib-${os.hostname()}-${process.pid}-`));
   try {

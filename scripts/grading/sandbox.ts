@@ -86,6 +86,12 @@ export interface Runner {
 
 export const OUTPUT_ENV = 'GENLAB_GRADING_OUTPUT';
 export const TAG_ENV = 'GENLAB_GRADING_TAG';
+/**
+ * Settings of the kit's kernel for grading: no static PNG copies of figures (each would start a
+ * browser); the executed notebook keeps the figures themselves.
+ */
+const GRADING_KERNEL_ENV = { GENLAB_STATIC_FIGURES: '0' };
+
 /** The kit's environment variables that reach the kernel (backend choice, threads...). */
 const PASSED_ENV = /^GENLAB_(?!GRADING_|QUICK$)/;
 
@@ -219,11 +225,12 @@ function runCellsArgs(
 
 /** Where the kit and its library are, for a sandbox. */
 export interface Kit {
-  /** The library compiled by the grader (a folder with package.json and dist/). */
+  /** The grader's own build (library.ts): the library's package.json and dist/, and kernel/. */
   library: string;
 }
 
 const KIT = '/kit';
+const KIT_KERNEL = `${KIT}/kernel`;
 const GRADER_DIR = `${KIT}/grader`;
 const WORK_DIR = `${KIT}/notebooks`;
 /** Where the kernel writes its records: a file system of its own, which a full scratch spares. */
@@ -348,6 +355,7 @@ function sandboxEnv(job: Job): Record<string, string> {
     IPYTHONDIR: '/tmp/ipython',
     PYTHONDONTWRITEBYTECODE: '1',
     OPENBLAS_NUM_THREADS: '1',
+    ...GRADING_KERNEL_ENV,
     ...job.env,
     [TAG_ENV]: job.tag,
     [OUTPUT_ENV]: SANDBOX_OUTPUT,
@@ -358,11 +366,12 @@ function sandboxEnv(job: Job): Record<string, string> {
   };
 }
 
+/** The kernelspec with the kernel's code at /kit/kernel (from the grader's own build). */
 function sandboxKernelSpec(): string {
   const spec = kernelSpec() as { argv: string[] };
   return JSON.stringify({
     ...spec,
-    argv: [`${KIT}/node_modules/.bin/tslab`, ...spec.argv.slice(1)],
+    argv: [process.execPath, `${KIT_KERNEL}/main.js`, ...spec.argv.slice(2)],
   });
 }
 
@@ -412,6 +421,7 @@ export function sandboxRunner(kit: Kit): Runner {
         ...bind(path.join(ROOT, 'node_modules'), `${KIT}/node_modules`),
         ...bind(path.join(ROOT, 'package.json'), `${KIT}/package.json`),
         ...bind(kit.library, `${KIT}/lib`),
+        ...bind(path.join(kit.library, 'kernel'), KIT_KERNEL),
         ...bind(path.join(ROOT, 'native', 'build'), `${KIT}/native/build`),
         ...bind(path.join(ROOT, '.native'), `${KIT}/.native`),
         ...bind(path.join(ROOT, 'data'), `${KIT}/data`),
@@ -496,6 +506,7 @@ export function unsandboxedRunner(): Runner {
           [TAG_ENV]: job.tag,
           JUPYTER_PATH: path.join(graderDir, 'jupyter'),
           OPENBLAS_NUM_THREADS: '1',
+          ...GRADING_KERNEL_ENV,
           [OUTPUT_ENV]: records,
           ...Object.fromEntries(
             Object.entries(job.fileEnv).map(([k, name]) => [k, path.join(graderDir, name)]),
