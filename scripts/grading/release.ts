@@ -62,6 +62,10 @@ export function readAssignment(nb: Notebook, name: string): Assignment {
   // Exercises whose metadata is malformed still own the tests below them (no follow-on errors).
   const broken = new Set<number>();
   const tested = new Set<number>();
+  const brokenExercise = (index: number) => {
+    broken.add(index);
+    exercises.push({ kind: 'build', forbid: [], index, number: exercises.length + 1, tests: [] });
+  };
   nb.cells.forEach((cell, index) => {
     const where = `${name}, cell ${index + 1}`;
     let declared: ExerciseInfo | null;
@@ -69,8 +73,7 @@ export function readAssignment(nb: Notebook, name: string): Assignment {
       declared = exerciseInfo(cell, where);
     } catch (err) {
       problems.push((err as Error).message);
-      broken.add(index);
-      exercises.push({ kind: 'build', forbid: [], index, number: exercises.length + 1, tests: [] });
+      brokenExercise(index);
       return;
     }
     if (declared) {
@@ -88,11 +91,13 @@ export function readAssignment(nb: Notebook, name: string): Assignment {
     try {
       const test = testInfo(cell, where);
       if (!test) {
-        if (cell.cell_type === 'code' && hasSolution(cellSource(cell)))
+        if (cell.cell_type === 'code' && hasSolution(cellSource(cell))) {
           problems.push(
             `${where}: has a solution but no exercise metadata; add {"genlab": {"exercise": ` +
               `{"kind": "build"}}} (kind: build, experiment, interpret or formula)`,
           );
+          brokenExercise(index);
+        }
         return;
       }
       if (exercise) tested.add(exercise.index);
