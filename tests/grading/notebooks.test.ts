@@ -2,7 +2,7 @@
  * The course notebooks follow the exercise format: every one releases cleanly (balanced solution
  * markers, valid and unique test ids, headers that match the metadata) and has the exercises the
  * course asks for (at least three in each of notebooks 01-05, two in each later one), each followed
- * by graded tests.
+ * by graded tests, visible ones except for interpretations.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,10 +22,14 @@ for (const file of listNotebooks()) {
       report.exercises.length >= required,
       `${name} has ${report.exercises.length} exercise(s), needs at least ${required}`,
     );
-    const visible = report.tests.filter((t) => !t.hidden);
-    assert.ok(
-      visible.length >= report.exercises.length,
-      `${name}: ${report.exercises.length} exercises but only ${visible.length} visible test(s)`,
+    // Students check their work with a visible test; an interpretation's tests are hidden.
+    const unchecked = report.exercises.filter(
+      (e) => e.kind !== 'interpret' && !e.tests.some((t) => !t.hidden),
+    );
+    assert.deepEqual(
+      unchecked.map((e) => `exercise ${e.number}`),
+      [],
+      `${name}: exercises without a visible test`,
     );
     for (const t of report.tests)
       assert.ok(
