@@ -96,8 +96,8 @@ export function outcomeOf(
  * Tensors created during a trial (inputs, results) are disposed. Returns nothing (so a test cell
  * prints nothing else); in a notebook, prints one line on success.
  *
- *   grading.check(gaussianKl, distributions.gaussianKl, {
- *     inputs: () => [runtime.randn(), 0.5 + runtime.random(), 0, 1],
+ *   grading.check(logSumExp, (x: number[]) => tf.logSumExp(x).arraySync(), {
+ *     inputs: () => [[runtime.randn(), 100 * runtime.randn()]],
  *   });
  */
 export function check(student: unknown, reference: unknown, options: CheckOptions): void {

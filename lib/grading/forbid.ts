@@ -54,7 +54,7 @@ function isDataProperty(owner: object, key: string, fn: unknown): boolean {
 
 /**
  * Finds the library function at `path` (dot-separated names from the `genlab` module, e.g.
- * "distributions.kl", "models.vae.gaussianKl", "distributions.Normal.fromLogVariance") and where
+ * "distributions.kl", "models.gmm.bic", "distributions.Normal.fromLogVariance") and where
  * it is defined. Throws an Error naming the first part that is wrong, with a suggestion.
  */
 export function resolveLibraryFunction(root: object, path: string): LibraryFunction {

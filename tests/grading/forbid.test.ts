@@ -16,7 +16,7 @@ const take = watchCalls(genlab, [
   'distributions.kl',
   'distributions.Normal.prototype.logProb',
   'distributions.Categorical',
-  'models.vae.gaussianKl',
+  'models.gmm.bic',
   'tf.softplus',
 ]);
 const { distributions, tf } = genlab;
