@@ -21,6 +21,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { MODELS_ENV, modelsRoot } from 'genlab/dist/runtime/paths';
 import { KERNEL_NAME, Notebook, ROOT, findPython, kernelSpec } from '../jupyter';
 import { serializeNotebook } from './release';
 
@@ -64,7 +65,10 @@ export interface Job {
   fileEnv: Record<string, string>;
   /** Load the grader's preload (watching forbidden library functions) into the kernel. */
   preload: boolean;
-  /** Show the instructor's trained models (build/models) read-only (full-size runs). */
+  /**
+   * Show the instructor's trained models (runtime.modelsRoot()) read-only, for full-size runs;
+   * else the kernel saves what it trains (a quick-mode classifier...) in its scratch.
+   */
   models: boolean;
   limits: Limits;
 }
@@ -93,7 +97,7 @@ export const TAG_ENV = 'GENLAB_GRADING_TAG';
 const GRADING_KERNEL_ENV = { GENLAB_STATIC_FIGURES: '0' };
 
 /** The kit's environment variables that reach the kernel (backend choice, threads...). */
-const PASSED_ENV = /^GENLAB_(?!GRADING_|QUICK$)/;
+const PASSED_ENV = /^GENLAB_(?!GRADING_|QUICK$|MODELS$)/;
 
 function kitEnv(): Record<string, string> {
   return Object.fromEntries(
@@ -236,6 +240,7 @@ const WORK_DIR = `${KIT}/notebooks`;
 /** Where the kernel writes its records: a file system of its own, which a full scratch spares. */
 const RECORDS_DIR = `${KIT}/records`;
 const SANDBOX_OUTPUT = `${RECORDS_DIR}/output.jsonl`;
+const SANDBOX_MODELS = `${KIT}/build/models`;
 /** /etc entries the dynamic linker, Python and Node read; nothing else of /etc is shown. */
 const ETC = [
   '/etc/ld.so.cache',
@@ -356,6 +361,7 @@ function sandboxEnv(job: Job): Record<string, string> {
     PYTHONDONTWRITEBYTECODE: '1',
     OPENBLAS_NUM_THREADS: '1',
     ...GRADING_KERNEL_ENV,
+    [MODELS_ENV]: job.models ? SANDBOX_MODELS : '/tmp/models',
     ...job.env,
     [TAG_ENV]: job.tag,
     [OUTPUT_ENV]: SANDBOX_OUTPUT,
@@ -425,7 +431,7 @@ export function sandboxRunner(kit: Kit): Runner {
         ...bind(path.join(ROOT, 'native', 'build'), `${KIT}/native/build`),
         ...bind(path.join(ROOT, '.native'), `${KIT}/.native`),
         ...bind(path.join(ROOT, 'data'), `${KIT}/data`),
-        ...(job.models ? bind(path.join(ROOT, 'build', 'models'), `${KIT}/build/models`) : []),
+        ...(job.models ? bind(modelsRoot(), SANDBOX_MODELS) : []),
         ...bind(
           path.join(ROOT, 'scripts', 'grading', 'run_cells.py'),
           `${GRADER_DIR}/run_cells.py`,
