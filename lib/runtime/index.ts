@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from './backend';
+import { checkOptions } from './checks';
 import { KernelChoice, kernelsInfo } from './kernels';
 import { errorListeners, keepKernelAlive } from './display';
 import { quick } from './quick';
 import { seed } from './random';
 
 export * from './backend';
+export * from './checks';
 export * from './display';
 export {
   ADAM_KERNEL,
@@ -51,6 +53,12 @@ let warned = false;
  * native OpenBLAS kernels) | tfjs 4.22.0 | seed 0`.
  */
 export async function init(options: InitOptions = {}): Promise<void> {
+  checkOptions('runtime.init', options, {
+    seed: true,
+    backend: true,
+    kernels: true,
+    report: true,
+  });
   const listeners = errorListeners();
   const info = await selectBackend(options.backend, options.kernels);
   keepKernelAlive(listeners);

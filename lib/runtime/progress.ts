@@ -1,3 +1,4 @@
+import { checkInteger, checkOptions } from './checks';
 import { LiveOutput, escapeHtml } from './display';
 
 export type Metrics = Record<string, number>;
@@ -44,8 +45,8 @@ export class Progress {
     readonly total: number,
     private readonly options: ProgressOptions = {},
   ) {
-    if (!Number.isInteger(total) || total < 1)
-      throw new Error(`progress total must be a positive integer, got ${total}`);
+    checkInteger('progress', 'total', total);
+    checkOptions('progress', options, { label: true, redrawMs: true, printMs: true });
     this.lastPrint = this.start;
   }
 

@@ -32,7 +32,7 @@ test('progress text shows counts and the latest metrics', () => {
 });
 
 test('progress rejects a non-positive total', () => {
-  assert.throws(() => runtime.progress(0), /progress total must be a positive integer, got 0/);
+  assert.throws(() => runtime.progress(0), /progress: total must be a positive integer, got 0/);
 });
 
 test('quick mode is read from GENLAB_QUICK through one helper', () => {
