@@ -4,9 +4,10 @@
  * finite.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Distribution } from './distribution';
+import { checkOptions, checkValues } from '../runtime/checks';
+import { Distribution, Support } from './distribution';
 import { ValidationOptions } from './normal';
-import { normalizeSampleShape, requireAll, SampleShape, TensorLike, toTensor } from './util';
+import { normalizeSampleShape, SampleShape, TensorLike, toTensor } from './util';
 import { fusedBernoulliNll } from '../runtime/kernels';
 import { nextSeed } from '../runtime/random';
 
@@ -15,6 +16,12 @@ import { nextSeed } from '../runtime/random';
  * logits.
  */
 const EPS = 1e-7;
+
+const UNIT_INTERVAL: Support = {
+  text: 'in [0, 1]',
+  discrete: true,
+  contains: (v) => v >= 0 && v <= 1,
+};
 
 export interface BernoulliParameters extends ValidationOptions {
   probs?: TensorLike;
@@ -26,6 +33,7 @@ export class Bernoulli extends Distribution {
   readonly logits: tf.Tensor;
 
   constructor(params: BernoulliParameters) {
+    checkOptions('Bernoulli', params, { probs: true, logits: true, validate: true });
     if ((params.probs === undefined) === (params.logits === undefined)) {
       throw new Error('Bernoulli: pass exactly one of { probs } or { logits }');
     }
@@ -34,11 +42,11 @@ export class Bernoulli extends Distribution {
     if (params.probs !== undefined) {
       const p = toTensor(params.probs, 'probs', 'Bernoulli');
       if (validate)
-        requireAll(
-          p,
-          (v) => v >= 0 && v <= 1,
+        checkValues(
           'Bernoulli',
           'probs',
+          p,
+          (v) => v >= 0 && v <= 1,
           'in [0, 1]',
           'Pass logits instead for unconstrained values.',
         );
@@ -49,10 +57,15 @@ export class Bernoulli extends Distribution {
     } else {
       logits = toTensor(params.logits!, 'logits', 'Bernoulli');
       if (validate)
-        requireAll(logits, (v) => !Number.isNaN(v), 'Bernoulli', 'logits', 'a number (not NaN)');
+        checkValues('Bernoulli', 'logits', logits, (v) => !Number.isNaN(v), 'a number (not NaN)');
     }
-    super(logits.shape, []);
+    super(logits.shape, [], validate);
     this.logits = logits;
+  }
+
+  /** {0, 1}; values in between are accepted as pixel intensities (logProb is the cross-entropy). */
+  override get support(): Support {
+    return UNIT_INTERVAL;
   }
 
   get probs(): tf.Tensor {

@@ -4,9 +4,10 @@
  * logSumExp).
  */
 import * as tf from '@tensorflow/tfjs';
-import { Distribution } from './distribution';
+import { checkOptions, checkValues } from '../runtime/checks';
+import { Distribution, Support } from './distribution';
 import { ValidationOptions } from './normal';
-import { normalizeSampleShape, requireAll, SampleShape, TensorLike, toTensor } from './util';
+import { normalizeSampleShape, SampleShape, TensorLike, toTensor } from './util';
 import { nextSeed } from '../runtime/random';
 
 const TINY = 1e-30;
@@ -25,6 +26,7 @@ export class Categorical extends Distribution {
   readonly numCategories: number;
 
   constructor(params: CategoricalParameters) {
+    checkOptions('Categorical', params, { probs: true, logits: true, validate: true });
     if ((params.probs === undefined) === (params.logits === undefined)) {
       throw new Error('Categorical: pass exactly one of { probs } or { logits }');
     }
@@ -42,33 +44,48 @@ export class Categorical extends Distribution {
     let logits: tf.Tensor;
     if (params.probs !== undefined) {
       if (validate) {
-        requireAll(
-          raw,
-          (v) => v >= 0 && Number.isFinite(v),
+        checkValues(
           'Categorical',
           'probs',
+          raw,
+          (v) => v >= 0 && Number.isFinite(v),
           'non-negative and finite',
         );
         const sums = tf.sum(raw, -1);
-        requireAll(sums, (v) => v > 0, 'Categorical', 'the sum of probs over the last axis', '> 0');
+        checkValues(
+          'Categorical',
+          'the sum of probs over the last axis',
+          sums,
+          (v) => v > 0,
+          '> 0',
+        );
         sums.dispose();
       }
       logits = tf.tidy(() => tf.log(tf.maximum(tf.div(raw, tf.sum(raw, -1, true)), TINY)));
     } else {
       if (validate)
-        requireAll(
-          raw,
-          (v) => !Number.isNaN(v) && v !== Infinity,
+        checkValues(
           'Categorical',
           'logits',
+          raw,
+          (v) => !Number.isNaN(v) && v !== Infinity,
           'a number below +Infinity',
         );
       logits = raw;
     }
-    super(logits.shape.slice(0, -1), []);
+    super(logits.shape.slice(0, -1), [], validate);
     this.numCategories = logits.shape[logits.rank - 1];
     // log pi_k = l_k - logSumExp(l)
     this.logProbs = tf.tidy(() => tf.sub(logits, tf.logSumExp(logits, -1, true)));
+  }
+
+  override get support(): Support {
+    const k = this.numCategories;
+    return {
+      text: `an integer in {0, ..., ${k - 1}}`,
+      discrete: true,
+      contains: (v) => Number.isInteger(v) && v >= 0 && v < k,
+    };
   }
 
   get probs(): tf.Tensor {
@@ -94,16 +111,6 @@ export class Categorical extends Distribution {
   /** log pi_x, for integer x in {0, ..., K-1}. */
   logProb(x: TensorLike): tf.Tensor {
     const v = this.checkValue(x);
-    const values = v.dataSync();
-    for (let i = 0; i < values.length; i++) {
-      const c = values[i];
-      if (!Number.isInteger(c) || c < 0 || c >= this.numCategories) {
-        throw new Error(
-          `Categorical.logProb(x): x must hold integers in {0, ..., ${this.numCategories - 1}}, ` +
-            `got ${c}`,
-        );
-      }
-    }
     return tf.tidy(() => {
       const oneHot = tf.oneHot(tf.cast(v, 'int32'), this.numCategories);
       return tf.sum(tf.mul(oneHot, this.logProbs), -1);

@@ -5,7 +5,21 @@
  * ...batchShape].
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkValues } from '../runtime/checks';
 import { normalizeSampleShape, SampleShape, TensorLike, toTensor } from './util';
+
+/** The values a distribution puts probability on, elementwise. */
+export interface Support {
+  /** As messages say it, e.g. 'a real number' or 'an integer in {0, ..., 9}'. */
+  text: string;
+  /** Whether values are counts or categories (a probability mass) rather than real numbers. */
+  discrete: boolean;
+  /** Whether one element of a value lies in the support (NaN never does). */
+  contains(v: number): boolean;
+}
+
+/** The real line. */
+export const REAL: Support = { text: 'a real number', discrete: false, contains: () => true };
 
 const blockGradient = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => ({
   value: tf.clone(inputs[0] as tf.Tensor),
@@ -32,7 +46,17 @@ export abstract class Distribution {
   constructor(
     readonly batchShape: number[],
     readonly eventShape: number[],
+    /**
+     * Whether parameters, and the values given to logProb, are checked (the `validate` option,
+     * default true; checking reads values back from the backend).
+     */
+    readonly validateArgs = true,
   ) {}
+
+  /** Where the values lie (default: the real line). */
+  get support(): Support {
+    return REAL;
+  }
 
   /** A short name for messages, e.g. 'Normal'. */
   get name(): string {
@@ -101,8 +125,8 @@ export abstract class Distribution {
   }
 
   /**
-   * Checks that x ends in batchShape+eventShape (up to broadcasting) and returns it as a float
-   * tensor.
+   * Checks that x ends in batchShape+eventShape (up to broadcasting) and, when validating, that
+   * every element lies in the support (no NaN); returns x as a float tensor.
    */
   protected checkValue(x: TensorLike): tf.Tensor {
     const t = toTensor(x, 'x', `${this.name}.logProb`);
@@ -127,6 +151,8 @@ export abstract class Distribution {
         );
       }
     }
+    if (this.validateArgs)
+      checkValues(`${this.name}.logProb`, 'x', t, this.support.contains, this.support.text);
     return t;
   }
 }

@@ -4,7 +4,7 @@
  * diag(sigma^2)) of a VAE encoder, with log q(z|x) summed over the latent dimensions.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Distribution, lastAxes } from './distribution';
+import { Distribution, lastAxes, Support } from './distribution';
 import { SampleShape, TensorLike } from './util';
 
 export class Independent extends Distribution {
@@ -22,12 +22,20 @@ export class Independent extends Distribution {
       );
     }
     const cut = base.batchShape.length - n;
-    super(base.batchShape.slice(0, cut), [...base.batchShape.slice(cut), ...base.eventShape]);
+    super(
+      base.batchShape.slice(0, cut),
+      [...base.batchShape.slice(cut), ...base.eventShape],
+      base.validateArgs,
+    );
     this.hasRsample = base.hasRsample;
   }
 
   override get name(): string {
     return `Independent(${this.base.name})`;
+  }
+
+  override get support(): Support {
+    return this.base.support;
   }
 
   private sumEvent(t: tf.Tensor): tf.Tensor {

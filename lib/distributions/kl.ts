@@ -12,6 +12,8 @@ import { logDetFromCholesky, solveLowerTriangular } from './linalg';
 import { MultivariateNormal } from './mvn';
 import { Normal } from './normal';
 import { Uniform } from './uniform';
+import { broadcastShapes } from './util';
+import { checkInteger, checkOptions } from '../runtime/checks';
 
 type Ctor<T> = abstract new (...args: never[]) => T;
 type KlFn = (p: Distribution, q: Distribution) => tf.Tensor;
@@ -53,6 +55,25 @@ export function hasClosedFormKl(p: Distribution, q: Distribution): boolean {
   return lookup(p, q) !== undefined;
 }
 
+/** Throws unless p and q are distributions over the same events with broadcasting batch shapes. */
+function checkComparable(who: string, p: Distribution, q: Distribution): void {
+  if (!(p instanceof Distribution) || !(q instanceof Distribution)) {
+    throw new Error(
+      `${who}(p, q): both arguments must be distributions (e.g. new distributions.Normal(0, 1))`,
+    );
+  }
+  if (
+    p.eventShape.length !== q.eventShape.length ||
+    p.eventShape.some((d, i) => d !== q.eventShape[i])
+  ) {
+    throw new Error(
+      `${who}(p, q): p (${p.name}) has event shape [${p.eventShape}] and q (${q.name}) has ` +
+        `[${q.eventShape}]; they must be equal`,
+    );
+  }
+  broadcastShapes(p.batchShape, q.batchShape, `p (${p.name}) and q (${q.name})`, `${who}(p, q)`);
+}
+
 export interface MonteCarloKl {
   /** The estimate, shape batchShape. */
   estimate: tf.Tensor;
@@ -63,8 +84,16 @@ export interface MonteCarloKl {
 
 /** KL(p || q) ~ (1/n) sum_i [log p(x_i) - log q(x_i)], x_i ~ p, with its standard error. */
 export function klMonteCarlo(p: Distribution, q: Distribution, samples = 10000): MonteCarloKl {
-  if (!Number.isInteger(samples) || samples < 2)
-    throw new Error(`klMonteCarlo: samples must be an integer >= 2, got ${samples}`);
+  checkComparable('klMonteCarlo', p, q);
+  checkInteger('klMonteCarlo', 'samples', samples, 2);
+  if (p.support.discrete !== q.support.discrete) {
+    const kind = (d: Distribution) => (d.support.discrete ? 'discrete' : 'continuous');
+    throw new Error(
+      `kl(${p.name}, ${q.name}): p is ${kind(p)} and q is ${kind(q)}, so KL(p || q) is not ` +
+        `defined (one has a density, the other a probability mass); compare two distributions ` +
+        `over the same kind of values`,
+    );
+  }
   const [estimate, standardError] = tf.tidy(() => {
     const x = p.sample(samples);
     const d = tf.sub(p.logProb(x), q.logProb(x));
@@ -87,20 +116,8 @@ export interface KlOptions {
  * a tensor).
  */
 export function kl(p: Distribution, q: Distribution, options: KlOptions = {}): tf.Tensor {
-  if (!(p instanceof Distribution) || !(q instanceof Distribution)) {
-    throw new Error(
-      'kl(p, q): both arguments must be distributions (e.g. new distributions.Normal(0, 1))',
-    );
-  }
-  if (
-    p.eventShape.length !== q.eventShape.length ||
-    p.eventShape.some((d, i) => d !== q.eventShape[i])
-  ) {
-    throw new Error(
-      `kl(p, q): p (${p.name}) has event shape [${p.eventShape}] and q (${q.name}) has ` +
-        `[${q.eventShape}]; they must be equal`,
-    );
-  }
+  checkOptions('kl', options, { samples: true, warn: true });
+  checkComparable('kl', p, q);
   const fn = lookup(p, q);
   if (fn) return fn(p, q);
   const mc = klMonteCarlo(p, q, options.samples ?? 10000);

@@ -9,13 +9,14 @@
  * so that log p(x) - ELBO = KL(q || p(z|x)) can be checked to the last digit.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkValues } from '../runtime/checks';
 import { Distribution } from './distribution';
 import { Independent } from './independent';
 import { kl } from './kl';
 import { cholesky, solveLowerTriangular } from './linalg';
 import { MultivariateNormal } from './mvn';
 import { Normal } from './normal';
-import { requireAll, TensorLike, toTensor } from './util';
+import { TensorLike, toTensor } from './util';
 
 export interface ElboTerms {
   /** E_q[log p(x|z)] (nats). */
@@ -46,7 +47,7 @@ export class LinearGaussianModel {
       );
     if (!(noiseStd > 0) || !Number.isFinite(noiseStd))
       throw new Error(`LinearGaussianModel: noiseStd must be positive and finite, got ${noiseStd}`);
-    requireAll(wt, Number.isFinite, 'LinearGaussianModel', 'W', 'finite');
+    checkValues('LinearGaussianModel', 'W', wt, Number.isFinite, 'finite');
     this.w = wt as tf.Tensor2D;
     this.b = bt as tf.Tensor1D;
     this.noiseStd = noiseStd;

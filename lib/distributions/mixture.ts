@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Categorical } from './categorical';
-import { Distribution } from './distribution';
+import { Distribution, Support } from './distribution';
 import { SampleShape, TensorLike } from './util';
 
 export class MixtureSameFamily extends Distribution {
@@ -40,8 +40,12 @@ export class MixtureSameFamily extends Distribution {
           `batch shape [${outer}] (without K)`,
       );
     }
-    super(outer, components.eventShape);
+    super(outer, components.eventShape, components.validateArgs);
     this.numComponents = k;
+  }
+
+  override get support(): Support {
+    return this.components.support;
   }
 
   /** Mixing weights expanded with singleton event axes, [...batch, K, 1, ...]. */

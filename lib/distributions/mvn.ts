@@ -4,6 +4,7 @@
  * solves and log det Sigma = 2 sum log L_ii, never an explicit inverse.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, checkValues } from '../runtime/checks';
 import { Distribution } from './distribution';
 import {
   cholesky,
@@ -19,7 +20,6 @@ import {
   broadcastShapes,
   LOG_2PI,
   normalizeSampleShape,
-  requireAll,
   SampleShape,
   TensorLike,
   toTensor,
@@ -43,6 +43,11 @@ export class MultivariateNormal extends Distribution {
   readonly dim: number;
 
   constructor(loc: TensorLike, params: MvnParameters) {
+    checkOptions('MultivariateNormal', params, {
+      covariance: true,
+      scaleTril: true,
+      validate: true,
+    });
     const mu = toTensor(loc, 'loc', 'MultivariateNormal');
     if (mu.rank < 1)
       throw new Error(
@@ -64,11 +69,11 @@ export class MultivariateNormal extends Distribution {
       checkMatrix(s, mu, 'scaleTril');
       l = lowerTriangular(s);
       if (validate) {
-        requireAll(
-          diagonal(l),
-          (v) => v > 0 && Number.isFinite(v),
+        checkValues(
           'MultivariateNormal',
           'the diagonal of scaleTril',
+          diagonal(l),
+          (v) => v > 0 && Number.isFinite(v),
           'positive and finite',
           'A Cholesky factor has a positive diagonal.',
         );
@@ -81,8 +86,8 @@ export class MultivariateNormal extends Distribution {
       'loc and the covariance (batch dimensions)',
       'MultivariateNormal',
     );
-    super(batch, [d]);
-    if (validate) requireAll(mu, Number.isFinite, 'MultivariateNormal', 'loc', 'finite');
+    super(batch, [d], validate);
+    if (validate) checkValues('MultivariateNormal', 'loc', mu, Number.isFinite, 'finite');
     this.dim = d;
     this.loc = tf.broadcastTo(mu, [...batch, d]);
     this.scaleTril = l;

@@ -4,13 +4,13 @@
  * loc and log-variance, the unconstrained output of an encoder network.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, checkValues } from '../runtime/checks';
 import { Distribution } from './distribution';
 import {
   broadcastShapes,
   expandTo,
   LOG_2PI,
   normalizeSampleShape,
-  requireAll,
   SampleShape,
   TensorLike,
   toTensor,
@@ -37,17 +37,18 @@ export class Normal extends Distribution {
     scale: TensorLike,
     options: ValidationOptions & { logScale?: tf.Tensor; standard?: boolean } = {},
   ) {
+    checkOptions('Normal', options, { validate: true, logScale: true, standard: true });
     const l = toTensor(loc, 'loc', 'Normal');
     const s = toTensor(scale, 'scale', 'Normal');
     const shape = broadcastShapes(l.shape, s.shape, 'loc and scale', 'Normal');
-    super(shape, []);
+    super(shape, [], options.validate ?? true);
     if (options.validate ?? true) {
-      requireAll(l, Number.isFinite, 'Normal', 'loc', 'finite');
-      requireAll(
-        s,
-        (v) => v > 0 && Number.isFinite(v),
+      checkValues('Normal', 'loc', l, Number.isFinite, 'finite');
+      checkValues(
         'Normal',
         'scale',
+        s,
+        (v) => v > 0 && Number.isFinite(v),
         'positive and finite',
         'A standard deviation is > 0; for an unconstrained parameter use ' +
           'Normal.fromLogVariance(loc, logVariance).',
@@ -76,13 +77,14 @@ export class Normal extends Distribution {
     logVariance: TensorLike,
     options: ValidationOptions = {},
   ): Normal {
+    checkOptions('Normal.fromLogVariance', options, { validate: true });
     const lv = toTensor(logVariance, 'logVariance', 'Normal.fromLogVariance');
     if (options.validate ?? true) {
-      requireAll(
-        lv,
-        (v) => Number.isFinite(v) && Math.abs(v) < 170,
+      checkValues(
         'Normal.fromLogVariance',
         'logVariance',
+        lv,
+        (v) => Number.isFinite(v) && Math.abs(v) < 170,
         'finite with |logVariance| < 170',
         'Clip or rescale the network output that produces it.',
       );

@@ -1,12 +1,12 @@
 /** Uniform[low, high) with batch shapes; rsample is low + (high - low) u. */
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, checkValues } from '../runtime/checks';
 import { Distribution } from './distribution';
 import { ValidationOptions } from './normal';
 import {
   broadcastShapes,
   expandTo,
   normalizeSampleShape,
-  requireAll,
   SampleShape,
   TensorLike,
   toTensor,
@@ -19,20 +19,21 @@ export class Uniform extends Distribution {
   readonly high: tf.Tensor;
 
   constructor(low: TensorLike, high: TensorLike, options: ValidationOptions = {}) {
+    checkOptions('Uniform', options, { validate: true });
     const a = toTensor(low, 'low', 'Uniform');
     const b = toTensor(high, 'high', 'Uniform');
     const shape = broadcastShapes(a.shape, b.shape, 'low and high', 'Uniform');
-    super(shape, []);
+    super(shape, [], options.validate ?? true);
     this.low = expandTo(a, shape);
     this.high = expandTo(b, shape);
     if (options.validate ?? true) {
-      requireAll(this.low, Number.isFinite, 'Uniform', 'low', 'finite');
+      checkValues('Uniform', 'low', this.low, Number.isFinite, 'finite');
       const width = tf.sub(this.high, this.low);
-      requireAll(
-        width,
-        (v) => v > 0 && Number.isFinite(v),
+      checkValues(
         'Uniform',
         'high - low',
+        width,
+        (v) => v > 0 && Number.isFinite(v),
         'positive and finite',
         'Pass low < high.',
       );

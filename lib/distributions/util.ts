@@ -64,38 +64,4 @@ export function expandTo(t: tf.Tensor, shape: number[]): tf.Tensor {
   return sameShape(t.shape, shape) ? t : tf.broadcastTo(t, shape);
 }
 
-function formatIndex(flat: number, shape: number[]): string {
-  if (shape.length === 0) return '';
-  const idx: number[] = [];
-  for (let i = shape.length - 1; i >= 0; i--) {
-    idx.unshift(flat % shape[i]);
-    flat = Math.floor(flat / shape[i]);
-  }
-  return ` at index [${idx.join(', ')}]`;
-}
-
-/**
- * Throws `${owner}: ${name} must be ${requirement}, got ${value} at index [...]. ${advice}` for the
- * first element failing `ok` (NaN always fails).
- */
-export function requireAll(
-  t: tf.Tensor,
-  ok: (v: number) => boolean,
-  owner: string,
-  name: string,
-  requirement: string,
-  advice = '',
-): void {
-  const values = t.dataSync();
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (Number.isNaN(v) || !ok(v)) {
-      throw new Error(
-        `${owner}: ${name} must be ${requirement}, got ` +
-          `${v}${formatIndex(i, t.shape)}.${advice ? ' ' + advice : ''}`,
-      );
-    }
-  }
-}
-
 export const LOG_2PI = Math.log(2 * Math.PI);

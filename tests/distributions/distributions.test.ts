@@ -663,7 +663,7 @@ test('invalid parameters throw errors that name the parameter and value', async 
   );
   assert.throws(
     () => new D.Categorical({ probs: [0.5, 0.5] }).logProb([2]),
-    /x must hold integers in \{0, \.\.\., 1\}, got 2/,
+    /Categorical.logProb: x must be an integer in \{0, \.\.\., 1\}, got 2 at index \[0\]/,
   );
   assert.throws(
     () => new D.Uniform(1, 1),
@@ -792,3 +792,41 @@ test(
     tf.dispose([a, g]);
   },
 );
+
+test('values outside the support, mismatched pairs and misspelled options fail with a clear error', () => {
+  const normal = new D.Normal(0, 1);
+  assert.throws(
+    () => normal.logProb(NaN),
+    /^Error: Normal.logProb: x must be a real number, got NaN$/,
+  );
+  assert.throws(() => normal.cdf([0, NaN]), /got NaN at index \[1\]/);
+  assert.throws(
+    () => new D.Independent(new D.Normal([0, 0], [1, 1]), 1).logProb([[0, NaN]]),
+    /Normal.logProb: x must be a real number, got NaN at index \[0, 1\]/,
+  );
+  assert.throws(
+    () => new D.Bernoulli({ logits: [0, 0] }).logProb([1, 5]),
+    /Bernoulli.logProb: x must be in \[0, 1\], got 5 at index \[1\]/,
+  );
+  // With validate: false nothing is read back, and the caller answers for the values.
+  const unchecked = new D.Normal(0, 1, { validate: false }).logProb(NaN);
+  assert.ok(Number.isNaN(unchecked.dataSync()[0]));
+  assert.throws(
+    () => D.kl(new D.Normal([0, 0], [1, 1]), new D.Normal([0, 0, 0], [1, 1, 1])),
+    /kl\(p, q\): p \(Normal\) and q \(Normal\) have shapes \[2\] and \[3\], which do not broadcast/,
+  );
+  assert.throws(
+    () => D.kl(new D.Normal(0, 1), new D.Categorical({ probs: [0.5, 0.5] })),
+    /kl\(Normal, Categorical\): p is continuous and q is discrete, so KL\(p \|\| q\) is not defined/,
+  );
+  assert.throws(
+    () => new D.Normal(0, 1, { valdiate: false } as never),
+    /Normal: unknown option 'valdiate' \(did you mean 'validate'\?\); the options are validate/,
+  );
+  assert.throws(
+    () => new D.Bernoulli({ prob: 0.5 } as never),
+    /Bernoulli: unknown option 'prob' \(did you mean 'probs'\?\)/,
+  );
+  assert.throws(() => D.kl(normal, normal, { sample: 10 } as never), /did you mean 'samples'/);
+  tf.dispose(unchecked);
+});
