@@ -5,8 +5,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import {
+  checkInteger,
+  checkOneOf,
+  checkOptions,
+  shapeMatches,
+  checkValues,
+} from '../runtime/checks';
 import { permutation, random } from '../runtime/random';
-import { IdxFormatError, readIdx } from './idx';
+import { IdxArray, IdxFormatError, readIdx } from './idx';
 
 export type Split = 'train' | 'test';
 
@@ -59,8 +66,25 @@ export interface BatchOptions {
   dropLast?: boolean;
 }
 
+/**
+ * Set while this module builds a data set from one already checked (a batch, a subset, a
+ * binarization) or from bytes / 255: those skip the pixel check, so it runs once per data set.
+ */
+let pixelsKnownValid = false;
+
+/** `new ImageDataset(...)` for pixels known to lie in [0, 1]. */
+function validDataset(...args: ConstructorParameters<typeof ImageDataset>): ImageDataset {
+  pixelsKnownValid = true;
+  try {
+    return new ImageDataset(...args);
+  } finally {
+    pixelsKnownValid = false;
+  }
+}
+
 /** Images in [0, 1] with integer labels, held on the CPU until batched. */
 export class ImageDataset {
+  /** Checks every pixel once (in [0, 1], not NaN), so the batches drawn from it need no checks. */
   constructor(
     readonly images: Float32Array,
     readonly labels: Uint8Array,
@@ -72,12 +96,28 @@ export class ImageDataset {
      */
     readonly source = 'images',
   ) {
+    if (!(images instanceof Float32Array))
+      throw new Error('ImageDataset: images must be a Float32Array of pixel values in [0, 1]');
+    if (!(labels instanceof Uint8Array))
+      throw new Error('ImageDataset: labels must be a Uint8Array of class indices');
+    checkInteger('ImageDataset', 'rows', rows);
+    checkInteger('ImageDataset', 'cols', cols);
+    if (labels.length === 0) throw new Error('ImageDataset: no images (labels is empty)');
     if (images.length !== labels.length * rows * cols) {
       throw new Error(
         `ImageDataset: ${images.length} pixels do not make ${labels.length} images of ` +
           `${rows}x${cols}`,
       );
     }
+    if (!pixelsKnownValid)
+      checkValues(
+        'ImageDataset',
+        'every pixel',
+        images,
+        (v) => v >= 0 && v <= 1,
+        'in [0, 1]',
+        'Scale raw bytes by 1/255',
+      );
   }
 
   get size(): number {
@@ -90,10 +130,9 @@ export class ImageDataset {
 
   /** The first `count` images (all of them if count exceeds the size). */
   take(count: number): ImageDataset {
-    if (!Number.isInteger(count) || count < 1)
-      throw new Error(`take(count): count must be a positive integer, got ${count}`);
+    checkInteger('ImageDataset.take', 'count', count);
     const n = Math.min(count, this.size);
-    return new ImageDataset(
+    return validDataset(
       this.images.subarray(0, n * this.pixels),
       this.labels.subarray(0, n),
       this.rows,
@@ -104,13 +143,18 @@ export class ImageDataset {
 
   /** The images whose label is in `classes`. */
   ofClasses(classes: number[]): ImageDataset {
+    if (!Array.isArray(classes)) throw new Error('ofClasses(classes): pass a list of labels');
+    classes.forEach((c, i) => checkInteger('ofClasses', `classes[${i}]`, c, 0, 255));
     const keep: number[] = [];
     this.labels.forEach((l, i) => classes.includes(l) && keep.push(i));
+    if (keep.length === 0)
+      throw new Error(`ofClasses: no image has a label in [${classes.join(', ')}]`);
     return this.select(Int32Array.from(keep));
   }
 
   /** A binarized copy ('threshold' or 'static'); 'dynamic' binarization is a batching option. */
   binarized(mode: 'threshold' | 'static'): ImageDataset {
+    checkOneOf('binarized', 'mode', mode, ['threshold', 'static']);
     const out = new Float32Array(this.images.length);
     if (mode === 'threshold') {
       for (let i = 0; i < out.length; i++) out[i] = this.images[i] > 0.5 ? 1 : 0;
@@ -127,10 +171,8 @@ export class ImageDataset {
         state ^= state << 5;
         out[i] = (state >>> 0) / 4294967296 < this.images[i] ? 1 : 0;
       }
-    } else {
-      throw new Error(`binarized(mode): mode must be 'threshold' or 'static', got '${mode}'`);
     }
-    return new ImageDataset(out, this.labels, this.rows, this.cols, this.source);
+    return validDataset(out, this.labels, this.rows, this.cols, this.source);
   }
 
   /** The images as one [n, rows * cols] tensor. */
@@ -145,8 +187,7 @@ export class ImageDataset {
 
   /** Image `i` as a rows x cols array of rows (for plotting). */
   image(i: number): number[][] {
-    if (!Number.isInteger(i) || i < 0 || i >= this.size)
-      throw new Error(`image(i): i must be an integer in [0, ${this.size}), got ${i}`);
+    checkInteger('ImageDataset.image', 'i', i, 0, this.size - 1);
     const out: number[][] = [];
     for (let r = 0; r < this.rows; r++)
       out.push(
@@ -165,8 +206,9 @@ export class ImageDataset {
    * is requested or the loop ends, so a training loop over this generator leaks nothing.
    */
   *batches(batchSize: number, options: BatchOptions = {}): Generator<Batch> {
-    if (!Number.isInteger(batchSize) || batchSize < 1)
-      throw new Error(`batches(batchSize): batchSize must be a positive integer, got ${batchSize}`);
+    checkInteger('batches', 'batchSize', batchSize);
+    checkOptions('batches', options, { shuffle: true, binarize: true, dropLast: true });
+    checkOneOf('batches', 'binarize', options.binarize ?? 'none', ['none', 'dynamic']);
     const order =
       (options.shuffle ?? true)
         ? permutation(this.size)
@@ -196,6 +238,7 @@ export class ImageDataset {
 
   /** Number of batches `batches(batchSize)` yields. */
   batchCount(batchSize: number, dropLast = false): number {
+    checkInteger('batchCount', 'batchSize', batchSize);
     return dropLast ? Math.floor(this.size / batchSize) : Math.ceil(this.size / batchSize);
   }
 
@@ -207,7 +250,7 @@ export class ImageDataset {
       images.set(this.images.subarray(src * p, (src + 1) * p), dst * p);
       labels[dst] = this.labels[src];
     });
-    return new ImageDataset(images, labels, this.rows, this.cols, this.source);
+    return validDataset(images, labels, this.rows, this.cols, this.source);
   }
 }
 
@@ -216,6 +259,13 @@ export interface LoadOptions {
   dir?: string;
   /** Keep only the first `limit` images. */
   limit?: number;
+  /**
+   * Number of classes: labels must lie in [0, classes) (default 10, as in MNIST, Fashion-MNIST and
+   * KMNIST; 47 for EMNIST Balanced).
+   */
+  classes?: number;
+  /** Image size [rows, cols] the files must hold (default [28, 28], the MNIST format's). */
+  imageShape?: [number, number];
 }
 
 function findFile(dir: string, name: string): string {
@@ -232,39 +282,56 @@ function findFile(dir: string, name: string): string {
   );
 }
 
-/** Loads the train or test split of MNIST, or of an MNIST-format data set in `options.dir`. */
+function checkLayout(
+  file: string,
+  array: IdxArray,
+  what: string,
+  shape: Array<number | string>,
+): void {
+  if (array.dtype !== 'uint8' || !shapeMatches(array.shape, shape))
+    throw new IdxFormatError(
+      file,
+      `holds ${array.dtype} of shape [${array.shape.join(', ')}], expected uint8 ${what} ` +
+        `[${shape.join(', ')}]`,
+    );
+}
+
+/**
+ * Loads the train or test split of MNIST, or of an MNIST-format data set in `options.dir`. Both
+ * files are checked against the format: uint8 images of `imageShape`, one uint8 label per image,
+ * every label a class index.
+ */
 export function loadMnist(split: Split, options: LoadOptions = {}): ImageDataset {
-  if (split !== 'train' && split !== 'test')
-    throw new Error(`loadMnist(split): split must be 'train' or 'test', got '${split}'`);
+  checkOneOf('loadMnist', 'split', split, ['train', 'test']);
+  checkOptions('loadMnist', options, { dir: true, limit: true, classes: true, imageShape: true });
+  if (options.limit !== undefined) checkInteger('loadMnist', 'limit', options.limit);
+  const classes = options.classes ?? 10;
+  checkInteger('loadMnist', 'classes', classes, 2, 256);
+  const [rows, cols] = options.imageShape ?? [28, 28];
+  checkInteger('loadMnist', 'imageShape[0] (rows)', rows);
+  checkInteger('loadMnist', 'imageShape[1] (cols)', cols);
   const dir = options.dir ?? mnistDataDir();
   const imageFile = findFile(dir, FILES[split].images);
   const labelFile = findFile(dir, FILES[split].labels);
   const images = readIdx(imageFile);
+  checkLayout(imageFile, images, 'images', ['n', rows, cols]);
   const labels = readIdx(labelFile);
-  if (images.dtype !== 'uint8' || images.shape.length !== 3) {
-    throw new IdxFormatError(
-      imageFile,
-      `holds ${images.dtype} of shape [${images.shape.join(', ')}], expected uint8 images [n, ` +
-        `rows, cols]`,
-    );
-  }
-  if (labels.dtype !== 'uint8' || labels.shape.length !== 1) {
+  checkLayout(labelFile, labels, 'labels', ['n']);
+  const n = images.shape[0];
+  if (labels.shape[0] !== n)
     throw new IdxFormatError(
       labelFile,
-      `holds ${labels.dtype} of shape [${labels.shape.join(', ')}], expected uint8 labels [n]`,
+      `has ${labels.shape[0]} labels for the ${n} images of ${imageFile}`,
     );
-  }
-  if (labels.shape[0] !== images.shape[0]) {
+  const bad = labels.data.findIndex((label) => label >= classes);
+  if (bad >= 0)
     throw new IdxFormatError(
       labelFile,
-      `has ${labels.shape[0]} labels for the ${images.shape[0]} images of ${imageFile}`,
+      `label ${bad} is ${labels.data[bad]}, not a class in [0, ${classes}): the file is ` +
+        'corrupted (or pass { classes } for a data set with more classes)',
     );
-  }
-  const [n, rows, cols] = images.shape;
-  const count = options.limit !== undefined ? Math.min(n, options.limit) : n;
-  if (!Number.isInteger(count) || count < 1)
-    throw new Error(`loadMnist: limit must be a positive integer, got ${options.limit}`);
+  const count = Math.min(n, options.limit ?? n);
   const pixels = new Float32Array(count * rows * cols);
   for (let i = 0; i < pixels.length; i++) pixels[i] = images.data[i] / 255;
-  return new ImageDataset(pixels, (labels.data as Uint8Array).slice(0, count), rows, cols, split);
+  return validDataset(pixels, (labels.data as Uint8Array).slice(0, count), rows, cols, split);
 }

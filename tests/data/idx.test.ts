@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -93,6 +94,75 @@ test('gzip-compressed IDX files are read, and a broken gzip says so', () => {
     zlib.gzipSync(data.encodeIdx({ dtype: 'uint8', shape: [3], data: Uint8Array.from([7, 8, 9]) })),
   );
   assert.deepEqual(Array.from(data.readIdx(file).data), [7, 8, 9]);
-  fs.writeFileSync(file, zlib.gzipSync(Buffer.alloc(100)).subarray(0, 20));
+  const gzipped = zlib.gzipSync(
+    data.encodeIdx({ dtype: 'uint8', shape: [3000], data: new Uint8Array(3000).map((_, i) => i) }),
+  );
+  fs.writeFileSync(file, gzipped.subarray(0, gzipped.length - 30));
   assert.throws(() => data.readIdx(file), /is not valid gzip data .*download may be incomplete/);
+});
+
+test('zero sizes and non-finite floats are refused, naming the file', () => {
+  const zero = Uint8Array.from([0, 0, 8, 3, 0, 0, 0, 5, 0, 0, 0, 28, 0, 0, 0, 0]);
+  assert.throws(
+    () => data.parseIdx(zero, 'f'),
+    /^IdxFormatError: f: declares size 0 for dimension 2 \(shape \[5, 28, 0\]\): it holds no data/,
+  );
+  const nan = data.encodeIdx({
+    dtype: 'float32',
+    shape: [3],
+    data: Float32Array.from([1, NaN, 2]),
+  });
+  assert.throws(() => data.parseIdx(nan, 'g'), /g: holds NaN at element 1/);
+});
+
+test('FIFOs, devices, folders and symlinks to them are refused at once, naming the file', () => {
+  const dir = tempDir();
+  const fifo = path.join(dir, 'fifo-idx1-ubyte');
+  execFileSync('mkfifo', [fifo]);
+  // Opening a FIFO for reading blocks until a writer appears: a reader that does so hangs here.
+  assert.throws(
+    () => data.readIdx(fifo),
+    /fifo-idx1-ubyte: is a named pipe \(FIFO\), not a regular/,
+  );
+  const zeroLink = path.join(dir, 'zero-idx1-ubyte');
+  fs.symlinkSync('/dev/zero', zeroLink);
+  assert.throws(
+    () => data.readIdx(zeroLink),
+    /zero-idx1-ubyte: is a character device \(a symbolic link to a character device\)/,
+  );
+  assert.throws(() => data.readIdx('/dev/null'), /\/dev\/null: is a character device/);
+  assert.throws(() => data.readIdx(dir), /is a folder, not a regular file/);
+});
+
+test('gzip is inflated only up to the size the header declares; bombs are refused', () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'bomb-idx3-ubyte.gz');
+  const header = data.encodeIdx({
+    dtype: 'uint8',
+    shape: [10, 28, 28],
+    data: new Uint8Array(7840),
+  });
+  // The header and data of 10 images, then 512 MiB of zeros in 32 more gzip members (gunzip
+  // inflates concatenated members as one stream): 0.5 MB on disk.
+  const zeros = zlib.gzipSync(Buffer.alloc(1 << 24));
+  fs.writeFileSync(file, Buffer.concat([zlib.gzipSync(header), ...Array(32).fill(zeros)]));
+  assert.throws(
+    () => data.readIdx(file),
+    (e: Error) =>
+      e.message.startsWith(`${file}: inflates to more than the 7856 bytes its header declares`),
+  );
+  // A header that declares more than deflate can produce from the compressed size.
+  const huge = Buffer.from([0, 0, 8, 3, 0, 0, 0x03, 0xe8, 0, 0, 1, 0, 0, 0, 1, 0]);
+  fs.writeFileSync(file, zlib.gzipSync(huge));
+  assert.throws(() => data.readIdx(file), /more than \d+ compressed bytes can hold/);
+  // And the limit, for plain and compressed files alike.
+  const small = data.encodeIdx({ dtype: 'uint8', shape: [100], data: new Uint8Array(100) });
+  fs.writeFileSync(file, zlib.gzipSync(small));
+  assert.throws(() => data.readIdx(file, { maxBytes: 50 }), /\(108 bytes\), more than the limit/);
+  fs.writeFileSync(path.join(dir, 'plain'), small);
+  assert.throws(
+    () => data.readIdx(path.join(dir, 'plain'), { maxBytes: 50 }),
+    /plain: is 108 bytes long, more than the limit of 50/,
+  );
+  assert.throws(() => data.readIdx(file, { maxByte: 50 } as never), /did you mean 'maxBytes'/);
 });

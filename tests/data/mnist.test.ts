@@ -50,7 +50,7 @@ test('limit, take and ofClasses select the right images', () => {
   assert.throws(() => few.take(0), /count must be a positive integer, got 0/);
   assert.throws(
     () => data.loadMnist('validation' as data.Split),
-    /split must be 'train' or 'test', got 'validation'/,
+    /split must be one of 'train', 'test', got 'validation'/,
   );
 });
 
@@ -189,4 +189,84 @@ test('a missing or truncated file in a user folder is one clear error naming the
     data.encodeIdx({ dtype: 'uint8', shape: [4], data: new Uint8Array(4) }),
   );
   assert.throws(() => data.loadMnist('train', { dir }), /has 4 labels for the 5 images/);
+});
+
+test('MNIST files that break the format are refused, naming the file and the problem', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-format-'));
+  const write = (name: string, array: data.IdxArray) =>
+    fs.writeFileSync(path.join(dir, name), data.encodeIdx(array));
+  const images = (shape: number[]) =>
+    write('t10k-images-idx3-ubyte', {
+      dtype: 'uint8',
+      shape,
+      data: new Uint8Array(shape.reduce((a, b) => a * b, 1)),
+    });
+  const labels = (values: number[]) =>
+    write('t10k-labels-idx1-ubyte', {
+      dtype: 'uint8',
+      shape: [values.length],
+      data: Uint8Array.from(values),
+    });
+  const imageFile = path.join(dir, 't10k-images-idx3-ubyte');
+  const labelFile = path.join(dir, 't10k-labels-idx1-ubyte');
+  const refused = (pattern: string) =>
+    assert.throws(
+      () => data.loadMnist('test', { dir }),
+      (e: Error) => e.message.startsWith(pattern),
+    );
+  writeFashionLike(dir, 4, false);
+  labels([3, 10, 0, 1]);
+  refused(`${labelFile}: label 1 is 10, not a class in [0, 10)`);
+  labels([255, 0, 0, 0]);
+  refused(`${labelFile}: label 0 is 255`);
+  labels([3, 4, 0, 1]);
+  images([4, 784, 1]);
+  refused(`${imageFile}: holds uint8 of shape [4, 784, 1], expected uint8 images [n, 28, 28]`);
+  images([4, 56, 14]);
+  refused(`${imageFile}: holds uint8 of shape [4, 56, 14]`);
+  images([4, 28, 28]);
+  fs.writeFileSync(imageFile, Buffer.from([0, 0, 8, 3, 0, 0, 0, 4, 0, 0, 0, 28, 0, 0, 0, 0]));
+  refused(`${imageFile}: declares size 0 for dimension 2`);
+  fs.writeFileSync(imageFile, Buffer.from([0, 0, 8, 3, 0, 0, 0, 0, 0, 0, 0, 28, 0, 0, 0, 28]));
+  fs.writeFileSync(labelFile, Buffer.from([0, 0, 8, 1, 0, 0, 0, 0]));
+  refused(`${imageFile}: declares size 0 for dimension 0`);
+  // A data set with more classes loads when it says so, and only then.
+  images([4, 28, 28]);
+  labels([3, 46, 0, 1]);
+  refused(`${labelFile}: label 1 is 46`);
+  assert.equal(data.loadMnist('test', { dir, classes: 47 }).labels[1], 46);
+  images([4, 32, 32]);
+  assert.equal(data.loadMnist('test', { dir, classes: 47, imageShape: [32, 32] }).pixels, 1024);
+});
+
+test('loadMnist and ImageDataset refuse misspelled options and bad values', () => {
+  assert.throws(
+    () => data.loadMnist('test', { limt: 5 } as never),
+    /loadMnist: unknown option 'limt' \(did you mean 'limit'\?\); the options are dir, limit, classes, imageShape/,
+  );
+  assert.throws(
+    () => data.loadMnist('test', { limit: 0 }),
+    /limit must be a positive integer, got 0/,
+  );
+  assert.throws(() => data.loadMnist('test', { limit: NaN }), /limit must be a positive integer/);
+  const pixels = new Float32Array(8);
+  pixels[5] = 7;
+  assert.throws(
+    () => new data.ImageDataset(pixels, new Uint8Array(2), 2, 2),
+    /ImageDataset: every pixel must be in \[0, 1\], got 7 at index \[5\]. Scale raw bytes by 1\/255/,
+  );
+  pixels[5] = NaN;
+  assert.throws(() => new data.ImageDataset(pixels, new Uint8Array(2), 2, 2), /got NaN at index/);
+  assert.throws(
+    () => new data.ImageDataset(new Float32Array(0), new Uint8Array(0), 2, 2),
+    /no images/,
+  );
+  const ds = new data.ImageDataset(new Float32Array(8), Uint8Array.from([1, 2]), 2, 2);
+  assert.throws(() => ds.batches(2, { shufle: false } as never).next(), /did you mean 'shuffle'/);
+  assert.throws(
+    () => ds.batches(2, { binarize: 'static' as 'dynamic' }).next(),
+    /binarize must be one of 'none', 'dynamic', got 'static'/,
+  );
+  assert.throws(() => ds.ofClasses([7]), /no image has a label in \[7\]/);
+  assert.throws(() => ds.image(2), /i must be an integer in \[0, 1\], got 2/);
 });
