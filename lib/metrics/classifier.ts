@@ -10,11 +10,20 @@ import { ImageDataset, loadMnist } from '../data/mnist';
 import { MLP } from '../nn';
 import { progress, quick, quickOr } from '../runtime';
 import {
+  checkArray,
+  checkInteger,
+  checkInterval,
+  checkOptions,
+  checkPositive,
+  isPositiveInteger,
+} from '../runtime/checks';
+import {
   assignVariables,
   hasCheckpoint,
   loadCheckpoint,
   modelDir,
   saveCheckpoint,
+  savedConfig,
 } from '../training';
 
 export interface ClassifierConfig {
@@ -118,13 +127,13 @@ export class MnistClassifier {
     dataset: ImageDataset,
     options: { epochs?: number; batchSize?: number; learningRate?: number; decay?: number } = {},
   ): number[] {
+    const who = 'MnistClassifier.train';
+    checkOptions(who, options, { epochs: true, batchSize: true, learningRate: true, decay: true });
     const { epochs = 10, batchSize = 128, learningRate = 1e-3, decay = 0.8 } = options;
-    if (!Number.isInteger(epochs) || epochs < 1)
-      throw new Error(`MnistClassifier.train: epochs must be a positive integer, got ${epochs}`);
-    if (!(learningRate > 0))
-      throw new Error(`MnistClassifier.train: learningRate must be positive, got ${learningRate}`);
-    if (!(decay > 0 && decay <= 1))
-      throw new Error(`MnistClassifier.train: decay must be in (0, 1], got ${decay}`);
+    checkInteger(who, 'epochs', epochs);
+    checkInteger(who, 'batchSize', batchSize);
+    checkPositive(who, 'learningRate', learningRate);
+    checkInterval(who, 'decay', decay, 0, 1, '(]');
     const vars = this.mlp.variables();
     const losses: number[] = [];
     for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -166,17 +175,32 @@ export class MnistClassifier {
   }
 }
 
+/** Checks the config.json of a saved classifier. */
+function readClassifierConfig(raw: unknown): ClassifierConfig {
+  const who = 'saved MNIST classifier';
+  const c = savedConfig(raw, 'mnist-classifier');
+  if (c.kind === undefined) throw new Error(`${who}: kind must be 'mnist-classifier'`);
+  checkArray(who, 'sizes', c.sizes, isPositiveInteger, 'a positive integer');
+  checkInteger(who, 'epochs', c.epochs);
+  checkInterval(who, 'testAccuracy', c.testAccuracy, 0, 1);
+  return c as unknown as ClassifierConfig;
+}
+
 /** Loads a classifier saved by `mnistClassifier` (throws if `dir` holds none). */
 export function loadClassifier(dir: string = CLASSIFIER_DIR): {
   classifier: MnistClassifier;
   config: ClassifierConfig;
 } {
-  const { config, tensors } = loadCheckpoint<ClassifierConfig>(dir);
-  if (config.kind !== 'mnist-classifier')
-    throw new Error(`${dir} holds a '${config.kind}', not an MNIST classifier`);
+  const { config, tensors } = loadCheckpoint(dir, readClassifierConfig);
   const classifier = new MnistClassifier(config.sizes);
-  assignVariables(classifier.namedVariables(), tensors, dir);
-  tf.dispose(Object.values(tensors));
+  try {
+    assignVariables(classifier.namedVariables(), tensors, dir);
+  } catch (err) {
+    classifier.dispose();
+    throw err;
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
   return { classifier, config };
 }
 
@@ -190,6 +214,7 @@ export function mnistClassifier(options: { dir?: string; epochs?: number } = {})
   classifier: MnistClassifier;
   config: ClassifierConfig;
 } {
+  checkOptions('mnistClassifier', options, { dir: true, epochs: true });
   const fullDir = options.dir ?? CLASSIFIER_DIR;
   if (hasCheckpoint(fullDir)) return loadClassifier(fullDir);
   const dir = quick() ? `${fullDir}-quick` : fullDir;

@@ -22,7 +22,15 @@ import { importanceWeightedLogLikelihoodOf, LECTURE_CONFIG, trainOrLoad, VAE } f
 import { progress } from '../runtime/progress';
 import { quick } from '../runtime/quick';
 import { seed } from '../runtime/random';
-import { hasCheckpoint, loadCheckpoint, modelDir, saveCheckpoint } from '../training/checkpoint';
+import { checkNonNegative, checkRecord } from '../runtime/checks';
+import {
+  CheckpointError,
+  hasCheckpoint,
+  loadCheckpoint,
+  modelDir,
+  saveCheckpoint,
+  savedConfig,
+} from '../training/checkpoint';
 import { History } from '../training/history';
 import { cachedScore, LeaderboardEntry, scoreOf } from './leaderboard';
 import { logLikelihoodOfImages, summarizePerImage } from './likelihood';
@@ -82,7 +90,16 @@ function trainOrLoadMixture(
   recipe: { components: number; iterations: number; seed: number; train: string },
 ): { model: BernoulliMixture; seconds: number } {
   if (hasCheckpoint(dir)) {
-    const saved = loadCheckpoint<{ recipe: typeof recipe; seconds: number }>(dir);
+    const saved = loadCheckpoint(dir, (raw) => {
+      const config = savedConfig(raw, 'bernoulli-mixture');
+      checkRecord('saved mixture', 'recipe', config.recipe);
+      checkNonNegative('saved mixture', 'seconds', config.seconds);
+      return config as unknown as { recipe: typeof recipe; seconds: number };
+    });
+    if (!saved.tensors.logWeights || saved.tensors.probs?.rank !== 2) {
+      tf.dispose(Object.values(saved.tensors));
+      throw new CheckpointError(dir, 'weights.bin lacks the tensors logWeights and probs [K, D]');
+    }
     if (JSON.stringify(saved.config.recipe) === JSON.stringify(recipe)) {
       const model = new BernoulliMixture(
         saved.tensors.logWeights as tf.Tensor1D,
@@ -98,7 +115,8 @@ function trainOrLoadMixture(
     iterations: recipe.iterations,
   });
   const seconds = (Date.now() - started) / 1000;
-  saveCheckpoint(dir, { recipe, seconds }, { logWeights: model.logWeights, probs: model.probs });
+  const config = { kind: 'bernoulli-mixture', recipe, seconds };
+  saveCheckpoint(dir, config, { logWeights: model.logWeights, probs: model.probs });
   return { model, seconds };
 }
 

@@ -50,14 +50,19 @@ function editDistance(a: string, b: string): number {
   return previous[b.length];
 }
 
-/** The valid key closest to `key` (case-insensitive, or a prefix of it), if one is close. */
+/**
+ * The valid key closest to `key`, if one is close: case-insensitive, where one that starts with the
+ * other counts as closer than any edit (the nearer in length the closer).
+ */
 function nearest(key: string, valid: string[]): string | undefined {
   const lower = key.toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of valid) {
     const c = candidate.toLowerCase();
-    const d = c.startsWith(lower) || lower.startsWith(c) ? 0.5 : editDistance(lower, c);
+    const prefix = c.startsWith(lower) || lower.startsWith(c);
+    const lengths = [c.length, lower.length].sort((a, b) => a - b);
+    const d = prefix ? 1 - lengths[0] / lengths[1] : editDistance(lower, c);
     if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }
   return bestDistance <= Math.max(1, Math.floor(key.length / 3)) ? best : undefined;
@@ -90,6 +95,10 @@ export function checkOptions<T extends object>(
     `${who}: unknown option '${key}'${guess ? ` (did you mean '${guess}'?)` : ''}; the options ` +
       `are ${valid.join(', ')}`,
   );
+}
+
+export function isPositiveInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0;
 }
 
 /** Throws unless `value` is an integer >= min (and <= max). */
@@ -153,6 +162,29 @@ export function checkOneOf<T>(who: string, name: string, value: unknown, choices
   if (!choices.includes(value as T))
     fail(who, name, `one of ${choices.map(describeValue).join(', ')}`, value);
   return value as T;
+}
+
+/** Throws unless `value` is a plain object (not null, not an array); returns it as a record. */
+export function checkRecord(who: string, name: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    fail(who, name, 'an object', value);
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Throws unless `value` is an array whose every item passes `isItem`; `item` says what an item must
+ * be (e.g. 'a positive integer').
+ */
+export function checkArray(
+  who: string,
+  name: string,
+  value: unknown,
+  isItem: (item: unknown) => boolean,
+  item: string,
+): void {
+  if (!Array.isArray(value)) fail(who, name, `a list, each item ${item}`, value);
+  const bad = value.findIndex((v) => !isItem(v));
+  if (bad >= 0) fail(who, `${name}[${bad}]`, item, value[bad]);
 }
 
 /** Throws unless `value` is a function. */
@@ -230,4 +262,32 @@ export function checkFiniteValues(
   advice = '',
 ): void {
   checkValues(who, name, values, Number.isFinite, 'finite', advice);
+}
+
+/** Tensors made from a checked data set, known to hold pixel values in [0, 1]. */
+const checkedPixels = new WeakSet<tf.Tensor>();
+
+/**
+ * Records that `t` holds pixel values in [0, 1] because it was made from a data set checked once
+ * (a batch of an ImageDataset), so that `checkPixels` on it costs nothing in a training loop.
+ */
+export function vouchForPixels<T extends tf.Tensor>(t: T): T {
+  checkedPixels.add(t);
+  return t;
+}
+
+/**
+ * Throws unless every value of `x` is a pixel intensity in [0, 1] (not NaN): read back and checked,
+ * unless `x` is a batch of a checked data set (see vouchForPixels).
+ */
+export function checkPixels(who: string, name: string, x: tf.Tensor): void {
+  if (checkedPixels.has(x)) return;
+  checkValues(
+    who,
+    name,
+    x,
+    (v) => v >= 0 && v <= 1,
+    'pixel intensities in [0, 1]',
+    'Scale raw bytes by 1/255 (data.loadMnist does)',
+  );
 }

@@ -4,9 +4,26 @@
  */
 import type { DataFrame } from 'danfojs-node';
 import { Figure, lines, PALETTE, Series } from '../plot/figure';
+import { checkArray, checkOptions } from '../runtime/checks';
 import { LiveFigure, Row, showTable } from '../plot/show';
 
 export type HistoryRow = Record<string, number>;
+
+/**
+ * History rows read back from JSON (a saved model's config.json): a list of objects of numbers,
+ * where null stands for NaN (JSON has no NaN). Throws naming the first bad row.
+ */
+export function historyRowsFromJson(who: string, name: string, value: unknown): HistoryRow[] {
+  const isRow = (row: unknown) =>
+    typeof row === 'object' &&
+    row !== null &&
+    !Array.isArray(row) &&
+    Object.values(row).every((v) => v === null || typeof v === 'number');
+  checkArray(who, name, value, isRow, 'an object of numbers (a history row)');
+  return (value as Record<string, number | null>[]).map((row) =>
+    Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v ?? NaN])),
+  );
+}
 
 export class History {
   readonly rows: HistoryRow[] = [];
@@ -62,6 +79,12 @@ export class History {
     metrics: string[],
     options: { title?: string; xTitle?: string; yTitle?: string; logY?: boolean } = {},
   ): Figure {
+    checkOptions('History.figure', options, {
+      title: true,
+      xTitle: true,
+      yTitle: true,
+      logY: true,
+    });
     const xs = this.column(x);
     const series: Series[] = metrics.map((m, i) => ({
       name: m,
@@ -81,6 +104,7 @@ export class History {
 
   /** Shows the rows as a table. */
   show(options: { name?: string; caption?: string; digits?: number } = {}): void {
+    checkOptions('History.show', options, { name: true, caption: true, digits: true });
     showTable(this.rows as Row[], options);
   }
 }
@@ -100,6 +124,7 @@ export class LiveHistory extends History {
     } = {},
   ) {
     super();
+    checkOptions('LiveHistory', options, { name: true, title: true, yTitle: true, logY: true });
     this.live = new LiveFigure(options.name);
   }
 

@@ -209,7 +209,10 @@ test('RBM and trainer reject bad inputs with clear messages', () => {
     () => new CdTrainer(rbm, { k: 0 }),
     /k \(Gibbs steps per update\) must be a positive integer/,
   );
-  assert.throws(() => new CdTrainer(rbm, { momentum: 1 }), /momentum must be in \[0, 1\)/);
+  assert.throws(
+    () => new CdTrainer(rbm, { momentum: 1 }),
+    /momentum must be a number in \[0, 1\), got 1/,
+  );
   assert.throws(
     () => new CdTrainer(rbm, { learningRate: -0.1 }),
     /learningRate must be a finite number > 0/,
@@ -219,6 +222,15 @@ test('RBM and trainer reject bad inputs with clear messages', () => {
     /CdTrainer.step\(v0\) must be a \[batch, 4\] tensor/,
   );
   assert.throws(() => new CdTrainer(rbm).epoch(new Float32Array(7)), /whole images of 4 pixels/);
+  assert.throws(
+    () => new CdTrainer(rbm).epoch(Float32Array.from([0, 1, 7, 0])),
+    /CdTrainer.epoch: every pixel must be in \[0, 1\], got 7 at index \[2\]/,
+  );
+  assert.throws(
+    () => fitRbm(rbm, new Float32Array(40), { epochs: 1, momentumSwitch: 2 } as never),
+    /fitRbm: unknown option 'momentumSwitch' \(did you mean 'momentumSwitchEpoch'\?\)/,
+  );
+  assert.throws(() => new CdTrainer(rbm, { chain: 10 } as never), /did you mean 'chains'/);
   tf.dispose(wrong);
   rbm.dispose();
 });
@@ -297,6 +309,31 @@ test(
     assert.throws(
       () => models.boltzmann.trainOrLoadRbm(dir, images, 6, { ...recipe, images: 40 }),
       /recipe.images = 40 but images hold 50 images/,
+    );
+    // A misspelled training option must not train (and save) a different model.
+    assert.throws(
+      () =>
+        models.boltzmann.trainOrLoadRbm(dir, images, 6, {
+          ...recipe,
+          fit: { ...recipe.fit, learingRate: 0.5 } as never,
+        }),
+      /trainOrLoadRbm: unknown option 'learingRate' \(did you mean 'learningRate'\?\)/,
+    );
+    // A foreign or damaged config.json is refused, naming the file.
+    const configFile = path.join(dir, 'config.json');
+    const saved = fs.readFileSync(configFile, 'utf8');
+    fs.writeFileSync(configFile, JSON.stringify({ kind: 'vae' }));
+    assert.throws(
+      () => models.boltzmann.trainOrLoadRbm(dir, images, 6, recipe),
+      (e: Error) => e.message === `${configFile}: holds a saved 'vae', not a 'rbm'`,
+    );
+    fs.writeFileSync(
+      configFile,
+      JSON.stringify({ ...JSON.parse(saved), history: [{ epoch: 'x' }] }),
+    );
+    assert.throws(
+      () => models.boltzmann.trainOrLoadRbm(dir, images, 6, recipe),
+      /config.json: saved RBM: history\[0\] must be an object of numbers/,
     );
     [first, second, other].forEach((t) => t.rbm.dispose());
     fs.rmSync(path.dirname(dir), { recursive: true, force: true });

@@ -167,7 +167,7 @@ test('a saved DCGAN (running statistics included) gives the same samples after l
   for (let i = 0; i < 2; i++) trainer.step(real);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-dcgan-'));
   training.saveCheckpoint(dir, TINY, gan.namedVariables());
-  const { config, tensors } = training.loadCheckpoint<models.gan.DcganConfig>(dir);
+  const { config, tensors } = training.loadCheckpoint(dir, (raw) => raw as models.gan.DcganConfig);
   const copy = new GAN(config);
   training.assignVariables(copy.namedVariables(), tensors);
   const z = gan.sampleLatent(4);

@@ -351,3 +351,48 @@ test(
     );
   },
 );
+
+test('a damaged or foreign saved VAE is refused naming the file; a misspelled option trains nothing', async () => {
+  await runtime.init({ seed: 0, report: false });
+  const dir = path.join(tempDir(), 'model');
+  const trainer = new VaeTrainer(new VAE(small));
+  await saveVae(dir, trainer);
+  const configFile = path.join(dir, 'config.json');
+  const saved = JSON.parse(fs.readFileSync(configFile, 'utf8'));
+  const refusal = (config: unknown, problem: RegExp) => {
+    fs.writeFileSync(configFile, JSON.stringify(config));
+    return assert.rejects(loadVae(dir), (e: Error) => {
+      assert.ok(e instanceof training.CheckpointError, e.message);
+      assert.ok(e.message.startsWith(`${configFile}: `), e.message);
+      assert.match(e.message, problem);
+      return true;
+    });
+  };
+  await refusal({}, /saved VAE: model must be an object, got undefined/);
+  await refusal({ kind: 'rbm', recipe: {} }, /holds a saved 'rbm', not a 'vae'/);
+  await refusal({ ...saved, model: { ...saved.model, latent: 2 } }, /unknown option 'latent'/);
+  await refusal({ ...saved, batchSize: -1 }, /batchSize must be a positive integer, got -1/);
+  fs.writeFileSync(
+    configFile,
+    JSON.stringify({ ...saved, optimizerWeights: ['optimizer/0', 'optimizer/99'] }),
+  );
+  await assert.rejects(
+    loadVae(dir),
+    (e: Error) =>
+      e.message ===
+      `${dir}: config.json names optimizer tensors that weights.bin lacks: ` + 'optimizer/99',
+  );
+  fs.writeFileSync(configFile, JSON.stringify(saved));
+  assert.equal((await loadVae(dir)).trainer.epochsDone, 0);
+  await assert.rejects(
+    models.vae.trainOrLoad({
+      dir,
+      model: small,
+      train: images(32),
+      epochs: 1,
+      bachSize: 8,
+    } as never),
+    /trainOrLoad: unknown option 'bachSize' \(did you mean 'batchSize'\?\)/,
+  );
+  trainer.dispose();
+});

@@ -7,16 +7,25 @@ import * as tf from '@tensorflow/tfjs';
 import { fingerprint } from '../../data/binarized';
 import { ImageDataset } from '../../data/mnist';
 import { pixelLogits } from '../../data/pixels';
+import {
+  checkArray,
+  checkInteger,
+  checkOneOf,
+  checkPositive,
+  checkRecord,
+} from '../../runtime/checks';
 import { generatorState, restoreGeneratorState } from '../../runtime/random';
 import {
+  checkSavedTrainer,
   hasCheckpoint,
   loadCheckpoint,
   modelDir,
   optimizerTensors,
   restoreTrainer,
   saveCheckpoint,
+  savedConfig,
 } from '../../training/checkpoint';
-import { History, HistoryRow } from '../../training/history';
+import { History, HistoryRow, historyRowsFromJson } from '../../training/history';
 import { MADE, MadeConfig, madeConfig } from './made';
 import { MadeDegrees } from './masks';
 import { MadeFitOptions, MadeTrainer, MadeTrainerOptions } from './train';
@@ -36,11 +45,33 @@ export interface MadeRecipe {
 
 /** What `config.json` of a saved MADE holds. */
 export interface SavedMadeConfig {
+  kind: 'made';
   recipe: MadeRecipe;
   degrees: MadeDegrees[];
   epochsDone: number;
   optimizerWeights: string[];
   history: HistoryRow[];
+}
+
+/** Checks a saved MADE's config.json field by field (the degrees are checked by the model). */
+function readSavedMade(raw: unknown): SavedMadeConfig {
+  const who = 'saved MADE';
+  const c = savedConfig(raw, 'made');
+  const r = checkRecord(who, 'recipe', c.recipe);
+  const model = madeConfig(checkRecord(who, 'recipe.model', r.model) as unknown as MadeConfig);
+  checkPositive(who, 'recipe.learningRate', r.learningRate);
+  checkInteger(who, 'recipe.batchSize', r.batchSize);
+  checkOneOf(who, 'recipe.binarize', r.binarize, ['none', 'dynamic']);
+  if (typeof r.train !== 'string') throw new Error(`${who}: recipe.train must be a fingerprint`);
+  if (typeof r.outputBiasFromData !== 'boolean')
+    throw new Error(`${who}: recipe.outputBiasFromData must be true or false`);
+  checkArray(who, 'degrees', c.degrees, (d) => typeof d === 'object' && d !== null, 'an object');
+  checkSavedTrainer(who, c);
+  return {
+    ...(c as unknown as SavedMadeConfig),
+    recipe: { ...(r as unknown as MadeRecipe), model },
+    history: historyRowsFromJson(who, 'history', c.history),
+  };
 }
 
 /** Saves weights, masks, Adam state, epochs done, recipe and history rows to `dir` (atomically). */
@@ -52,6 +83,7 @@ export async function saveMade(
 ): Promise<void> {
   const optimizer = await optimizerTensors(trainer.optimizer);
   const config: SavedMadeConfig = {
+    kind: 'made',
     recipe,
     degrees: trainer.model.degrees,
     epochsDone: trainer.epochsDone,
@@ -69,7 +101,7 @@ export async function saveMade(
 export async function loadMade(
   dir: string,
 ): Promise<{ model: MADE; trainer: MadeTrainer; recipe: MadeRecipe; history: HistoryRow[] }> {
-  const { config, tensors } = loadCheckpoint<SavedMadeConfig>(dir);
+  const { config, tensors } = loadCheckpoint(dir, readSavedMade);
   // The new model's random weights are overwritten: putting the kit's random stream back makes
   // loading draw nothing, so a run that loads gives the same later numbers as one that trains.
   const stream = generatorState();

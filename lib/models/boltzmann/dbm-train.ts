@@ -15,6 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { pixelLogits } from '../../data/pixels';
+import { checkNonNegative, checkPositive } from '../../runtime/checks';
 import { progress } from '../../runtime/progress';
 import { seed } from '../../runtime/random';
 import { assignVariables, saveCheckpoint } from '../../training/checkpoint';
@@ -25,7 +26,7 @@ import {
   CdOptions,
   CdTrainer,
   checkpointOfRecipe,
-  checkPositive,
+  recipeConfig,
   ContrastiveModel,
   MomentumSgd,
   ScheduleOptions,
@@ -189,8 +190,8 @@ export class DbmTrainer {
     this.learningRate = options.learningRate ?? 0.005;
     this.momentum = options.momentum ?? 0.5;
     this.weightDecay = options.weightDecay ?? 2e-4;
-    checkPositive('DbmTrainer: learningRate', this.learningRate);
-    checkPositive('DbmTrainer: weightDecay', this.weightDecay, true);
+    checkPositive('DbmTrainer', 'learningRate', this.learningRate);
+    checkNonNegative('DbmTrainer', 'weightDecay', this.weightDecay);
     if (!(this.momentum >= 0 && this.momentum < 1))
       throw new Error(`DbmTrainer: momentum must be in [0, 1), got ${this.momentum}`);
     this.state = dbm.randomState(this.chains);
@@ -329,7 +330,7 @@ export async function trainOrLoadDbm(
       `trainOrLoadDbm: recipe.images = ${recipe.images} but images hold ${images.length / d} ` +
         `images of ${d} pixels`,
     );
-  const saved = checkpointOfRecipe<DbmCheckpointConfig>(dir, recipe);
+  const saved = checkpointOfRecipe(dir, recipe, recipeConfig<DbmCheckpointConfig>('dbm'));
   if (saved) {
     const dbm = new DeepBoltzmannMachine(d, h1, h2);
     assignVariables(dbm.namedVariables(), saved.tensors, dir);

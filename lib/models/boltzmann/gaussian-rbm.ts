@@ -22,6 +22,7 @@ import {
   CdOptions,
   CdTrainer,
   checkpointOfRecipe,
+  recipeConfig,
   ContrastiveModel,
   ScheduleOptions,
   trainEpochs,
@@ -305,7 +306,11 @@ export async function trainOrLoadGaussianRbm(
       `trainOrLoadGaussianRbm: recipe.images = ${recipe.images} but images hold ` +
         `${images.length / visible} images of ${visible} pixels`,
     );
-  const saved = checkpointOfRecipe<GaussianRbmCheckpointConfig>(dir, recipe);
+  const saved = checkpointOfRecipe(
+    dir,
+    recipe,
+    recipeConfig<GaussianRbmCheckpointConfig>('gaussian-rbm'),
+  );
   if (saved) {
     const { sigma, ...variables } = saved.tensors;
     const rbm = new GaussianBernoulliRBM(visible, recipe.hidden, {

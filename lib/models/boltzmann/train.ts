@@ -8,14 +8,27 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { pixelLogits } from '../../data/pixels';
+import {
+  checkFinite,
+  checkInteger,
+  checkInterval,
+  checkNonNegative,
+  checkOptions,
+  checkPositive,
+  checkRecord,
+  OptionKeys,
+} from '../../runtime/checks';
 import { permutation, seed } from '../../runtime/random';
 import {
   assignVariables,
   Checkpoint,
+  ConfigReader,
   hasCheckpoint,
   loadCheckpoint,
   saveCheckpoint,
+  savedConfig,
 } from '../../training/checkpoint';
+import { historyRowsFromJson } from '../../training/history';
 import { bernoulli } from './binary';
 import { ContrastiveGradients, RBM } from './rbm';
 
@@ -37,10 +50,14 @@ export interface CdOptions {
   weightDecay?: number;
 }
 
-export function checkPositive(name: string, value: number, allowZero = false): void {
-  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0))
-    throw new Error(`${name} must be a finite number ${allowZero ? '>= 0' : '> 0'}, got ${value}`);
-}
+const CD_KEYS: OptionKeys<CdOptions> = {
+  k: true,
+  persistent: true,
+  chains: true,
+  learningRate: true,
+  momentum: true,
+  weightDecay: true,
+};
 
 /**
  * What CD and PCD need of a two-layer Boltzmann machine (the binary RBM, the Gaussian-Bernoulli
@@ -153,22 +170,18 @@ export class CdTrainer {
     readonly rbm: ContrastiveModel,
     options: CdOptions = {},
   ) {
+    checkOptions('CdTrainer', options, CD_KEYS);
     this.k = options.k ?? 1;
-    if (!Number.isInteger(this.k) || this.k < 1)
-      throw new Error(
-        `CdTrainer: k (Gibbs steps per update) must be a positive integer, got ${options.k}`,
-      );
+    checkInteger('CdTrainer', 'k (Gibbs steps per update)', this.k);
     this.persistent = options.persistent ?? false;
     this.learningRate = options.learningRate ?? 0.05;
     this.momentum = options.momentum ?? 0.5;
     this.weightDecay = options.weightDecay ?? 2e-4;
-    checkPositive('CdTrainer: learningRate', this.learningRate);
-    checkPositive('CdTrainer: weightDecay', this.weightDecay, true);
-    if (!(this.momentum >= 0 && this.momentum < 1))
-      throw new Error(`CdTrainer: momentum must be in [0, 1), got ${this.momentum}`);
+    checkPositive('CdTrainer', 'learningRate', this.learningRate);
+    checkNonNegative('CdTrainer', 'weightDecay', this.weightDecay);
+    checkInterval('CdTrainer', 'momentum', this.momentum, 0, 1, '[)');
     const chains = options.chains ?? 100;
-    if (!Number.isInteger(chains) || chains < 1)
-      throw new Error(`CdTrainer: chains must be a positive integer, got ${chains}`);
+    checkInteger('CdTrainer', 'chains', chains);
     if (this.persistent) this.chains = tf.variable(rbm.randomVisible(chains));
     this.sgd = new MomentumSgd([rbm.weights, rbm.visibleBias, rbm.hiddenBias]);
   }
@@ -253,10 +266,9 @@ function epochSchedule(
   options: ScheduleOptions,
 ): (epoch: number) => void {
   const { epochs, finalMomentum = 0.9, momentumSwitchEpoch = 5, linearDecay = false } = options;
-  if (!Number.isInteger(epochs) || epochs < 1)
-    throw new Error(`${caller}: epochs must be a positive integer, got ${epochs}`);
-  if (!(finalMomentum >= 0 && finalMomentum < 1))
-    throw new Error(`${caller}: finalMomentum must be in [0, 1), got ${finalMomentum}`);
+  checkInteger(caller, 'epochs', epochs);
+  checkInterval(caller, 'finalMomentum', finalMomentum, 0, 1, '[)');
+  checkInteger(caller, 'momentumSwitchEpoch', momentumSwitchEpoch, 0);
   const initialRate = trainer.learningRate;
   return (epoch) => {
     if (epoch > momentumSwitchEpoch) trainer.momentum = finalMomentum;
@@ -269,6 +281,16 @@ export interface FitOptions extends CdOptions, ScheduleOptions {
   onEpoch?: (epoch: number, trainer: CdTrainer) => void;
 }
 
+const RECIPE_FIT_KEYS: OptionKeys<Omit<FitOptions, 'onEpoch'>> = {
+  ...CD_KEYS,
+  epochs: true,
+  batchSize: true,
+  finalMomentum: true,
+  momentumSwitchEpoch: true,
+  linearDecay: true,
+};
+const FIT_KEYS: OptionKeys<FitOptions> = { ...RECIPE_FIT_KEYS, onEpoch: true };
+
 /**
  * Trains `rbm` on `images` [n * D] with CD-k or PCD-k; returns the trainer (dispose it when done).
  */
@@ -277,13 +299,16 @@ export function fitRbm(
   images: Float32Array,
   options: FitOptions,
 ): CdTrainer {
-  const trainer = new CdTrainer(rbm, options);
+  checkOptions('fitRbm', options, FIT_KEYS);
+  const { epochs, batchSize, finalMomentum, momentumSwitchEpoch, linearDecay, onEpoch, ...cd } =
+    options;
+  const trainer = new CdTrainer(rbm, cd);
   try {
     const schedule = epochSchedule('fitRbm', trainer, options);
-    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
       schedule(epoch);
-      trainer.epoch(images, options.batchSize ?? 100);
-      options.onEpoch?.(epoch, trainer);
+      trainer.epoch(images, batchSize ?? 100);
+      onEpoch?.(epoch, trainer);
     }
   } catch (err) {
     trainer.dispose();
@@ -322,9 +347,10 @@ export async function trainEpochs(
 export function checkpointOfRecipe<C extends { recipe: unknown }>(
   dir: string,
   recipe: unknown,
+  readConfig: ConfigReader<C>,
 ): Checkpoint<C> | undefined {
   if (!hasCheckpoint(dir)) return undefined;
-  const saved = loadCheckpoint<C>(dir);
+  const saved = loadCheckpoint(dir, readConfig);
   if (JSON.stringify(saved.config.recipe) === JSON.stringify(recipe)) return saved;
   tf.dispose(Object.values(saved.tensors));
   return undefined;
@@ -366,11 +392,37 @@ export interface TrainedRbm {
   loaded: boolean;
 }
 
+/**
+ * A ConfigReader for a model of kind `kind` saved by a trainOrLoad function: an object with a
+ * recipe (compared with the one asked for by checkpointOfRecipe).
+ */
+export function recipeConfig<C extends { recipe: unknown }>(kind: string): ConfigReader<C> {
+  return (raw) => {
+    const config = savedConfig(raw, kind);
+    checkRecord(`saved ${kind}`, 'recipe', config.recipe);
+    return config as unknown as C;
+  };
+}
+
 /** The checkpoint folder contents written by trainOrLoadRbm. */
 interface RbmCheckpointConfig {
+  kind: 'rbm';
   recipe: RbmRecipe;
   history: RbmEpochRow[];
   seconds: number;
+}
+
+/** Checks the config.json of a saved RBM (the recipe is compared with the one asked for). */
+function readRbmConfig(raw: unknown): RbmCheckpointConfig {
+  const who = 'saved RBM';
+  const c = recipeConfig<RbmCheckpointConfig>('rbm')(raw);
+  checkNonNegative(who, 'seconds', c.seconds);
+  const history = historyRowsFromJson(who, 'history', c.history).map((row, i) => {
+    for (const key of ['epoch', 'reconstruction', 'pseudoLogLikelihood', 'seconds'])
+      checkFinite(who, `history[${i}].${key}`, row[key]);
+    return row as unknown as RbmEpochRow;
+  });
+  return { ...c, history };
 }
 
 /**
@@ -385,16 +437,26 @@ export function trainOrLoadRbm(
   recipe: RbmRecipe,
   onEpoch?: (row: RbmEpochRow) => void,
 ): TrainedRbm {
+  checkOptions('trainOrLoadRbm', recipe, { hidden: true, fit: true, seed: true, images: true });
+  checkOptions('trainOrLoadRbm', recipe.fit, RECIPE_FIT_KEYS);
+  checkInteger('trainOrLoadRbm', 'visible', visible);
+  checkInteger('trainOrLoadRbm', 'recipe.images', recipe.images);
   if (images.length !== recipe.images * visible)
     throw new Error(
       `trainOrLoadRbm: recipe.images = ${recipe.images} but images hold ` +
         `${images.length / visible} images of ${visible} pixels`,
     );
-  const saved = checkpointOfRecipe<RbmCheckpointConfig>(dir, recipe);
+  const saved = checkpointOfRecipe(dir, recipe, readRbmConfig);
   if (saved) {
     const rbm = new RBM(visible, recipe.hidden, { weightScale: 0 });
-    assignVariables(rbm.namedVariables(), saved.tensors, dir);
-    tf.dispose(Object.values(saved.tensors));
+    try {
+      assignVariables(rbm.namedVariables(), saved.tensors, dir);
+    } catch (err) {
+      rbm.dispose();
+      throw err;
+    } finally {
+      tf.dispose(Object.values(saved.tensors));
+    }
     return { rbm, history: saved.config.history, seconds: saved.config.seconds, loaded: true };
   }
   seed(recipe.seed);
@@ -428,7 +490,7 @@ export function trainOrLoadRbm(
   tf.dispose([monitor, small]);
   saveCheckpoint<RbmCheckpointConfig>(
     dir,
-    { recipe, history, seconds: trainSeconds },
+    { kind: 'rbm', recipe, history, seconds: trainSeconds },
     rbm.namedVariables(),
   );
   return { rbm, history, seconds: trainSeconds, loaded: false };

@@ -13,14 +13,18 @@ import {
   GaussianStats,
   MnistClassifier,
 } from '../../metrics';
+import { checkArray, checkFinite, checkRecord } from '../../runtime/checks';
 import {
   assignVariables,
+  CheckpointError,
   hasCheckpoint,
   History,
   HistoryRow,
+  historyRowsFromJson,
   loadCheckpoint,
   modelDir,
   saveCheckpoint,
+  savedConfig,
 } from '../../training';
 import { GAN, ganDataDim, GanConfig, MNIST_GAN } from './gan';
 import { GeneratorLossName } from './losses';
@@ -149,17 +153,50 @@ function normalize(options: MnistGanOptions): SavedRun['options'] {
   return rest;
 }
 
+/** Checks the config.json of a saved MNIST GAN run (its options are compared with those asked). */
+function readSavedRun(raw: unknown): SavedRun {
+  const who = 'saved MNIST GAN run';
+  const c = savedConfig(raw, 'gan-mnist');
+  if (c.kind === undefined) throw new Error(`${who}: kind must be 'gan-mnist'`);
+  checkRecord(who, 'options', c.options);
+  const isGrid = (g: unknown) =>
+    typeof g === 'object' &&
+    g !== null &&
+    Number.isInteger((g as SavedRun['grids'][0]).step) &&
+    Number.isInteger((g as SavedRun['grids'][0]).n);
+  checkArray(who, 'grids', c.grids, isGrid, 'an object { step, n }');
+  checkFinite(who, 'floorFid', c.floorFid);
+  return {
+    ...(c as unknown as SavedRun),
+    steps: historyRowsFromJson(who, 'steps', c.steps),
+    epochs: historyRowsFromJson(who, 'epochs', c.epochs),
+  };
+}
+
 function loadRun(dir: string, options: SavedRun['options']): MnistGanRun | undefined {
   if (!hasCheckpoint(dir)) return undefined;
-  const { config, tensors } = loadCheckpoint<SavedRun>(dir);
-  if (config.kind !== 'gan-mnist' || JSON.stringify(config.options) !== JSON.stringify(options)) {
+  const { config, tensors } = loadCheckpoint(dir, readSavedRun);
+  if (JSON.stringify(config.options) !== JSON.stringify(options)) {
     tf.dispose(Object.values(tensors));
     return undefined;
   }
   const gan = new GAN(options.config);
+  const names = [...Object.keys(gan.namedVariables()), ...config.grids.map((_, i) => `grid.${i}`)];
+  const missing = names.filter((name) => !(name in tensors));
+  if (missing.length > 0) {
+    gan.dispose();
+    tf.dispose(Object.values(tensors));
+    throw new CheckpointError(dir, `weights.bin lacks the tensors ${missing.join(', ')}`);
+  }
   const weights: Record<string, tf.Tensor> = {};
   for (const name of Object.keys(gan.namedVariables())) weights[name] = tensors[name];
-  assignVariables(gan.namedVariables(), weights, dir);
+  try {
+    assignVariables(gan.namedVariables(), weights, dir);
+  } catch (err) {
+    gan.dispose();
+    tf.dispose(Object.values(tensors));
+    throw err;
+  }
   const grids = config.grids.map((g, i) => ({
     ...g,
     samples: tensors[`grid.${i}`].dataSync() as Float32Array,

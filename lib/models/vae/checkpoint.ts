@@ -8,20 +8,30 @@ import { ImageDataset } from '../../data/mnist';
 import { pixelLogits } from '../../data/pixels';
 import { generatorState, restoreGeneratorState } from '../../runtime/random';
 import {
+  checkInteger,
+  checkOptions,
+  checkPositive,
+  checkRecord,
+  OptionKeys,
+} from '../../runtime/checks';
+import {
+  checkSavedTrainer,
   hasCheckpoint,
   loadCheckpoint,
   modelDir,
   optimizerTensors,
   restoreTrainer,
   saveCheckpoint,
+  savedConfig,
   WriteFile,
 } from '../../training/checkpoint';
-import { History, HistoryRow } from '../../training/history';
+import { History, HistoryRow, historyRowsFromJson } from '../../training/history';
 import { FitOptions, TrainerOptions, VaeTrainer } from './train';
 import { VAE, VaeConfig, vaeConfig } from './vae';
 
 /** What `config.json` of a saved VAE holds. */
 export interface SavedVaeConfig {
+  kind: 'vae';
   model: VaeConfig;
   learningRate: number;
   batchSize: number;
@@ -34,6 +44,23 @@ export interface SavedVaeConfig {
    * older saves: false).
    */
   outputBiasFromData?: boolean;
+}
+
+/** Checks a saved VAE's config.json field by field. */
+function readSavedVae(raw: unknown): SavedVaeConfig {
+  const who = 'saved VAE';
+  const c = savedConfig(raw, 'vae');
+  const model = vaeConfig(checkRecord(who, 'model', c.model) as Partial<VaeConfig>);
+  checkPositive(who, 'learningRate', c.learningRate);
+  checkInteger(who, 'batchSize', c.batchSize);
+  checkSavedTrainer(who, c);
+  if (c.outputBiasFromData !== undefined && typeof c.outputBiasFromData !== 'boolean')
+    throw new Error(`${who}: outputBiasFromData must be true or false`);
+  return {
+    ...(c as unknown as SavedVaeConfig),
+    model,
+    history: historyRowsFromJson(who, 'history', c.history),
+  };
 }
 
 export interface SaveVaeOptions {
@@ -57,8 +84,10 @@ export async function saveVae(
   trainer: VaeTrainer,
   options: SaveVaeOptions = {},
 ): Promise<void> {
+  checkOptions('saveVae', options, { history: true, outputBiasFromData: true, writeFile: true });
   const optimizer = await optimizerTensors(trainer.optimizer);
   const config: SavedVaeConfig = {
+    kind: 'vae',
     model: trainer.model.config,
     learningRate: trainer.learningRate,
     batchSize: trainer.batchSize,
@@ -89,7 +118,7 @@ export async function loadVae(dir: string): Promise<{
   history: HistoryRow[];
   outputBiasFromData: boolean;
 }> {
-  const { config, tensors } = loadCheckpoint<SavedVaeConfig>(dir);
+  const { config, tensors } = loadCheckpoint(dir, readSavedVae);
   // The model's random initial weights are overwritten below: putting the kit's random stream back
   // makes loading draw nothing, so a run that finds a stale save and retrains gives the same
   // numbers as a fresh one.
@@ -124,6 +153,20 @@ export interface TrainOrLoadOptions extends TrainerOptions, FitOptions {
   outputBiasFromData?: boolean;
 }
 
+const TRAIN_OR_LOAD_KEYS: OptionKeys<TrainOrLoadOptions> = {
+  name: true,
+  dir: true,
+  model: true,
+  train: true,
+  outputBiasFromData: true,
+  learningRate: true,
+  batchSize: true,
+  epochs: true,
+  test: true,
+  history: true,
+  progress: true,
+};
+
 /**
  * The decoder output bias that makes an untrained VAE decode every z to (nearly) the mean image of
  * `train`: logit of the pixel means, smoothed by 1e-3 so never-inked border pixels start at logit
@@ -143,6 +186,7 @@ export function outputBiasFromData(train: ImageDataset): tf.Tensor1D {
 export async function trainOrLoad(
   options: TrainOrLoadOptions,
 ): Promise<{ model: VAE; trainer: VaeTrainer; loaded: boolean }> {
+  checkOptions('trainOrLoad', options, TRAIN_OR_LOAD_KEYS);
   const dir = options.dir ?? (options.name ? modelDir(options.name) : undefined);
   const history = options.history ?? new History();
   const config = vaeConfig(options.model);
