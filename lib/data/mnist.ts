@@ -9,8 +9,9 @@ import {
   checkInteger,
   checkOneOf,
   checkOptions,
-  shapeMatches,
   checkValues,
+  shapeMatches,
+  vouchForPixels,
 } from '../runtime/checks';
 import { permutation, random } from '../runtime/random';
 import { IdxArray, IdxFormatError, readIdx } from './idx';
@@ -177,7 +178,7 @@ export class ImageDataset {
 
   /** The images as one [n, rows * cols] tensor. */
   imagesTensor(): tf.Tensor2D {
-    return tf.tensor2d(this.images, [this.size, this.pixels]);
+    return vouchForPixels(tf.tensor2d(this.images, [this.size, this.pixels]));
   }
 
   /** The labels as one [n] int32 tensor. */
@@ -225,7 +226,7 @@ export class ImageDataset {
           for (let i = 0; i < pixels.length; i++) pixels[i] = random() < pixels[i] ? 1 : 0;
         if (current) tf.dispose([current.x, current.y]);
         current = {
-          x: tf.tensor2d(pixels, [end - start, this.pixels]),
+          x: vouchForPixels(tf.tensor2d(pixels, [end - start, this.pixels])),
           y: part.labelsTensor(),
           index,
         };

@@ -4,6 +4,13 @@
  * model.
  */
 import * as tf from '@tensorflow/tfjs';
+import {
+  checkArray,
+  checkInteger,
+  checkInterval,
+  checkOptions,
+  isPositiveInteger,
+} from '../runtime/checks';
 import { DENSE_KERNEL, denseKernelActive, LEAKY_RELU_ALPHA } from '../runtime/kernels';
 import { nextSeed } from '../runtime/random';
 
@@ -73,11 +80,6 @@ export interface DenseOptions {
   name?: string;
 }
 
-function checkDim(what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`${what} must be a positive integer, got ${n}`);
-}
-
 /** A fully connected layer with PyTorch's default initialization, W, b ~ U(-1/√in, 1/√in). */
 export class Dense {
   readonly w: tf.Variable<tf.Rank.R2>;
@@ -90,8 +92,9 @@ export class Dense {
     readonly outDim: number,
     options: DenseOptions = {},
   ) {
-    checkDim('Dense inDim', inDim);
-    checkDim('Dense outDim', outDim);
+    checkInteger('Dense', 'inDim', inDim);
+    checkInteger('Dense', 'outDim', outDim);
+    checkOptions('Dense', options, { activation: true, name: true });
     this.activation = options.activation ?? 'linear';
     this.name = options.name ?? 'dense';
     checkActivation(this.name, this.activation);
@@ -153,14 +156,15 @@ export class MLP {
     readonly sizes: number[],
     options: MLPOptions = {},
   ) {
+    checkArray('MLP', 'sizes', sizes, isPositiveInteger, 'a positive integer');
     if (sizes.length < 2)
       throw new Error(
         `MLP sizes must list at least input and output sizes, got [${sizes.join(', ')}]`,
       );
+    checkOptions('MLP', options, { hidden: true, output: true, dropout: true, name: true });
     this.name = options.name ?? 'mlp';
     this.dropout = options.dropout ?? 0;
-    if (!(this.dropout >= 0 && this.dropout < 1))
-      throw new Error(`${this.name}: dropout must be a rate in [0, 1), got ${options.dropout}`);
+    checkInterval(this.name, 'dropout', this.dropout, 0, 1, '[)');
     this.layers = sizes.slice(1).map(
       (out, i) =>
         new Dense(sizes[i], out, {
@@ -175,6 +179,7 @@ export class MLP {
    * The network's output for a batch x [n, inDim]; dropout (if any) only when `training` is set.
    */
   apply(x: tf.Tensor2D, options: ApplyOptions = {}): tf.Tensor2D {
+    checkOptions(`${this.name}.apply`, options, { training: true });
     const drop = options.training === true && this.dropout > 0;
     const last = this.layers.length - 1;
     return tf.tidy(() =>

@@ -362,8 +362,11 @@ test('dense rejects wrong shapes and activations with a message naming them', ()
     /dense: expected x \[batch, in\], w \[in, out\], b \[out\], got x \[4,3\], w \[4,2\]/,
   );
   assert.throws(() => nn.dense(x, w, tf.zeros([3]) as tf.Tensor1D), /b \[3\]/);
-  assert.throws(() => nn.dense(x, w, b, 'gelu' as nn.Activation), /unknown activation 'gelu'/);
-  assert.throws(() => new nn.Dense(3, 0), /Dense outDim must be a positive integer, got 0/);
+  assert.throws(
+    () => nn.dense(x, w, b, 'gelu' as nn.Activation),
+    /dense: activation must be one of 'linear', .*, got 'gelu'/,
+  );
+  assert.throws(() => new nn.Dense(3, 0), /Dense: outDim must be a positive integer, got 0/);
   tf.dispose([x, w, b]);
 });
 
@@ -401,12 +404,18 @@ test(
     assert.ok(Math.abs(dropped.dataSync()[0] - 0.3) < 0.02);
     assert.throws(
       () => new nn.MLP([2, 3, 1], { dropout: 1 }),
-      /dropout must be a rate in \[0, 1\), got 1/,
+      /dropout must be a number in \[0, 1\), got 1/,
     );
     assert.throws(
       () => new nn.MLP([2, 3, 1], { dropout: -0.1 }),
-      /dropout must be a rate in \[0, 1\), got -0.1/,
+      /dropout must be a number in \[0, 1\), got -0.1/,
     );
+    assert.throws(
+      () => new nn.MLP([2, 3, 1], { droput: 0.5 } as never),
+      /MLP: unknown option 'droput' \(did you mean 'dropout'\?\); the options are hidden, output, dropout, name/,
+    );
+    assert.throws(() => mlp.apply(x, { train: true } as never), /did you mean 'training'/);
+    assert.throws(() => new nn.MLP([2, 0, 1]), /MLP: sizes\[1\] must be a positive integer, got 0/);
     tf.dispose([x, hidden, dropped]);
     mlp.dispose();
   },

@@ -181,13 +181,31 @@ test('bad configurations and inputs throw errors naming the parameter', () => {
   );
   assert.throws(
     () => new VAE({ likelihood: 'poisson' as never }),
-    /likelihood must be 'bernoulli' or 'gaussian', got 'poisson'/,
+    /likelihood must be one of 'bernoulli', 'gaussian', got 'poisson'/,
   );
-  assert.throws(() => new VAE({ gaussianStd: 0 }), /gaussianStd must be a positive number, got 0/);
+  assert.throws(
+    () => new VAE({ gaussianStd: 0 }),
+    /gaussianStd must be a finite number > 0, got 0/,
+  );
   assert.throws(() => new VAE({ klWeight: -1 }), /klWeight must be a finite number >= 0, got -1/);
-  assert.throws(() => new VAE({ kind: 'gan' as never }), /kind must be 'vae' or 'autoencoder'/);
-  assert.throws(() => new VAE({ classes: -2 }), /classes must be a non-negative integer/);
+  assert.throws(
+    () => new VAE({ kind: 'gan' as never }),
+    /kind must be one of 'vae', 'autoencoder'/,
+  );
+  assert.throws(() => new VAE({ classes: -2 }), /classes .* must be a non-negative integer/);
+  // A misspelled option must not train a 20-dimensional model.
+  assert.throws(
+    () => new VAE({ latent: 2 } as never),
+    /VAE config: unknown option 'latent' \(did you mean 'latentDim'\?\); the options are kind, /,
+  );
+  assert.throws(() => new VAE({}, { bias: tf.zeros([784]) } as never), /'bias'.*outputBias/);
   const model = new VAE({ inputDim: 4, hidden: [3], latentDim: 2 });
+  // Pixels outside [0, 1] (raw bytes, a corrupted batch) or NaN never reach the loss.
+  assert.throws(
+    () => model.loss(tf.tensor2d([[0, 0.5, 5, 1]])),
+    /VAE: x must be pixel intensities in \[0, 1\], got 5 at index \[0, 2\]. Scale raw bytes by 1\/255/,
+  );
+  assert.throws(() => model.loss(tf.tensor2d([[0, NaN, 1, 1]])), /got NaN at index \[0, 1\]/);
   assert.throws(
     () => model.elboTerms(tf.zeros([2, 5]) as tf.Tensor2D),
     /x must be a batch of images \[n, 4\], got \[2, 5\]/,

@@ -14,6 +14,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Bernoulli, Independent, kl, Normal } from '../../distributions';
+import {
+  checkArray,
+  checkInteger,
+  checkNonNegative,
+  checkOneOf,
+  checkOptions,
+  checkPixels,
+  checkPositive,
+  isPositiveInteger,
+  OptionKeys,
+} from '../../runtime/checks';
 import { nextSeed } from '../../runtime/random';
 import { checkConvVaeConfig, VaeNetworks, vaeNetworks } from './networks';
 
@@ -85,39 +96,35 @@ export const CONV_VAE_CONFIG: VaeConfig = {
   channels: [32, 64],
 };
 
-function positiveInteger(what: string, n: unknown): void {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1)
-    throw new Error(`VAE config: ${what} must be a positive integer, got ${String(n)}`);
-}
+const CONFIG_KEYS: OptionKeys<VaeConfig> = {
+  kind: true,
+  inputDim: true,
+  hidden: true,
+  latentDim: true,
+  likelihood: true,
+  gaussianStd: true,
+  klWeight: true,
+  classes: true,
+  architecture: true,
+  imageShape: true,
+  channels: true,
+};
 
 /** Fills in defaults from LECTURE_CONFIG and checks every field, naming the bad one. */
 export function vaeConfig(options: Partial<VaeConfig> = {}): VaeConfig {
-  const config: VaeConfig = {
-    ...LECTURE_CONFIG,
-    ...options,
-    hidden: [...(options.hidden ?? LECTURE_CONFIG.hidden)],
-  };
-  if (config.kind !== 'vae' && config.kind !== 'autoencoder')
-    throw new Error(`VAE config: kind must be 'vae' or 'autoencoder', got '${config.kind}'`);
-  positiveInteger('inputDim', config.inputDim);
-  positiveInteger('latentDim', config.latentDim);
-  if (!Array.isArray(config.hidden) || config.hidden.length === 0)
-    throw new Error(`VAE config: hidden must list at least one layer size, got [${config.hidden}]`);
-  config.hidden.forEach((h, i) => positiveInteger(`hidden[${i}]`, h));
-  if (config.likelihood !== 'bernoulli' && config.likelihood !== 'gaussian') {
-    throw new Error(
-      `VAE config: likelihood must be 'bernoulli' or 'gaussian', got '${config.likelihood}'`,
-    );
-  }
-  if (!(config.gaussianStd > 0) || !Number.isFinite(config.gaussianStd))
-    throw new Error(`VAE config: gaussianStd must be a positive number, got ${config.gaussianStd}`);
-  if (!(config.klWeight >= 0) || !Number.isFinite(config.klWeight))
-    throw new Error(`VAE config: klWeight must be a finite number >= 0, got ${config.klWeight}`);
-  if (!Number.isInteger(config.classes) || config.classes < 0)
-    throw new Error(
-      `VAE config: classes must be a non-negative integer (0 = unconditional), got ` +
-        `${config.classes}`,
-    );
+  const who = 'VAE config';
+  checkOptions(who, options, CONFIG_KEYS);
+  const hidden = options.hidden ?? LECTURE_CONFIG.hidden;
+  checkArray(who, 'hidden', hidden, isPositiveInteger, 'a positive integer');
+  if (hidden.length === 0) throw new Error(`${who}: hidden must list at least one layer size`);
+  const config: VaeConfig = { ...LECTURE_CONFIG, ...options, hidden: [...hidden] };
+  checkOneOf(who, 'kind', config.kind, ['vae', 'autoencoder']);
+  checkInteger(who, 'inputDim', config.inputDim);
+  checkInteger(who, 'latentDim', config.latentDim);
+  checkOneOf(who, 'likelihood', config.likelihood, ['bernoulli', 'gaussian']);
+  checkPositive(who, 'gaussianStd', config.gaussianStd);
+  checkNonNegative(who, 'klWeight', config.klWeight);
+  checkInteger(who, 'classes (0 = unconditional)', config.classes, 0);
   if (config.architecture === 'conv') {
     checkConvVaeConfig(config);
     config.imageShape = [...config.imageShape!];
@@ -163,6 +170,7 @@ export class VAE {
 
   constructor(options: Partial<VaeConfig> = {}, init: VaeInit = {}) {
     this.config = vaeConfig(options);
+    checkOptions('VAE', init, { outputBias: true });
     const { inputDim } = this.config;
     const outputBias = init.outputBias;
     if (outputBias && (outputBias.rank !== 1 || outputBias.shape[0] !== inputDim)) {
@@ -191,7 +199,10 @@ export class VAE {
     return Object.values(this.namedVariables());
   }
 
-  /** Checks x is [n, inputDim] and returns n. */
+  /**
+   * Checks x is [n, inputDim] of pixel intensities in [0, 1] (read back unless x is a batch of a
+   * checked data set) and returns n.
+   */
   checkInput(x: tf.Tensor, what = 'x'): number {
     if (x.rank !== 2 || x.shape[1] !== this.config.inputDim) {
       throw new Error(
@@ -199,6 +210,7 @@ export class VAE {
           `[${x.shape.join(', ')}]`,
       );
     }
+    checkPixels('VAE', what, x);
     return x.shape[0];
   }
 
