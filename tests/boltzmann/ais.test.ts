@@ -7,6 +7,9 @@ const {
   annealedImportanceSampling,
   aisSchedule,
   summarizeLogWeights,
+  effectiveSampleSize,
+  paretoTailShape,
+  paretoThreshold,
   pretrainDeepBeliefNet,
   DeepBeliefNet,
   transposedRbm,
@@ -24,8 +27,45 @@ test('AIS log Z is within 0.5 nats of the exact value on a random 784 x 20 RBM',
   assert.ok(Math.abs(ais.logZ - exact) < 0.5, `AIS ${ais.logZ} vs exact ${exact}`);
   assert.ok(ais.logZStdError > 0 && ais.logZStdError < 0.5);
   assert.ok(ais.logZLower <= ais.logZ && ais.logZ <= ais.logZUpper);
+  // A schedule long enough for this RBM: the diagnostics find nothing wrong.
+  assert.equal(ais.warning, undefined, ais.warning);
+  assert.ok(
+    ais.effectiveSampleSize > 10 && ais.logWeightVariance < 1,
+    `${ais.effectiveSampleSize}`,
+  );
   rbm.dispose();
 });
+
+test(
+  'AIS diagnostics flag a too-short schedule: 784 x 12 RBM, weights of scale 0.5, 1,000 ' +
+    'temperatures, against exact log Z',
+  async () => {
+    await runtime.init({ seed: 0, report: false });
+    const rbm = RBM.random(784, 12, 0.5, 0.5);
+    const exact = rbm.logPartitionExact();
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (message: string) => warnings.push(message);
+    let missed = 0;
+    try {
+      for (let s = 1; s <= 6; s++) {
+        runtime.seed(s);
+        const ais = annealedImportanceSampling(rbm, { runs: 100, betas: 1000 });
+        if (exact < ais.logZLower || exact > ais.logZUpper) missed++;
+        // Every run is flagged, including those whose weights look tame because the heavy runs
+        // were never drawn (there the interval misses by 0.8 to 1.1 nats).
+        assert.match(ais.warning ?? '', /log weights of variance \d/, `seed ${s}`);
+        assert.ok(ais.logWeightVariance > Math.log(10), `seed ${s}: ${ais.logWeightVariance}`);
+      }
+    } finally {
+      console.warn = warn;
+    }
+    assert.ok(missed >= 1, 'some +-3 s.e. intervals miss the exact log Z');
+    assert.equal(warnings.length, 6, 'each warning is printed');
+    assert.match(warnings[0], /^AIS: .*Use more intermediate distributions/);
+    rbm.dispose();
+  },
+);
 
 test(
   'AIS on a small RBM with a data-like base model: exact log Z within 4 standard ' +
@@ -61,6 +101,28 @@ test('AIS schedule and weight summary', () => {
   assert.ok(Math.abs(t.logZ - Math.log(2)) < 1e-12);
   assert.ok(Math.abs(t.logZStdError - 0.5) < 1e-12);
   assert.equal(t.logZLower, -Infinity);
+  // Kish's effective sample size: weights 1, 1, 2 give 16 / 6.
+  assert.ok(Math.abs(effectiveSampleSize([0, 0, Math.log(2)]) - 16 / 6) < 1e-12);
+  assert.equal(effectiveSampleSize([3, 3, 3, 3]), 4);
+  assert.equal(paretoThreshold(100), 0.5);
+  assert.equal(paretoThreshold(1e6), 0.7);
+});
+
+test('Pareto k recovers the tail index of exact Pareto weights, and is NaN for too few', () => {
+  runtime.seed(3);
+  // w = U^(-k) is Pareto with tail index 1/k (shape k): log w = -k log U. With S = 10^5 weights the
+  // tail is M = 3 sqrt(S) = 949 of them, and k's estimate has standard deviation about (1 + k) /
+  // sqrt(M).
+  const S = 100000;
+  const M = Math.ceil(3 * Math.sqrt(S));
+  for (const k of [0.25, 0.5, 1]) {
+    const logWeights = Array.from({ length: S }, () => -k * Math.log(1 - runtime.random()));
+    const estimate = paretoTailShape(logWeights);
+    assert.ok(Math.abs(estimate - k) < (3 * (1 + k)) / Math.sqrt(M), `k ${k}: ${estimate}`);
+  }
+  assert.ok(Number.isNaN(paretoTailShape([1, 2, 3])));
+  // Equal weights: no tail to fit.
+  assert.ok(Number.isNaN(paretoTailShape(new Array(100).fill(2))));
 });
 
 test('AIS and DBN reject bad inputs', () => {
@@ -69,6 +131,16 @@ test('AIS and DBN reject bad inputs', () => {
     () => annealedImportanceSampling(rbm, { runs: 1 }),
     /runs must be an integer >= 2, got 1/,
   );
+  // A misspelled option must not run the default 14,500 temperatures.
+  assert.throws(
+    () => annealedImportanceSampling(rbm, { steps: -1 } as never),
+    /annealedImportanceSampling: unknown option 'steps'; the options are runs, betas, /,
+  );
+  assert.throws(
+    () => annealedImportanceSampling(rbm, { betas: -1 }),
+    /betas \(the number of intermediate distributions\) must be an integer >= 3, got -1/,
+  );
+  assert.throws(() => summarizeLogWeights([0, NaN], 0), /logWeights\[1\] must be a number/);
   assert.throws(
     () => annealedImportanceSampling(rbm, { betas: [0, 0.5, 0.4, 1] }),
     /betas must increase strictly from 0 to 1/,

@@ -59,7 +59,9 @@ export function dbmAnnealedImportanceSampling(
       options.onProgress?.(k, betas.length - 1);
     }
     const logWeights = Float64Array.from(logW.dataSync());
-    return { ...summarizeLogWeights(logWeights, logZBase), logZBase, logWeights };
+    const summary = summarizeLogWeights(logWeights, logZBase);
+    if (summary.warning && (options.warn ?? true)) console.warn(summary.warning);
+    return { ...summary, logZBase, logWeights };
   } finally {
     tf.dispose([h1, logW, baseBias]);
   }
