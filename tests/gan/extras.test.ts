@@ -114,7 +114,7 @@ test('a discriminator step changes D only; instance noise leaks nothing', () => 
   assert.equal(tf.memory().numTensors, before);
   assert.throws(
     () => new GanTrainer(gan, { instanceNoise: -1 }),
-    /instanceNoise must be a number >= 0, got -1/,
+    /instanceNoise must be a finite number >= 0, got -1/,
   );
   trainer.dispose();
   gan.dispose();

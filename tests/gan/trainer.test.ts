@@ -117,14 +117,17 @@ test('bad configurations and inputs are clear errors', () => {
   );
   assert.throws(
     () => new GAN({ ...SMALL, generatorHidden: [16, -1] }),
-    /generatorHidden must be a list of positive integers/,
+    /generatorHidden\[1\] must be a positive integer, got -1/,
   );
   const gan = new GAN(SMALL);
   assert.throws(
     () => new GanTrainer(gan, { generatorLearningRate: 0 }),
-    /generatorLearningRate must be a positive number, got 0/,
+    /generatorLearningRate must be a finite number > 0, got 0/,
   );
-  assert.throws(() => new GanTrainer(gan, { beta1: 1 }), /beta1 must be in \[0, 1\), got 1/);
+  assert.throws(
+    () => new GanTrainer(gan, { beta1: 1 }),
+    /beta1 must be a number in \[0, 1\), got 1/,
+  );
   assert.throws(
     () => new GanTrainer(gan, { generatorLoss: 'hinge' as never }),
     /unknown generator loss 'hinge'/,
@@ -145,6 +148,19 @@ test('bad configurations and inputs are clear errors', () => {
     /saveDir needs square images/,
   );
   assert.throws(() => gan.sampleLatent(0), /n must be a positive integer, got 0/);
+  // A misspelled option is refused, never replaced by its default.
+  assert.throws(
+    () => new GAN({ ...SMALL, latentDims: 3 } as never),
+    /GAN config: unknown option 'latentDims' \(did you mean 'latentDim'\?\)/,
+  );
+  assert.throws(
+    () => new GanTrainer(gan, { learningRate: 1e-3 } as never),
+    /GanTrainer: unknown option 'learningRate'; the options are generatorLoss, /,
+  );
+  assert.throws(
+    () => trainGan(trainer, data.ringBatches(4), { steps: 2, snapshotsAt: [1] } as never),
+    /unknown option 'snapshotsAt' \(did you mean 'snapshotAt'\?\)/,
+  );
   wrong.dispose();
   trainer.dispose();
   gan.dispose();

@@ -315,10 +315,28 @@ test('invalid inputs to the mixtures throw clear errors', async () => {
   const bad = { images: new Float32Array([0, 0.5, 1, 0]), size: 2, pixels: 2 };
   assert.throws(
     () => BernoulliMixture.fit(bad, 1),
-    /pixel 1 is 0.5, but a mixture of Bernoullis needs binary data/,
+    /every pixel must be 0 or 1 \(a mixture of Bernoullis needs binary data\), got 0.5 at index \[1\]/,
   );
   const ok = { images: new Float32Array([0, 1, 1, 0]), size: 2, pixels: 2 };
   assert.throws(() => BernoulliMixture.fit(ok, 3), /k must be an integer in \[1, 2\], got 3/);
-  assert.throws(() => BernoulliMixture.fit(ok, 1, { pseudoCount: 0 }), /pseudoCount must be > 0/);
-  x.dispose();
+  assert.throws(
+    () => BernoulliMixture.fit(ok, 1, { pseudoCount: 0 }),
+    /pseudoCount \(it keeps log mu finite\) must be a finite number > 0, got 0/,
+  );
+  // Missing values and misspelled options are named before any EM iteration.
+  const withNaN = tf.tensor2d([
+    [0, 0],
+    [1, NaN],
+    [2, 0],
+  ]);
+  assert.throws(
+    () => GaussianMixture.fit(withNaN, 2),
+    /GaussianMixture.fit: x must be finite, got NaN at index \[1, 1\]. Remove or impute missing/,
+  );
+  assert.throws(
+    () => GaussianMixture.fit(x, 2, { restart: 3 } as never),
+    /unknown option 'restart' \(did you mean 'restarts'\?\)/,
+  );
+  assert.throws(() => BernoulliMixture.fit(ok, 1, { iteration: 3 } as never), /'iterations'/);
+  tf.dispose([x, withNaN]);
 });

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Activation, ApplyOptions, MLP } from '../../nn';
 import { nextSeed } from '../../runtime';
+import { checkOptions, checkRecord, OptionKeys } from '../../runtime/checks';
 import { checkDcganConfig, DcganConfig, DcganDiscriminator, DcganGenerator } from './dcgan';
 
 /** What the GAN needs of a network: rows in, rows out (G: z to samples, D: samples to logits). */
@@ -105,6 +106,29 @@ function checkSizes(what: string, sizes: number[]): void {
   }
 }
 
+const COMMON_KEYS: OptionKeys<GanConfigBase> = {
+  latentDim: true,
+  output: true,
+  pack: true,
+  discriminatorDropout: true,
+  dataRange: true,
+};
+const MLP_KEYS: OptionKeys<MlpGanConfig> = {
+  ...COMMON_KEYS,
+  architecture: true,
+  dataDim: true,
+  generatorHidden: true,
+  discriminatorHidden: true,
+  hidden: true,
+};
+const DCGAN_KEYS: OptionKeys<DcganConfig> = {
+  ...COMMON_KEYS,
+  architecture: true,
+  imageShape: true,
+  generatorChannels: true,
+  discriminatorChannels: true,
+};
+
 /** Dimension of a data row under a config: dataDim, or a DCGAN's height * width * channels. */
 export function ganDataDim(config: GanConfig): number {
   if (config.architecture === 'dcgan') return config.imageShape.reduce((p, d) => p * d, 1);
@@ -170,6 +194,8 @@ export class GAN {
   readonly pack: number;
 
   constructor(config: GanConfig) {
+    checkRecord('GAN', 'config', config);
+    checkOptions('GAN config', config, config.architecture === 'dcgan' ? DCGAN_KEYS : MLP_KEYS);
     if (config.architecture === 'dcgan') {
       checkCommon(config);
       if ((config.output ?? 'tanh') !== 'tanh')

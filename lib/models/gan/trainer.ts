@@ -11,6 +11,14 @@ import { adam } from '../../training/adam';
 import { ImageDataset } from '../../data/mnist';
 import { imageGridPng } from '../../plot/image';
 import { nextSeed, progress } from '../../runtime';
+import {
+  checkInteger,
+  checkInterval,
+  checkNonNegative,
+  checkOptions,
+  checkPositive,
+  OptionKeys,
+} from '../../runtime/checks';
 import { History } from '../../training';
 import { GAN } from './gan';
 import { discriminatorLoss, generatorLoss, GeneratorLossName } from './losses';
@@ -53,10 +61,13 @@ export function gradientNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
   );
 }
 
-function checkRate(what: string, value: number): void {
-  if (!(value > 0) || !Number.isFinite(value))
-    throw new Error(`GanTrainer: ${what} must be a positive number, got ${value}`);
-}
+const TRAINER_KEYS: OptionKeys<GanTrainerOptions> = {
+  generatorLoss: true,
+  generatorLearningRate: true,
+  discriminatorLearningRate: true,
+  beta1: true,
+  instanceNoise: true,
+};
 
 /** One Adam optimizer for D and one for G; `step(real)` performs one D step then one G step. */
 export class GanTrainer {
@@ -71,20 +82,17 @@ export class GanTrainer {
     readonly gan: GAN,
     options: GanTrainerOptions = {},
   ) {
+    checkOptions('GanTrainer', options, TRAINER_KEYS);
     this.lossName = options.generatorLoss ?? 'nonSaturating';
     generatorLoss(this.lossName);
     const lrG = options.generatorLearningRate ?? 2e-4;
     const lrD = options.discriminatorLearningRate ?? lrG;
     const beta1 = options.beta1 ?? 0.5;
-    checkRate('generatorLearningRate', lrG);
-    checkRate('discriminatorLearningRate', lrD);
-    if (!(beta1 >= 0 && beta1 < 1))
-      throw new Error(`GanTrainer: beta1 must be in [0, 1), got ${beta1}`);
+    checkPositive('GanTrainer', 'generatorLearningRate', lrG);
+    checkPositive('GanTrainer', 'discriminatorLearningRate', lrD);
+    checkInterval('GanTrainer', 'beta1', beta1, 0, 1, '[)');
     this.instanceNoise = options.instanceNoise ?? 0;
-    if (!(this.instanceNoise >= 0) || !Number.isFinite(this.instanceNoise))
-      throw new Error(
-        `GanTrainer: instanceNoise must be a number >= 0, got ${options.instanceNoise}`,
-      );
+    checkNonNegative('GanTrainer', 'instanceNoise', this.instanceNoise);
     this.generatorOptimizer = adam(lrG, beta1, 0.999);
     this.discriminatorOptimizer = adam(lrD, beta1, 0.999);
     this.generatorVars = gan.generator.variables();
@@ -255,6 +263,15 @@ export interface TrainGanOptions {
   label?: string;
 }
 
+const TRAIN_GAN_KEYS: OptionKeys<TrainGanOptions> = {
+  steps: true,
+  snapshotAt: true,
+  snapshotSize: true,
+  saveDir: true,
+  onSnapshot: true,
+  label: true,
+};
+
 export interface GanRun {
   /** One row per step: step, 'D loss', 'G loss', 'D(x)', 'D(G(z))', 'G grad norm'. */
   history: History;
@@ -267,9 +284,9 @@ export function trainGan(
   batches: Iterator<tf.Tensor2D>,
   options: TrainGanOptions,
 ): GanRun {
+  checkOptions('trainGan', options, TRAIN_GAN_KEYS);
   const { steps } = options;
-  if (!Number.isInteger(steps) || steps < 1)
-    throw new Error(`trainGan: steps must be a positive integer, got ${steps}`);
+  checkInteger('trainGan', 'steps', steps);
   const snapshotAt = new Set(options.snapshotAt ?? []);
   for (const s of snapshotAt) {
     if (!Number.isInteger(s) || s < 0 || s > steps)
@@ -330,6 +347,7 @@ export function trainGan(
  * Endless mini-batches of a dataset's images, reshuffled every epoch (last partial batch dropped).
  */
 export function* imageBatches(dataset: ImageDataset, batchSize: number): Generator<tf.Tensor2D> {
+  checkInteger('imageBatches', 'batchSize', batchSize);
   if (dataset.size < batchSize)
     throw new Error(
       `imageBatches: batchSize ${batchSize} exceeds the dataset's ${dataset.size} images`,
@@ -348,8 +366,7 @@ export function gradientsAsDiscriminatorWins(
   steps: number,
   latentCount = 64,
 ): History {
-  if (!Number.isInteger(steps) || steps < 1)
-    throw new Error(`gradientsAsDiscriminatorWins: steps must be a positive integer, got ${steps}`);
+  checkInteger('gradientsAsDiscriminatorWins', 'steps', steps);
   const { gan } = trainer;
   const z = gan.sampleLatent(latentCount);
   const history = new History();

@@ -11,6 +11,14 @@
  * products per iteration.
  */
 import * as tf from '@tensorflow/tfjs';
+import {
+  checkInteger,
+  checkNonNegative,
+  checkOptions,
+  checkPositive,
+  checkValues,
+  OptionKeys,
+} from '../../runtime/checks';
 import { Categorical } from '../../distributions/categorical';
 import { Bernoulli } from '../../distributions/bernoulli';
 import { Independent } from '../../distributions/independent';
@@ -40,6 +48,14 @@ export interface BernoulliMixtureFitOptions {
   onIteration?: (iteration: number, logLikelihood: number) => void;
 }
 
+const FIT_KEYS: OptionKeys<BernoulliMixtureFitOptions> = {
+  iterations: true,
+  tolerance: true,
+  pseudoCount: true,
+  chunkSize: true,
+  onIteration: true,
+};
+
 export interface BernoulliMixtureFit {
   model: BernoulliMixture;
   /** Training log-likelihood per image (nats) of the parameters before each M-step. */
@@ -61,15 +77,14 @@ function checkImages(data: BinaryImages, what: string): void {
         `data.loadBinarizedMnist('train')`,
     );
   }
-  const v = data.images;
-  for (let i = 0; i < Math.min(v.length, 100000); i++) {
-    if (v[i] !== 0 && v[i] !== 1) {
-      throw new Error(
-        `${what}: pixel ${i} is ${v[i]}, but a mixture of Bernoullis needs binary data; binarize ` +
-          `first, e.g. data.loadBinarizedMnist('train')`,
-      );
-    }
-  }
+  checkValues(
+    what,
+    'every pixel',
+    data.images,
+    (v) => v === 0 || v === 1,
+    '0 or 1 (a mixture of Bernoullis needs binary data)',
+    "Binarize first, e.g. data.loadBinarizedMnist('train')",
+  );
 }
 
 /** Chunks of the data as [c, D] tensors, created one at a time and disposed after use. */
@@ -176,25 +191,18 @@ export class BernoulliMixture {
     k: number,
     options: BernoulliMixtureFitOptions = {},
   ): BernoulliMixtureFit {
-    checkImages(data, 'BernoulliMixture.fit');
-    if (!Number.isInteger(k) || k < 1 || k > data.size)
-      throw new Error(`BernoulliMixture.fit: k must be an integer in [1, ${data.size}], got ${k}`);
+    const who = 'BernoulliMixture.fit';
+    checkOptions(who, options, FIT_KEYS);
+    checkImages(data, who);
+    checkInteger(who, 'k', k, 1, data.size);
     const iterations = options.iterations ?? 50;
-    if (!Number.isInteger(iterations) || iterations < 1)
-      throw new Error(
-        `BernoulliMixture.fit: iterations must be a positive integer, got ${iterations}`,
-      );
+    checkInteger(who, 'iterations', iterations);
     const a = options.pseudoCount ?? 1;
-    if (!(a > 0))
-      throw new Error(
-        `BernoulliMixture.fit: pseudoCount must be > 0 (it keeps log mu finite), got ${a}`,
-      );
+    checkPositive(who, 'pseudoCount (it keeps log mu finite)', a);
     const chunkSize = options.chunkSize ?? 10000;
-    if (!Number.isInteger(chunkSize) || chunkSize < 1)
-      throw new Error(
-        `BernoulliMixture.fit: chunkSize must be a positive integer, got ${chunkSize}`,
-      );
+    checkInteger(who, 'chunkSize', chunkSize);
     const tolerance = options.tolerance ?? 1e-4;
+    checkNonNegative(who, 'tolerance', tolerance);
 
     let model = BernoulliMixture.initialize(data, k, a);
     const logLikelihood: number[] = [];

@@ -10,6 +10,14 @@ import * as tf from '@tensorflow/tfjs';
 import { Categorical } from '../../distributions/categorical';
 import { MixtureSameFamily } from '../../distributions/mixture';
 import { MultivariateNormal } from '../../distributions/mvn';
+import {
+  checkFinite,
+  checkFiniteValues,
+  checkInteger,
+  checkNonNegative,
+  checkOptions,
+  OptionKeys,
+} from '../../runtime/checks';
 import { random } from '../../runtime/random';
 
 export interface GaussianMixtureFitOptions {
@@ -31,6 +39,14 @@ export interface GaussianMixtureFitOptions {
   onIteration?: (iteration: number, logLikelihood: number) => void;
 }
 
+const FIT_KEYS: OptionKeys<GaussianMixtureFitOptions> = {
+  iterations: true,
+  tolerance: true,
+  regularization: true,
+  restarts: true,
+  onIteration: true,
+};
+
 export interface GaussianMixtureFit {
   model: GaussianMixture;
   /**
@@ -44,6 +60,7 @@ export interface GaussianMixtureFit {
 function checkData(x: tf.Tensor, what: string): void {
   if (x.rank !== 2 || x.shape[0] < 1)
     throw new Error(`${what}: x must be a [n, d] tensor of points, got shape [${x.shape}]`);
+  checkFiniteValues(what, 'x', x, 'Remove or impute missing values first');
 }
 
 export class GaussianMixture {
@@ -194,21 +211,17 @@ export class GaussianMixture {
     options: GaussianMixtureFitOptions = {},
   ): GaussianMixtureFit {
     checkData(x, 'GaussianMixture.fit');
-    const n = x.shape[0];
-    if (!Number.isInteger(k) || k < 1 || k > n)
-      throw new Error(
-        `GaussianMixture.fit: k must be an integer in [1, ${n}] (the number of points), got ${k}`,
-      );
+    const who = 'GaussianMixture.fit';
+    checkOptions(who, options, FIT_KEYS);
+    checkInteger(who, 'k', k, 1, x.shape[0]);
     const iterations = options.iterations ?? 200;
-    if (!Number.isInteger(iterations) || iterations < 1)
-      throw new Error(
-        `GaussianMixture.fit: iterations must be a positive integer, got ${iterations}`,
-      );
+    checkInteger(who, 'iterations', iterations);
     const restarts = options.restarts ?? 1;
-    if (!Number.isInteger(restarts) || restarts < 1)
-      throw new Error(`GaussianMixture.fit: restarts must be a positive integer, got ${restarts}`);
+    checkInteger(who, 'restarts', restarts);
     const tolerance = options.tolerance ?? 1e-6;
+    checkNonNegative(who, 'tolerance', tolerance);
     const regularization = options.regularization ?? 1e-6;
+    checkNonNegative(who, 'regularization', regularization);
     let best: GaussianMixtureFit | undefined;
     for (let run = 0; run < restarts; run++) {
       let model = GaussianMixture.initialize(x, k, regularization);
@@ -320,10 +333,8 @@ export function covarianceEllipse(
  * K d (d + 1) / 2.
  */
 export function gaussianMixtureParameterCount(k: number, d: number): number {
-  if (!Number.isInteger(k) || k < 1 || !Number.isInteger(d) || d < 1)
-    throw new Error(
-      `gaussianMixtureParameterCount: k and d must be positive integers, got k = ${k}, d = ${d}`,
-    );
+  checkInteger('gaussianMixtureParameterCount', 'k', k);
+  checkInteger('gaussianMixtureParameterCount', 'd', d);
   return k - 1 + k * d + (k * d * (d + 1)) / 2;
 }
 
@@ -332,7 +343,8 @@ export function gaussianMixtureParameterCount(k: number, d: number): number {
  * log-likelihood; lower is better.
  */
 export function bic(totalLogLikelihood: number, parameters: number, n: number): number {
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`bic: n must be a positive integer (the number of data points), got ${n}`);
+  checkInteger('bic', 'n (the number of data points)', n);
+  checkFinite('bic', 'totalLogLikelihood', totalLogLikelihood);
+  checkNonNegative('bic', 'parameters', parameters);
   return -2 * totalLogLikelihood + parameters * Math.log(n);
 }
