@@ -159,7 +159,10 @@ test(
     const bytes = fs.readFileSync(weights);
     bytes[10] ^= 0xff;
     fs.writeFileSync(weights, bytes);
-    await assert.rejects(trainOrLoadMade(options), /weights.bin is corrupted/);
+    await assert.rejects(
+      trainOrLoadMade(options),
+      /weights.bin: is corrupted \(checksum mismatch\)/,
+    );
   },
 );
 

@@ -60,6 +60,6 @@ test('fingerprint tells data sets apart by pixels and by shape', () => {
   assert.notEqual(data.fingerprint(transposed), data.fingerprint(ds));
   assert.throws(
     () => data.loadBinarizedMnist('valid' as data.Split),
-    /split must be 'train' or 'test', got 'valid'/,
+    /split must be one of 'train', 'test', got 'valid'/,
   );
 });
