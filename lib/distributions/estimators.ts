@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Distribution, stopGradient } from './distribution';
+import { checkInteger } from '../runtime/checks';
 
 export interface Estimate {
   /** The sample mean. */
@@ -25,11 +26,6 @@ function summarize(values: tf.Tensor, n: number): Estimate {
   return { mean, standardError, samples: n };
 }
 
-function checkCount(n: number, what: string): void {
-  if (!Number.isInteger(n) || n < 2)
-    throw new Error(`${what}: samples must be an integer >= 2, got ${n}`);
-}
-
 /**
  * E_q[f(z)] ~ (1/n) sum_i f(z_i), z_i ~ q, with its standard error; f maps [n, ...event] draws to
  * [n, ...].
@@ -39,7 +35,7 @@ export function monteCarlo(
   f: (z: tf.Tensor) => tf.Tensor,
   samples: number,
 ): Estimate {
-  checkCount(samples, 'monteCarlo');
+  checkInteger('monteCarlo', 'samples', samples, 2);
   const values = tf.tidy(() => f(q.sample(samples)));
   if (values.shape[0] !== samples) {
     values.dispose();
@@ -122,7 +118,7 @@ export function gradientEstimate(
   samples: number,
   options: GradientOptions = {},
 ): GradientEstimate {
-  checkCount(samples, 'gradientEstimate');
+  checkInteger('gradientEstimate', 'samples', samples, 2);
   checkGradientOptions(estimator, options);
   const perSample = tf.tidy(() => {
     const tiled = params.map((p) =>

@@ -54,7 +54,7 @@ function editDistance(a: string, b: string): number {
  * The valid key closest to `key`, if one is close: case-insensitive, where one that starts with the
  * other counts as closer than any edit (the nearer in length the closer).
  */
-function nearest(key: string, valid: string[]): string | undefined {
+function nearest(key: string, valid: readonly string[]): string | undefined {
   const lower = key.toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;
@@ -78,6 +78,11 @@ export function checkOptions<T extends object>(
   options: T | undefined,
   keys: OptionKeys<T>,
 ): void {
+  checkOptionNames(who, options, Object.keys(keys));
+}
+
+/** `checkOptions` with the valid keys as a list (for options types built at run time). */
+export function checkOptionNames(who: string, options: unknown, valid: readonly string[]): void {
   if (options === undefined) return;
   if (
     options === null ||
@@ -85,8 +90,7 @@ export function checkOptions<T extends object>(
     Array.isArray(options) ||
     options instanceof tf.Tensor
   )
-    fail(who, 'options', `an object with keys among ${Object.keys(keys).join(', ')}`, options);
-  const valid = Object.keys(keys);
+    fail(who, 'options', `an object with keys among ${valid.join(', ')}`, options);
   const unknown = Object.keys(options).filter((k) => !valid.includes(k));
   if (unknown.length === 0) return;
   const key = unknown[0];

@@ -5,6 +5,7 @@
  * independent chains advance together as the rows of one [chains, dims] tensor.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkInteger, checkOneOf, checkOptions, OptionKeys } from '../runtime/checks';
 import { random } from '../runtime/random';
 
 /** The full conditionals of a target distribution over `dims` coordinates. */
@@ -39,10 +40,7 @@ export interface RunOptions {
   onSample?: (index: number, state: tf.Tensor2D) => void;
 }
 
-function checkCount(name: string, value: number, min: number): void {
-  if (!Number.isInteger(value) || value < min)
-    throw new Error(`${name} must be an integer >= ${min}, got ${value}`);
-}
+const RUN_KEYS: OptionKeys<RunOptions> = { sweeps: true, burnIn: true, thin: true, onSample: true };
 
 /** Replaces column i of `state` by `values` (a pure function of tensors). */
 export function setColumn(state: tf.Tensor2D, i: number, values: tf.Tensor1D): tf.Tensor2D {
@@ -95,9 +93,8 @@ export class GibbsSampler {
     readonly conditionals: FullConditionals,
     readonly scan: Scan = 'systematic',
   ) {
-    checkCount('conditionals.dims', conditionals.dims, 1);
-    if (scan !== 'systematic' && scan !== 'random')
-      throw new Error(`scan must be 'systematic' or 'random', got '${scan}'`);
+    checkInteger('GibbsSampler', 'conditionals.dims', conditionals.dims);
+    checkOneOf('GibbsSampler', 'scan', scan, ['systematic', 'random']);
   }
 
   /** Starting states given as one array of `dims` finite numbers per chain, as a tensor. */
@@ -144,10 +141,11 @@ export class GibbsSampler {
    * `sweeps` sweeps of which every `thin`-th is kept.
    */
   run(init: tf.Tensor2D | number[][], options: RunOptions): GibbsRun {
+    checkOptions('GibbsSampler.run', options, RUN_KEYS);
     const { sweeps, burnIn = 0, thin = 1 } = options;
-    checkCount('sweeps', sweeps, 1);
-    checkCount('burnIn', burnIn, 0);
-    checkCount('thin', thin, 1);
+    checkInteger('GibbsSampler.run', 'sweeps', sweeps);
+    checkInteger('GibbsSampler.run', 'burnIn', burnIn, 0);
+    checkInteger('GibbsSampler.run', 'thin', thin);
     let state = Array.isArray(init) ? this.initialState(init) : tf.clone(init);
     const [chains, dims] = state.shape;
     const kept = Math.floor(sweeps / thin);

@@ -144,7 +144,7 @@ test('autoregressive flows reject bad inputs with messages that name the problem
   );
   assert.throws(
     () => new MaskedAutoregressiveFlow(3, { hiden: [4] } as never),
-    /MAF: unknown option 'hiden'; the options are hidden, ordering, name/,
+    /MAF: unknown option 'hiden' \(did you mean 'hidden'\?\); the options are hidden, ordering, name/,
   );
   assert.throws(
     () => autoregressiveFlows('mafs' as never, 2, 2),

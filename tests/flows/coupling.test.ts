@@ -131,7 +131,7 @@ test('coupling layers reject bad inputs with messages that name the parameter', 
   );
   assert.throws(
     () => new AdditiveCoupling(2, [1, 0], { hiden: [8] } as never),
-    /AdditiveCoupling: unknown option 'hiden'; the options are hidden, activation, name/,
+    /AdditiveCoupling: unknown option 'hiden' \(did you mean 'hidden'\?\); the options are hidden, activation, name/,
   );
   assert.throws(
     () => couplingFlows(2, 0),

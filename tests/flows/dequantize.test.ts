@@ -175,7 +175,7 @@ test('dequantization rejects bad inputs with messages that name the problem', as
   );
   assert.throws(
     () => dequantizedLogLikelihood(flow, half, { level: 4 } as never),
-    /dequantizedLogLikelihood: unknown option 'level'; the options are levels, samples/,
+    /dequantizedLogLikelihood: unknown option 'level' \(did you mean 'levels'\?\); the options are levels, samples/,
   );
   assert.throws(
     () => pixelLevels(tf.tensor2d([[0.3]])),

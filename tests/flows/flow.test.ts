@@ -192,7 +192,7 @@ test('flows and training reject bad inputs with messages that name the parameter
   );
   assert.throws(
     () => fitMaximumLikelihood(flow, x, { steps: 1, batchsize: 8 } as never),
-    /fitMaximumLikelihood: unknown option 'batchsize'; the options are steps, batchSize/,
+    /fitMaximumLikelihood: unknown option 'batchsize' \(did you mean 'batchSize'\?\); the options are steps, batchSize/,
   );
   assert.throws(
     () => fitReverseKl(flow, (z) => tf.sum(z, 1) as tf.Tensor1D, { steps: 1, anneal: 5 } as never),

@@ -147,14 +147,24 @@ test('Gibbs sampler rejects bad inputs with clear messages', () => {
         samplers.bivariateGaussianConditionals(0.5),
         'blocked' as samplers.Scan,
       ),
-    /scan must be 'systematic' or 'random'/,
+    /scan must be one of 'systematic', 'random', got 'blocked'/,
   );
   const bad = tf.zeros([3, 3]) as tf.Tensor2D;
   assert.throws(() => s.sweep(bad), /state must have shape \[chains, 2\], got \[3, 3\]/);
   const ok = tf.zeros([3, 2]) as tf.Tensor2D;
-  assert.throws(() => s.run(ok, { sweeps: 0 }), /sweeps must be an integer >= 1, got 0/);
-  assert.throws(() => s.run(ok, { sweeps: 5, thin: 0 }), /thin must be an integer >= 1/);
-  assert.throws(() => s.run(ok, { sweeps: 5, burnIn: -1 }), /burnIn must be an integer >= 0/);
+  assert.throws(
+    () => s.run(ok, { sweeps: 0 }),
+    /GibbsSampler.run: sweeps must be a positive integer, got 0/,
+  );
+  assert.throws(() => s.run(ok, { sweeps: 5, thin: 0 }), /thin must be a positive integer/);
+  assert.throws(
+    () => s.run(ok, { sweeps: 5, burnIn: -1 }),
+    /burnIn must be a non-negative integer/,
+  );
+  assert.throws(
+    () => s.run(ok, { sweeps: 5, burnin: 2 } as never),
+    /GibbsSampler.run: unknown option 'burnin' \(did you mean 'burnIn'\?\)/,
+  );
   const run = s.run(ok, { sweeps: 2 });
   assert.throws(() => run.trace(2), /dim must be an integer in \[0, 2\)/);
   assert.throws(() => run.trace(0, 3), /chain must be an integer in \[0, 3\)/);

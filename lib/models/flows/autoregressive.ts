@@ -12,7 +12,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MADE } from '../autoregressive';
-import { checkCount, checkOptionNames, checkPoints } from './checks';
+import { checkCount, checkPoints } from './checks';
+import { checkOptionNames } from '../../runtime/checks';
 import { Flow, FlowResult } from './flow';
 
 export interface AutoregressiveOptions {

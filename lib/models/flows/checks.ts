@@ -16,14 +16,6 @@ export function checkPoints(who: string, x: tf.Tensor, dim: number): void {
   }
 }
 
-/** Throws on an option name that `who` does not know (a misspelling would otherwise be ignored). */
-export function checkOptionNames(who: string, options: object, known: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key))
-      throw new Error(`${who}: unknown option '${key}'; the options are ${known.join(', ')}`);
-  }
-}
-
 /** Throws unless `levels` holds integers in 0..L-1 (one data sync). */
 export function checkLevels(who: string, levels: tf.Tensor, L: number): void {
   checkCount(`${who}: the number of levels L`, L);

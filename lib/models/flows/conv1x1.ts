@@ -11,7 +11,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { nextSeed } from '../../runtime';
-import { checkOptionNames, checkPoints } from './checks';
+import { checkPoints } from './checks';
+import { checkOptionNames } from '../../runtime/checks';
 import { Flow, FlowResult } from './flow';
 import { luDecompose } from './jacobian';
 import { FlowShape, ImageShape, imageShape, shapeSize } from './shapes';

@@ -8,7 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Activation, MLP } from '../../nn';
-import { checkCount, checkOptionNames, checkPoints } from './checks';
+import { checkCount, checkPoints } from './checks';
+import { checkOptionNames } from '../../runtime/checks';
 import { Flow, FlowResult } from './flow';
 import { Scaling } from './elementwise';
 

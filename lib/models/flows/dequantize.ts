@@ -10,7 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { nextSeed } from '../../runtime';
-import { checkCount, checkLevels, checkOptionNames, checkPoints } from './checks';
+import { checkCount, checkLevels, checkPoints } from './checks';
+import { checkOptionNames } from '../../runtime/checks';
 import { Flow, FlowResult, NormalizingFlow } from './flow';
 
 /** Pixels stored as k / (L - 1) in [0, 1] (as loadMnist returns them) back to their levels k. */

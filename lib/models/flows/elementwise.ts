@@ -7,7 +7,8 @@
  *    that the data, mapped back through it, has zero mean and unit variance per channel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkOptionNames, checkPoints } from './checks';
+import { checkPoints } from './checks';
+import { checkOptionNames } from '../../runtime/checks';
 import { Flow, FlowResult } from './flow';
 import { FlowShape, ImageShape, imageShape, shapeSize } from './shapes';
 

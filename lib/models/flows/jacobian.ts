@@ -4,7 +4,8 @@
  * structure avoids (lecture 001).
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkOptionNames, checkPoints } from './checks';
+import { checkPoints } from './checks';
+import { checkOptionNames } from '../../runtime/checks';
 import { Flow, FlowResult } from './flow';
 
 /**

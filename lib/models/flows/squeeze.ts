@@ -6,7 +6,8 @@
  * layers before it in a flow's list (towards the base) are built for `squeezedShape`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkOptionNames, checkPoints } from './checks';
+import { checkPoints } from './checks';
+import { checkOptionNames } from '../../runtime/checks';
 import { Flow, FlowResult } from './flow';
 import { describeShape, ImageShape, imageShape, shapeSize } from './shapes';
 

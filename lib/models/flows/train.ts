@@ -9,7 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { adam } from '../../training/adam';
 import { nextSeed, Progress } from '../../runtime';
-import { checkCount, checkLevels, checkOptionNames, checkPoints } from './checks';
+import { checkCount, checkLevels, checkPoints } from './checks';
+import { checkOptionNames } from '../../runtime/checks';
 import { dequantize } from './dequantize';
 import { NormalizingFlow } from './flow';
 
