@@ -5,6 +5,7 @@
  * training continues exactly where it stopped.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkInteger, checkOptions, checkPositive, OptionKeys } from '../runtime/checks';
 import { adam } from './adam';
 
 export interface AdamTrainerOptions {
@@ -13,6 +14,8 @@ export interface AdamTrainerOptions {
   /** Mini-batch size (the model's default otherwise). */
   batchSize?: number;
 }
+
+const ADAM_TRAINER_KEYS: OptionKeys<AdamTrainerOptions> = { learningRate: true, batchSize: true };
 
 /** A model with trainable variables that a trainer can save and restore. */
 export interface TrainableModel {
@@ -33,12 +36,11 @@ export class AdamTrainer<M extends TrainableModel> {
     defaultBatchSize: number,
     what: string,
   ) {
+    checkOptions(what, options, ADAM_TRAINER_KEYS);
     this.learningRate = options.learningRate ?? 1e-3;
     this.batchSize = options.batchSize ?? defaultBatchSize;
-    if (!(this.learningRate > 0) || !Number.isFinite(this.learningRate))
-      throw new Error(`${what}: learningRate must be a positive number, got ${this.learningRate}`);
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1)
-      throw new Error(`${what}: batchSize must be a positive integer, got ${this.batchSize}`);
+    checkPositive(what, 'learningRate', this.learningRate);
+    checkInteger(what, 'batchSize', this.batchSize);
     // PyTorch's Adam defaults (epsilon 1e-8; tfjs would otherwise use 1e-7).
     this.optimizer = adam(this.learningRate, 0.9, 0.999, 1e-8);
   }

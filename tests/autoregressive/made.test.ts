@@ -116,8 +116,8 @@ test(
 test('bad inputs fail at once with a message naming the problem', async () => {
   await runtime.init({ seed: 0, report: false });
   const cases: [MadeOptions, RegExp][] = [
-    [{ inputDim: 1, hidden: [4] }, /inputDim must be at least 2, got 1/],
-    [{ inputDim: 4.5, hidden: [4] }, /inputDim must be a positive integer, got 4.5/],
+    [{ inputDim: 1, hidden: [4] }, /inputDim must be an integer >= 2, got 1/],
+    [{ inputDim: 4.5, hidden: [4] }, /inputDim must be an integer >= 2, got 4.5/],
     [{ inputDim: 4, hidden: [] }, /hidden must list at least one layer size/],
     [{ inputDim: 4, hidden: [4, 0] }, /hidden\[1\] must be a positive integer, got 0/],
     [{ inputDim: 4, hidden: [4], masks: 0 }, /masks must be a positive integer, got 0/],

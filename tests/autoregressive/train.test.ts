@@ -173,7 +173,11 @@ test('bad training inputs fail at once with a message naming the problem', async
   const binary = data.loadBinarizedMnist('test', { limit: 100 });
   assert.throws(
     () => new MadeTrainer(made, { learningRate: -1 }),
-    /learningRate must be a positive/,
+    /MadeTrainer: learningRate must be a finite number > 0, got -1/,
+  );
+  assert.throws(
+    () => new MadeTrainer(made, { lr: 0.1 } as never),
+    /MadeTrainer: unknown option 'lr'; the options are learningRate, batchSize/,
   );
   assert.throws(() => new MadeTrainer(made, { batchSize: 0 }), /batchSize must be a positive/);
   const trainer = new MadeTrainer(made);
@@ -183,9 +187,13 @@ test('bad training inputs fail at once with a message naming the problem', async
   );
   await assert.rejects(
     trainer.fit(binary, { epochs: 1, progress: false, binarize: 'dynamc' as 'dynamic' }),
-    /binarize must be 'none' or 'dynamic', got 'dynamc'/,
+    /binarize must be one of 'none', 'dynamic', got 'dynamc'/,
   );
   await assert.rejects(trainer.fit(binary, { epochs: 0 }), /epochs must be a positive integer/);
+  await assert.rejects(
+    trainer.fit(binary, { epochs: 1, binarise: 'dynamic' } as never),
+    /MadeTrainer.fit: unknown option 'binarise' \(did you mean 'binarize'\?\)/,
+  );
   await assert.rejects(
     trainer.fit(binary, { epochs: 1, progress: false, test: grey }),
     /fit\(test\): pixel/,

@@ -124,6 +124,10 @@ test('IWAE leaks no tensors and rejects bad arguments', async () => {
     () => importanceWeightedLogLikelihood(model, xs, undefined, { chunkRows: 1.5 }),
     /chunkRows must be a positive integer, got 1.5/,
   );
+  assert.throws(
+    () => importanceWeightedLogLikelihood(model, xs, undefined, { K: 10 } as never),
+    /importanceWeightedLogLikelihood: unknown option 'K'; the options are samples, chunkRows/,
+  );
   const ae = new VAE({ kind: 'autoencoder', inputDim: 4, hidden: [3], latentDim: 1 });
   assert.throws(
     () => importanceWeightedLogLikelihood(ae, xs),

@@ -186,7 +186,11 @@ test('evaluate averages the terms per image and trainers reject bad settings', a
   assert.equal(m.kl, 0);
   assert.throws(
     () => new VaeTrainer(model, { learningRate: 0 }),
-    /learningRate must be a positive number, got 0/,
+    /VaeTrainer: learningRate must be a finite number > 0, got 0/,
+  );
+  assert.throws(
+    () => new VaeTrainer(model, { learningrate: 0.1 } as never),
+    /unknown option 'learningrate' \(did you mean 'learningRate'\?\)/,
   );
   assert.throws(
     () => new VaeTrainer(model, { batchSize: 0 }),
@@ -195,6 +199,10 @@ test('evaluate averages the terms per image and trainers reject bad settings', a
   await assert.rejects(
     new VaeTrainer(model).fit(set, { epochs: 0 }),
     /epochs must be a positive integer, got 0/,
+  );
+  await assert.rejects(
+    new VaeTrainer(model).fit(set, { epochs: 1, tests: set } as never),
+    /VaeTrainer.fit: unknown option 'tests' \(did you mean 'test'\?\)/,
   );
   assert.throws(() => evaluate(model, set, -1), /batchSize must be a positive integer, got -1/);
   assert.throws(() => training.modelDir('../etc'), /must be letters, digits/);

@@ -11,8 +11,10 @@ import {
   checkArray,
   checkInteger,
   checkOneOf,
+  checkOptions,
   checkPositive,
   checkRecord,
+  OptionKeys,
 } from '../../runtime/checks';
 import { generatorState, restoreGeneratorState } from '../../runtime/random';
 import {
@@ -135,6 +137,21 @@ export interface TrainOrLoadMadeOptions extends MadeTrainerOptions, MadeFitOptio
   outputBiasFromData?: boolean;
 }
 
+const TRAIN_OR_LOAD_KEYS: OptionKeys<TrainOrLoadMadeOptions> = {
+  name: true,
+  dir: true,
+  model: true,
+  train: true,
+  outputBiasFromData: true,
+  learningRate: true,
+  batchSize: true,
+  epochs: true,
+  test: true,
+  binarize: true,
+  history: true,
+  progress: true,
+};
+
 /**
  * Loads the MADE saved under `name` if it was trained by the same recipe (model, optimizer,
  * training images and their binarization, start); with fewer epochs than asked, training continues
@@ -144,6 +161,7 @@ export interface TrainOrLoadMadeOptions extends MadeTrainerOptions, MadeFitOptio
 export async function trainOrLoadMade(
   options: TrainOrLoadMadeOptions,
 ): Promise<{ model: MADE; trainer: MadeTrainer; loaded: boolean }> {
+  checkOptions('trainOrLoadMade', options, TRAIN_OR_LOAD_KEYS);
   const dir = options.dir ?? (options.name ? modelDir(options.name) : undefined);
   const history = options.history ?? new History();
   const recipe: MadeRecipe = {
@@ -154,7 +172,8 @@ export async function trainOrLoadMade(
     train: fingerprint(options.train),
     outputBiasFromData: options.outputBiasFromData !== false,
   };
-  const fit = { ...options, history };
+  const { epochs, test, binarize, progress } = options;
+  const fit: MadeFitOptions = { epochs, test, binarize, progress, history };
   if (dir && hasCheckpoint(dir)) {
     const saved = await loadMade(dir);
     if (JSON.stringify(saved.recipe) === JSON.stringify(recipe)) {

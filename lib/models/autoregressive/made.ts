@@ -20,6 +20,13 @@ import * as tf from '@tensorflow/tfjs';
 import { Bernoulli } from '../../distributions/bernoulli';
 import { Independent } from '../../distributions/independent';
 import { dense, Dense } from '../../nn';
+import {
+  checkArray,
+  checkInteger,
+  checkOptions,
+  isPositiveInteger,
+  OptionKeys,
+} from '../../runtime/checks';
 import { random } from '../../runtime/random';
 import {
   drawDegrees,
@@ -55,34 +62,31 @@ const DEFAULTS: Omit<MadeConfig, 'inputDim' | 'hidden'> = {
   outputsPerDim: 1,
 };
 
-const KEYS = ['inputDim', 'hidden', 'masks', 'ordering', 'directConnections', 'outputsPerDim'];
-
-function positiveInteger(what: string, n: unknown): void {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1)
-    throw new Error(`MADE config: ${what} must be a positive integer, got ${String(n)}`);
-}
+const KEYS: OptionKeys<MadeConfig> = {
+  inputDim: true,
+  hidden: true,
+  masks: true,
+  ordering: true,
+  directConnections: true,
+  outputsPerDim: true,
+};
 
 /** Fills in defaults and checks every field, naming the bad one. */
 export function madeConfig(
   options: Partial<MadeConfig> & Pick<MadeConfig, 'inputDim' | 'hidden'>,
 ): MadeConfig {
-  const unknown = Object.keys(options).filter((k) => !KEYS.includes(k));
-  if (unknown.length)
-    throw new Error(
-      `MADE config: unknown option '${unknown[0]}'; the options are ${KEYS.join(', ')}`,
-    );
+  const who = 'MADE config';
+  checkOptions(who, options, KEYS);
   const config: MadeConfig = { ...DEFAULTS, ...options, hidden: [...(options.hidden ?? [])] };
-  positiveInteger('inputDim', config.inputDim);
-  if (config.inputDim < 2)
-    throw new Error(`MADE config: inputDim must be at least 2, got ${config.inputDim}`);
+  checkInteger(who, 'inputDim', config.inputDim, 2);
   if (!Array.isArray(options.hidden) || config.hidden.length === 0)
-    throw new Error(`MADE config: hidden must list at least one layer size, got ${options.hidden}`);
-  config.hidden.forEach((h, i) => positiveInteger(`hidden[${i}]`, h));
-  positiveInteger('masks', config.masks);
-  positiveInteger('outputsPerDim', config.outputsPerDim);
+    throw new Error(`${who}: hidden must list at least one layer size, got ${options.hidden}`);
+  checkArray(who, 'hidden', config.hidden, isPositiveInteger, 'a positive integer');
+  checkInteger(who, 'masks', config.masks);
+  checkInteger(who, 'outputsPerDim', config.outputsPerDim);
   if (typeof config.directConnections !== 'boolean')
     throw new Error(
-      `MADE config: directConnections must be true or false, got ${config.directConnections}`,
+      `${who}: directConnections must be true or false, got ${config.directConnections}`,
     );
   resolveOrdering(config.ordering, config.inputDim);
   return config;

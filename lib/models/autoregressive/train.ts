@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../../data/mnist';
 import { LogLikelihood, logLikelihoodOfImages } from '../../metrics/likelihood';
+import { checkInteger, checkOneOf, checkOptions, OptionKeys } from '../../runtime/checks';
 import { progress } from '../../runtime/progress';
 import { random } from '../../runtime/random';
 import { AdamTrainer, AdamTrainerOptions } from '../../training/trainer';
@@ -49,6 +50,14 @@ export interface MadeFitOptions {
   progress?: boolean;
 }
 
+const FIT_KEYS: OptionKeys<MadeFitOptions> = {
+  epochs: true,
+  test: true,
+  binarize: true,
+  history: true,
+  progress: true,
+};
+
 /** A MADE with its Adam optimizer and the count of epochs done (what a checkpoint must hold). */
 export class MadeTrainer extends AdamTrainer<MADE> {
   constructor(model: MADE, options: MadeTrainerOptions = {}) {
@@ -88,11 +97,12 @@ export class MadeTrainer extends AdamTrainer<MADE> {
     train: ImageDataset,
     options: MadeFitOptions,
   ): Promise<{ train: number; test?: number }> {
-    if (!Number.isInteger(options.epochs) || options.epochs < 1)
-      throw new Error(`MadeTrainer.fit: epochs must be a positive integer, got ${options.epochs}`);
-    const binarize = options.binarize ?? 'none';
-    if (binarize !== 'none' && binarize !== 'dynamic')
-      throw new Error(`MadeTrainer.fit: binarize must be 'none' or 'dynamic', got '${binarize}'`);
+    checkOptions('MadeTrainer.fit', options, FIT_KEYS);
+    checkInteger('MadeTrainer.fit', 'epochs', options.epochs);
+    const binarize = checkOneOf('MadeTrainer.fit', 'binarize', options.binarize ?? 'none', [
+      'none',
+      'dynamic',
+    ] as const);
     checkDataset(this.model, train, 'MadeTrainer.fit(train)');
     if (binarize === 'none') checkBinaryImages(train, 'MadeTrainer.fit(train)');
     if (options.test) {

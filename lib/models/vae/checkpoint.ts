@@ -193,6 +193,8 @@ export async function trainOrLoad(
   const learningRate = options.learningRate ?? 1e-3;
   const batchSize = options.batchSize ?? 128;
   const fromData = options.outputBiasFromData !== false;
+  const { epochs, test, progress } = options;
+  const fit: FitOptions = { epochs, test, progress, history };
   if (dir && hasCheckpoint(dir)) {
     const saved = await loadVae(dir);
     const same =
@@ -209,7 +211,7 @@ export async function trainOrLoad(
           `retrain)`,
       );
       if (remaining > 0) {
-        await saved.trainer.fit(options.train, { ...options, epochs: remaining, history });
+        await saved.trainer.fit(options.train, { ...fit, epochs: remaining });
         await saveVae(dir, saved.trainer, { history, outputBiasFromData: fromData });
       }
       return { model: saved.model, trainer: saved.trainer, loaded: true };
@@ -224,7 +226,7 @@ export async function trainOrLoad(
   const model = new VAE(config, { outputBias });
   outputBias?.dispose();
   const trainer = new VaeTrainer(model, { learningRate, batchSize });
-  await trainer.fit(options.train, { ...options, history });
+  await trainer.fit(options.train, fit);
   if (dir) await saveVae(dir, trainer, { history, outputBiasFromData: fromData });
   return { model, trainer, loaded: false };
 }

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../../data/mnist';
+import { checkInteger, checkOptions, OptionKeys } from '../../runtime/checks';
 import { progress } from '../../runtime/progress';
 import { diagonalGaussian, Labels, VAE } from './vae';
 
@@ -17,17 +18,33 @@ export interface IwaeOptions {
   chunkRows?: number;
 }
 
-function checkIwae(model: VAE, options: IwaeOptions): { samples: number; chunkRows: number } {
+export interface IwaeDatasetOptions extends IwaeOptions {
+  /** Images per batch (default 100). */
+  batchSize?: number;
+  /** Show a progress bar (default true). */
+  progress?: boolean;
+}
+
+const IWAE_KEYS: OptionKeys<IwaeOptions> = { samples: true, chunkRows: true };
+const IWAE_DATASET_KEYS: OptionKeys<IwaeDatasetOptions> = {
+  ...IWAE_KEYS,
+  batchSize: true,
+  progress: true,
+};
+
+function checkIwae(
+  who: string,
+  model: VAE,
+  options: IwaeOptions,
+): { samples: number; chunkRows: number } {
   const samples = options.samples ?? 5000;
   const chunkRows = options.chunkRows ?? 5000;
   if (!model.isVariational)
     throw new Error(
       'importance-weighted log p(x) needs a VAE: an autoencoder defines no q(z | x) or p(x)',
     );
-  if (!Number.isInteger(samples) || samples < 1)
-    throw new Error(`IWAE: samples (K) must be a positive integer, got ${samples}`);
-  if (!Number.isInteger(chunkRows) || chunkRows < 1)
-    throw new Error(`IWAE: chunkRows must be a positive integer, got ${chunkRows}`);
+  checkInteger(who, 'samples (K)', samples);
+  checkInteger(who, 'chunkRows', chunkRows);
   return { samples, chunkRows };
 }
 
@@ -38,7 +55,9 @@ export function importanceWeightedLogLikelihood(
   labels?: Labels,
   options: IwaeOptions = {},
 ): Float32Array {
-  const { samples, chunkRows } = checkIwae(model, options);
+  const who = 'importanceWeightedLogLikelihood';
+  checkOptions(who, options, IWAE_KEYS);
+  const { samples, chunkRows } = checkIwae(who, model, options);
   const n = model.checkInput(x);
   const d = model.config.latentDim;
   const perChunk = Math.max(1, Math.min(samples, Math.floor(chunkRows / n)));
@@ -86,21 +105,22 @@ export function importanceWeightedLogLikelihood(
 export function importanceWeightedLogLikelihoodOf(
   model: VAE,
   dataset: ImageDataset,
-  options: IwaeOptions & { batchSize?: number; progress?: boolean } = {},
+  options: IwaeDatasetOptions = {},
 ): { mean: number; standardError: number; perImage: Float32Array } {
-  checkIwae(model, options);
+  const who = 'importanceWeightedLogLikelihoodOf';
+  checkOptions(who, options, IWAE_DATASET_KEYS);
+  const iwae = checkIwae(who, model, options);
   const batchSize = options.batchSize ?? 100;
-  if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new Error(`IWAE: batchSize must be a positive integer, got ${batchSize}`);
+  checkInteger(who, 'batchSize', batchSize);
   const perImage = new Float32Array(dataset.size);
   const bar =
     options.progress === false
       ? undefined
-      : progress(dataset.batchCount(batchSize), { label: `IWAE K=${options.samples ?? 5000}` });
+      : progress(dataset.batchCount(batchSize), { label: `IWAE K=${iwae.samples}` });
   let offset = 0;
   for (const batch of dataset.batches(batchSize, { shuffle: false })) {
     const labels = model.config.classes > 0 ? batch.y : undefined;
-    perImage.set(importanceWeightedLogLikelihood(model, batch.x, labels, options), offset);
+    perImage.set(importanceWeightedLogLikelihood(model, batch.x, labels, iwae), offset);
     offset += batch.x.shape[0];
     bar?.tick();
   }

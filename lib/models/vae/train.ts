@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../../data/mnist';
+import { checkInteger, checkOptions, OptionKeys } from '../../runtime/checks';
 import { progress } from '../../runtime/progress';
 import { AdamTrainer, AdamTrainerOptions } from '../../training/trainer';
 import { History } from '../../training/history';
@@ -37,6 +38,13 @@ export interface FitOptions {
   /** Show a progress bar per epoch (default true). */
   progress?: boolean;
 }
+
+const FIT_KEYS: OptionKeys<FitOptions> = {
+  epochs: true,
+  test: true,
+  history: true,
+  progress: true,
+};
 
 function averages(
   sums: { reconstruction: number; kl: number },
@@ -110,8 +118,8 @@ export class VaeTrainer extends AdamTrainer<VAE> {
     train: ImageDataset,
     options: FitOptions,
   ): Promise<{ train: VaeMetrics; test?: VaeMetrics }> {
-    if (!Number.isInteger(options.epochs) || options.epochs < 1)
-      throw new Error(`fit: epochs must be a positive integer, got ${options.epochs}`);
+    checkOptions('VaeTrainer.fit', options, FIT_KEYS);
+    checkInteger('VaeTrainer.fit', 'epochs', options.epochs);
     const klWeight = this.model.config.klWeight;
     let last: { train: VaeMetrics; test?: VaeMetrics } | undefined;
     for (let e = 0; e < options.epochs; e++) {
