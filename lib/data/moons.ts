@@ -4,6 +4,7 @@
  * test set are reproducible and independent of every other random draw.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkInteger, checkNonNegative, checkOptions, OptionKeys } from '../runtime/checks';
 
 export interface MoonsOptions {
   /** Standard deviation of the Gaussian noise added to each coordinate (default 0.1). */
@@ -11,6 +12,8 @@ export interface MoonsOptions {
   /** Seed of the generator (default 0). */
   seed?: number;
 }
+
+const MOONS_KEYS: OptionKeys<MoonsOptions> = { noise: true, seed: true };
 
 export interface PointSet2D {
   /** Row-major [size, 2] coordinates. */
@@ -38,14 +41,12 @@ function mulberry32(seed: number): () => number {
  * t), t ~ U[0, π], plus N(0, noise²) noise per coordinate.
  */
 export function moons(n: number, options: MoonsOptions = {}): PointSet2D {
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`moons: n must be a positive integer, got ${n}`);
+  checkOptions('moons', options, MOONS_KEYS);
+  checkInteger('moons', 'n', n);
   const noise = options.noise ?? 0.1;
-  if (!(noise >= 0) || !Number.isFinite(noise))
-    throw new Error(`moons: noise must be a finite number >= 0, got ${noise}`);
+  checkNonNegative('moons', 'noise', noise);
   const seed = options.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0)
-    throw new Error(`moons: seed must be a non-negative integer, got ${seed}`);
+  checkInteger('moons', 'seed', seed, 0);
   const random = mulberry32(seed);
   const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const points = new Float32Array(2 * n);

@@ -4,6 +4,13 @@
  * within 3 standard deviations of that mode's mean.
  */
 import * as tf from '@tensorflow/tfjs';
+import {
+  checkInteger,
+  checkInterval,
+  checkOptions,
+  checkPositive,
+  OptionKeys,
+} from '../runtime/checks';
 import { nextSeed, random } from '../runtime/random';
 
 export interface RingOptions {
@@ -15,18 +22,25 @@ export interface RingOptions {
   std?: number;
 }
 
-function ringParams(options: RingOptions): Required<RingOptions> {
+const RING_KEYS: OptionKeys<RingOptions> = { modes: true, radius: true, std: true };
+
+/** The ring's parameters with defaults; `extraKeys` are further options `who` accepts. */
+function ringParams(
+  who: string,
+  options: RingOptions,
+  extraKeys: Record<string, true> = {},
+): Required<RingOptions> {
+  checkOptions(who, options, { ...RING_KEYS, ...extraKeys });
   const { modes = 8, radius = 2, std = 0.05 } = options;
-  if (!Number.isInteger(modes) || modes < 1)
-    throw new Error(`ring: modes must be a positive integer, got ${modes}`);
-  if (!(radius > 0)) throw new Error(`ring: radius must be positive, got ${radius}`);
-  if (!(std > 0)) throw new Error(`ring: std must be positive, got ${std}`);
+  checkInteger(who, 'modes', modes);
+  checkPositive(who, 'radius', radius);
+  checkPositive(who, 'std', std);
   return { modes, radius, std };
 }
 
 /** The K means (r cos 2πk/K, r sin 2πk/K). */
 export function ringMeans(options: RingOptions = {}): [number, number][] {
-  const { modes, radius } = ringParams(options);
+  const { modes, radius } = ringParams('ringMeans', options);
   return Array.from({ length: modes }, (_, k) => [
     radius * Math.cos((2 * Math.PI * k) / modes),
     radius * Math.sin((2 * Math.PI * k) / modes),
@@ -37,9 +51,8 @@ export function ringMeans(options: RingOptions = {}): [number, number][] {
  * n samples [n, 2] of the ring mixture (each picks a mode uniformly, then adds N(0, std² I) noise).
  */
 export function sampleRing(n: number, options: RingOptions = {}): tf.Tensor2D {
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`sampleRing(n): n must be a positive integer, got ${n}`);
-  const { std } = ringParams(options);
+  checkInteger('sampleRing', 'n', n);
+  const { std } = ringParams('sampleRing', options);
   const means = ringMeans(options);
   const centers = new Float32Array(2 * n);
   for (let i = 0; i < n; i++) {
@@ -88,10 +101,10 @@ export function ringCoverage(
   samples: tf.Tensor2D | Float32Array,
   options: RingOptions & { minFraction?: number } = {},
 ): RingCoverage {
-  const { std } = ringParams(options);
+  const ring = ringParams('ringCoverage', options, { minFraction: true });
+  const { std } = ring;
   const minFraction = options.minFraction ?? 0.02;
-  if (!(minFraction > 0 && minFraction <= 1))
-    throw new Error(`ringCoverage: minFraction must be in (0, 1], got ${minFraction}`);
+  checkInterval('ringCoverage', 'minFraction', minFraction, 0, 1, '(]');
   let xy: Float32Array;
   if (samples instanceof Float32Array) {
     if (samples.length === 0 || samples.length % 2 !== 0)
@@ -104,7 +117,7 @@ export function ringCoverage(
       throw new Error(`ringCoverage: expected samples [n, 2], got [${samples.shape.join(', ')}]`);
     xy = samples.dataSync() as Float32Array;
   }
-  const means = ringMeans(options);
+  const means = ringMeans(ring);
   const n = xy.length / 2;
   const counts = new Array<number>(means.length).fill(0);
   const r2 = (3 * std) ** 2;

@@ -4,6 +4,7 @@
  * notebook: readable fonts, labeled axes, legends, and the Okabe-Ito palette, which stays
  * distinguishable under the common forms of color blindness.
  */
+import { checkOptions, OptionKeys } from '../runtime/checks';
 
 /** MIME type of plotly figures in notebook outputs. */
 export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
@@ -63,6 +64,18 @@ export interface AxesOptions {
   showLegend?: boolean;
 }
 
+const AXES_KEYS: OptionKeys<AxesOptions> = {
+  title: true,
+  xTitle: true,
+  yTitle: true,
+  logX: true,
+  logY: true,
+  width: true,
+  height: true,
+  equalAxes: true,
+  showLegend: true,
+};
+
 /** The kit's base layout; `options` fill in titles and axis types. */
 export function baseLayout(options: AxesOptions = {}): Layout {
   const axis = (title: string | undefined, log: boolean | undefined) => ({
@@ -105,6 +118,12 @@ export function baseLayout(options: AxesOptions = {}): Layout {
  * own.
  */
 export function figure(data: Trace[], options: AxesOptions = {}): Figure {
+  checkOptions('plot.figure', options, AXES_KEYS);
+  return build(data, options);
+}
+
+/** `figure` for the builders, whose options were checked against their own keys. */
+function build(data: Trace[], options: AxesOptions): Figure {
   return { data, layout: baseLayout(options) };
 }
 
@@ -125,8 +144,19 @@ export interface Series {
   error?: ArrayLike<number>;
 }
 
+const SERIES_KEYS: OptionKeys<Series> = {
+  name: true,
+  x: true,
+  y: true,
+  mode: true,
+  dash: true,
+  color: true,
+  error: true,
+};
+
 /** Line trace for one series. */
 export function lineTrace(s: Series): Trace {
+  checkOptions(`series '${s.name ?? ''}'`, s, SERIES_KEYS);
   checkSameLength(`series '${s.name ?? ''}'`, s.x, s.y);
   return {
     type: 'scatter',
@@ -142,7 +172,8 @@ export function lineTrace(s: Series): Trace {
 
 /** Line chart of one or more series. */
 export function lines(series: Series[], options: AxesOptions = {}): Figure {
-  return figure(series.map(lineTrace), { showLegend: series.length > 1, ...options });
+  checkOptions('plot.lines', options, AXES_KEYS);
+  return build(series.map(lineTrace), { showLegend: series.length > 1, ...options });
 }
 
 export interface Points {
@@ -156,8 +187,19 @@ export interface Points {
   text?: string[];
 }
 
+const POINTS_KEYS: OptionKeys<Points> = {
+  name: true,
+  x: true,
+  y: true,
+  color: true,
+  size: true,
+  opacity: true,
+  text: true,
+};
+
 /** Marker trace for one point set. */
 export function scatterTrace(p: Points): Trace {
+  checkOptions(`points '${p.name ?? ''}'`, p, POINTS_KEYS);
   checkSameLength(`points '${p.name ?? ''}'`, p.x, p.y);
   const numericColor = p.color !== undefined && typeof p.color !== 'string';
   return {
@@ -180,7 +222,8 @@ export function scatterTrace(p: Points): Trace {
 
 /** Scatter plot of one or more point sets. */
 export function scatter(sets: Points[], options: AxesOptions = {}): Figure {
-  return figure(sets.map(scatterTrace), { showLegend: sets.length > 1, ...options });
+  checkOptions('plot.scatter', options, AXES_KEYS);
+  return build(sets.map(scatterTrace), { showLegend: sets.length > 1, ...options });
 }
 
 export interface HistogramOptions extends AxesOptions {
@@ -190,8 +233,16 @@ export interface HistogramOptions extends AxesOptions {
   density?: { f: (x: number) => number; name?: string };
 }
 
+const HISTOGRAM_KEYS: OptionKeys<HistogramOptions> = {
+  ...AXES_KEYS,
+  bins: true,
+  name: true,
+  density: true,
+};
+
 /** Histogram normalized to a probability density, with an optional density curve on top. */
 export function histogram(values: ArrayLike<number>, options: HistogramOptions = {}): Figure {
+  checkOptions('plot.histogram', options, HISTOGRAM_KEYS);
   const v = Array.from(values);
   if (v.length === 0) throw new Error('histogram: no values');
   const finite = v.filter(Number.isFinite);
@@ -227,7 +278,7 @@ export function histogram(values: ArrayLike<number>, options: HistogramOptions =
       }),
     );
   }
-  return figure(data, { yTitle: 'density', showLegend: data.length > 1, ...options });
+  return build(data, { yTitle: 'density', showLegend: data.length > 1, ...options });
 }
 
 export interface GridOptions extends AxesOptions {
@@ -237,6 +288,14 @@ export interface GridOptions extends AxesOptions {
   zTitle?: string;
   colorscale?: string;
 }
+
+const GRID_KEYS: OptionKeys<GridOptions> = {
+  ...AXES_KEYS,
+  x: true,
+  y: true,
+  zTitle: true,
+  colorscale: true,
+};
 
 function gridTrace(type: 'heatmap' | 'contour', z: number[][], options: GridOptions): Trace {
   if (z.length !== options.y.length || z.some((row) => row.length !== options.x.length)) {
@@ -257,14 +316,16 @@ function gridTrace(type: 'heatmap' | 'contour', z: number[][], options: GridOpti
 
 /** Heatmap of z[i][j] at (x[j], y[i]). */
 export function heatmap(z: number[][], options: GridOptions): Figure {
-  return figure([gridTrace('heatmap', z, options)], options);
+  checkOptions('plot.heatmap', options, GRID_KEYS);
+  return build([gridTrace('heatmap', z, options)], options);
 }
 
 /** Filled contour plot of z[i][j] at (x[j], y[i]). */
 export function contour(z: number[][], options: GridOptions & { lines?: boolean }): Figure {
+  checkOptions('plot.contour', options, { ...GRID_KEYS, lines: true });
   const trace = gridTrace('contour', z, options);
   if (options.lines) trace.contours = { coloring: 'lines' };
-  return figure([trace], options);
+  return build([trace], options);
 }
 
 /** Contour-line trace for overlaying a density on samples. */

@@ -54,15 +54,23 @@ test('ringBatches disposes each batch when the next is requested', () => {
 
 test('bad ring parameters are clear errors', () => {
   assert.throws(() => data.sampleRing(0), /n must be a positive integer, got 0/);
-  assert.throws(() => data.sampleRing(5, { std: 0 }), /std must be positive, got 0/);
+  assert.throws(
+    () => data.sampleRing(5, { std: 0 }),
+    /sampleRing: std must be a finite number > 0, got 0/,
+  );
   assert.throws(() => data.ringMeans({ modes: 2.5 }), /modes must be a positive integer, got 2.5/);
-  assert.throws(() => data.ringMeans({ radius: -1 }), /radius must be positive, got -1/);
+  assert.throws(() => data.ringMeans({ radius: -1 }), /radius must be a finite number > 0, got -1/);
   assert.throws(() => data.ringCoverage(new Float32Array(3)), /expected 2D points/);
   const wrong = tf.zeros([4, 3]) as tf.Tensor2D;
   assert.throws(() => data.ringCoverage(wrong), /expected samples \[n, 2\], got \[4, 3\]/);
   assert.throws(
     () => data.ringCoverage(new Float32Array(4), { minFraction: 0 }),
-    /minFraction must be in \(0, 1\]/,
+    /minFraction must be a number in \(0, 1\], got 0/,
   );
+  assert.throws(
+    () => data.ringCoverage(new Float32Array(4), { minFrac: 0.1 } as never),
+    /ringCoverage: unknown option 'minFrac' \(did you mean 'minFraction'\?\); the options are /,
+  );
+  assert.throws(() => data.moons(10, { noize: 0.2 } as never), /did you mean 'noise'/);
   wrong.dispose();
 });

@@ -103,6 +103,25 @@ test('bad inputs throw errors that name the problem', () => {
   );
   assert.throws(() => plot.contour([[1], [2]], { x: [0], y: [0] }), /contour: z must have 1 rows/);
   assert.throws(() => plot.linspace(0, 1, 1), /n must be an integer >= 2, got 1/);
+  // A misspelled option is refused with the valid ones, never dropped.
+  assert.throws(
+    () => plot.lines([{ x: [1], y: [1] }], { xtitle: 'epoch' } as never),
+    /plot.lines: unknown option 'xtitle' \(did you mean 'xTitle'\?\); the options are title, /,
+  );
+  assert.throws(
+    () => plot.lines([{ name: 'a', x: [1], y: [1], colour: 'red' } as never]),
+    /series 'a': unknown option 'colour' \(did you mean 'color'\?\)/,
+  );
+  assert.throws(
+    () => plot.scatter([{ x: [1], y: [1], opacty: 0.5 } as never]),
+    /unknown option 'opacty' \(did you mean 'opacity'\?\)/,
+  );
+  assert.throws(() => plot.histogram([1, 2], { bin: 5 } as never), /unknown option 'bin'/);
+  assert.throws(
+    () => plot.contour([[1]], { x: [0], y: [0], line: true } as never),
+    /plot.contour: unknown option 'line' \(did you mean 'lines'\?\)/,
+  );
+  assert.throws(() => plot.figure([], { logx: true } as never), /did you mean 'logX'/);
   assert.throws(
     () => plot.show(plot.figure([]), { name: 'bad name!' }),
     /figure name 'bad name!' must start with a letter or digit/,

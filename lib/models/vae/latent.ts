@@ -152,14 +152,15 @@ export function latentScatterFigure(
       opacity: 0.6,
     };
   });
+  const { priorCircles, ...axes } = options;
   const fig = scatter(sets, {
     xTitle: 'z_1',
     yTitle: 'z_2',
     equalAxes: true,
     showLegend: true,
-    ...options,
+    ...axes,
   });
-  if (options.priorCircles) {
+  if (priorCircles) {
     const t = linspace(0, 2 * Math.PI, 100);
     for (const r of [1, 2]) {
       fig.data.push(
