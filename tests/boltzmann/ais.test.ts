@@ -167,11 +167,18 @@ test('AIS and DBN reject bad inputs', () => {
 test('greedy DBN: second layer learns from first-layer samples; samples are pixel probabilities', async () => {
   await runtime.init({ seed: 2, report: false });
   const images = new Float32Array(200 * 6).map((_, k) => (k % 6 < 3 ? 1 : 0));
+  const layersSeen: number[] = [];
   const dbn = pretrainDeepBeliefNet(images, [6, 5, 6], {
     epochs: 3,
     batchSize: 20,
     learningRate: 0.1,
+    onLayerEpoch: (layer) => layersSeen.push(layer),
   });
+  assert.deepEqual(layersSeen, [0, 0, 0, 1, 1, 1]);
+  assert.throws(
+    () => pretrainDeepBeliefNet(images, [6, 5, 6], { epochs: 1, learningrate: 0.1 } as never),
+    /unknown option 'learningrate' \(did you mean 'learningRate'\?\)/,
+  );
   assert.equal(dbn.layers.length, 2);
   assert.equal(dbn.propagateUp(images, 2).length, 200 * 6);
   const x = dbn.sample(10, 20);

@@ -181,7 +181,7 @@ function propagate(layers: RBM[], images: Float32Array, batchSize: number): Floa
   return x;
 }
 
-export interface GreedyOptions extends FitOptions {
+export interface GreedyOptions extends Omit<FitOptions, 'onEpoch'> {
   /** Called after each epoch of each layer (layer from 0). */
   onLayerEpoch?: (layer: number, epoch: number, rbm: RBM) => void;
   /**
@@ -213,7 +213,8 @@ export function pretrainDeepBeliefNet(
       `pretrainDeepBeliefNet: the given first RBM is ${first.visible}x${first.hidden}, expected ` +
         `${sizes[0]}x${sizes[1]}`,
     );
-  const transposedStart = options.transposedStart ?? true;
+  // fitRbm checks the other options' names and values.
+  const { onLayerEpoch, transposedStart = true, ...fit } = options;
   // layer l - 1 (sizes[l - 1] x sizes[l]) starts as layer l - 2 transposed: sizes[l] = sizes[l - 2]
   const l = sizes.findIndex((s, k) => k >= 2 && s !== sizes[k - 2]);
   if (transposedStart && l >= 0)
@@ -237,10 +238,7 @@ export function pretrainDeepBeliefNet(
         rbm = new RBM(sizes[l], sizes[l + 1], { visibleBias: bias });
         bias.dispose();
       }
-      fitRbm(rbm, input, {
-        ...options,
-        onEpoch: (epoch) => options.onLayerEpoch?.(l, epoch, rbm),
-      }).dispose();
+      fitRbm(rbm, input, { ...fit, onEpoch: (epoch) => onLayerEpoch?.(l, epoch, rbm) }).dispose();
     }
     layers.push(rbm);
     if (l + 2 < sizes.length) input = propagate([rbm], input, 1000);
