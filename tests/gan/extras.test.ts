@@ -159,6 +159,10 @@ test('trainRingGan: coverage at every snapshot, same seed same numbers', () => {
   a.gan.dispose();
   b.gan.dispose();
   assert.throws(() => trainRingGan({ steps: 0 }), /steps must be a positive integer, got 0/);
+  assert.throws(
+    () => trainRingGan({ steps: 10, snapshotevery: 2 } as never),
+    /trainRingGan: unknown option 'snapshotevery' \(did you mean 'snapshotEvery'\?\)/,
+  );
 });
 
 test('movingAverage and snapshotPanels', () => {
@@ -214,6 +218,10 @@ test('trainMnistGan: one metric row per epoch, saved and reloaded identically', 
   assert.throws(
     () => trainMnistGan(classifier, { ...options, config: { ...options.config, dataDim: 2 } }),
     /dataDim must be 784/,
+  );
+  assert.throws(
+    () => trainMnistGan(classifier, { ...options, learningrate: 1e-3 } as never),
+    /trainMnistGan: unknown option 'learningrate' \(did you mean 'learningRate'\?\)/,
   );
   run.gan.dispose();
   again.gan.dispose();

@@ -13,7 +13,13 @@ import {
   GaussianStats,
   MnistClassifier,
 } from '../../metrics';
-import { checkArray, checkFinite, checkRecord } from '../../runtime/checks';
+import {
+  checkArray,
+  checkFinite,
+  checkOptions,
+  checkRecord,
+  OptionKeys,
+} from '../../runtime/checks';
 import {
   assignVariables,
   CheckpointError,
@@ -128,7 +134,21 @@ function statsOf(classifier: MnistClassifier, data: ImageDataset): GaussianStats
   }
 }
 
+const MNIST_GAN_KEYS: OptionKeys<MnistGanOptions> = {
+  config: true,
+  generatorLoss: true,
+  epochs: true,
+  batchSize: true,
+  trainLimit: true,
+  learningRate: true,
+  instanceNoise: true,
+  evalSize: true,
+  dir: true,
+  gridDir: true,
+};
+
 function normalize(options: MnistGanOptions): SavedRun['options'] {
+  checkOptions('trainMnistGan', options, MNIST_GAN_KEYS);
   const o = {
     config: MNIST_GAN,
     generatorLoss: 'nonSaturating' as GeneratorLossName,

@@ -4,6 +4,7 @@
  */
 import { RingOptions, ringBatches, ringCoverage } from '../../data/ring';
 import { seed as seedRandom } from '../../runtime';
+import { checkOptions, OptionKeys } from '../../runtime/checks';
 import { History } from '../../training';
 import { GAN, MlpGanConfig, TOY_GAN } from './gan';
 import { GanRun, GanTrainer, GanTrainerOptions, trainGan } from './trainer';
@@ -35,8 +36,21 @@ export interface RingExperiment {
   coverage: History;
 }
 
+const RING_EXPERIMENT_KEYS: OptionKeys<RingExperimentOptions> = {
+  steps: true,
+  config: true,
+  trainer: true,
+  batchSize: true,
+  snapshotEvery: true,
+  snapshotSize: true,
+  ring: true,
+  seed: true,
+  label: true,
+};
+
 /** Trains a GAN on the ring and measures its coverage over training. */
 export function trainRingGan(options: RingExperimentOptions): RingExperiment {
+  checkOptions('trainRingGan', options, RING_EXPERIMENT_KEYS);
   const { steps, batchSize = 256 } = options;
   if (!Number.isInteger(steps) || steps < 1)
     throw new Error(`trainRingGan: steps must be a positive integer, got ${steps}`);
