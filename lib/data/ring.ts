@@ -141,7 +141,7 @@ export function ringCoverage(
 
 /** log p(x) of the ring mixture, log (1/K) Σ_k N(x; μ_k, std² I), at each row of points [n, 2]. */
 export function ringLogDensity(points: tf.Tensor2D, options: RingOptions = {}): tf.Tensor1D {
-  const { std } = ringParams(options);
+  const { std } = ringParams('ringLogDensity', options);
   if (!(points instanceof tf.Tensor) || points.rank !== 2 || points.shape[1] !== 2)
     throw new Error(
       `ringLogDensity: expected points [n, 2], got ` +
