@@ -300,15 +300,21 @@ export function fitRbm(
   options: FitOptions,
 ): CdTrainer {
   checkOptions('fitRbm', options, FIT_KEYS);
-  const { epochs, batchSize, finalMomentum, momentumSwitchEpoch, linearDecay, onEpoch, ...cd } =
-    options;
-  const trainer = new CdTrainer(rbm, cd);
+  const { k, persistent, chains, learningRate, momentum, weightDecay } = options;
+  const trainer = new CdTrainer(rbm, {
+    k,
+    persistent,
+    chains,
+    learningRate,
+    momentum,
+    weightDecay,
+  });
   try {
     const schedule = epochSchedule('fitRbm', trainer, options);
-    for (let epoch = 1; epoch <= epochs; epoch++) {
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
       schedule(epoch);
-      trainer.epoch(images, batchSize ?? 100);
-      onEpoch?.(epoch, trainer);
+      trainer.epoch(images, options.batchSize ?? 100);
+      options.onEpoch?.(epoch, trainer);
     }
   } catch (err) {
     trainer.dispose();
