@@ -24,6 +24,7 @@ import { DbmState, DeepBoltzmannMachine } from './dbm';
 import { ContrastiveGradients, contrastiveGradients, RBM } from './rbm';
 import {
   CdOptions,
+  cdOptions,
   CdTrainer,
   checkpointOfRecipe,
   recipeConfig,
@@ -359,7 +360,7 @@ export async function trainOrLoadDbm(
     layer: LayerRecipe,
     monitorInput: tf.Tensor2D,
   ) => {
-    const trainer = new CdTrainer(model, layer);
+    const trainer = new CdTrainer(model, cdOptions(layer));
     const batchSize = layer.batchSize ?? 100;
     const bar = progress(layer.epochs * Math.floor(data.length / model.visible / batchSize), {
       label: `DBM ${stage} RBM (${model.visible} x ${model.hidden}, ${model.doubled} doubled)`,

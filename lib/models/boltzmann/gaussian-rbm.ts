@@ -20,6 +20,7 @@ import { bernoulli, forEachStateChunk, logAddExp, MAX_ENUMERATED_UNITS } from '.
 import { ContrastiveGradients, contrastiveGradients } from './rbm';
 import {
   CdOptions,
+  cdOptions,
   CdTrainer,
   checkpointOfRecipe,
   recipeConfig,
@@ -327,7 +328,7 @@ export async function trainOrLoadGaussianRbm(
   tf.dispose([mean, sigma]);
   const rows = Math.min(1000, recipe.images);
   const monitor = tf.tensor2d(images.subarray(0, rows * visible), [rows, visible]);
-  const trainer = new CdTrainer(rbm, recipe.fit);
+  const trainer = new CdTrainer(rbm, cdOptions(recipe.fit));
   const batchSize = recipe.fit.batchSize ?? 100;
   const bar = progress(recipe.fit.epochs * Math.floor(recipe.images / batchSize), {
     label: `Gaussian-Bernoulli RBM (${visible} x ${recipe.hidden})`,

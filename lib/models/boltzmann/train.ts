@@ -155,6 +155,12 @@ export function* shuffledBatches(
   }
 }
 
+/** The CdTrainer options among `options` (e.g. of a FitOptions, which also holds a schedule). */
+export function cdOptions(options: CdOptions): CdOptions {
+  const { k, persistent, chains, learningRate, momentum, weightDecay } = options;
+  return { k, persistent, chains, learningRate, momentum, weightDecay };
+}
+
 /** Owns the momentum velocities (and the persistent chains) of one RBM's training run. */
 export class CdTrainer {
   readonly k: number;
@@ -300,15 +306,7 @@ export function fitRbm(
   options: FitOptions,
 ): CdTrainer {
   checkOptions('fitRbm', options, FIT_KEYS);
-  const { k, persistent, chains, learningRate, momentum, weightDecay } = options;
-  const trainer = new CdTrainer(rbm, {
-    k,
-    persistent,
-    chains,
-    learningRate,
-    momentum,
-    weightDecay,
-  });
+  const trainer = new CdTrainer(rbm, cdOptions(options));
   try {
     const schedule = epochSchedule('fitRbm', trainer, options);
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
