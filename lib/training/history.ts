@@ -130,6 +130,7 @@ export class LiveHistory extends History {
 
   override push(row: HistoryRow): void {
     super.push(row);
-    this.live.update(this.figure(this.x, this.metrics, this.options));
+    const { title, yTitle, logY } = this.options;
+    this.live.update(this.figure(this.x, this.metrics, { title, yTitle, logY }));
   }
 }
