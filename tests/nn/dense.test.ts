@@ -364,7 +364,7 @@ test('dense rejects wrong shapes and activations with a message naming them', ()
   assert.throws(() => nn.dense(x, w, tf.zeros([3]) as tf.Tensor1D), /b \[3\]/);
   assert.throws(
     () => nn.dense(x, w, b, 'gelu' as nn.Activation),
-    /dense: activation must be one of 'linear', .*, got 'gelu'/,
+    /dense: unknown activation 'gelu': use one of linear, relu/,
   );
   assert.throws(() => new nn.Dense(3, 0), /Dense: outDim must be a positive integer, got 0/);
   tf.dispose([x, w, b]);
