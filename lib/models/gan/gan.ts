@@ -195,8 +195,8 @@ export class GAN {
 
   constructor(config: GanConfig) {
     checkRecord('GAN', 'config', config);
-    checkOptions('GAN config', config, config.architecture === 'dcgan' ? DCGAN_KEYS : MLP_KEYS);
     if (config.architecture === 'dcgan') {
+      checkOptions('GAN config', config, DCGAN_KEYS);
       checkCommon(config);
       if ((config.output ?? 'tanh') !== 'tanh')
         throw new Error(
@@ -209,6 +209,7 @@ export class GAN {
       this.generator = new DcganGenerator(config);
       this.discriminator = new DcganDiscriminator(config);
     } else if (config.architecture === undefined || config.architecture === 'mlp') {
+      checkOptions('GAN config', config, MLP_KEYS);
       const c = mlpConfig(config);
       this.config = c;
       this.pack = c.pack;
