@@ -25,6 +25,7 @@ export {
   THREADS_ENV,
 } from './kernels';
 export { KIT_DIR, MODELS_ENV, modelsRoot, projectDir } from './paths';
+export * from './loop';
 export * from './progress';
 export * from './quick';
 export * from './random';

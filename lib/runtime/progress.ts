@@ -40,6 +40,7 @@ export class Progress {
   private count = 0;
   private metrics: Metrics = {};
   private finished = false;
+  private stopped = false;
 
   constructor(
     readonly total: number,
@@ -63,13 +64,20 @@ export class Progress {
     if (!this.finished) this.render(true);
   }
 
+  /** Marks the loop stopped early by an interrupt (draws the state it reached, marked so). */
+  stop(): void {
+    this.stopped = true;
+    if (!this.finished) this.render(true);
+  }
+
   /** One-line text of the current state. */
   text(): string {
     const elapsed = (Date.now() - this.start) / 1000;
     const eta = this.count > 0 ? (elapsed * (this.total - this.count)) / this.count : NaN;
     const label = this.options.label ? `${this.options.label}: ` : '';
-    const timing =
-      this.count === this.total
+    const timing = this.stopped
+      ? `${formatSeconds(elapsed)}, interrupted`
+      : this.count === this.total
         ? `${formatSeconds(elapsed)}`
         : `${formatSeconds(elapsed)}, ~${formatSeconds(eta)} left`;
     const metrics = formatMetrics(this.metrics);

@@ -88,6 +88,27 @@ export function restoreGeneratorState(state: Int32Array): void {
   [a, b, c, d] = [state[0], state[1], state[2], state[3]];
 }
 
+/**
+ * Runs `fn` with the kit's generator seeded with `value`, then puts the generator back as it was.
+ * What `fn` draws depends on `value` alone, not on what ran before it; and what is drawn after it
+ * does not depend on how much `fn` drew. A computation whose result is cached (a trained model
+ * saved under build/models) runs this way, so that its result is the same whichever notebook
+ * computes it first, and the cells after it draw the same numbers whether it was computed or
+ * loaded.
+ */
+export async function withSeed<T>(value: number, fn: () => Promise<T>): Promise<T> {
+  const saved = { state: [a, b, c, d], seeded, currentSeed, mathRandom: Math.random };
+  seed(value);
+  try {
+    return await fn();
+  } finally {
+    [a, b, c, d] = saved.state;
+    seeded = saved.seeded;
+    currentSeed = saved.currentSeed;
+    Math.random = saved.mathRandom;
+  }
+}
+
 /** An integer seed for a TensorFlow.js op that takes one, drawn from the kit's generator. */
 export function nextSeed(): number {
   return Math.floor(random() * 2147483647);
