@@ -3,6 +3,7 @@
  * with the project's own tslab kernel. Shared by the notebook runner, the grader and the tests.
  */
 import { spawn, spawnSync } from 'child_process';
+import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -203,6 +204,11 @@ export interface ExecuteResult {
   output?: string;
   /** What went wrong, in a few lines. */
   error?: string;
+  /**
+   * Peak resident memory of the kernel's process tree in bytes (sampled every second, and at least
+   * the kernel's own high-water mark); undefined where /proc is missing (not Linux).
+   */
+  peakMemory?: number;
 }
 
 /** The environment for Jupyter: the project's kernelspec first on JUPYTER_PATH, plus `extra`. */
@@ -234,10 +240,89 @@ export function firstError(nb: Notebook): string | undefined {
   return undefined;
 }
 
+/** A field of /proc/<pid>/status in bytes (the kB values), or 0 when the process is gone. */
+function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    return match ? 1024 * Number(match[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The process `root` and its descendants, from the parent ids in /proc/<pid>/stat. */
+function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // the process ended while the folder was read
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]) ?? []));
+  return tree;
+}
+
+/**
+ * Tracks the peak resident memory of the kernel whose pid run_cells.py writes to `pidFile` (a new
+ * pid after a restart), with its child processes: undefined where /proc is missing.
+ */
+class KernelMemory {
+  private peak = 0;
+  private readonly timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly pidFile: string) {
+    if (fs.existsSync('/proc/self/status')) this.timer = setInterval(() => this.sample(), 1000);
+  }
+
+  private sample(): void {
+    let pid: number;
+    try {
+      pid = Number(fs.readFileSync(this.pidFile, 'utf8'));
+    } catch {
+      return;
+    }
+    if (!(pid > 0)) return;
+    const tree = processTree(pid);
+    const resident = tree.reduce((sum, p) => sum + statusBytes(p, 'VmRSS'), 0);
+    this.peak = Math.max(this.peak, resident, statusBytes(pid, 'VmHWM'));
+  }
+
+  /** Stops sampling; returns the peak in bytes. */
+  stop(): number | undefined {
+    if (this.timer === undefined) return undefined;
+    clearInterval(this.timer);
+    fs.rmSync(this.pidFile, { force: true });
+    return this.peak;
+  }
+}
+
+/**
+ * The lines of a kernel's own stderr (which Jupyter passes through to the runner) that say why it
+ * died: Node's fatal errors (such as a full JavaScript heap) and WebAssembly aborts.
+ */
+export function kernelLastWords(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) =>
+      /FATAL ERROR|out of memory|Aborted\(|Segmentation fault|std::bad_alloc/i.test(line),
+    )
+    .slice(-3);
+}
+
 /**
  * Executes `file` top to bottom through Jupyter (nbclient) with the project's tslab kernel,
  * stopping at the first failing cell; the executed copy (written either way) shows where and why it
- * stopped.
+ * stopped. A failure always comes with a message: the cell's error, or how its kernel died (signal
+ * or exit status, and the kernel's last words on stderr, e.g. that its JavaScript heap was full).
  */
 export async function executeNotebook(
   file: string,
@@ -255,6 +340,7 @@ export async function executeNotebook(
     );
   fs.rmSync(output, { force: true });
   const cellTimeout = options.cellTimeout ?? 1800;
+  const pidFile = path.join(os.tmpdir(), `genlab-kernel-${randomBytes(6).toString('hex')}.pid`);
   const args = [
     path.join(ROOT, 'scripts', 'grading', 'run_cells.py'),
     file,
@@ -268,29 +354,62 @@ export async function executeNotebook(
     String(cellTimeout),
     '--total-timeout',
     String(cellTimeout * Math.max(1, source.cells.length)),
+    '--pid-file',
+    pidFile,
   ];
   const start = Date.now();
   const child = spawn(python, args, {
     env: jupyterEnv(options.env),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  const memory = new KernelMemory(pidFile);
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => {
+    // The kernel's last words come last: keep the tail of a long log.
+    stderr = (stderr + chunk.toString()).slice(-200_000);
+  });
   const status = await new Promise<number | null>((resolve) =>
     child.on('close', (code) => resolve(code)),
   );
+  const peakMemory = memory.stop();
   const seconds = (Date.now() - start) / 1000;
+  const lastWords = kernelLastWords(stderr);
   if (status !== 0 || !fs.existsSync(output)) {
     return {
       ok: false,
       seconds,
+      peakMemory,
       error:
         stderr.trim().split('\n').slice(-15).join('\n') ||
         `the notebook runner exited with status ${status}`,
     };
   }
   const error = firstError(readNotebook(output));
-  return { ok: error === undefined, seconds, output, error };
+  return {
+    ok: error === undefined,
+    seconds,
+    output,
+    peakMemory,
+    error:
+      error && lastWords.length
+        ? `${error}\nthe kernel's last words:\n  ${lastWords.join('\n  ')}`
+        : error,
+  };
+}
+
+/** One notebook's outcome in the runner's table (and in its --json file). */
+export interface NotebookRow {
+  name: string;
+  status: string;
+  seconds: number;
+  /** Peak resident memory of the kernel's process tree, bytes (absent where not measured). */
+  peakMemory?: number;
+  error?: string;
+}
+
+/** Bytes as whole megabytes for a table, '?' when not measured. */
+export function megabytes(bytes: number | undefined): string {
+  return bytes === undefined ? '?' : (bytes / 2 ** 20).toFixed(0);
 }
 
 /** MathJax 3 (SVG output, fonts included) inline, so LaTeX in Markdown renders with no network. */

@@ -1,27 +1,36 @@
 /**
- * npm run notebooks -- [--quick] [--jobs N] [--timeout SECONDS] [name | file.ipynb ...]
+ * npm run notebooks -- [--quick] [--jobs N] [--timeout SECONDS] [--json FILE] [name | file ...]
  * Executes every notebook (or those whose file name contains one of the names) top to bottom
  * through Jupyter with the kit's kernel, writes build/notebooks/<name>.ipynb and .html, prints a
- * table of notebook, status and seconds, and exits non-zero if any notebook fails. Where a Chromium
- * is found, the kernel gives every figure a static PNG, so the notebook reads without JavaScript
- * (GitHub, nbviewer); --no-static-images skips that (GENLAB_STATIC_FIGURES=0).
+ * table of notebook, status, seconds and the kernel's peak memory (--json FILE also writes it as
+ * JSON), and exits non-zero if any notebook fails. Where a Chromium is found, the kernel gives
+ * every figure a static PNG, so the notebook reads without JavaScript (GitHub, nbviewer);
+ * --no-static-images skips that (GENLAB_STATIC_FIGURES=0).
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { plot } from 'genlab';
-import { ExecuteResult, executeNotebook, exportHtml, listNotebooks } from './jupyter';
+import {
+  ExecuteResult,
+  executeNotebook,
+  exportHtml,
+  listNotebooks,
+  megabytes,
+  NotebookRow,
+} from './jupyter';
 import { STATIC_FIGURES_ENV } from './kernel/figures';
 
 const USAGE =
   'usage: npm run notebooks -- [--quick] [--jobs N] [--timeout SECONDS_PER_CELL] ' +
-  '[--no-static-images] [name | file.ipynb ...]';
+  '[--no-static-images] [--json FILE] [name | file.ipynb ...]';
 
 interface Args {
   quick: boolean;
   jobs: number;
   cellTimeout: number;
   staticImages: boolean;
+  json?: string;
   names: string[];
 }
 
@@ -48,7 +57,11 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--jobs') args.jobs = positiveNumber(a, argv[++i], true);
     else if (a === '--timeout') args.cellTimeout = positiveNumber(a, argv[++i], false);
     else if (a === '--no-static-images') args.staticImages = false;
-    else if (a === '--help' || a === '-h') {
+    else if (a === '--json') {
+      args.json = argv[++i];
+      if (!args.json || args.json.startsWith('--'))
+        throw new Error(`--json needs a file\n${USAGE}`);
+    } else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       process.exit(0);
     } else if (a.startsWith('--')) throw new Error(`unknown option ${a}\n${USAGE}`);
@@ -57,14 +70,7 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-interface Row {
-  name: string;
-  status: string;
-  seconds: number;
-  error?: string;
-}
-
-async function runOne(file: string, args: Args): Promise<Row> {
+async function runOne(file: string, args: Args): Promise<NotebookRow> {
   const name = path.basename(file);
   let result: ExecuteResult;
   try {
@@ -78,10 +84,11 @@ async function runOne(file: string, args: Args): Promise<Row> {
   } catch (err) {
     result = { ok: false, seconds: 0, error: (err as Error).message };
   }
-  const row: Row = {
+  const row: NotebookRow = {
     name,
     status: result.ok ? 'ok' : 'FAILED',
     seconds: result.seconds,
+    peakMemory: result.peakMemory,
     error: result.error,
   };
   if (result.ok && result.output) {
@@ -92,7 +99,9 @@ async function runOne(file: string, args: Args): Promise<Row> {
       row.error = (err as Error).message;
     }
   }
-  console.log(`  ${name} ${row.status} (${row.seconds.toFixed(1)} s)`);
+  console.log(
+    `  ${name} ${row.status} (${row.seconds.toFixed(1)} s, peak ${megabytes(row.peakMemory)} MB)`,
+  );
   if (row.error) console.log(`${row.error}\n`.replace(/^/gm, '    '));
   return row;
 }
@@ -120,7 +129,7 @@ async function main(): Promise<number> {
       `No Chromium found, so figures in executed notebooks get no static image (GitHub and ` +
         `nbviewer show them blank).\n${plot.noBrowserMessage()}`,
     );
-  const rows: Row[] = [];
+  const rows: NotebookRow[] = [];
   const queue = [...notebooks];
   await Promise.all(
     Array.from({ length: jobs }, async () => {
@@ -130,11 +139,13 @@ async function main(): Promise<number> {
   );
   rows.sort((a, b) => a.name.localeCompare(b.name));
   const width = Math.max(8, ...rows.map((r) => r.name.length));
-  console.log(`\n${'notebook'.padEnd(width)}  ${'status'.padEnd(15)}  seconds`);
+  console.log(`\n${'notebook'.padEnd(width)}  ${'status'.padEnd(15)}  seconds  peak MB`);
   for (const r of rows)
     console.log(
-      `${r.name.padEnd(width)}  ${r.status.padEnd(15)}  ${r.seconds.toFixed(1).padStart(7)}`,
+      `${r.name.padEnd(width)}  ${r.status.padEnd(15)}  ${r.seconds.toFixed(1).padStart(7)}  ` +
+        `${megabytes(r.peakMemory).padStart(7)}`,
     );
+  if (args.json) fs.writeFileSync(args.json, JSON.stringify(rows, null, 1) + '\n');
   const failed = rows.filter((r) => r.status !== 'ok').length;
   console.log(
     `\n${rows.length - failed} passed, ${failed} failed; executed notebooks and HTML pages are ` +

@@ -66,7 +66,30 @@ def tslab_error(cell):
         m = ERROR_LINE.match(line.strip())
         if m:
             return error_output(m.group(1), m.group(2).strip())
-    return error_output("Error", lines[-1] if lines else "the cell failed without a message")
+    return error_output(
+        "Error", lines[-1] if lines else "the kernel reported that the cell failed but sent no error message"
+    )
+
+
+SIGNAL_HINTS = {
+    signal.SIGKILL: "the system's out-of-memory killer sends it when memory runs out (or something else killed the kernel)",
+    signal.SIGABRT: "Node aborts so when its JavaScript heap is full, or on a fatal internal error",
+    signal.SIGSEGV: "a crash in native code",
+}
+
+
+def exit_description(returncode):
+    """How a kernel process ended, for the KernelDied message: 'it was killed by signal 9 (SIGKILL: ...)'."""
+    if returncode is None:
+        return "it ended for a reason the runner could not learn"
+    if returncode < 0:
+        try:
+            sig = signal.Signals(-returncode)
+        except ValueError:
+            return f"it was killed by signal {-returncode}"
+        hint = SIGNAL_HINTS.get(sig)
+        return f"it was killed by signal {-returncode} ({sig.name}{': ' + hint if hint else ''})"
+    return f"it exited with status {returncode}"
 
 
 class CappedClient(NotebookClient):
@@ -137,6 +160,7 @@ class Runner:
         self.client.on_cell_executed = self.on_executed
         self.status = None
         self.pid = None
+        self.exit = None
 
     def on_executed(self, cell, cell_index, execute_reply):
         self.status = (execute_reply or {}).get("content", {}).get("status")
@@ -201,6 +225,8 @@ class Runner:
         except CellTimeoutError:
             return "CellTimeout" if limit >= self.args.cell_timeout else "SubmissionTimeout"
         except DeadKernelError:
+            process = getattr(getattr(self.client.km, "provisioner", None), "process", None)
+            self.exit = exit_description(process.poll() if process is not None else None)
             return "KernelDied"
 
     def note_dropped(self, cell, index):
@@ -238,11 +264,12 @@ class Runner:
     def run(self):
         messages = {
             "CellTimeout": lambda: (
-                f"the cell did not finish within {self.args.cell_timeout:g} s (an infinite loop?); "
-                "the kernel was stopped and the cells before this one were run again in a new kernel"
+                f"the cell did not finish within {self.args.cell_timeout:g} s (an infinite loop?); the kernel was stopped"
+                + ("" if self.args.stop_on_error else " and the cells before this one were run again in a new kernel")
             ),
             "SubmissionTimeout": lambda: f"the submission's time limit of {self.args.total_timeout:g} s ran out in this cell",
-            "KernelDied": lambda: "the kernel died in this cell (crash or process exit); the cells before it were run again in a new kernel",
+            "KernelDied": lambda: f"the kernel died in this cell: {self.exit}"
+            + ("" if self.args.stop_on_error else "; the cells before it were run again in a new kernel"),
             "NotRun": lambda: "not run: the submission's time limit ran out earlier, or the kernel could not be restarted",
         }
         skipped = set()
