@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { adam } from '../training/adam';
 import { ImageDataset, loadMnist } from '../data/mnist';
 import { MLP } from '../nn';
-import { progress, quick, quickOr } from '../runtime';
+import { progress, quick, quickOr, runLoop, withSeed } from '../runtime';
 import {
   checkArray,
   checkInteger,
@@ -121,12 +121,13 @@ export class MnistClassifier {
   /**
    * Trains by Adam on the softmax cross-entropy -(1/n) Σ log softmax(f(x_i))_{y_i} for `epochs`
    * passes, with the learning rate decayed by `decay` after each epoch (a fresh Adam per epoch).
-   * Returns the mean training loss of each epoch.
+   * Returns the mean training loss of each completed epoch; an interrupt stops it after the batch
+   * in progress (`interrupted` is then true).
    */
-  train(
+  async train(
     dataset: ImageDataset,
     options: { epochs?: number; batchSize?: number; learningRate?: number; decay?: number } = {},
-  ): number[] {
+  ): Promise<{ losses: number[]; interrupted: boolean }> {
     const who = 'MnistClassifier.train';
     checkOptions(who, options, { epochs: true, batchSize: true, learningRate: true, decay: true });
     const { epochs = 10, batchSize = 128, learningRate = 1e-3, decay = 0.8 } = options;
@@ -136,34 +137,46 @@ export class MnistClassifier {
     checkInterval(who, 'decay', decay, 0, 1, '(]');
     const vars = this.mlp.variables();
     const losses: number[] = [];
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      const optimizer = adam(learningRate * decay ** (epoch - 1));
-      const bar = progress(dataset.batchCount(batchSize), { label: `classifier epoch ${epoch}` });
-      let total = tf.scalar(0);
-      try {
-        for (const { x, y } of dataset.batches(batchSize)) {
-          const loss = optimizer.minimize(
-            () =>
-              tf.tidy(
-                () =>
-                  tf.losses.softmaxCrossEntropy(tf.oneHot(y, 10), this.mlp.apply(x)) as tf.Scalar,
-              ),
-            true,
-            vars,
-          ) as tf.Scalar;
-          const next = tf.add(total, tf.mul(loss, x.shape[0])) as tf.Scalar;
-          tf.dispose([total, loss]);
-          total = next;
-          bar.tick();
+    const batchCount = dataset.batchCount(batchSize);
+    const interrupted = await runLoop('classifier training', async (loop) => {
+      for (let epoch = 1; epoch <= epochs; epoch++) {
+        const optimizer = adam(learningRate * decay ** (epoch - 1));
+        const bar = progress(batchCount, { label: `classifier epoch ${epoch}` });
+        let total = tf.scalar(0);
+        try {
+          for (const { x, y, index } of dataset.batches(batchSize)) {
+            if (await loop.shouldStop()) {
+              bar.stop();
+              loop.stop(
+                `epoch ${epoch}, batch ${index}/${batchCount}`,
+                'the classifier keeps its last completed batch',
+              );
+              return true;
+            }
+            const loss = optimizer.minimize(
+              () =>
+                tf.tidy(
+                  () =>
+                    tf.losses.softmaxCrossEntropy(tf.oneHot(y, 10), this.mlp.apply(x)) as tf.Scalar,
+                ),
+              true,
+              vars,
+            ) as tf.Scalar;
+            const next = tf.tidy(() => tf.add(total, tf.mul(loss, x.shape[0])) as tf.Scalar);
+            tf.dispose([total, loss]);
+            total = next;
+            bar.tick();
+          }
+          losses.push(total.dataSync()[0] / dataset.size);
+        } finally {
+          total.dispose();
+          optimizer.dispose();
         }
-        losses.push(total.dataSync()[0] / dataset.size);
-      } finally {
-        total.dispose();
-        optimizer.dispose();
+        bar.done({ 'train loss': losses[losses.length - 1] });
       }
-      bar.done({ 'train loss': losses[losses.length - 1] });
-    }
-    return losses;
+      return false;
+    });
+    return { losses, interrupted };
   }
 
   namedVariables(): Record<string, tf.Variable> {
@@ -208,26 +221,35 @@ export function loadClassifier(dir: string = CLASSIFIER_DIR): {
  * The metrics classifier: loaded from `dir` when saved there, else trained on the 60,000 training
  * images (10 epochs, a few minutes, once per machine), evaluated on the 10,000 test images, and
  * saved. In quick mode, when no full classifier is saved yet, a 1-epoch one is trained and kept
- * apart in `<dir>-quick` (its accuracy, in the returned config, is lower).
+ * apart in `<dir>-quick` (its accuracy, in the returned config, is lower). It is built and trained
+ * from seed 0, and leaves the caller's random stream as it was: the classifier is the same
+ * whichever notebook or test trains it first, and the cells after this call draw the same numbers
+ * whether it trained or loaded. An interrupted training returns the classifier as it is, marked
+ * `interrupted`, and saves nothing.
  */
-export function mnistClassifier(options: { dir?: string; epochs?: number } = {}): {
-  classifier: MnistClassifier;
-  config: ClassifierConfig;
-} {
-  checkOptions('mnistClassifier', options, { dir: true, epochs: true });
-  const fullDir = options.dir ?? CLASSIFIER_DIR;
-  if (hasCheckpoint(fullDir)) return loadClassifier(fullDir);
-  const dir = quick() ? `${fullDir}-quick` : fullDir;
-  if (hasCheckpoint(dir)) return loadClassifier(dir);
-  const classifier = new MnistClassifier();
-  const epochs = options.epochs ?? quickOr(10, 1);
-  classifier.train(loadMnist('train'), { epochs });
-  const config: ClassifierConfig = {
-    kind: 'mnist-classifier',
-    sizes: classifier.sizes,
-    epochs,
-    testAccuracy: classifier.accuracy(loadMnist('test')),
-  };
-  saveCheckpoint(dir, config, classifier.namedVariables());
-  return { classifier, config };
+export function mnistClassifier(
+  options: { dir?: string; epochs?: number } = {},
+): Promise<{ classifier: MnistClassifier; config: ClassifierConfig; interrupted: boolean }> {
+  return withSeed(0, async () => {
+    checkOptions('mnistClassifier', options, { dir: true, epochs: true });
+    const fullDir = options.dir ?? CLASSIFIER_DIR;
+    if (hasCheckpoint(fullDir)) return { ...loadClassifier(fullDir), interrupted: false };
+    const dir = quick() ? `${fullDir}-quick` : fullDir;
+    if (hasCheckpoint(dir)) return { ...loadClassifier(dir), interrupted: false };
+    const classifier = new MnistClassifier();
+    const epochs = options.epochs ?? quickOr(10, 1);
+    const { interrupted } = await runLoop(
+      'the metrics classifier',
+      () => classifier.train(loadMnist('train'), { epochs }),
+      { then: 'it is not saved, and running the cell again trains it from the start' },
+    );
+    const config: ClassifierConfig = {
+      kind: 'mnist-classifier',
+      sizes: classifier.sizes,
+      epochs,
+      testAccuracy: classifier.accuracy(loadMnist('test')),
+    };
+    if (!interrupted) saveCheckpoint(dir, config, classifier.namedVariables());
+    return { classifier, config, interrupted };
+  });
 }

@@ -13,6 +13,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { fingerprint } from '../data/binarized';
 import { ImageDataset } from '../data/mnist';
+import { loopRegistry, runLoop } from '../runtime/loop';
+import { withSeed } from '../runtime/random';
 import { LogLikelihood } from './likelihood';
 
 /**
@@ -103,7 +105,11 @@ function checkEntry(entry: LeaderboardEntry, i: number): void {
 
 /**
  * Scores every entry on `test` in order (`onEntry` is told which one starts) and checks that all
- * scores are on exactly these test images.
+ * scores are on exactly these test images. Each entry draws from its own seed (its index, unless
+ * it seeds itself) and the caller's random stream is left as it was, so what is drawn after the
+ * leaderboard does not depend on which scores were cached. A kit loop: an interrupt stops it in
+ * the entry it is scoring, whose row is then left out (the rows before it are returned, their
+ * scores cached).
  */
 export async function computeLeaderboard(
   entries: LeaderboardEntry[],
@@ -113,16 +119,26 @@ export async function computeLeaderboard(
   entries.forEach(checkEntry);
   const expected = fingerprint(test);
   const rows: LeaderboardRow[] = [];
-  for (const [i, entry] of entries.entries()) {
-    options.onEntry?.(entry, i);
-    const score = entry.score ? await entry.score(test) : undefined;
-    if (score && score.testFingerprint !== expected)
-      throw new Error(
-        `leaderboard: '${entry.model}' was scored on other images (${score.testFingerprint}) ` +
-          `than the test set (${expected})`,
-      );
-    rows.push({ entry, score });
-  }
+  await runLoop(
+    'leaderboard',
+    async (loop) => {
+      for (const [i, entry] of entries.entries()) {
+        if (await loop.shouldStop()) break;
+        options.onEntry?.(entry, i);
+        const score = entry.score ? await withSeed(i, () => entry.score!(test)) : undefined;
+        if (loop.interrupted) break;
+        if (score && score.testFingerprint !== expected)
+          throw new Error(
+            `leaderboard: '${entry.model}' was scored on other images (${score.testFingerprint}) ` +
+              `than the test set (${expected})`,
+          );
+        rows.push({ entry, score });
+      }
+      if (loop.interrupted)
+        loop.stop(`row ${rows.length + 1}/${entries.length}`, `the table has ${rows.length} rows`);
+    },
+    { then: 'run the cell again to continue (the scores done are cached)' },
+  );
   return rows;
 }
 
@@ -172,7 +188,8 @@ export function leaderboardMarkdown(rows: LeaderboardRow[]): string {
 /**
  * The score cached in `<modelDir>/scores.json` under `key` (the estimator's settings) if it was
  * computed for the checkpoint now in `modelDir` and for these test images; otherwise `compute()`,
- * stored there. A checkpoint saved again replaces the folder, and with it the cache.
+ * stored there unless an interrupt stopped it. A checkpoint saved again replaces the folder, and
+ * with it the cache.
  */
 export async function cachedScore(
   modelDir: string,
@@ -198,7 +215,8 @@ export async function cachedScore(
   const started = Date.now();
   const score = await compute();
   const stored = { ...score, evaluationSeconds: (Date.now() - started) / 1000 };
-  if (checksum) {
+  // a computation stopped by an interrupt (Kernel > Interrupt) is partial: not cached
+  if (checksum && !loopRegistry().interrupted) {
     cache[id] = stored;
     const temp = `${file}.partial-${process.pid}`;
     fs.writeFileSync(temp, JSON.stringify(cache, null, 2));

@@ -83,12 +83,15 @@ function trainingImages(sizes: MnistLeaderboardSizes): ImageDataset {
   return loadBinarizedMnist('train', { limit: sizes.trainImages });
 }
 
-/** A mixture of Bernoullis fitted by EM, saved under `dir`, or loaded when fitted by `recipe`. */
-function trainOrLoadMixture(
+/**
+ * A mixture of Bernoullis fitted by EM, saved under `dir`, or loaded when fitted by `recipe`. A fit
+ * stopped by an interrupt is not saved.
+ */
+async function trainOrLoadMixture(
   dir: string,
   train: ImageDataset,
   recipe: { components: number; iterations: number; seed: number; train: string },
-): { model: BernoulliMixture; seconds: number } {
+): Promise<{ model: BernoulliMixture; seconds: number }> {
   if (hasCheckpoint(dir)) {
     const saved = loadCheckpoint(dir, (raw) => {
       const config = savedConfig(raw, 'bernoulli-mixture');
@@ -111,12 +114,13 @@ function trainOrLoadMixture(
   }
   seed(recipe.seed);
   const started = Date.now();
-  const { model } = BernoulliMixture.fit(train, recipe.components, {
+  const { model, interrupted } = await BernoulliMixture.fit(train, recipe.components, {
     iterations: recipe.iterations,
   });
   const seconds = (Date.now() - started) / 1000;
   const config = { kind: 'bernoulli-mixture', recipe, seconds };
-  saveCheckpoint(dir, config, { logWeights: model.logWeights, probs: model.probs });
+  if (!interrupted)
+    saveCheckpoint(dir, config, { logWeights: model.logWeights, probs: model.probs });
   return { model, seconds };
 }
 
@@ -136,7 +140,7 @@ function mixtureEntry(sizes: MnistLeaderboardSizes): LeaderboardEntry {
         seed: 1,
         train: fingerprint(train),
       };
-      const { model, seconds } = trainOrLoadMixture(dir, train, recipe);
+      const { model, seconds } = await trainOrLoadMixture(dir, train, recipe);
       try {
         return await cachedScore(dir, { estimator: 'exact' }, test, () =>
           scoreOf(
@@ -183,13 +187,13 @@ function rbmEntry(sizes: MnistLeaderboardSizes): LeaderboardEntry {
     score: async (test) => {
       const train = trainingImages(sizes);
       const dir = modelDir(`leaderboard-rbm-pcd-500-${train.size}`);
-      const trained = trainOrLoadRbm(dir, train.images, train.pixels, rbmRecipe(sizes));
+      const trained = await trainOrLoadRbm(dir, train.images, train.pixels, rbmRecipe(sizes));
       try {
-        return await cachedScore(dir, { estimator: 'AIS', runs, temperatures }, test, () => {
+        return await cachedScore(dir, { estimator: 'AIS', runs, temperatures }, test, async () => {
           seed(4);
           const base = pixelLogits(train.images, train.pixels);
           const bar = progress(Math.ceil(temperatures / 100), { label: 'AIS (RBM)' });
-          const ais = annealedImportanceSampling(trained.rbm, {
+          const ais = await annealedImportanceSampling(trained.rbm, {
             runs,
             betas: temperatures,
             baseVisibleBias: base,
@@ -288,9 +292,9 @@ function vaeEntries(sizes: MnistLeaderboardSizes): LeaderboardEntry[] {
       score: async (test) => {
         const vae = await binarizedVae(sizes);
         try {
-          return await cachedScore(vae.dir, { estimator: 'IWAE', samples: k }, test, () => {
+          return await cachedScore(vae.dir, { estimator: 'IWAE', samples: k }, test, async () => {
             seed(7);
-            const iwae = importanceWeightedLogLikelihoodOf(vae.model, test, { samples: k });
+            const iwae = await importanceWeightedLogLikelihoodOf(vae.model, test, { samples: k });
             return scoreOf(test, summarizePerImage(iwae.perImage), {
               errorSource: 'over test images (K samples each)',
               trainSeconds: vae.trainSeconds,

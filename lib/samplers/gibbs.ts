@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkInteger, checkOneOf, checkOptions, OptionKeys } from '../runtime/checks';
+import { runLoop } from '../runtime/loop';
 import { random } from '../runtime/random';
 
 /** The full conditionals of a target distribution over `dims` coordinates. */
@@ -61,9 +62,12 @@ export function setColumn(state: tf.Tensor2D, i: number, values: tf.Tensor1D): t
 export class GibbsRun {
   constructor(
     readonly values: Float32Array,
+    /** Kept sweeps (fewer than asked for when `interrupted`). */
     readonly sweeps: number,
     readonly chains: number,
     readonly dims: number,
+    /** True when an interrupt stopped the run early. */
+    readonly interrupted = false,
   ) {}
 
   /** The path of coordinate `dim` of chain `chain` over the kept sweeps. */
@@ -138,9 +142,10 @@ export class GibbsSampler {
 
   /**
    * Runs every chain from `init` [chains, dims] (a tensor or one array per chain): burn-in, then
-   * `sweeps` sweeps of which every `thin`-th is kept.
+   * `sweeps` sweeps of which every `thin`-th is kept. A kit loop: an interrupt stops it after the
+   * sweep in progress, and the run then holds the sweeps kept so far.
    */
-  run(init: tf.Tensor2D | number[][], options: RunOptions): GibbsRun {
+  async run(init: tf.Tensor2D | number[][], options: RunOptions): Promise<GibbsRun> {
     checkOptions('GibbsSampler.run', options, RUN_KEYS);
     const { sweeps, burnIn = 0, thin = 1 } = options;
     checkInteger('GibbsSampler.run', 'sweeps', sweeps);
@@ -150,22 +155,40 @@ export class GibbsSampler {
     const [chains, dims] = state.shape;
     const kept = Math.floor(sweeps / thin);
     const values = new Float32Array(kept * chains * dims);
+    let done = 0;
     try {
-      for (let s = 0; s < burnIn + sweeps; s++) {
-        const next = this.sweep(state);
-        state.dispose();
-        state = next;
-        const t = s - burnIn + 1;
-        if (t > 0 && t % thin === 0) {
-          const index = t / thin - 1;
-          if (index >= kept) break;
-          values.set(state.dataSync() as Float32Array, index * chains * dims);
-          options.onSample?.(index, state);
+      const interrupted = await runLoop('Gibbs sampling', async (loop) => {
+        for (let s = 0; s < burnIn + sweeps; s++) {
+          if (await loop.shouldStop()) {
+            loop.stop(
+              `sweep ${s}/${burnIn + sweeps}`,
+              `the run holds the ${done} sweeps kept so far`,
+            );
+            return true;
+          }
+          const next = this.sweep(state);
+          state.dispose();
+          state = next;
+          const t = s - burnIn + 1;
+          if (t > 0 && t % thin === 0) {
+            const index = t / thin - 1;
+            if (index >= kept) break;
+            values.set(state.dataSync() as Float32Array, index * chains * dims);
+            done = index + 1;
+            options.onSample?.(index, state);
+          }
         }
-      }
+        return false;
+      });
+      return new GibbsRun(
+        interrupted ? values.slice(0, done * chains * dims) : values,
+        done,
+        chains,
+        dims,
+        interrupted,
+      );
     } finally {
       state.dispose();
     }
-    return new GibbsRun(values, kept, chains, dims);
   }
 }

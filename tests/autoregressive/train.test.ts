@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { data, models, runtime, tf, training } from 'genlab';
+import { captureLines, interruptAfter } from '../runtime/loop-helpers';
 
 const { MADE, MadeTrainer, logLikelihoodOf, saveMade, loadMade, trainOrLoadMade } =
   models.autoregressive;
@@ -28,6 +29,18 @@ function tempDir(): string {
 
 function weightsOf(model: models.autoregressive.MADE): number[][] {
   return model.variables().map((v) => Array.from(v.dataSync()));
+}
+
+/** trainOrLoadMade options: a tiny MADE on 200 binarized images (4 batches), in a new folder. */
+function smallMadeRun(epochs: number) {
+  return {
+    dir: path.join(tempDir(), 'made'),
+    model: { inputDim: 784, hidden: [8] },
+    train: data.loadBinarizedMnist('train', { limit: 200 }),
+    epochs,
+    batchSize: 50,
+    progress: false,
+  };
 }
 
 test(
@@ -120,16 +133,8 @@ test(
     'retrains another recipe, and stops at a corrupt file',
   async () => {
     await runtime.init({ seed: 0, report: false });
-    const train = data.loadBinarizedMnist('train', { limit: 200 });
-    const dir = path.join(tempDir(), 'made');
-    const options = {
-      dir,
-      model: { inputDim: 784, hidden: [8] },
-      train,
-      epochs: 1,
-      batchSize: 50,
-      progress: false,
-    };
+    const options = smallMadeRun(1);
+    const dir = options.dir;
     const log = console.log;
     const said: string[] = [];
     console.log = (...args: unknown[]) => said.push(args.join(' '));
@@ -241,3 +246,52 @@ test('training, evaluation, saving and loading leak no tensors', async () => {
   made.dispose();
   trainer.dispose();
 });
+
+test(
+  'an interrupted trainOrLoadMade stops after the batch in progress with one line, keeps that ' +
+    'batch in the model, saves only completed epochs, leaks nothing, and continues when run again',
+  async () => {
+    await runtime.init({ seed: 2, report: false });
+    const options = smallMadeRun(3);
+    const dir = options.dir;
+    const tensors = tf.memory().numTensors;
+    // 4 batches per epoch: the interrupt arrives after the 2nd batch of epoch 2.
+    const stop = interruptAfter(6);
+    let afterSixth: number[][] = [];
+    const step = MadeTrainer.prototype.step;
+    MadeTrainer.prototype.step = function (this: InstanceType<typeof MadeTrainer>, x) {
+      const nll = step.call(this, x);
+      stop.hook();
+      if (stop.calls() === 6) afterSixth = weightsOf(this.model);
+      return nll;
+    };
+    let stopped: Awaited<ReturnType<typeof trainOrLoadMade>>;
+    let lines: string[];
+    try {
+      ({ value: stopped, lines } = await captureLines(() => trainOrLoadMade(options)));
+    } finally {
+      MadeTrainer.prototype.step = step;
+      runtime.loopRegistry().reset();
+    }
+    assert.equal(stopped.interrupted, true);
+    assert.equal(stop.calls(), 6, 'no batch after the interrupt');
+    assert.deepEqual(weightsOf(stopped.model), afterSixth);
+    assert.equal(stopped.trainer.epochsDone, 1);
+    assert.deepEqual(lines, [
+      'MADE training: stopped at epoch 2, batch 2/4 (interrupted); the model keeps its last ' +
+        'completed batch (the epoch is not counted as done); completed epochs are saved in ' +
+        `${dir}, and running the cell again continues from the last one`,
+    ]);
+    stopped.model.dispose();
+    stopped.trainer.dispose();
+    assert.equal(tf.memory().numTensors, tensors, 'no tensor leaks');
+    const history = new training.History();
+    const { value: resumed } = await captureLines(() => trainOrLoadMade({ ...options, history }));
+    assert.equal(resumed.loaded, true);
+    assert.equal(resumed.interrupted, false);
+    assert.equal(resumed.trainer.epochsDone, 3);
+    assert.deepEqual(history.column('epoch'), [1, 2, 3]);
+    resumed.model.dispose();
+    resumed.trainer.dispose();
+  },
+);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { models, runtime, tf } from 'genlab';
+import { captureLines, interruptAfter } from '../runtime/loop-helpers';
 
 const {
   RBM,
@@ -22,7 +23,7 @@ test('AIS log Z is within 0.5 nats of the exact value on a random 784 x 20 RBM',
   const rbm = RBM.random(784, 20, 0.1, 0.5);
   const exact = rbm.logPartitionExact();
   const tensors = tf.memory().numTensors;
-  const ais = annealedImportanceSampling(rbm, { runs: 100, betas: 1000 });
+  const ais = await annealedImportanceSampling(rbm, { runs: 100, betas: 1000 });
   assert.equal(tf.memory().numTensors, tensors, 'AIS leaks tensors');
   assert.ok(Math.abs(ais.logZ - exact) < 0.5, `AIS ${ais.logZ} vs exact ${exact}`);
   assert.ok(ais.logZStdError > 0 && ais.logZStdError < 0.5);
@@ -50,7 +51,7 @@ test(
     try {
       for (let s = 1; s <= 6; s++) {
         runtime.seed(s);
-        const ais = annealedImportanceSampling(rbm, { runs: 100, betas: 1000 });
+        const ais = await annealedImportanceSampling(rbm, { runs: 100, betas: 1000 });
         if (exact < ais.logZLower || exact > ais.logZUpper) missed++;
         // Every run is flagged, including those whose weights look tame because the heavy runs
         // were never drawn (there the interval misses by 0.8 to 1.1 nats).
@@ -75,7 +76,11 @@ test(
     const rbm = RBM.random(12, 10, 0.6, 1);
     const exact = rbm.logPartitionExact();
     const base = tf.tidy(() => tf.mul(rbm.visibleBias, 0.5)) as tf.Tensor1D;
-    const ais = annealedImportanceSampling(rbm, { runs: 200, betas: 500, baseVisibleBias: base });
+    const ais = await annealedImportanceSampling(rbm, {
+      runs: 200,
+      betas: 500,
+      baseVisibleBias: base,
+    });
     assert.ok(
       Math.abs(ais.logZ - exact) < 4 * ais.logZStdError + 0.02,
       `AIS ${ais.logZ} +- ${ais.logZStdError} vs exact ${exact}`,
@@ -125,28 +130,28 @@ test('Pareto k recovers the tail index of exact Pareto weights, and is NaN for t
   assert.ok(Number.isNaN(paretoTailShape(new Array(100).fill(2))));
 });
 
-test('AIS and DBN reject bad inputs', () => {
+test('AIS and DBN reject bad inputs', async () => {
   const rbm = new RBM(5, 3);
-  assert.throws(
+  await assert.rejects(
     () => annealedImportanceSampling(rbm, { runs: 1 }),
     /runs must be an integer >= 2, got 1/,
   );
   // A misspelled option must not run the default 14,500 temperatures.
-  assert.throws(
+  await assert.rejects(
     () => annealedImportanceSampling(rbm, { steps: -1 } as never),
     /annealedImportanceSampling: unknown option 'steps'; the options are runs, betas, /,
   );
-  assert.throws(
+  await assert.rejects(
     () => annealedImportanceSampling(rbm, { betas: -1 }),
     /betas \(the number of intermediate distributions\) must be an integer >= 3, got -1/,
   );
   assert.throws(() => summarizeLogWeights([0, NaN], 0), /logWeights\[1\] must be a number/);
-  assert.throws(
+  await assert.rejects(
     () => annealedImportanceSampling(rbm, { betas: [0, 0.5, 0.4, 1] }),
     /betas must increase strictly from 0 to 1/,
   );
   const bad = tf.zeros([4]) as tf.Tensor1D;
-  assert.throws(
+  await assert.rejects(
     () => annealedImportanceSampling(rbm, { baseVisibleBias: bad }),
     /baseVisibleBias must have shape \[5\], got \[4\]/,
   );
@@ -156,7 +161,7 @@ test('AIS and DBN reject bad inputs', () => {
     () => new DeepBeliefNet([rbm, new RBM(4, 2)]),
     /layer 1 has 4 visible units but layer 0 has 3 hidden units/,
   );
-  assert.throws(
+  await assert.rejects(
     () => pretrainDeepBeliefNet(new Float32Array(10), [5, 3], { epochs: 1 }),
     /sizes must be >= 3 positive integers/,
   );
@@ -168,26 +173,27 @@ test('greedy DBN: second layer learns from first-layer samples; samples are pixe
   await runtime.init({ seed: 2, report: false });
   const images = new Float32Array(200 * 6).map((_, k) => (k % 6 < 3 ? 1 : 0));
   const layersSeen: number[] = [];
-  const dbn = pretrainDeepBeliefNet(images, [6, 5, 6], {
+  const { dbn, interrupted } = await pretrainDeepBeliefNet(images, [6, 5, 6], {
     epochs: 3,
     batchSize: 20,
     learningRate: 0.1,
     onLayerEpoch: (layer) => layersSeen.push(layer),
   });
+  assert.equal(interrupted, false);
   assert.deepEqual(layersSeen, [0, 0, 0, 1, 1, 1]);
-  assert.throws(
+  await assert.rejects(
     () => pretrainDeepBeliefNet(images, [6, 5, 6], { epochs: 1, learningrate: 0.1 } as never),
     /unknown option 'learningrate' \(did you mean 'learningRate'\?\)/,
   );
   assert.equal(dbn.layers.length, 2);
-  assert.equal(dbn.propagateUp(images, 2).length, 200 * 6);
-  const x = dbn.sample(10, 20);
+  assert.equal((await dbn.propagateUp(images, 2)).length, 200 * 6);
+  const x = await dbn.sample(10, 20);
   assert.deepEqual(x.shape, [10, 6]);
   const values = x.dataSync();
   assert.ok(values.every((p) => p >= 0 && p <= 1));
   tf.dispose(x);
   dbn.dispose();
-  const random = pretrainDeepBeliefNet(images, [6, 5, 4], {
+  const { dbn: random } = await pretrainDeepBeliefNet(images, [6, 5, 4], {
     epochs: 1,
     batchSize: 20,
     transposedStart: false,
@@ -217,8 +223,8 @@ test(
     // Train the top RBM on samples of q(h1 | v) from a skewed data set, then compare with the
     // exact DBN likelihood P(v) = Σ_h1 p(v | h1) P_top(h1) (h1 has 4 units).
     const images = new Float32Array(300 * 6).map((_, k) => (k % 6 < 2 || k % 12 === 7 ? 1 : 0));
-    const hidden = dbn.propagateUp(images, 1);
-    fitRbm(top, hidden, { epochs: 20, batchSize: 20, learningRate: 0.1 }).dispose();
+    const hidden = await dbn.propagateUp(images, 1);
+    (await fitRbm(top, hidden, { epochs: 20, batchSize: 20, learningRate: 0.1 })).trainer.dispose();
     const topLogZ = top.logPartitionExact();
     const h1 = binaryStates(4);
     const logTop = top.logProbability(h1, topLogZ); // [16]
@@ -251,7 +257,7 @@ test(
       () => dbn.variationalBoundSample(v, NaN),
       /topLogZ must be a finite number, got NaN/,
     );
-    assert.throws(
+    await assert.rejects(
       () => pretrainDeepBeliefNet(images, [6, 5, 4], { epochs: 1 }),
       /layer 1 \(5 x 4\) cannot start from layer 0 transposed \(5 x 6\): give it 6 hidden units, or pass transposedStart: false/,
     );
@@ -259,3 +265,27 @@ test(
     dbn.dispose();
   },
 );
+
+test('an interrupted AIS stops at the next temperature, gives no estimate, and leaks nothing', async () => {
+  await runtime.init({ seed: 3, report: false });
+  const rbm = RBM.random(12, 6, 0.5, 1);
+  const tensors = tf.memory().numTensors;
+  const stop = interruptAfter(5);
+  const { value: ais, lines } = await captureLines(() =>
+    annealedImportanceSampling(rbm, { runs: 10, betas: 400, onProgress: stop.hook }),
+  );
+  runtime.loopRegistry().reset();
+  assert.equal(stop.calls(), 5, 'no temperature after the interrupt');
+  assert.equal(ais.interrupted, true);
+  assert.ok(Number.isNaN(ais.logZ) && Number.isNaN(ais.logZStdError));
+  // No diagnostics, and no warning, for weights that never reached beta = 1.
+  assert.ok(Number.isNaN(ais.effectiveSampleSize) && Number.isNaN(ais.paretoK));
+  assert.equal(ais.warning, undefined);
+  assert.equal(ais.logWeights.length, 10);
+  assert.equal(tf.memory().numTensors, tensors);
+  assert.deepEqual(lines, [
+    'AIS: stopped at intermediate distribution 5/400 (interrupted); an annealing that does not ' +
+      'reach beta = 1 gives no estimate of log Z',
+  ]);
+  rbm.dispose();
+});

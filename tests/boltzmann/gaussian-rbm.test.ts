@@ -134,7 +134,7 @@ test('Gaussian-Bernoulli RBM: CD-1 raises the exact log-likelihood of 2-D data',
   const before = logLikelihood();
   const trainer = new CdTrainer(rbm, { learningRate: 0.02 });
   const tensors = tf.memory().numTensors;
-  for (let e = 0; e < 40; e++) trainer.epoch(images, 30);
+  for (let e = 0; e < 40; e++) await trainer.epoch(images, 30);
   assert.equal(tf.memory().numTensors, tensors, 'CD steps leak tensors');
   const after = logLikelihood();
   assert.ok(after > before + 0.5, `log-likelihood ${before} -> ${after}`);

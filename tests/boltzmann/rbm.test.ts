@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { models, runtime, samplers, tf } from 'genlab';
+import { captureLines, interruptAfter } from '../runtime/loop-helpers';
 
 const { RBM, CdTrainer, fitRbm, binaryStates } = models.boltzmann;
 
@@ -111,7 +112,7 @@ test('RBM: block Gibbs chains sample the exact marginal P(v)', async () => {
     Math.exp(-ref.freeEnergy(ref.bits(s, 4)) - ref.logZ),
   );
   const start = tf.zeros([4000, 4]) as tf.Tensor2D;
-  const { v, probs } = rbm.gibbs(start, 30);
+  const { v, probs } = await rbm.gibbs(start, 30);
   const codes = v.arraySync().map((row) => row.reduce((s, x, i) => s + (x << i), 0));
   const tv = samplers.totalVariation(samplers.frequencies(codes, 16), exact);
   assert.ok(tv < 0.05, `TV ${tv}`);
@@ -123,10 +124,10 @@ test(
   'CD-1 and PCD training raise the exact log-likelihood of a small data set; no tensor leaks; ' +
     'same seed, same weights',
   async () => {
-    const train = (persistent: boolean) => {
+    const train = async (persistent: boolean) => {
       runtime.seed(4);
       const teacher = RBM.random(8, 3, 2, 1);
-      const data = teacher.gibbs(tf.zeros([400, 8]) as tf.Tensor2D, 50);
+      const data = await teacher.gibbs(tf.zeros([400, 8]) as tf.Tensor2D, 50);
       const images = data.v.dataSync() as Float32Array;
       tf.dispose([data.v, data.probs]);
       teacher.dispose();
@@ -140,9 +141,9 @@ test(
         learningRate: 0.1,
         momentum: 0.5,
       });
-      trainer.epoch(images, 20);
+      await trainer.epoch(images, 20);
       const tensors = tf.memory().numTensors;
-      for (let e = 0; e < 30; e++) trainer.epoch(images, 20);
+      for (let e = 0; e < 30; e++) await trainer.epoch(images, 20);
       assert.equal(tf.memory().numTensors, tensors, 'training steps leak tensors');
       const after = rbm.averageLogProbability(images, rbm.logPartitionExact());
       const weights = rbm.weights.dataSync().slice();
@@ -152,12 +153,12 @@ test(
       return { before, after, weights };
     };
     for (const persistent of [false, true]) {
-      const a = train(persistent);
+      const a = await train(persistent);
       assert.ok(
         a.after > a.before + 0.3,
         `${persistent ? 'PCD' : 'CD-1'}: ${a.before} -> ${a.after}`,
       );
-      assert.deepEqual(a.weights, train(persistent).weights);
+      assert.deepEqual(a.weights, (await train(persistent)).weights);
     }
   },
 );
@@ -167,14 +168,15 @@ test('fitRbm: momentum switch and linear learning-rate decay', async () => {
   const rbm = new RBM(4, 2);
   const images = new Float32Array(40 * 4).map(() => (runtime.random() < 0.5 ? 1 : 0));
   const seen: Array<[number, number]> = [];
-  fitRbm(rbm, images, {
+  const { trainer } = await fitRbm(rbm, images, {
     epochs: 3,
     batchSize: 10,
     learningRate: 0.3,
     momentumSwitchEpoch: 1,
     linearDecay: true,
     onEpoch: (_, t) => seen.push([t.learningRate, t.momentum]),
-  }).dispose();
+  });
+  trainer.dispose();
   assert.deepEqual(
     seen.map((s) => s[1]),
     [0.5, 0.9, 0.9],
@@ -183,7 +185,7 @@ test('fitRbm: momentum switch and linear learning-rate decay', async () => {
   rbm.dispose();
 });
 
-test('RBM and trainer reject bad inputs with clear messages', () => {
+test('RBM and trainer reject bad inputs with clear messages', async () => {
   assert.throws(() => new RBM(0, 3), /visible must be a positive integer, got 0/);
   assert.throws(
     () => new RBM(3, 2, { weightScale: -1 }),
@@ -193,7 +195,7 @@ test('RBM and trainer reject bad inputs with clear messages', () => {
   const wrong = tf.zeros([2, 5]) as tf.Tensor2D;
   assert.throws(() => rbm.freeEnergy(wrong), /v must be a \[batch, 4\] tensor/);
   assert.throws(() => rbm.visibleProbs(wrong), /h must be a \[batch, 30\] tensor/);
-  assert.throws(
+  await assert.rejects(
     () => rbm.gibbs(tf.zeros([2, 4]) as tf.Tensor2D, 0),
     /steps must be a positive integer/,
   );
@@ -221,8 +223,11 @@ test('RBM and trainer reject bad inputs with clear messages', () => {
     () => new CdTrainer(rbm).step(wrong),
     /CdTrainer.step\(v0\) must be a \[batch, 4\] tensor/,
   );
-  assert.throws(() => new CdTrainer(rbm).epoch(new Float32Array(7)), /whole images of 4 pixels/);
-  assert.throws(
+  await assert.rejects(
+    () => new CdTrainer(rbm).epoch(new Float32Array(7)),
+    /whole images of 4 pixels/,
+  );
+  await assert.rejects(
     () => fitRbm(rbm, new Float32Array(40), { epochs: 1, momentumSwitch: 2 } as never),
     /fitRbm: unknown option 'momentumSwitch' \(did you mean 'momentumSwitchEpoch'\?\)/,
   );
@@ -293,21 +298,21 @@ test(
     const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rbm-')), 'model');
     const images = new Float32Array(50 * 6).map(() => (runtime.random() < 0.3 ? 1 : 0));
     const recipe = { hidden: 3, fit: { epochs: 2, batchSize: 10, k: 1 }, seed: 3, images: 50 };
-    const first = models.boltzmann.trainOrLoadRbm(dir, images, 6, recipe);
+    const first = await models.boltzmann.trainOrLoadRbm(dir, images, 6, recipe);
     assert.equal(first.loaded, false);
     assert.equal(first.history.length, 2);
-    const second = models.boltzmann.trainOrLoadRbm(dir, images, 6, recipe);
+    const second = await models.boltzmann.trainOrLoadRbm(dir, images, 6, recipe);
     assert.equal(second.loaded, true);
     assert.deepEqual(second.rbm.weights.dataSync(), first.rbm.weights.dataSync());
     assert.deepEqual(second.history, first.history);
-    const other = models.boltzmann.trainOrLoadRbm(dir, images, 6, { ...recipe, seed: 4 });
+    const other = await models.boltzmann.trainOrLoadRbm(dir, images, 6, { ...recipe, seed: 4 });
     assert.equal(other.loaded, false);
-    assert.throws(
+    await assert.rejects(
       () => models.boltzmann.trainOrLoadRbm(dir, images, 6, { ...recipe, images: 40 }),
       /recipe.images = 40 but images hold 50 images/,
     );
     // A misspelled training option must not train (and save) a different model.
-    assert.throws(
+    await assert.rejects(
       () =>
         models.boltzmann.trainOrLoadRbm(dir, images, 6, {
           ...recipe,
@@ -319,7 +324,7 @@ test(
     const configFile = path.join(dir, 'config.json');
     const saved = fs.readFileSync(configFile, 'utf8');
     fs.writeFileSync(configFile, JSON.stringify({ kind: 'vae' }));
-    assert.throws(
+    await assert.rejects(
       () => models.boltzmann.trainOrLoadRbm(dir, images, 6, recipe),
       (e: Error) => e.message === `${configFile}: holds a saved 'vae', not a 'rbm'`,
     );
@@ -327,11 +332,64 @@ test(
       configFile,
       JSON.stringify({ ...JSON.parse(saved), history: [{ epoch: 'x' }] }),
     );
-    assert.throws(
+    await assert.rejects(
       () => models.boltzmann.trainOrLoadRbm(dir, images, 6, recipe),
       /config.json: saved RBM: history\[0\] must be an object of numbers/,
     );
     [first, second, other].forEach((t) => t.rbm.dispose());
+    fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+  },
+);
+
+test(
+  'an interrupted RBM training stops after the update in progress, leaks nothing, and is not ' +
+    "saved; the caller's random stream is the same whether trainOrLoadRbm trained or loaded",
+  async () => {
+    const fs = await import('fs');
+    const os = await import('os');
+    const path = await import('path');
+    await runtime.init({ seed: 8, report: false });
+    const images = new Float32Array(60 * 6).map(() => (runtime.random() < 0.4 ? 1 : 0));
+    const rbm = new RBM(6, 3);
+    const trainer = new CdTrainer(rbm);
+    const tensors = tf.memory().numTensors;
+    const stop = interruptAfter(4);
+    let atCut: number[] | undefined;
+    const step = trainer.step.bind(trainer);
+    trainer.step = (v0) => {
+      step(v0);
+      if (stop.calls() === 3) atCut = Array.from(rbm.weights.dataSync());
+      stop.hook();
+    };
+    const { value: done, lines } = await captureLines(() => trainer.epoch(images, 10));
+    runtime.loopRegistry().reset();
+    assert.deepEqual(done, { batches: 4, of: 6 });
+    assert.equal(stop.calls(), 4);
+    assert.deepEqual(Array.from(rbm.weights.dataSync()), atCut, 'the RBM is as update 4 left it');
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.deepEqual(lines, [
+      'RBM training: stopped at batch 4/6 (interrupted); the RBM keeps its last completed update',
+    ]);
+    trainer.dispose();
+    rbm.dispose();
+
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rbm-')), 'model');
+    const recipe = { hidden: 3, fit: { epochs: 3, batchSize: 10, k: 1 }, seed: 5, images: 60 };
+    runtime.loopRegistry().interrupt();
+    const cut = await captureLines(() => models.boltzmann.trainOrLoadRbm(dir, images, 6, recipe));
+    runtime.loopRegistry().reset();
+    assert.equal(cut.value.interrupted, true);
+    assert.equal(fs.existsSync(dir), false, 'an interrupted training is not saved');
+    assert.match(cut.lines[0], /it is not saved, and running the cell again trains it/);
+    cut.value.rbm.dispose();
+    const after = async (load: boolean) => {
+      runtime.seed(9);
+      const t = await models.boltzmann.trainOrLoadRbm(dir, images, 6, recipe);
+      assert.equal(t.loaded, load);
+      t.rbm.dispose();
+      return runtime.random();
+    };
+    assert.equal(await after(false), await after(true));
     fs.rmSync(path.dirname(dir), { recursive: true, force: true });
   },
 );

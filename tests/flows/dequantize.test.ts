@@ -140,7 +140,7 @@ test(
       const before = bits();
       await fitMaximumLikelihood(flow, train, { steps: 2, levels: L });
       const tensors = tf.memory().numTensors;
-      const losses = await fitMaximumLikelihood(flow, train, {
+      const { losses } = await fitMaximumLikelihood(flow, train, {
         steps: 150,
         batchSize: 256,
         learningRate: 5e-3,

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { models, runtime, tf } from 'genlab';
+import { captureLines, interruptAfter } from '../runtime/loop-helpers';
 import { fitMoons } from './helpers';
 
 const {
@@ -94,7 +95,7 @@ test(
       const before = reverseKl(flow, u1, 4000);
       await fitReverseKl(flow, u1.energy, { steps: 3, batchSize: 64 });
       const tensors = tf.memory().numTensors;
-      const losses = await fitReverseKl(flow, u1.energy, {
+      const { losses } = await fitReverseKl(flow, u1.energy, {
         steps: 60,
         batchSize: 64,
         learningRate: 0.02,
@@ -174,27 +175,27 @@ test('flows and training reject bad inputs with messages that name the parameter
     () => flow.logProb(bad),
     /NormalizingFlow.logProb: expected points of shape \[batch, 2\], got \[5, 3\]/,
   );
-  assert.throws(
+  await assert.rejects(
     () => fitReverseKl(flow, (z) => tf.sum(z, 1) as tf.Tensor1D, { steps: 0 }),
     /steps must be a positive integer, got 0/,
   );
-  assert.throws(
+  await assert.rejects(
     () => fitReverseKl(flow, (z) => tf.sum(z, 1) as tf.Tensor1D, { steps: 1, learningRate: -1 }),
     /learningRate must be > 0, got -1/,
   );
-  assert.throws(
+  await assert.rejects(
     () => fitReverseKl(flow, (z) => tf.sum(z, 1) as tf.Tensor1D, { steps: 1, annealSteps: 0.5 }),
     /annealSteps must be a non-negative integer, got 0.5/,
   );
-  assert.throws(
+  await assert.rejects(
     () => fitMaximumLikelihood(flow, bad, { steps: 1 }),
     /fitMaximumLikelihood: expected points of shape \[batch, 2\]/,
   );
-  assert.throws(
+  await assert.rejects(
     () => fitMaximumLikelihood(flow, x, { steps: 1, batchsize: 8 } as never),
     /fitMaximumLikelihood: unknown option 'batchsize' \(did you mean 'batchSize'\?\); the options are steps, batchSize/,
   );
-  assert.throws(
+  await assert.rejects(
     () => fitReverseKl(flow, (z) => tf.sum(z, 1) as tf.Tensor1D, { steps: 1, anneal: 5 } as never),
     /fitReverseKl: unknown option 'anneal'/,
   );
@@ -204,7 +205,7 @@ test('flows and training reject bad inputs with messages that name the parameter
     /the loss became -?(Infinity|NaN) at step 1; lower the learning rate/,
   );
   const half = tf.fill([2, 2], 0.5) as tf.Tensor2D;
-  assert.throws(
+  await assert.rejects(
     () => fitMaximumLikelihood(flow, half, { steps: 1, levels: 256 }),
     /fitMaximumLikelihood: expected integer levels 0..255/,
   );
@@ -219,5 +220,25 @@ test('flows and training reject bad inputs with messages that name the parameter
   ]);
   assert.throws(() => noInverse.logProb(x), /needs inverses, but oneWay has none/);
   tf.dispose([bad, x, half]);
+  flow.dispose();
+});
+
+test('an interrupted fit keeps the losses of the steps done and leaks nothing', async () => {
+  await runtime.init({ seed: 12, report: false });
+  const flow = new NormalizingFlow([new PlanarStack(2, 2)]);
+  const u1 = target('U1', { gridSize: 50 });
+  await fitReverseKl(flow, u1.energy, { steps: 1, batchSize: 16 });
+  const tensors = tf.memory().numTensors;
+  const stop = interruptAfter(3);
+  const { value: fit, lines } = await captureLines(() =>
+    fitReverseKl(flow, u1.energy, { steps: 100, batchSize: 16, onStep: stop.hook }),
+  );
+  runtime.loopRegistry().reset();
+  assert.equal(fit.interrupted, true);
+  assert.equal(fit.losses.length, 3);
+  assert.equal(tf.memory().numTensors, tensors);
+  assert.deepEqual(lines, [
+    'reverse-KL fit: stopped at step 3/100 (interrupted); the flow keeps its last completed step',
+  ]);
   flow.dispose();
 });

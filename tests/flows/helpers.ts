@@ -36,7 +36,7 @@ export async function fitMoons(
   const before = nll();
   await models.flows.fitMaximumLikelihood(flow, train, { steps: 2, batchSize: 64 });
   const tensors = tf.memory().numTensors;
-  const losses = await models.flows.fitMaximumLikelihood(flow, train, {
+  const { losses } = await models.flows.fitMaximumLikelihood(flow, train, {
     steps: 80,
     batchSize: 128,
     learningRate: 0.01,

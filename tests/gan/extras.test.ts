@@ -121,12 +121,12 @@ test('a discriminator step changes D only; instance noise leaks nothing', () => 
   real.dispose();
 });
 
-test('gradientsAsDiscriminatorWins records both gradient norms before each D step', () => {
+test('gradientsAsDiscriminatorWins records both gradient norms before each D step', async () => {
   runtime.seed(22);
   const gan = new GAN(SMALL);
   const trainer = new GanTrainer(gan, { discriminatorLearningRate: 1e-2 });
   const batches = data.ringBatches(32);
-  const h = gradientsAsDiscriminatorWins(trainer, batches, 5, 16);
+  const h = await gradientsAsDiscriminatorWins(trainer, batches, 5, 16);
   batches.return(undefined);
   assert.deepEqual(h.column('D steps'), [0, 1, 2, 3, 4, 5]);
   for (const c of ['D(G(z))', 'minimax', 'non-saturating'])
@@ -134,7 +134,7 @@ test('gradientsAsDiscriminatorWins records both gradient norms before each D ste
       h.column(c).every((v) => Number.isFinite(v) && v > 0),
       c,
     );
-  assert.throws(
+  await assert.rejects(
     () => gradientsAsDiscriminatorWins(trainer, batches, 0),
     /steps must be a positive integer, got 0/,
   );
@@ -142,7 +142,7 @@ test('gradientsAsDiscriminatorWins records both gradient norms before each D ste
   gan.dispose();
 });
 
-test('trainRingGan: coverage at every snapshot, same seed same numbers', () => {
+test('trainRingGan: coverage at every snapshot, same seed same numbers', async () => {
   const run = () =>
     trainRingGan({
       steps: 12,
@@ -151,15 +151,15 @@ test('trainRingGan: coverage at every snapshot, same seed same numbers', () => {
       batchSize: 32,
       config: { generatorHidden: [8], discriminatorHidden: [8] },
     });
-  const a = run();
-  const b = run();
+  const a = await run();
+  const b = await run();
   assert.deepEqual(a.coverage.column('step'), [0, 5, 10, 12]);
   assert.deepEqual(a.coverage.rows, b.coverage.rows);
   assert.deepEqual(a.run.history.column('G loss'), b.run.history.column('G loss'));
   a.gan.dispose();
   b.gan.dispose();
-  assert.throws(() => trainRingGan({ steps: 0 }), /steps must be a positive integer, got 0/);
-  assert.throws(
+  await assert.rejects(() => trainRingGan({ steps: 0 }), /steps must be a positive integer, got 0/);
+  await assert.rejects(
     () => trainRingGan({ steps: 10, snapshotevery: 2 } as never),
     /trainRingGan: unknown option 'snapshotevery' \(did you mean 'snapshotEvery'\?\)/,
   );
@@ -180,9 +180,9 @@ test('movingAverage and snapshotPanels', () => {
   );
 });
 
-test('trainMnistGan: one metric row per epoch, saved and reloaded identically', () => {
+test('trainMnistGan: one metric row per epoch, saved and reloaded identically', async () => {
   runtime.seed(24);
-  const { classifier } = metrics.mnistClassifier();
+  const { classifier } = await metrics.mnistClassifier();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gan-mnist-'));
   const options = {
     epochs: 2,
@@ -192,7 +192,8 @@ test('trainMnistGan: one metric row per epoch, saved and reloaded identically', 
     config: { latentDim: 8, dataDim: 784, generatorHidden: [16], discriminatorHidden: [16] },
     dir: path.join(dir, 'run'),
   };
-  const run = trainMnistGan(classifier, options);
+  const run = await trainMnistGan(classifier, options);
+  const afterTraining = runtime.random();
   assert.equal(run.fromCheckpoint, false);
   assert.deepEqual(run.epochs.column('epoch'), [0, 1, 2]);
   assert.equal(run.steps.rows.length, 4);
@@ -203,7 +204,9 @@ test('trainMnistGan: one metric row per epoch, saved and reloaded identically', 
     assert.ok(r['MNIST-FID'] > 0);
   }
   assert.ok(run.floorFid > 0);
-  const again = trainMnistGan(classifier, options);
+  runtime.seed(24);
+  const again = await trainMnistGan(classifier, options);
+  assert.equal(runtime.random(), afterTraining, 'loading leaves the stream as training does');
   assert.equal(again.fromCheckpoint, true);
   assert.deepEqual(again.epochs.rows, run.epochs.rows);
   assert.deepEqual(Array.from(again.grids[2].samples), Array.from(run.grids[2].samples));
@@ -211,15 +214,26 @@ test('trainMnistGan: one metric row per epoch, saved and reloaded identically', 
     again.gan.generator.variables()[0].dataSync(),
     run.gan.generator.variables()[0].dataSync(),
   );
-  assert.throws(
+  runtime.seed(99);
+  const unsaved = await trainMnistGan(classifier, { ...options, dir: undefined });
+  assert.deepEqual(unsaved.epochs.rows, run.epochs.rows, 'the run does not depend on the caller');
+  runtime.loopRegistry().interrupt();
+  const cut = await trainMnistGan(classifier, { ...options, dir: path.join(dir, 'cut') });
+  runtime.loopRegistry().reset();
+  assert.equal(cut.interrupted, true);
+  assert.equal(cut.epochs.rows.length, 0);
+  assert.equal(fs.existsSync(path.join(dir, 'cut')), false, 'an interrupted run is not saved');
+  unsaved.gan.dispose();
+  cut.gan.dispose();
+  await assert.rejects(
     () => trainMnistGan(classifier, { ...options, epochs: 0 }),
     /epochs must be a positive integer, got 0/,
   );
-  assert.throws(
+  await assert.rejects(
     () => trainMnistGan(classifier, { ...options, config: { ...options.config, dataDim: 2 } }),
     /dataDim must be 784/,
   );
-  assert.throws(
+  await assert.rejects(
     () => trainMnistGan(classifier, { ...options, learningrate: 1e-3 } as never),
     /trainMnistGan: unknown option 'learningrate' \(did you mean 'learningRate'\?\)/,
   );

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { data, models, runtime, tf } from 'genlab';
+import {
+  blockingBound,
+  captureLines,
+  interruptAfter,
+  longestEventLoopBlock,
+  timed,
+} from '../runtime/loop-helpers';
 
 const { GAN, GanTrainer, trainGan, generatorGradientNorm } = models.gan;
 const SMALL = {
@@ -84,14 +91,14 @@ test('for one sample the minimax / non-saturating gradient-norm ratio is D/(1-D)
   gan.dispose();
 });
 
-test('trainGan records every step and the requested snapshots', () => {
+test('trainGan records every step and the requested snapshots', async () => {
   runtime.seed(5);
   const gan = new GAN(SMALL);
   const before = tf.memory().numTensors;
   const trainer = new GanTrainer(gan);
   const seen: number[] = [];
   const batches = data.ringBatches(16);
-  const run = trainGan(trainer, batches, {
+  const run = await trainGan(trainer, batches, {
     steps: 6,
     snapshotAt: [0, 3, 6],
     snapshotSize: 10,
@@ -110,7 +117,7 @@ test('trainGan records every step and the requested snapshots', () => {
   gan.dispose();
 });
 
-test('bad configurations and inputs are clear errors', () => {
+test('bad configurations and inputs are clear errors', async () => {
   assert.throws(
     () => new GAN({ ...SMALL, latentDim: 0 }),
     /latentDim must be a positive integer, got 0/,
@@ -135,15 +142,15 @@ test('bad configurations and inputs are clear errors', () => {
   const trainer = new GanTrainer(gan);
   const wrong = tf.zeros([4, 3]) as tf.Tensor2D;
   assert.throws(() => trainer.step(wrong), /expected a batch \[n, 2\], got \[4, 3\]/);
-  assert.throws(
+  await assert.rejects(
     () => trainGan(trainer, data.ringBatches(4), { steps: 0 }),
     /steps must be a positive integer, got 0/,
   );
-  assert.throws(
+  await assert.rejects(
     () => trainGan(trainer, data.ringBatches(4), { steps: 2, snapshotAt: [3] }),
     /snapshot step 3 is not an integer in \[0, 2\]/,
   );
-  assert.throws(
+  await assert.rejects(
     () => trainGan(trainer, data.ringBatches(4), { steps: 2, saveDir: '/tmp/x' }),
     /saveDir needs square images/,
   );
@@ -157,11 +164,87 @@ test('bad configurations and inputs are clear errors', () => {
     () => new GanTrainer(gan, { learningRate: 1e-3 } as never),
     /GanTrainer: unknown option 'learningRate'; the options are generatorLoss, /,
   );
-  assert.throws(
+  await assert.rejects(
     () => trainGan(trainer, data.ringBatches(4), { steps: 2, snapshotsAt: [1] } as never),
     /unknown option 'snapshotsAt' \(did you mean 'snapshotAt'\?\)/,
   );
   wrong.dispose();
+  trainer.dispose();
+  gan.dispose();
+});
+
+/** The values of every variable of a GAN, in order. */
+function values(gan: models.gan.GAN): number[][] {
+  return Object.values(gan.namedVariables()).map((v) => Array.from(v.dataSync()));
+}
+
+test(
+  'an interrupt stops trainGan after the step in progress: the networks as that step left them, ' +
+    'its steps in the history, nothing leaked; trainGan again continues',
+  async () => {
+    runtime.seed(7);
+    const gan = new GAN(SMALL);
+    const trainer = new GanTrainer(gan);
+    const batches = data.ringBatches(16);
+    await trainGan(trainer, batches, { steps: 1 }); // creates Adam's moment variables
+    const tensors = tf.memory().numTensors;
+    const stop = interruptAfter(4);
+    let atCut: number[][] | undefined;
+    const step = trainer.step.bind(trainer);
+    trainer.step = (real) => {
+      const stats = step(real);
+      if (stop.calls() === 3) atCut = values(gan);
+      stop.hook();
+      return stats;
+    };
+    const { value: run, lines } = await captureLines(() =>
+      trainGan(trainer, batches, { steps: 50, label: 'ring GAN', snapshotAt: [0, 2, 40] }),
+    );
+    runtime.loopRegistry().reset();
+    assert.equal(run.interrupted, true);
+    assert.equal(stop.calls(), 4, 'no step after the interrupt');
+    assert.deepEqual(run.history.column('step'), [1, 2, 3, 4]);
+    assert.deepEqual(
+      run.snapshots.map((s) => s.step),
+      [0, 2],
+    );
+    assert.deepEqual(values(gan), atCut, 'the networks are as step 4 left them');
+    const atStop = values(gan);
+    assert.equal(tf.memory().numTensors, tensors, 'nothing leaked');
+    assert.deepEqual(
+      lines.filter((line) => line.includes('stopped at')),
+      [
+        'ring GAN: stopped at step 4/50 (interrupted); G and D keep their last completed step; ' +
+          'trainGan with the same trainer and batches continues',
+      ],
+    );
+    const more = await trainGan(trainer, batches, { steps: 3 });
+    assert.equal(more.interrupted, false);
+    assert.equal(more.history.rows.length, 3);
+    assert.notDeepEqual(values(gan), atStop);
+    batches.return(undefined);
+    trainer.dispose();
+    gan.dispose();
+  },
+);
+
+test('training the lecture-scale MNIST GAN never blocks the event loop for 1 s', async () => {
+  runtime.seed(8);
+  const gan = new GAN(models.gan.MNIST_GAN);
+  const trainer = new GanTrainer(gan);
+  const step = timed(trainer.step.bind(trainer));
+  trainer.step = step.fn;
+  const batches = models.gan.imageBatches(data.loadMnist('train', { limit: 6400 }), 64);
+  const blocked = await longestEventLoopBlock(() =>
+    trainGan(trainer, batches, { steps: 40, snapshotAt: [0, 40] }),
+  );
+  // About 32 ms a step on an idle machine; the loop lets the event loop run every 50 ms.
+  assert.ok(
+    blocked < blockingBound(step.slowest()),
+    `the event loop waited ${blocked.toFixed(0)} ms; the slowest step took ` +
+      `${step.slowest().toFixed(0)} ms`,
+  );
+  batches.return(undefined);
   trainer.dispose();
   gan.dispose();
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { distributions, models, runtime, tf } from 'genlab';
+import { captureLines, interruptAfter } from '../runtime/loop-helpers';
 
 const { gaussian } = models;
 
@@ -39,7 +40,7 @@ test('gradient ascent on the log-likelihood reaches the closed form to 1e-3 and 
   const x = sample(200, -1, 0.5);
   const exact = gaussian.gaussianMle(x);
   const before = tf.memory().numTensors;
-  const { fit, trajectory } = gaussian.fitGaussianByGradientAscent(x, { steps: 1500 });
+  const { fit, trajectory } = await gaussian.fitGaussianByGradientAscent(x, { steps: 1500 });
   assert.equal(tf.memory().numTensors, before);
   assert.ok(Math.abs(fit.mu - exact.mu) < 1e-3, `mu ${fit.mu} vs ${exact.mu}`);
   assert.ok(Math.abs(fit.sigma - exact.sigma) < 1e-3, `sigma ${fit.sigma} vs ${exact.sigma}`);
@@ -84,10 +85,10 @@ test('multivariate MLE: hand-computed on a tiny set, and recovers known paramete
   }
 });
 
-test('the MLE variance averages to (N-1)/N of the truth; the 1/(N-1) estimator to the truth', () => {
+test('the MLE variance averages to (N-1)/N of the truth; the 1/(N-1) estimator to the truth', async () => {
   runtime.seed(3);
   const reps = 4000;
-  for (const row of gaussian.varianceEstimatorBias([2, 5, 20], reps)) {
+  for (const row of (await gaussian.varianceEstimatorBias([2, 5, 20], reps)).rows) {
     // The sample variance of N(0,1) data has variance 2(N-1)/N^2 for the MLE version.
     const se = Math.sqrt((2 * (row.n - 1)) / row.n ** 2 / reps);
     assert.ok(
@@ -119,16 +120,16 @@ test('forward KL is minimized by moment matching; reverse KL settles on the mode
       return tf.logSumExp(tf.stack([a, b]), 0) as tf.Tensor1D;
     });
   const before = tf.memory().numTensors;
-  const right = gaussian.fitGaussianReverseKl(logP, {
+  const { fit: right } = await gaussian.fitGaussianReverseKl(logP, {
     init: { mu: 2, sigma: 0.5 },
     steps: 400,
     learningRate: 0.05,
-  }).fit;
-  const left = gaussian.fitGaussianReverseKl(logP, {
+  });
+  const { fit: left } = await gaussian.fitGaussianReverseKl(logP, {
     init: { mu: -1.5, sigma: 0.5 },
     steps: 400,
     learningRate: 0.05,
-  }).fit;
+  });
   assert.equal(tf.memory().numTensors, before);
   assert.ok(
     Math.abs(right.mu - 3) < 0.15 && Math.abs(right.sigma - 1) < 0.15,
@@ -137,34 +138,66 @@ test('forward KL is minimized by moment matching; reverse KL settles on the mode
   assert.ok(Math.abs(left.mu + 3) < 0.15 && Math.abs(left.sigma - 1) < 0.15, JSON.stringify(left));
 });
 
-test("averageVarianceEstimate averages a student's estimator: x̄² averages to 1/N", () => {
+test("averageVarianceEstimate averages a student's estimator: x̄² averages to 1/N", async () => {
   runtime.seed(4);
   const reps = 4000;
   // x̄² for N(0, 1) data has mean 1/N and variance 2/N²
-  const rows = gaussian.averageVarianceEstimate(
+  const { rows, interrupted } = await gaussian.averageVarianceEstimate(
     (x) => (x.reduce((a, b) => a + b, 0) / x.length) ** 2,
     [2, 10],
     reps,
+  );
+  assert.equal(interrupted, false);
+  assert.deepEqual(
+    rows.map((row) => row.n),
+    [2, 10],
   );
   for (const row of rows) {
     const se = Math.sqrt(2 / row.n ** 2 / reps);
     assert.ok(Math.abs(row.average - 1 / row.n) < 5 * se, `N=${row.n}: ${row.average}`);
   }
-  assert.throws(
+  await assert.rejects(
     () => gaussian.averageVarianceEstimate(() => NaN, [3], 2),
     /returned NaN for a data set of 3 values/,
   );
-  assert.throws(
+  await assert.rejects(
     () => gaussian.averageVarianceEstimate('mle' as unknown as (x: number[]) => number, [3], 2),
     /estimator must be a function/,
   );
-  assert.throws(
+  await assert.rejects(
     () => gaussian.averageVarianceEstimate((x) => x[0], [3], 0),
     /repetitions must be a positive integer, got 0/,
   );
 });
 
-test('bad inputs are refused with the reason', () => {
+test('an interrupted averageVarianceEstimate keeps the rows of the sizes done', async () => {
+  const meanSquare = (x: number[]) => x.reduce((s, v) => s + v * v, 0) / x.length;
+  runtime.seed(6);
+  const full = await gaussian.averageVarianceEstimate(meanSquare, [2, 3, 4], 5);
+  // the interrupt arrives after the 7th data set: N = 2 is done, N = 3 stops at repetition 2
+  const stop = interruptAfter(7);
+  runtime.seed(6);
+  const { value, lines } = await captureLines(() =>
+    gaussian.averageVarianceEstimate(
+      (x) => {
+        const estimate = meanSquare(x);
+        stop.hook();
+        return estimate;
+      },
+      [2, 3, 4],
+      5,
+    ),
+  );
+  runtime.loopRegistry().reset();
+  assert.equal(value.interrupted, true);
+  assert.deepEqual(value.rows, full.rows.slice(0, 1));
+  assert.deepEqual(lines, [
+    'variance experiment: stopped at N = 3, repetition 2/5 (interrupted); the rows of the sizes ' +
+      'done are kept',
+  ]);
+});
+
+test('bad inputs are refused with the reason', async () => {
   assert.throws(() => gaussian.gaussianMle([]), /gaussianMle: needs at least 1 data point, got 0/);
   assert.throws(() => gaussian.gaussianMle([1, NaN]), /data point 1 is NaN/);
   assert.throws(
@@ -172,7 +205,7 @@ test('bad inputs are refused with the reason', () => {
     /sigma must be positive and finite, got -1/,
   );
   assert.throws(() => gaussian.mvnMle([[1, 2], [3]]), /row 1 has 1 values, row 0 has 2/);
-  assert.throws(
+  await assert.rejects(
     () => gaussian.varianceEstimatorBias([1], 10),
     /every size must be an integer >= 2, got 1/,
   );
@@ -180,7 +213,7 @@ test('bad inputs are refused with the reason', () => {
     () => gaussian.fitGaussianForwardKl(0, 0),
     /variance must be positive and finite, got 0/,
   );
-  assert.throws(
+  await assert.rejects(
     () => gaussian.fitGaussianByGradientAscent([1, 2], { init: { mu: 0, sigma: 0 } }),
     /sigma must be positive and finite, got 0/,
   );

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { models, runtime, tf } from 'genlab';
+import { captureLines, interruptAfter } from '../runtime/loop-helpers';
 
 const { GaussianMixture, BernoulliMixture, covarianceEllipse } = models.gmm;
 
@@ -109,7 +110,7 @@ test('EM never decreases the log-likelihood and recovers the parameters of a syn
   const truth = trueMixture();
   const n = 3000;
   const { x, component } = truth.sample(n);
-  const fit = GaussianMixture.fit(x, 3, { restarts: 3 });
+  const fit = await GaussianMixture.fit(x, 3, { restarts: 3 });
   const ll = fit.logLikelihood;
   for (let i = 1; i < ll.length; i++)
     assert.ok(
@@ -156,12 +157,12 @@ test('EM never decreases the log-likelihood and recovers the parameters of a syn
   assert.ok(
     Math.abs(fit.model.bic(x) - (-2 * n * ll[ll.length - 1] + 17 * Math.log(n))) < 2 * n * 1e-5,
   );
-  const bics = [1, 6].map((k) => {
-    const f = GaussianMixture.fit(x, k, { restarts: 2 });
-    const b = f.model.bic(x);
+  const bics: number[] = [];
+  for (const k of [1, 6]) {
+    const f = await GaussianMixture.fit(x, k, { restarts: 2 });
+    bics.push(f.model.bic(x));
     f.model.dispose();
-    return b;
-  });
+  }
   bics.forEach((b) =>
     assert.ok(fit.model.bic(x) < b, `BIC(3) = ${fit.model.bic(x)} should beat ${b}`),
   );
@@ -225,7 +226,11 @@ test('BernoulliMixture: logProb by hand, monotone EM objective, recovered parame
   const weights = [0.25, 0.35, 0.4];
   const n = 6000;
   const train = bernoulliData(n, probs, weights);
-  const fit = BernoulliMixture.fit(train, 3, { iterations: 100, tolerance: 1e-7, chunkSize: 1024 });
+  const fit = await BernoulliMixture.fit(train, 3, {
+    iterations: 100,
+    tolerance: 1e-7,
+    chunkSize: 1024,
+  });
   const obj = fit.objective;
   for (let i = 1; i < obj.length; i++)
     assert.ok(
@@ -282,8 +287,8 @@ test('invalid inputs to the mixtures throw clear errors', async () => {
     [1, 1],
     [2, 0],
   ]);
-  assert.throws(() => GaussianMixture.fit(x, 4), /k must be an integer in \[1, 3\].*got 4/);
-  assert.throws(
+  await assert.rejects(() => GaussianMixture.fit(x, 4), /k must be an integer in \[1, 3\].*got 4/);
+  await assert.rejects(
     () => GaussianMixture.fit(tf.tensor1d([1, 2]) as unknown as tf.Tensor2D, 1),
     /x must be a \[n, d\] tensor/,
   );
@@ -313,13 +318,16 @@ test('invalid inputs to the mixtures throw clear errors', async () => {
     /covariances must have shape \[2, 2, 2\]/,
   );
   const bad = { images: new Float32Array([0, 0.5, 1, 0]), size: 2, pixels: 2 };
-  assert.throws(
+  await assert.rejects(
     () => BernoulliMixture.fit(bad, 1),
     /every pixel must be 0 or 1 \(a mixture of Bernoullis needs binary data\), got 0.5 at index \[1\]/,
   );
   const ok = { images: new Float32Array([0, 1, 1, 0]), size: 2, pixels: 2 };
-  assert.throws(() => BernoulliMixture.fit(ok, 3), /k must be an integer in \[1, 2\], got 3/);
-  assert.throws(
+  await assert.rejects(
+    () => BernoulliMixture.fit(ok, 3),
+    /k must be an integer in \[1, 2\], got 3/,
+  );
+  await assert.rejects(
     () => BernoulliMixture.fit(ok, 1, { pseudoCount: 0 }),
     /pseudoCount \(it keeps log mu finite\) must be a finite number > 0, got 0/,
   );
@@ -329,14 +337,40 @@ test('invalid inputs to the mixtures throw clear errors', async () => {
     [1, NaN],
     [2, 0],
   ]);
-  assert.throws(
+  await assert.rejects(
     () => GaussianMixture.fit(withNaN, 2),
     /GaussianMixture.fit: x must be finite, got NaN at index \[1, 1\]. Remove or impute missing/,
   );
-  assert.throws(
+  await assert.rejects(
     () => GaussianMixture.fit(x, 2, { restart: 3 } as never),
     /unknown option 'restart' \(did you mean 'restarts'\?\)/,
   );
-  assert.throws(() => BernoulliMixture.fit(ok, 1, { iteration: 3 } as never), /'iterations'/);
+  await assert.rejects(
+    () => BernoulliMixture.fit(ok, 1, { iteration: 3 } as never),
+    /'iterations'/,
+  );
   tf.dispose([x, withNaN]);
+});
+
+test('EM stops at the next chunk when interrupted, keeping the last completed iteration', async () => {
+  await runtime.init({ seed: 6, report: false });
+  const probs = [0, 1].map((k) => Array.from({ length: 8 }, (_, j) => (j % 2 === k ? 0.9 : 0.1)));
+  const train = bernoulliData(2000, probs, [0.5, 0.5]);
+  const tensors = tf.memory().numTensors;
+  const stop = interruptAfter(2);
+  const { value: fit, lines } = await captureLines(() =>
+    BernoulliMixture.fit(train, 2, { chunkSize: 500, tolerance: 0, onIteration: stop.hook }),
+  );
+  runtime.loopRegistry().reset();
+  assert.equal(fit.interrupted, true);
+  assert.equal(fit.logLikelihood.length, 2, 'two E-steps done, the third stopped');
+  assert.equal(tf.memory().numTensors, tensors + 2, 'the model, and nothing else, is kept');
+  assert.deepEqual(lines, [
+    'EM: stopped at iteration 3/50 (interrupted); the model keeps its last completed one',
+  ]);
+  const points = tf.randomNormal([60, 2]) as tf.Tensor2D;
+  const again = await GaussianMixture.fit(points, 2);
+  assert.equal(again.interrupted, false);
+  tf.dispose([points, fit.model.logWeights, fit.model.probs]);
+  again.model.dispose();
 });

@@ -8,7 +8,7 @@ let testSet: data.ImageDataset;
 
 test('setup', async () => {
   await runtime.init({ seed: 0, report: false });
-  clf = metrics.mnistClassifier().classifier;
+  clf = (await metrics.mnistClassifier()).classifier;
   testSet = data.loadMnist('test');
 });
 

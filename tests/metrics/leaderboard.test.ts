@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { data, metrics, models, tf, training } from 'genlab';
+import { data, metrics, models, runtime, tf, training } from 'genlab';
+import { captureLines, interruptAfter } from '../runtime/loop-helpers';
 
 const testSet = data.loadBinarizedMnist('test', { limit: 40 });
 
@@ -58,7 +59,21 @@ test('computeLeaderboard scores every entry in order on the same images, literat
     { model: 'not yet', estimator: 'AIS', kind: 'estimate' as const, literature: [] },
     pixelCountEntry(0.5, calls),
   ];
-  const rows = await metrics.computeLeaderboard(entries, testSet);
+  runtime.seed(3);
+  const expected = [runtime.random(), runtime.random()];
+  runtime.seed(3);
+  runtime.random();
+  const drawing = {
+    ...entries[1],
+    score: async (images: data.ImageDataset) => {
+      runtime.seed(9); // an entry that reseeds, as the kit's do
+      return entries[0].score!(images);
+    },
+  };
+  const rows = await metrics.computeLeaderboard([...entries, drawing], testSet);
+  assert.equal(runtime.random(), expected[1], "the caller's random stream is left as it was");
+  calls.pop();
+  rows.pop();
   assert.deepEqual(calls, [1, 0.5]);
   assert.equal(rows[1].score, undefined);
   assert.ok(Math.abs(rows[2].score!.logLikelihood - rows[0].score!.logLikelihood / 2) < 1e-9);
@@ -151,3 +166,55 @@ test('the kit rows: each family with the estimator it allows, literature beside'
   assert.ok(entries.every((e) => e.literature.length > 0 || e.estimator.startsWith('ELBO')));
   assert.deepEqual(models.autoregressive.MNIST_MADE.model.hidden, [500]);
 });
+
+test(
+  'an interrupt during an entry stops the leaderboard there: the rows before it are returned, ' +
+    'the interrupted score is not cached, one line says so',
+  async () => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'genlab-scores-')), 'model');
+    const weights = { w: tf.tensor1d([1, 2, 3]) };
+    training.saveCheckpoint(dir, { what: 'toy' }, weights);
+    weights.w.dispose();
+    const stop = interruptAfter(2);
+    /** A score computed by a kit loop of 5 steps, cached under `dir`. */
+    const slow: metrics.LeaderboardEntry = {
+      ...pixelCountEntry(2, []),
+      model: 'slow',
+      score: (images) =>
+        metrics.cachedScore(dir, { estimator: 'slow' }, images, () =>
+          runtime.runLoop('slow scoring', async (loop) => {
+            for (let step = 0; step < 5; step++) {
+              if (await loop.shouldStop()) {
+                loop.stop(`step ${step}/5`, 'nothing is kept');
+                break;
+              }
+              stop.hook();
+            }
+            return metrics.scoreOf(
+              images,
+              metrics.summarizePerImage(new Float32Array(40).fill(-2)),
+            );
+          }),
+        ),
+    };
+    const calls: number[] = [];
+    const entries = [pixelCountEntry(1, calls), slow, pixelCountEntry(0.5, calls)];
+    const { value: rows, lines } = await captureLines(() =>
+      metrics.computeLeaderboard(entries, testSet),
+    );
+    runtime.loopRegistry().reset();
+    assert.deepEqual(
+      rows.map((r) => r.entry.model),
+      ['toy 1'],
+    );
+    assert.deepEqual(calls, [1], 'the entries after the interrupted one do not run');
+    assert.deepEqual(lines, [
+      'slow scoring: stopped at step 2/5 (interrupted); nothing is kept; run the cell again to ' +
+        'continue (the scores done are cached)',
+    ]);
+    assert.equal(fs.existsSync(path.join(dir, 'scores.json')), false, 'nothing cached');
+    const again = await metrics.computeLeaderboard(entries, testSet);
+    assert.equal(again.length, 3);
+    assert.ok(fs.existsSync(path.join(dir, 'scores.json')), 'a completed score is cached');
+  },
+);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runtime, samplers, tf } from 'genlab';
+import { captureLines, interruptAfter } from '../runtime/loop-helpers';
 
 // P(X = x, Y = y) = TUTORIAL_JOINT[x][y]: lecture 002's table, which has one row per value of Y
 const TUTORIAL_JOINT = [
@@ -38,7 +39,7 @@ test(
     const sampler = new samplers.GibbsSampler(samplers.tableConditionals(TUTORIAL_JOINT));
     const init = tf.zeros([1, 2]) as tf.Tensor2D;
     const before = tf.memory().numTensors;
-    const run = sampler.run(init, { sweeps: 100000 });
+    const run = await sampler.run(init, { sweeps: 100000 });
     assert.equal(tf.memory().numTensors, before, 'run leaks tensors');
     const codes = samplers.tableStateCodes(run, 2);
     assert.equal(codes.length, 100000);
@@ -49,18 +50,18 @@ test(
 );
 
 test('random scan also converges to the table, and the same seed gives the same chain', async () => {
-  const draw = () => {
+  const draw = async () => {
     runtime.seed(7);
     const init = tf.zeros([50, 2]) as tf.Tensor2D;
-    const run = new samplers.GibbsSampler(samplers.tableConditionals(TUTORIAL_JOINT), 'random').run(
-      init,
-      { sweeps: 400, burnIn: 20, thin: 2 },
-    );
+    const run = await new samplers.GibbsSampler(
+      samplers.tableConditionals(TUTORIAL_JOINT),
+      'random',
+    ).run(init, { sweeps: 400, burnIn: 20, thin: 2 });
     init.dispose();
     return run;
   };
-  const a = draw();
-  const b = draw();
+  const a = await draw();
+  const b = await draw();
   assert.deepEqual(a.values, b.values);
   assert.equal(a.sweeps, 200);
   // 10^4 draws: the expected TV is about 0.005 times the root autocorrelation time; 0.03 is > 5
@@ -80,10 +81,13 @@ test(
     const rho = 0.8;
     const chains = 40;
     const init = tf.randomNormal([chains, 2]) as tf.Tensor2D;
-    const run = new samplers.GibbsSampler(samplers.bivariateGaussianConditionals(rho)).run(init, {
-      sweeps: 500,
-      burnIn: 50,
-    });
+    const run = await new samplers.GibbsSampler(samplers.bivariateGaussianConditionals(rho)).run(
+      init,
+      {
+        sweeps: 500,
+        burnIn: 50,
+      },
+    );
     init.dispose();
     let sxy = 0;
     let sxx = 0;
@@ -110,7 +114,7 @@ test(
   },
 );
 
-test('Gibbs sampler rejects bad inputs with clear messages', () => {
+test('Gibbs sampler rejects bad inputs with clear messages', async () => {
   assert.throws(
     () =>
       samplers.tableConditionals([
@@ -152,39 +156,42 @@ test('Gibbs sampler rejects bad inputs with clear messages', () => {
   const bad = tf.zeros([3, 3]) as tf.Tensor2D;
   assert.throws(() => s.sweep(bad), /state must have shape \[chains, 2\], got \[3, 3\]/);
   const ok = tf.zeros([3, 2]) as tf.Tensor2D;
-  assert.throws(
+  await assert.rejects(
     () => s.run(ok, { sweeps: 0 }),
     /GibbsSampler.run: sweeps must be a positive integer, got 0/,
   );
-  assert.throws(() => s.run(ok, { sweeps: 5, thin: 0 }), /thin must be a positive integer/);
-  assert.throws(
+  await assert.rejects(() => s.run(ok, { sweeps: 5, thin: 0 }), /thin must be a positive integer/);
+  await assert.rejects(
     () => s.run(ok, { sweeps: 5, burnIn: -1 }),
     /burnIn must be a non-negative integer/,
   );
-  assert.throws(
+  await assert.rejects(
     () => s.run(ok, { sweeps: 5, burnin: 2 } as never),
     /GibbsSampler.run: unknown option 'burnin' \(did you mean 'burnIn'\?\)/,
   );
-  const run = s.run(ok, { sweeps: 2 });
+  const run = await s.run(ok, { sweeps: 2 });
   assert.throws(() => run.trace(2), /dim must be an integer in \[0, 2\)/);
   assert.throws(() => run.trace(0, 3), /chain must be an integer in \[0, 3\)/);
   tf.dispose([bad, ok]);
-  assert.throws(() => s.run([], { sweeps: 2 }), /init needs at least one chain/);
-  assert.throws(() => s.run([[0, 1], [2]], { sweeps: 2 }), /chain 1 must be an array of 2 numbers/);
-  assert.throws(() => s.run([[0, NaN]], { sweeps: 2 }), /chain 0 has a non-finite value/);
+  await assert.rejects(() => s.run([], { sweeps: 2 }), /init needs at least one chain/);
+  await assert.rejects(
+    () => s.run([[0, 1], [2]], { sweeps: 2 }),
+    /chain 1 must be an array of 2 numbers/,
+  );
+  await assert.rejects(() => s.run([[0, NaN]], { sweeps: 2 }), /chain 0 has a non-finite value/);
 });
 
-test('a run started from arrays is the run started from the same tensor', () => {
+test('a run started from arrays is the run started from the same tensor', async () => {
   const sampler = new samplers.GibbsSampler(samplers.bivariateGaussianConditionals(0.9));
   const start = [
     [-2, 2],
     [0.5, 0],
   ];
   runtime.seed(3);
-  const fromArrays = sampler.run(start, { sweeps: 50, burnIn: 5 });
+  const fromArrays = await sampler.run(start, { sweeps: 50, burnIn: 5 });
   const init = tf.tensor2d(start);
   runtime.seed(3);
-  const fromTensor = sampler.run(init, { sweeps: 50, burnIn: 5 });
+  const fromTensor = await sampler.run(init, { sweeps: 50, burnIn: 5 });
   init.dispose();
   assert.equal(fromArrays.chains, 2);
   assert.deepEqual(fromArrays.values, fromTensor.values);
@@ -216,3 +223,24 @@ test(
     assert.throws(() => samplers.integratedAutocorrelationTime([0.9, 0.5]), /rho_0 = 1/);
   },
 );
+
+test('an interrupted Gibbs run keeps the sweeps done, marked interrupted, and leaks nothing', async () => {
+  await runtime.init({ seed: 5, report: false });
+  const sampler = new samplers.GibbsSampler(samplers.tableConditionals(TUTORIAL_JOINT));
+  const init = tf.zeros([3, 2]) as tf.Tensor2D;
+  const tensors = tf.memory().numTensors;
+  const stop = interruptAfter(6);
+  const { value: run, lines } = await captureLines(() =>
+    sampler.run(init, { sweeps: 1000, burnIn: 2, onSample: stop.hook }),
+  );
+  runtime.loopRegistry().reset();
+  assert.equal(run.interrupted, true);
+  assert.equal(run.sweeps, 6);
+  assert.equal(run.values.length, 6 * 3 * 2);
+  assert.equal(run.trace(1, 2).length, 6);
+  assert.equal(tf.memory().numTensors, tensors);
+  assert.deepEqual(lines, [
+    'Gibbs sampling: stopped at sweep 8/1002 (interrupted); the run holds the 6 sweeps kept so far',
+  ]);
+  init.dispose();
+});

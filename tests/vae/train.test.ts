@@ -4,6 +4,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { data, distributions, models, runtime, tf, training } from 'genlab';
+import {
+  blockingBound,
+  captureLines,
+  interruptAfter,
+  longestEventLoopBlock,
+  timed,
+} from '../runtime/loop-helpers';
 
 const { VAE, VaeTrainer, saveVae, loadVae, evaluate } = models.vae;
 
@@ -176,7 +183,7 @@ test('evaluate averages the terms per image and trainers reject bad settings', a
   await runtime.init({ seed: 0, report: false });
   const model = new VAE({ ...small, kind: 'autoencoder' });
   const set = images(50);
-  const m = evaluate(model, set, 20);
+  const m = await evaluate(model, set, 20);
   const direct =
     (model.elboTerms(set.imagesTensor()).reconstruction.dataSync() as Float32Array).reduce(
       (a, b) => a + b,
@@ -204,7 +211,10 @@ test('evaluate averages the terms per image and trainers reject bad settings', a
     new VaeTrainer(model).fit(set, { epochs: 1, tests: set } as never),
     /VaeTrainer.fit: unknown option 'tests' \(did you mean 'test'\?\)/,
   );
-  assert.throws(() => evaluate(model, set, -1), /batchSize must be a positive integer, got -1/);
+  await assert.rejects(
+    () => evaluate(model, set, -1),
+    /batchSize must be a positive integer, got -1/,
+  );
   assert.throws(() => training.modelDir('../etc'), /must be letters, digits/);
 });
 
@@ -264,8 +274,8 @@ test(
     );
     const started = new VAE(LECTURE, { outputBias: bias });
     const plain = new VAE(LECTURE);
-    const fromData = evaluate(started, set).reconstruction;
-    const fromDefault = evaluate(plain, set).reconstruction;
+    const fromData = (await evaluate(started, set)).reconstruction;
+    const fromDefault = (await evaluate(plain, set)).reconstruction;
     assert.ok(
       Math.abs(fromData - independent) < 0.05 * independent,
       `data-started reconstruction ${fromData} vs independent-pixel NLL ${independent}`,
@@ -403,4 +413,123 @@ test('a damaged or foreign saved VAE is refused naming the file; a misspelled op
     /trainOrLoad: unknown option 'bachSize' \(did you mean 'batchSize'\?\)/,
   );
   trainer.dispose();
+});
+
+/** The values of every variable of a model, by name. */
+function weights(model: models.vae.VAE): Record<string, number[]> {
+  return Object.fromEntries(
+    Object.entries(model.namedVariables()).map(([k, v]) => [k, Array.from(v.dataSync())]),
+  );
+}
+
+test(
+  'an interrupt stops fit after the batch in progress, with the model as that batch left it and ' +
+    'nothing leaked; fit again finishes the epoch exactly as if nothing had happened',
+  async () => {
+    const set = images(32 * 8); // 8 batches per epoch
+    /** fit 2 epochs (interrupted after batch `cut`, if given), then fit `more` epochs. */
+    const run = async (more: number, cut?: number) => {
+      await runtime.init({ seed: 3, report: false });
+      const model = new VAE(small);
+      const trainer = new VaeTrainer(model, { batchSize: 32 });
+      const history = new training.History();
+      const stop = interruptAfter(cut ?? Infinity);
+      let atCut: Record<string, number[]> | undefined;
+      const step = trainer.step.bind(trainer);
+      trainer.step = (x, labels) => {
+        const result = step(x, labels);
+        if (stop.calls() + 1 === cut) atCut = weights(model);
+        stop.hook();
+        return result;
+      };
+      const first = await captureLines(() =>
+        trainer.fit(set, { epochs: 2, history, progress: false }),
+      );
+      const stopped = {
+        interrupted: first.value.interrupted,
+        lines: first.lines,
+        batches: stop.calls(),
+        sameAsAtCut: atCut && JSON.stringify(weights(model)) === JSON.stringify(atCut),
+        unfinished: trainer.unfinishedEpoch,
+        epochsDone: trainer.epochsDone,
+        tensors: tf.memory().numTensors,
+      };
+      runtime.loopRegistry().reset();
+      await trainer.fit(set, { epochs: more, history, progress: false });
+      const final = {
+        weights: weights(model),
+        losses: history.rows.map(({ epoch, 'train loss': loss }) => [epoch, loss]),
+        epochsDone: trainer.epochsDone,
+        tensors: tf.memory().numTensors,
+      };
+      trainer.dispose();
+      model.dispose();
+      return { stopped, final };
+    };
+    const whole = await run(1);
+    const cut = await run(2, 11);
+    assert.equal(whole.stopped.interrupted, false);
+    assert.equal(cut.stopped.interrupted, true);
+    assert.equal(cut.stopped.batches, 11, 'no batch runs after the interrupt');
+    assert.equal(cut.stopped.sameAsAtCut, true, 'the model is as batch 11 left it');
+    assert.deepEqual(cut.stopped.unfinished, { epoch: 2, batches: 3 });
+    assert.equal(cut.stopped.epochsDone, 1);
+    assert.deepEqual(cut.stopped.lines, [
+      'VAE training: stopped at epoch 2, batch 3/8 (interrupted); the model keeps its last ' +
+        'completed batch; calling fit again continues from there',
+    ]);
+    // The second fit finishes epoch 2 (the first of its 2 epochs) and runs epoch 3.
+    assert.equal(cut.final.epochsDone, 3);
+    assert.deepEqual(cut.final.losses, whole.final.losses);
+    assert.deepEqual(cut.final.weights, whole.final.weights);
+    assert.equal(cut.final.tensors, cut.stopped.tensors, 'nothing held or leaked across the stop');
+  },
+);
+
+test('evaluate and IWAE stop at a batch when interrupted, averaging the images done', async () => {
+  await runtime.init({ seed: 4, report: false });
+  const model = new VAE(small);
+  const set = images(100);
+  const full = await evaluate(model, set, 10);
+  runtime.loopRegistry().interrupt();
+  const { value: none, lines } = await captureLines(() => evaluate(model, set, 10));
+  const iwae = await models.vae.importanceWeightedLogLikelihoodOf(model, set, {
+    samples: 2,
+    progress: false,
+  });
+  runtime.loopRegistry().reset();
+  assert.equal(full.images, 100);
+  assert.equal(full.interrupted, false);
+  assert.equal(none.interrupted, true);
+  assert.equal(none.images, 0);
+  assert.deepEqual(lines, [
+    'VAE evaluation: stopped at batch 0/10 (interrupted); the averages cover the first 0 of 100 ' +
+      'images',
+  ]);
+  assert.equal(iwae.interrupted, true);
+  assert.equal(iwae.perImage.length, 0);
+  model.dispose();
+});
+
+test('a lecture-scale VAE epoch with its test evaluation never blocks the event loop for 1 s', async () => {
+  await runtime.init({ seed: 9, report: false });
+  const model = new VAE(LECTURE);
+  const trainer = new VaeTrainer(model);
+  const step = timed(trainer.step.bind(trainer));
+  trainer.step = step.fn;
+  const blocked = await longestEventLoopBlock(() =>
+    trainer.fit(images(12800), {
+      epochs: 1,
+      progress: false,
+      test: data.loadMnist('test', { limit: 5000 }),
+    }),
+  );
+  // About 7 ms a step on an idle machine; the loop lets the event loop run every 50 ms.
+  assert.ok(
+    blocked < blockingBound(step.slowest()),
+    `the event loop waited ${blocked.toFixed(0)} ms; the slowest step took ` +
+      `${step.slowest().toFixed(0)} ms`,
+  );
+  trainer.dispose();
+  model.dispose();
 });

@@ -16,6 +16,7 @@ import {
   checkRecord,
   OptionKeys,
 } from '../../runtime/checks';
+import { runLoop } from '../../runtime/loop';
 import { generatorState, restoreGeneratorState } from '../../runtime/random';
 import {
   checkSavedTrainer,
@@ -154,13 +155,14 @@ const TRAIN_OR_LOAD_KEYS: OptionKeys<TrainOrLoadMadeOptions> = {
 
 /**
  * Loads the MADE saved under `name` if it was trained by the same recipe (model, optimizer,
- * training images and their binarization, start); with fewer epochs than asked, training continues
- * and the result is saved again. Otherwise trains a new model (and saves it under `name`). Either
- * way the history rows end up in `options.history`.
+ * training images and their binarization, start); with fewer epochs than asked, training continues.
+ * Otherwise trains a new model. The model is saved under `name` after every epoch, so an
+ * interrupted run (`interrupted`) continues from its last completed epoch when the cell runs
+ * again. Either way the history rows end up in `options.history`.
  */
 export async function trainOrLoadMade(
   options: TrainOrLoadMadeOptions,
-): Promise<{ model: MADE; trainer: MadeTrainer; loaded: boolean }> {
+): Promise<{ model: MADE; trainer: MadeTrainer; loaded: boolean; interrupted: boolean }> {
   checkOptions('trainOrLoadMade', options, TRAIN_OR_LOAD_KEYS);
   const dir = options.dir ?? (options.name ? modelDir(options.name) : undefined);
   const history = options.history ?? new History();
@@ -172,8 +174,31 @@ export async function trainOrLoadMade(
     train: fingerprint(options.train),
     outputBiasFromData: options.outputBiasFromData !== false,
   };
-  const { epochs, test, binarize, progress } = options;
-  const fit: MadeFitOptions = { epochs, test, binarize, progress, history };
+  const { test, binarize, progress } = options;
+  const trainEpochs = (trainer: MadeTrainer, epochs: number): Promise<boolean> =>
+    runLoop(
+      'MADE training',
+      async () => {
+        for (let e = 0; e < epochs; e++) {
+          const fit = await trainer.fit(options.train, {
+            epochs: 1,
+            test,
+            binarize,
+            progress,
+            history,
+          });
+          if (fit.interrupted) return true;
+          if (dir) await saveMade(dir, trainer, recipe, history);
+        }
+        return false;
+      },
+      {
+        then: dir
+          ? `completed epochs are saved in ${dir}, and running the cell again continues from ` +
+            `the last one`
+          : 'running the cell again trains from the start',
+      },
+    );
   if (dir && hasCheckpoint(dir)) {
     const saved = await loadMade(dir);
     if (JSON.stringify(saved.recipe) === JSON.stringify(recipe)) {
@@ -183,11 +208,8 @@ export async function trainOrLoadMade(
         `loaded the MADE saved in ${dir} (${saved.trainer.epochsDone} epochs` +
           `${remaining > 0 ? `; training ${remaining} more` : ''}; delete the folder to retrain)`,
       );
-      if (remaining > 0) {
-        await saved.trainer.fit(options.train, { ...fit, epochs: remaining });
-        await saveMade(dir, saved.trainer, recipe, history);
-      }
-      return { model: saved.model, trainer: saved.trainer, loaded: true };
+      const interrupted = remaining > 0 && (await trainEpochs(saved.trainer, remaining));
+      return { model: saved.model, trainer: saved.trainer, loaded: true, interrupted };
     }
     console.log(`${dir} holds a MADE trained otherwise: training a new one (it will be replaced)`);
     saved.trainer.dispose();
@@ -202,7 +224,6 @@ export async function trainOrLoadMade(
     learningRate: recipe.learningRate,
     batchSize: recipe.batchSize,
   });
-  await trainer.fit(options.train, fit);
-  if (dir) await saveMade(dir, trainer, recipe, history);
-  return { model, trainer, loaded: false };
+  const interrupted = await trainEpochs(trainer, options.epochs);
+  return { model, trainer, loaded: false, interrupted };
 }

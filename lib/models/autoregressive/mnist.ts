@@ -5,7 +5,7 @@
  * order; Adam 1e-3, batches of 100, the output bias started at the pixel log-odds.
  */
 import { ImageDataset } from '../../data/mnist';
-import { seed } from '../../runtime/random';
+import { withSeed } from '../../runtime/random';
 import { modelDir } from '../../training/checkpoint';
 import { trainOrLoadMade } from './checkpoint';
 import { MADE, MadeConfig } from './made';
@@ -24,12 +24,22 @@ export const MNIST_MADE: {
 /**
  * Trains MNIST_MADE on `train` (binarized images) from the kit's seed 8, or loads it from its
  * folder `dir`, build/models/made-500-direct-<images>: notebook 13 and the leaderboard share it.
+ * The caller's random stream is left as it was (runtime.withSeed), so what is drawn after this
+ * call is the same whether the model was trained or loaded.
  */
 export async function trainOrLoadMnistMade(
   train: ImageDataset,
   options: Omit<MadeFitOptions, 'binarize'>,
-): Promise<{ model: MADE; trainer: MadeTrainer; loaded: boolean; dir: string }> {
+): Promise<{
+  model: MADE;
+  trainer: MadeTrainer;
+  loaded: boolean;
+  interrupted: boolean;
+  dir: string;
+}> {
   const dir = modelDir(`made-500-direct-${train.size}`);
-  seed(MNIST_MADE.seed);
-  return { ...(await trainOrLoadMade({ ...options, dir, model: MNIST_MADE.model, train })), dir };
+  const made = await withSeed(MNIST_MADE.seed, () =>
+    trainOrLoadMade({ ...options, dir, model: MNIST_MADE.model, train }),
+  );
+  return { ...made, dir };
 }

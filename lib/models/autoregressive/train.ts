@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../../data/mnist';
 import { LogLikelihood, logLikelihoodOfImages } from '../../metrics/likelihood';
 import { checkInteger, checkOneOf, checkOptions, OptionKeys } from '../../runtime/checks';
+import { runLoop } from '../../runtime/loop';
 import { progress } from '../../runtime/progress';
 import { random } from '../../runtime/random';
 import { AdamTrainer, AdamTrainerOptions } from '../../training/trainer';
@@ -89,14 +90,16 @@ export class MadeTrainer extends AdamTrainer<MADE> {
   }
 
   /**
-   * Trains for `epochs` passes over `train`; returns the last epoch's train and test NLL.
-   * Asynchronous: it yields to the event loop after every step, so a notebook kernel can send the
-   * progress and curve updates.
+   * Trains for `epochs` passes over `train`; returns the last epoch's train and test NLL. A kit
+   * loop: it lets the event loop run between steps (so a notebook kernel sends the progress and
+   * receives an interrupt), and an interrupt stops it after the batch in progress, with
+   * `interrupted` true and the train NLL of the batches done; the unfinished epoch is not counted
+   * in `epochsDone` (its steps stay in the model).
    */
   async fit(
     train: ImageDataset,
     options: MadeFitOptions,
-  ): Promise<{ train: number; test?: number }> {
+  ): Promise<{ train: number; test?: number; interrupted: boolean }> {
     checkOptions('MadeTrainer.fit', options, FIT_KEYS);
     checkInteger('MadeTrainer.fit', 'epochs', options.epochs);
     const binarize = checkOneOf('MadeTrainer.fit', 'binarize', options.binarize ?? 'none', [
@@ -109,36 +112,48 @@ export class MadeTrainer extends AdamTrainer<MADE> {
       checkDataset(this.model, options.test, 'MadeTrainer.fit(test)');
       checkBinaryImages(options.test, 'MadeTrainer.fit(test)');
     }
+    const batchCount = train.batchCount(this.batchSize);
     let last: { train: number; test?: number } | undefined;
-    for (let e = 0; e < options.epochs; e++) {
-      const epoch = this.epochsDone + 1;
-      const start = Date.now();
-      const bar =
-        options.progress === false
-          ? undefined
-          : progress(train.batchCount(this.batchSize), { label: `epoch ${epoch}` });
-      let sum = 0;
-      let seen = 0;
-      for (const batch of train.batches(this.batchSize, { binarize })) {
-        const n = batch.x.shape[0];
-        sum += this.step(batch.x) * n;
-        seen += n;
-        bar?.tick({ NLL: sum / seen });
-        await new Promise((resolve) => setImmediate(resolve));
+    const interrupted = await runLoop('MADE training', async (loop) => {
+      for (let e = 0; e < options.epochs; e++) {
+        const epoch = this.epochsDone + 1;
+        const start = Date.now();
+        const bar =
+          options.progress === false
+            ? undefined
+            : progress(batchCount, { label: `epoch ${epoch}` });
+        let sum = 0;
+        let seen = 0;
+        for (const batch of train.batches(this.batchSize, { binarize })) {
+          if (await loop.shouldStop()) {
+            bar?.stop();
+            loop.stop(
+              `epoch ${epoch}, batch ${batch.index}/${batchCount}`,
+              'the model keeps its last completed batch (the epoch is not counted as done)',
+            );
+            last = { train: sum / seen };
+            return true;
+          }
+          const n = batch.x.shape[0];
+          sum += this.step(batch.x) * n;
+          seen += n;
+          bar?.tick({ NLL: sum / seen });
+        }
+        const seconds = (Date.now() - start) / 1000;
+        const test = options.test ? -logLikelihoodOf(this.model, options.test).mean : undefined;
+        bar?.done(test === undefined ? undefined : { 'test NLL': test });
+        this.epochsDone = epoch;
+        options.history?.push({
+          epoch,
+          'train NLL': sum / seen,
+          ...(test === undefined ? {} : { 'test NLL': test }),
+          'train seconds': seconds,
+        });
+        last = { train: sum / seen, test };
       }
-      const seconds = (Date.now() - start) / 1000;
-      const test = options.test ? -logLikelihoodOf(this.model, options.test).mean : undefined;
-      bar?.done(test === undefined ? undefined : { 'test NLL': test });
-      this.epochsDone = epoch;
-      options.history?.push({
-        epoch,
-        'train NLL': sum / seen,
-        ...(test === undefined ? {} : { 'test NLL': test }),
-        'train seconds': seconds,
-      });
-      last = { train: sum / seen, test };
-    }
-    return last!;
+      return false;
+    });
+    return { ...last!, interrupted };
   }
 }
 

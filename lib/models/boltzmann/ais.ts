@@ -30,6 +30,7 @@ import {
   checkShape,
   OptionKeys,
 } from '../../runtime/checks';
+import { runLoop } from '../../runtime/loop';
 import { bernoulli } from './binary';
 import { RBM } from './rbm';
 
@@ -86,6 +87,11 @@ export interface AisResult {
    * undefined when the diagnostics find nothing wrong.
    */
   warning?: string;
+  /**
+   * True when an interrupt stopped the annealing before beta = 1: then there is no estimate, and
+   * logZ, its error and bounds and the diagnostics are NaN.
+   */
+  interrupted: boolean;
 }
 
 /**
@@ -188,7 +194,7 @@ export const MIN_EFFECTIVE_RUNS = 10;
 export function summarizeLogWeights(
   logWeights: ArrayLike<number>,
   logZBase: number,
-): Omit<AisResult, 'logWeights' | 'logZBase'> {
+): Omit<AisResult, 'logWeights' | 'logZBase' | 'interrupted'> {
   const n = logWeights.length;
   if (n < 2) throw new Error(`summarizeLogWeights: need at least 2 runs, got ${n}`);
   checkArray('summarizeLogWeights', 'logWeights', Array.from(logWeights), isNumber, 'a number');
@@ -282,8 +288,13 @@ export function aisSettings(
 /**
  * log Z of an RBM by annealed importance sampling, with its standard error and the diagnostics of
  * the weights (a warning is printed, and returned, when they say the error bars cannot be trusted).
+ * A kit loop: an interrupt stops it at the next intermediate distribution, with no estimate (NaN,
+ * `interrupted`).
  */
-export function annealedImportanceSampling(rbm: RBM, options: AisOptions = {}): AisResult {
+export async function annealedImportanceSampling(
+  rbm: RBM,
+  options: AisOptions = {},
+): Promise<AisResult> {
   const { runs, betas, baseBias } = aisSettings('annealedImportanceSampling', options, rbm.visible);
   const logZBase =
     tf.tidy(() => tf.sum(tf.softplus(baseBias)).dataSync()[0]) + rbm.hidden * Math.LN2;
@@ -301,33 +312,57 @@ export function annealedImportanceSampling(rbm: RBM, options: AisOptions = {}): 
   ) as tf.Tensor2D;
   let logW = tf.zeros([runs]) as tf.Tensor1D;
   try {
-    for (let k = 1; k < betas.length; k++) {
-      const beta = betas[k];
-      const next = tf.tidy(() => {
-        const field = rbm.hiddenField(v);
-        const w = tf.add(
-          logW,
-          tf.sub(logF(v, field, beta), logF(v, field, betas[k - 1])),
-        ) as tf.Tensor1D;
-        if (k === betas.length - 1) return { v: v.clone(), w };
-        // T_k: h ~ p_beta(h | v) = sigmoid(beta field),
-        //      v ~ p_beta(v | h) = sigmoid((1 - beta) a_A + beta (a_B + W h))
-        const h = bernoulli(tf.sigmoid(tf.mul(field, beta)));
-        const visibleField = tf.add(
-          tf.mul(baseBias, 1 - beta),
-          tf.mul(tf.add(tf.matMul(h, rbm.weights, false, true), rbm.visibleBias), beta),
-        );
-        return { v: bernoulli(tf.sigmoid(visibleField)) as tf.Tensor2D, w };
-      });
-      tf.dispose([v, logW]);
-      v = next.v;
-      logW = next.w;
-      options.onProgress?.(k, betas.length - 1);
-    }
+    const steps = betas.length - 1;
+    const interrupted = await runLoop('AIS', async (loop) => {
+      for (let k = 1; k <= steps; k++) {
+        if (await loop.shouldStop()) {
+          loop.stop(
+            `intermediate distribution ${k - 1}/${steps}`,
+            'an annealing that does not reach beta = 1 gives no estimate of log Z',
+          );
+          return true;
+        }
+        const beta = betas[k];
+        const next = tf.tidy(() => {
+          const field = rbm.hiddenField(v);
+          const w = tf.add(
+            logW,
+            tf.sub(logF(v, field, beta), logF(v, field, betas[k - 1])),
+          ) as tf.Tensor1D;
+          if (k === steps) return { v: v.clone(), w };
+          // T_k: h ~ p_beta(h | v) = sigmoid(beta field),
+          //      v ~ p_beta(v | h) = sigmoid((1 - beta) a_A + beta (a_B + W h))
+          const h = bernoulli(tf.sigmoid(tf.mul(field, beta)));
+          const visibleField = tf.add(
+            tf.mul(baseBias, 1 - beta),
+            tf.mul(tf.add(tf.matMul(h, rbm.weights, false, true), rbm.visibleBias), beta),
+          );
+          return { v: bernoulli(tf.sigmoid(visibleField)) as tf.Tensor2D, w };
+        });
+        tf.dispose([v, logW]);
+        v = next.v;
+        logW = next.w;
+        options.onProgress?.(k, steps);
+      }
+      return false;
+    });
     const logWeights = Float64Array.from(logW.dataSync());
+    if (interrupted)
+      return {
+        logZ: NaN,
+        logZStdError: NaN,
+        logZLower: NaN,
+        logZUpper: NaN,
+        effectiveSampleSize: NaN,
+        logWeightVariance: NaN,
+        paretoK: NaN,
+        logZBase,
+        logWeights,
+        interrupted,
+      };
     const summary = summarizeLogWeights(logWeights, logZBase);
     if (summary.warning && (options.warn ?? true)) console.warn(summary.warning);
-    return { ...summary, logZBase, logWeights };
+    return { ...summary, logZBase, logWeights, interrupted };
   } finally {
     tf.dispose([v, logW, baseBias]);
   }

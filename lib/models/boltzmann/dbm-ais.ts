@@ -61,7 +61,7 @@ export function dbmAnnealedImportanceSampling(
     const logWeights = Float64Array.from(logW.dataSync());
     const summary = summarizeLogWeights(logWeights, logZBase);
     if (summary.warning && (options.warn ?? true)) console.warn(summary.warning);
-    return { ...summary, logZBase, logWeights };
+    return { ...summary, logZBase, logWeights, interrupted: false };
   } finally {
     tf.dispose([h1, logW, baseBias]);
   }

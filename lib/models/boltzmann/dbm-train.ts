@@ -282,6 +282,8 @@ export interface TrainedDbm {
   /** Training time of the run that produced the weights (s): pretraining plus joint training. */
   seconds: number;
   loaded: boolean;
+  /** True when an interrupt stopped training early (such a model is not saved). */
+  interrupted: boolean;
 }
 
 interface DbmCheckpointConfig {
@@ -336,7 +338,13 @@ export async function trainOrLoadDbm(
     const dbm = new DeepBoltzmannMachine(d, h1, h2);
     assignVariables(dbm.namedVariables(), saved.tensors, dir);
     tf.dispose(Object.values(saved.tensors));
-    return { dbm, history: saved.config.history, seconds: saved.config.seconds, loaded: true };
+    return {
+      dbm,
+      history: saved.config.history,
+      seconds: saved.config.seconds,
+      loaded: true,
+      interrupted: false,
+    };
   }
   seed(recipe.seed);
   const monitorRows = Math.min(1000, recipe.images);
@@ -353,6 +361,7 @@ export async function trainOrLoadDbm(
     history.push(row);
     onEpoch?.(row);
   };
+  let interrupted = false;
   const runLayer = async (
     stage: 'bottom' | 'top',
     model: DoubledRbm,
@@ -366,8 +375,9 @@ export async function trainOrLoadDbm(
       label: `DBM ${stage} RBM (${model.visible} x ${model.hidden}, ${model.doubled} doubled)`,
     });
     try {
-      await trainEpochs(trainer, data, model.visible, {
+      interrupted ||= await trainEpochs(trainer, data, model.visible, {
         ...layer,
+        label: `DBM ${stage} RBM training`,
         onStep: () => bar.tick(),
         onEpoch: (epoch) =>
           record(
@@ -410,8 +420,9 @@ export async function trainOrLoadDbm(
       });
       const model = dbm;
       try {
-        await trainEpochs(trainer, images, d, {
+        interrupted ||= await trainEpochs(trainer, images, d, {
           ...recipe.joint,
+          label: 'DBM joint training',
           onStep: () => bar.tick(),
           onEpoch: (epoch) => {
             const { mu1, mu2 } = model.meanField(monitor, {
@@ -439,6 +450,8 @@ export async function trainOrLoadDbm(
     monitor.dispose();
   }
   const seconds = (Date.now() - started) / 1000;
-  saveCheckpoint<DbmCheckpointConfig>(dir, { recipe, history, seconds }, dbm.namedVariables());
-  return { dbm, history, seconds, loaded: false };
+  // an interrupted training is returned as it is and not saved
+  if (!interrupted)
+    saveCheckpoint<DbmCheckpointConfig>(dir, { recipe, history, seconds }, dbm.namedVariables());
+  return { dbm, history, seconds, loaded: false, interrupted };
 }

@@ -15,6 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { pixelLogits } from '../../data/pixels';
+import { yieldToEventLoop } from '../../runtime/loop';
 import { bernoulli, checkBinaryBatch } from './binary';
 import { RBM } from './rbm';
 import { fitRbm, FitOptions } from './train';
@@ -36,7 +37,7 @@ export class DeepBeliefNet {
    * Binary samples of the hidden units of layer `upTo` - 1 given the images, layer by layer, [n *
    * H].
    */
-  propagateUp(images: Float32Array, upTo: number, batchSize = 1000): Float32Array {
+  propagateUp(images: Float32Array, upTo: number, batchSize = 1000): Promise<Float32Array> {
     if (!Number.isInteger(upTo) || upTo < 1 || upTo > this.layers.length)
       throw new Error(
         `propagateUp: upTo must be an integer in [1, ${this.layers.length}], got ${upTo}`,
@@ -48,12 +49,12 @@ export class DeepBeliefNet {
    * n samples: `gibbsSteps` block-Gibbs steps in the top RBM from random states, then mean-field
    * top-down passes p(h_{l-1} | h_l) to the images; returns the pixel probabilities [n, D].
    */
-  sample(n: number, gibbsSteps: number): tf.Tensor2D {
+  async sample(n: number, gibbsSteps: number): Promise<tf.Tensor2D> {
     if (!Number.isInteger(n) || n < 1)
       throw new Error(`DeepBeliefNet.sample: n must be a positive integer, got ${n}`);
     const top = this.layers[this.layers.length - 1];
     const start = tf.tidy(() => bernoulli(tf.fill([n, top.visible], 0.5)) as tf.Tensor2D);
-    const chain = top.gibbs(start, gibbsSteps);
+    const chain = await top.gibbs(start, gibbsSteps);
     start.dispose();
     let x = chain.v;
     chain.probs.dispose();
@@ -159,7 +160,11 @@ export function transposedRbm(lower: RBM): RBM {
   return rbm;
 }
 
-function propagate(layers: RBM[], images: Float32Array, batchSize: number): Float32Array {
+async function propagate(
+  layers: RBM[],
+  images: Float32Array,
+  batchSize: number,
+): Promise<Float32Array> {
   let x = images;
   for (const rbm of layers) {
     const n = x.length / rbm.visible;
@@ -167,6 +172,7 @@ function propagate(layers: RBM[], images: Float32Array, batchSize: number): Floa
       throw new Error(`propagateUp: ${x.length} values are not whole rows of ${rbm.visible} units`);
     const out = new Float32Array(n * rbm.hidden);
     for (let start = 0; start < n; start += batchSize) {
+      await yieldToEventLoop();
       const m = Math.min(batchSize, n - start);
       const h = tf.tidy(() =>
         rbm.sampleHidden(
@@ -181,7 +187,7 @@ function propagate(layers: RBM[], images: Float32Array, batchSize: number): Floa
   return x;
 }
 
-export interface GreedyOptions extends Omit<FitOptions, 'onEpoch'> {
+export interface GreedyOptions extends Omit<FitOptions, 'onEpoch' | 'label'> {
   /** Called after each epoch of each layer (layer from 0). */
   onLayerEpoch?: (layer: number, epoch: number, rbm: RBM) => void;
   /**
@@ -195,14 +201,15 @@ export interface GreedyOptions extends Omit<FitOptions, 'onEpoch'> {
 /**
  * Greedy layer-wise pretraining: RBM 0 on the images, then each next RBM on binary samples of the
  * previous hidden layer, started from the RBM below transposed (see the file comment). `sizes` =
- * [D, H1, H2, ...]; `first` may be an already trained RBM for layer 0.
+ * [D, H1, H2, ...]; `first` may be an already trained RBM for layer 0. An interrupt stops the layer
+ * in training after its batch in progress; the net is then returned as it is, marked `interrupted`.
  */
-export function pretrainDeepBeliefNet(
+export async function pretrainDeepBeliefNet(
   images: Float32Array,
   sizes: number[],
   options: GreedyOptions,
   first?: RBM,
-): DeepBeliefNet {
+): Promise<{ dbn: DeepBeliefNet; interrupted: boolean }> {
   if (sizes.length < 3 || sizes.some((s) => !Number.isInteger(s) || s < 1))
     throw new Error(
       `pretrainDeepBeliefNet: sizes must be >= 3 positive integers [visible, hidden1, hidden2, ` +
@@ -226,6 +233,7 @@ export function pretrainDeepBeliefNet(
     );
   const layers: RBM[] = [];
   let input = images;
+  let interrupted = false;
   for (let l = 0; l + 1 < sizes.length; l++) {
     let rbm: RBM;
     if (l === 0 && first) {
@@ -238,10 +246,16 @@ export function pretrainDeepBeliefNet(
         rbm = new RBM(sizes[l], sizes[l + 1], { visibleBias: bias });
         bias.dispose();
       }
-      fitRbm(rbm, input, { ...fit, onEpoch: (epoch) => onLayerEpoch?.(l, epoch, rbm) }).dispose();
+      const trained = await fitRbm(rbm, input, {
+        ...fit,
+        label: `DBN layer ${l + 1}`,
+        onEpoch: (epoch) => onLayerEpoch?.(l, epoch, rbm),
+      });
+      trained.trainer.dispose();
+      interrupted = trained.interrupted;
     }
     layers.push(rbm);
-    if (l + 2 < sizes.length) input = propagate([rbm], input, 1000);
+    if (l + 2 < sizes.length) input = await propagate([rbm], input, 1000);
   }
-  return new DeepBeliefNet(layers);
+  return { dbn: new DeepBeliefNet(layers), interrupted };
 }

@@ -301,6 +301,8 @@ export async function trainOrLoadGaussianRbm(
   history: GaussianRbmEpochRow[];
   seconds: number;
   loaded: boolean;
+  /** True when an interrupt stopped training early (such a model is not saved). */
+  interrupted: boolean;
 }> {
   if (images.length !== recipe.images * visible)
     throw new Error(
@@ -320,7 +322,13 @@ export async function trainOrLoadGaussianRbm(
     });
     assignVariables(rbm.namedVariables(), variables, dir);
     tf.dispose(Object.values(saved.tensors));
-    return { rbm, history: saved.config.history, seconds: saved.config.seconds, loaded: true };
+    return {
+      rbm,
+      history: saved.config.history,
+      seconds: saved.config.seconds,
+      loaded: true,
+      interrupted: false,
+    };
   }
   seed(recipe.seed);
   const { mean, sigma } = pixelMoments(images, visible, recipe.minSigma);
@@ -335,9 +343,11 @@ export async function trainOrLoadGaussianRbm(
   });
   const history: GaussianRbmEpochRow[] = [];
   const started = Date.now();
+  let interrupted: boolean;
   try {
-    await trainEpochs(trainer, images, visible, {
+    interrupted = await trainEpochs(trainer, images, visible, {
       ...recipe.fit,
+      label: 'Gaussian-Bernoulli RBM training',
       onStep: () => bar.tick(),
       onEpoch: (epoch) => {
         const reconstruction = tf.tidy(
@@ -367,10 +377,12 @@ export async function trainOrLoadGaussianRbm(
     bar.done();
   }
   const seconds = (Date.now() - started) / 1000;
-  saveCheckpoint<GaussianRbmCheckpointConfig>(
-    dir,
-    { recipe, history, seconds },
-    { ...rbm.namedVariables(), sigma: rbm.sigma },
-  );
-  return { rbm, history, seconds, loaded: false };
+  // an interrupted training is returned as it is and not saved
+  if (!interrupted)
+    saveCheckpoint<GaussianRbmCheckpointConfig>(
+      dir,
+      { recipe, history, seconds },
+      { ...rbm.namedVariables(), sigma: rbm.sigma },
+    );
+  return { rbm, history, seconds, loaded: false, interrupted };
 }

@@ -10,6 +10,7 @@
  * copying W.
  */
 import * as tf from '@tensorflow/tfjs';
+import { runLoop } from '../../runtime/loop';
 import {
   bernoulli,
   checkBinaryBatch,
@@ -135,8 +136,12 @@ export class RBM {
         `RBM: visibleBias must have shape [${visible}], got [${init.visibleBias.shape.join(', ')}]`,
       );
     }
+    // weightScale 0 (a model whose weights are assigned next, as when loading) draws no random
+    // number, so loading leaves the kit's random stream where it was.
     this.weights = tf.variable(
-      tf.tidy(() => tf.randomNormal([visible, hidden], 0, scale)) as tf.Tensor2D,
+      tf.tidy(() =>
+        scale === 0 ? tf.zeros([visible, hidden]) : tf.randomNormal([visible, hidden], 0, scale),
+      ) as tf.Tensor2D,
     );
     this.visibleBias = tf.variable(
       init.visibleBias ? init.visibleBias.clone() : tf.zeros([visible]),
@@ -248,24 +253,36 @@ export class RBM {
 
   /**
    * `steps` steps of block Gibbs sampling v -> h ~ p(h|v) -> v ~ p(v|h) from v0. Returns the final
-   * binary visible states and their mean-field probabilities p(v|h) (smoother to look at).
+   * binary visible states and their mean-field probabilities p(v|h) (smoother to look at), and the
+   * steps done: a kit loop, an interrupt stops it after the step in progress (`interrupted`).
    */
-  gibbs(v0: tf.Tensor2D, steps: number): { v: tf.Tensor2D; probs: tf.Tensor2D } {
+  async gibbs(
+    v0: tf.Tensor2D,
+    steps: number,
+  ): Promise<{ v: tf.Tensor2D; probs: tf.Tensor2D; steps: number; interrupted: boolean }> {
     if (!Number.isInteger(steps) || steps < 1)
       throw new Error(`gibbs: steps must be a positive integer, got ${steps}`);
     checkBinaryBatch('gibbs(v0)', v0, this.visible);
     let v = v0.clone();
     let probs = tf.zeros(v0.shape) as tf.Tensor2D;
-    for (let t = 0; t < steps; t++) {
-      const next = tf.tidy(() => {
-        const p = this.visibleProbs(this.sampleHidden(v));
-        return { p, v: bernoulli(p) as tf.Tensor2D };
-      });
-      tf.dispose([v, probs]);
-      v = next.v;
-      probs = next.p;
-    }
-    return { v, probs };
+    let done = 0;
+    const interrupted = await runLoop('Gibbs sampling', async (loop) => {
+      for (; done < steps; done++) {
+        if (await loop.shouldStop()) {
+          loop.stop(`step ${done}/${steps}`, 'the chains keep their last completed step');
+          return true;
+        }
+        const next = tf.tidy(() => {
+          const p = this.visibleProbs(this.sampleHidden(v));
+          return { p, v: bernoulli(p) as tf.Tensor2D };
+        });
+        tf.dispose([v, probs]);
+        v = next.v;
+        probs = next.p;
+      }
+      return false;
+    });
+    return { v, probs, steps: done, interrupted };
   }
 
   /** E(v, h) = -(a^T v + b^T h + v^T W h), [batch]. */

@@ -18,7 +18,8 @@ import {
   checkRecord,
   OptionKeys,
 } from '../../runtime/checks';
-import { permutation, seed } from '../../runtime/random';
+import { runLoop } from '../../runtime/loop';
+import { permutation, withSeed } from '../../runtime/random';
 import {
   assignVariables,
   Checkpoint,
@@ -229,10 +230,29 @@ export class CdTrainer {
     });
   }
 
-  /** One pass over `images` [n * D] in shuffled mini-batches (a last partial batch is dropped). */
-  epoch(images: Float32Array, batchSize = 100): void {
-    for (const v0 of shuffledBatches('CdTrainer.epoch', images, this.rbm.visible, batchSize))
-      this.step(v0);
+  /**
+   * One pass over `images` [n * D] in shuffled mini-batches (a last partial batch is dropped), as a
+   * kit loop: it returns the number of batches done, fewer than `of` when an interrupt stopped it
+   * (after the batch in progress; the line printed then names the pass `label`).
+   */
+  async epoch(
+    images: Float32Array,
+    batchSize = 100,
+    label = 'RBM training',
+  ): Promise<{ batches: number; of: number }> {
+    const of = Math.floor(images.length / this.rbm.visible / batchSize);
+    return runLoop(label, async (loop) => {
+      let done = 0;
+      for (const v0 of shuffledBatches('CdTrainer.epoch', images, this.rbm.visible, batchSize)) {
+        if (await loop.shouldStop()) {
+          loop.stop(`batch ${done}/${of}`, 'the RBM keeps its last completed update');
+          return { batches: done, of };
+        }
+        this.step(v0);
+        done++;
+      }
+      return { batches: of, of };
+    });
   }
 
   dispose(): void {
@@ -285,9 +305,14 @@ function epochSchedule(
 export interface FitOptions extends CdOptions, ScheduleOptions {
   /** Called after each epoch (from 1) with the trainer, e.g. to log the reconstruction error. */
   onEpoch?: (epoch: number, trainer: CdTrainer) => void;
+  /** What the line printed on an interrupt calls this training (default 'RBM training'). */
+  label?: string;
 }
 
-const RECIPE_FIT_KEYS: OptionKeys<Omit<FitOptions, 'onEpoch'>> = {
+/** The training options of a recipe: FitOptions without its callback and its label. */
+export type RecipeFitOptions = Omit<FitOptions, 'onEpoch' | 'label'>;
+
+const RECIPE_FIT_KEYS: OptionKeys<RecipeFitOptions> = {
   ...CD_KEYS,
   epochs: true,
   batchSize: true,
@@ -295,53 +320,77 @@ const RECIPE_FIT_KEYS: OptionKeys<Omit<FitOptions, 'onEpoch'>> = {
   momentumSwitchEpoch: true,
   linearDecay: true,
 };
-const FIT_KEYS: OptionKeys<FitOptions> = { ...RECIPE_FIT_KEYS, onEpoch: true };
+const FIT_KEYS: OptionKeys<FitOptions> = { ...RECIPE_FIT_KEYS, onEpoch: true, label: true };
 
 /**
  * Trains `rbm` on `images` [n * D] with CD-k or PCD-k; returns the trainer (dispose it when done).
+ * An interrupt stops it after the batch in progress (`interrupted`; `onEpoch` is not called for
+ * the unfinished epoch).
  */
-export function fitRbm(
+export async function fitRbm(
   rbm: ContrastiveModel,
   images: Float32Array,
   options: FitOptions,
-): CdTrainer {
+): Promise<{ trainer: CdTrainer; interrupted: boolean }> {
   checkOptions('fitRbm', options, FIT_KEYS);
   const trainer = new CdTrainer(rbm, cdOptions(options));
+  const label = options.label ?? 'RBM training';
   try {
     const schedule = epochSchedule('fitRbm', trainer, options);
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
       schedule(epoch);
-      trainer.epoch(images, options.batchSize ?? 100);
+      const done = await trainer.epoch(
+        images,
+        options.batchSize ?? 100,
+        `${label}, epoch ${epoch}/${options.epochs}`,
+      );
+      if (done.batches < done.of) return { trainer, interrupted: true };
       options.onEpoch?.(epoch, trainer);
     }
   } catch (err) {
     trainer.dispose();
     throw err;
   }
-  return trainer;
+  return { trainer, interrupted: false };
 }
 
 /**
- * Runs `trainer` over `images` [n * width] for the scheduled epochs, in shuffled mini-batches,
- * yielding to the event loop after every update (so a notebook redraws its progress and can be
- * interrupted between updates). `onStep` sees each update, `onEpoch` each finished epoch.
+ * Runs `trainer` over `images` [n * width] for the scheduled epochs, in shuffled mini-batches, as a
+ * kit loop: it lets the event loop run between updates (so a notebook redraws its
+ * progress), and an interrupt stops it after the update in progress; it then resolves to true.
+ * `onStep` sees each update, `onEpoch` each finished epoch.
  */
 export async function trainEpochs(
   trainer: ScheduledTrainer,
   images: Float32Array,
   width: number,
-  options: ScheduleOptions & { onStep?: () => void; onEpoch?: (epoch: number) => void },
-): Promise<void> {
+  options: ScheduleOptions & {
+    /** What the line printed on an interrupt calls this training (default 'RBM training'). */
+    label?: string;
+    onStep?: () => void;
+    onEpoch?: (epoch: number) => void;
+  },
+): Promise<boolean> {
   const schedule = epochSchedule('trainEpochs', trainer, options);
-  for (let epoch = 1; epoch <= options.epochs; epoch++) {
-    schedule(epoch);
-    for (const batch of shuffledBatches('trainEpochs', images, width, options.batchSize ?? 100)) {
-      trainer.step(batch);
-      options.onStep?.();
-      await new Promise((resolve) => setImmediate(resolve));
+  const batchSize = options.batchSize ?? 100;
+  const of = Math.floor(images.length / width / batchSize);
+  return runLoop(options.label ?? 'RBM training', async (loop) => {
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      schedule(epoch);
+      let done = 0;
+      for (const batch of shuffledBatches('trainEpochs', images, width, batchSize)) {
+        if (await loop.shouldStop()) {
+          loop.stop(`epoch ${epoch}, batch ${done}/${of}`, 'the model keeps its last update');
+          return true;
+        }
+        trainer.step(batch);
+        done++;
+        options.onStep?.();
+      }
+      options.onEpoch?.(epoch);
     }
-    options.onEpoch?.(epoch);
-  }
+    return false;
+  });
 }
 
 /**
@@ -364,10 +413,10 @@ export interface RbmRecipe {
   /** Hidden units. */
   hidden: number;
   /**
-   * Training options (epochs, k, persistent, learning rate, ...); callbacks are not part of a
-   * recipe.
+   * Training options (epochs, k, persistent, learning rate, ...); callbacks and labels are not
+   * part of a recipe.
    */
-  fit: Omit<FitOptions, 'onEpoch'>;
+  fit: RecipeFitOptions;
   /** Seed of the run (default 0). */
   seed: number;
   /** Number of training images (recorded so a checkpoint is only reused for the same data). */
@@ -394,6 +443,8 @@ export interface TrainedRbm {
   seconds: number;
   /** Whether the weights came from a checkpoint. */
   loaded: boolean;
+  /** True when an interrupt stopped training early (such an RBM is not saved). */
+  interrupted: boolean;
 }
 
 /**
@@ -432,15 +483,18 @@ function readRbmConfig(raw: unknown): RbmCheckpointConfig {
 /**
  * Trains an RBM by `recipe` on `images` and saves it under `dir`, or loads it from `dir` when a
  * checkpoint of the same recipe is there (so a long full-size run is paid once). `onEpoch` sees
- * each history row.
+ * each history row. Training draws its random numbers from `recipe.seed` and leaves the caller's
+ * stream as it was, so the cells after this call draw the same numbers whether it trained or
+ * loaded. An interrupted training returns the RBM as it is, marked `interrupted`, and saves
+ * nothing.
  */
-export function trainOrLoadRbm(
+export async function trainOrLoadRbm(
   dir: string,
   images: Float32Array,
   visible: number,
   recipe: RbmRecipe,
   onEpoch?: (row: RbmEpochRow) => void,
-): TrainedRbm {
+): Promise<TrainedRbm> {
   checkOptions('trainOrLoadRbm', recipe, { hidden: true, fit: true, seed: true, images: true });
   checkOptions('trainOrLoadRbm', recipe.fit, RECIPE_FIT_KEYS);
   checkInteger('trainOrLoadRbm', 'visible', visible);
@@ -461,9 +515,34 @@ export function trainOrLoadRbm(
     } finally {
       tf.dispose(Object.values(saved.tensors));
     }
-    return { rbm, history: saved.config.history, seconds: saved.config.seconds, loaded: true };
+    return {
+      rbm,
+      history: saved.config.history,
+      seconds: saved.config.seconds,
+      loaded: true,
+      interrupted: false,
+    };
   }
-  seed(recipe.seed);
+  const trained = await runLoop(
+    'RBM training',
+    () => withSeed(recipe.seed, () => trainRbm(images, visible, recipe, onEpoch)),
+    { then: 'it is not saved, and running the cell again trains it from the start' },
+  );
+  if (!trained.interrupted)
+    saveCheckpoint<RbmCheckpointConfig>(
+      dir,
+      { kind: 'rbm', recipe, history: trained.history, seconds: trained.seconds },
+      trained.rbm.namedVariables(),
+    );
+  return trained;
+}
+
+async function trainRbm(
+  images: Float32Array,
+  visible: number,
+  recipe: RbmRecipe,
+  onEpoch?: (row: RbmEpochRow) => void,
+): Promise<TrainedRbm> {
   const bias = pixelLogits(images, visible);
   const rbm = new RBM(visible, recipe.hidden, { visibleBias: bias });
   bias.dispose();
@@ -477,25 +556,24 @@ export function trainOrLoadRbm(
   const history: RbmEpochRow[] = [];
   const started = Date.now();
   let trainSeconds = 0;
-  fitRbm(rbm, images, {
-    ...recipe.fit,
-    onEpoch: (epoch) => {
-      trainSeconds = (Date.now() - started) / 1000;
-      const row = {
-        epoch,
-        reconstruction: rbm.reconstructionError(monitor),
-        pseudoLogLikelihood: rbm.pseudoLogLikelihood(small),
-        seconds: trainSeconds,
-      };
-      history.push(row);
-      onEpoch?.(row);
-    },
-  }).dispose();
-  tf.dispose([monitor, small]);
-  saveCheckpoint<RbmCheckpointConfig>(
-    dir,
-    { kind: 'rbm', recipe, history, seconds: trainSeconds },
-    rbm.namedVariables(),
-  );
-  return { rbm, history, seconds: trainSeconds, loaded: false };
+  try {
+    const { trainer, interrupted } = await fitRbm(rbm, images, {
+      ...recipe.fit,
+      onEpoch: (epoch) => {
+        trainSeconds = (Date.now() - started) / 1000;
+        const row = {
+          epoch,
+          reconstruction: rbm.reconstructionError(monitor),
+          pseudoLogLikelihood: rbm.pseudoLogLikelihood(small),
+          seconds: trainSeconds,
+        };
+        history.push(row);
+        onEpoch?.(row);
+      },
+    });
+    trainer.dispose();
+    return { rbm, history, seconds: trainSeconds, loaded: false, interrupted };
+  } finally {
+    tf.dispose([monitor, small]);
+  }
 }

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { adam } from '../../training/adam';
-import { nextSeed, Progress } from '../../runtime';
+import { nextSeed, Progress, runLoop } from '../../runtime';
 import { checkCount, checkLevels, checkPoints } from './checks';
 import { checkOptionNames } from '../../runtime/checks';
 import { dequantize } from './dequantize';
@@ -39,16 +39,19 @@ function checkFit(
   return { batchSize, learningRate };
 }
 
-/**
- * Adam on `loss` for options.steps steps. Asynchronous: it yields to the event loop after every
- * step, so a notebook kernel can send the progress bar while it runs.
- */
+/** The loss of every step done, and whether an interrupt stopped the fit early. */
+export interface FitResult {
+  losses: number[];
+  interrupted: boolean;
+}
+
 async function run(
+  what: string,
   flow: NormalizingFlow,
   options: FitOptions,
   learningRate: number,
   loss: (step: number) => tf.Scalar,
-): Promise<number[]> {
+): Promise<FitResult> {
   const optimizer = adam(learningRate);
   const variables = flow.variables();
   const bar = options.progress
@@ -56,24 +59,32 @@ async function run(
     : undefined;
   const losses: number[] = [];
   try {
-    for (let step = 1; step <= options.steps; step++) {
-      const cost = optimizer.minimize(() => loss(step), true, variables)!;
-      const value = cost.dataSync()[0];
-      cost.dispose();
-      if (!Number.isFinite(value))
-        throw new Error(
-          `the loss became ${value} at step ${step}; lower the learning rate (now ${learningRate})`,
-        );
-      losses.push(value);
-      options.onStep?.(step, value);
-      bar?.tick({ loss: value });
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    const interrupted = await runLoop(what, async (loop) => {
+      for (let step = 1; step <= options.steps; step++) {
+        if (await loop.shouldStop()) {
+          bar?.stop();
+          loop.stop(`step ${step - 1}/${options.steps}`, 'the flow keeps its last completed step');
+          return true;
+        }
+        const cost = optimizer.minimize(() => loss(step), true, variables)!;
+        const value = cost.dataSync()[0];
+        cost.dispose();
+        if (!Number.isFinite(value))
+          throw new Error(
+            `the loss became ${value} at step ${step}; lower the learning rate (now ` +
+              `${learningRate})`,
+          );
+        losses.push(value);
+        options.onStep?.(step, value);
+        bar?.tick({ loss: value });
+      }
+      bar?.done();
+      return false;
+    });
+    return { losses, interrupted };
   } finally {
     optimizer.dispose();
   }
-  bar?.done();
-  return losses;
 }
 
 export interface ReverseKlOptions extends FitOptions {
@@ -103,20 +114,20 @@ export function reverseKlLoss(
 
 /**
  * Fits the flow to exp(-U) by minimizing the reverse KL with Adam; returns the loss per step (KL -
- * log Z at β = 1).
+ * log Z at β = 1). A kit loop: an interrupt stops it after the step in progress.
  */
-export function fitReverseKl(
+export async function fitReverseKl(
   flow: NormalizingFlow,
   energy: (z: tf.Tensor2D) => tf.Tensor1D,
   options: ReverseKlOptions,
-): Promise<number[]> {
+): Promise<FitResult> {
   checkOptionNames('fitReverseKl', options, [...FIT_OPTIONS, 'annealSteps']);
   const { batchSize, learningRate } = checkFit(flow, options);
   const anneal = options.annealSteps ?? 0;
   if (!Number.isInteger(anneal) || anneal < 0)
     throw new Error(`annealSteps must be a non-negative integer, got ${anneal}`);
   const beta = (step: number) => (anneal === 0 ? 1 : Math.min(1, 0.01 + step / anneal));
-  return run(flow, options, learningRate, (step) =>
+  return run('reverse-KL fit', flow, options, learningRate, (step) =>
     reverseKlLoss(flow, energy, batchSize, beta(step)),
   );
 }
@@ -161,13 +172,14 @@ export interface MaximumLikelihoodOptions extends FitOptions {
 
 /**
  * Fits the flow to data x [N, d] by maximum likelihood with Adam on random minibatches; returns the
- * NLL per step. Layers started from data (actnorm) are started on the first minibatch.
+ * NLL per step. Layers started from data (actnorm) are started on the first minibatch. A kit loop:
+ * an interrupt stops it after the step in progress.
  */
-export function fitMaximumLikelihood(
+export async function fitMaximumLikelihood(
   flow: NormalizingFlow,
   x: tf.Tensor2D,
   options: MaximumLikelihoodOptions,
-): Promise<number[]> {
+): Promise<FitResult> {
   checkOptionNames('fitMaximumLikelihood', options, [...FIT_OPTIONS, 'levels']);
   checkPoints('fitMaximumLikelihood', x, flow.dim);
   const { batchSize, learningRate } = checkFit(flow, options);
@@ -187,7 +199,7 @@ export function fitMaximumLikelihood(
   }
   // a dequantized point's bin has volume L^-D: log P(k) >= log p(y) - D log L
   const binLogVolume = L === undefined ? 0 : flow.dim * Math.log(L);
-  return run(flow, options, learningRate, () =>
+  return run('maximum-likelihood fit', flow, options, learningRate, () =>
     tf.tidy(() => tf.add(negativeLogLikelihood(flow, minibatch()), binLogVolume) as tf.Scalar),
   );
 }

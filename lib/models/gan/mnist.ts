@@ -16,6 +16,7 @@ import {
 import {
   checkArray,
   checkFinite,
+  checkInteger,
   checkOptions,
   checkRecord,
   OptionKeys,
@@ -32,9 +33,10 @@ import {
   saveCheckpoint,
   savedConfig,
 } from '../../training';
+import { runLoop, withSeed } from '../../runtime';
 import { GAN, ganDataDim, GanConfig, MNIST_GAN } from './gan';
 import { GeneratorLossName } from './losses';
-import { GanSnapshot, GanTrainer, imageBatches, trainGan } from './trainer';
+import { GanRun, GanSnapshot, GanTrainer, imageBatches, trainGan } from './trainer';
 
 export interface MnistGanOptions {
   /** The networks (default MNIST_GAN, the lecture-scale MLPs; MNIST_DCGAN for the DCGAN). */
@@ -58,6 +60,8 @@ export interface MnistGanOptions {
   dir?: string;
   /** If set, the sample grid of every epoch is also written there as a PNG while training runs. */
   gridDir?: string;
+  /** Seed of the run's random draws (default 0; see trainMnistGan). */
+  seed?: number;
 }
 
 export interface MnistGanRun {
@@ -78,6 +82,11 @@ export interface MnistGanRun {
   floorFid: number;
   /** True when the run was loaded from `dir` rather than trained. */
   fromCheckpoint: boolean;
+  /**
+   * True when an interrupt stopped training (then `epochs` is empty) or judging (then `epochs`
+   * holds the epochs judged); such a run is not saved.
+   */
+  interrupted: boolean;
 }
 
 interface SavedRun {
@@ -90,6 +99,9 @@ interface SavedRun {
 }
 
 const GENERATION_CHUNK = 500;
+
+/** How an interrupted run goes on, in its stop line. */
+const NOT_SAVED = 'the run is not saved, and running the cell again starts it over';
 
 /** Where notebook 10 keeps its full-mode MNIST GAN run: <repo>/build/models/gan-mnist. */
 export const MNIST_GAN_DIR = modelDir('gan-mnist');
@@ -145,6 +157,7 @@ const MNIST_GAN_KEYS: OptionKeys<MnistGanOptions> = {
   evalSize: true,
   dir: true,
   gridDir: true,
+  seed: true,
 };
 
 function normalize(options: MnistGanOptions): SavedRun['options'] {
@@ -157,12 +170,14 @@ function normalize(options: MnistGanOptions): SavedRun['options'] {
     learningRate: 2e-4,
     instanceNoise: 0,
     evalSize: 2000,
+    seed: 0,
     ...options,
   };
   if (!Number.isInteger(o.epochs) || o.epochs < 1)
     throw new Error(`trainMnistGan: epochs must be a positive integer, got ${o.epochs}`);
   if (!Number.isInteger(o.evalSize) || o.evalSize < 2)
     throw new Error(`trainMnistGan: evalSize must be an integer >= 2, got ${o.evalSize}`);
+  checkInteger('trainMnistGan', 'seed', o.seed, 0);
   const dataDim = ganDataDim(o.config);
   if (dataDim !== 784) {
     const field =
@@ -226,7 +241,15 @@ function loadRun(dir: string, options: SavedRun['options']): MnistGanRun | undef
   config.steps.forEach((r) => steps.push(r));
   const epochs = new History();
   config.epochs.forEach((r) => epochs.push(r));
-  return { gan, steps, epochs, grids, floorFid: config.floorFid, fromCheckpoint: true };
+  return {
+    gan,
+    steps,
+    epochs,
+    grids,
+    floorFid: config.floorFid,
+    fromCheckpoint: true,
+    interrupted: false,
+  };
 }
 
 /**
@@ -234,16 +257,32 @@ function loadRun(dir: string, options: SavedRun['options']): MnistGanRun | undef
  * generator's weights (with a DCGAN's batch-norm statistics) are kept at the end of every epoch;
  * after training, each of them is judged with the classifier (`evalSize` generated images against
  * as many real test images), so the classifier may be passed as a function that loads it late.
+ * Building, training and judging draw their random numbers from `options.seed` (default 0), not
+ * from the caller's stream, which they leave as it was: the run is the same whichever notebook
+ * trains it, and the cells after it draw the same numbers whether it was trained or loaded. An
+ * interrupt stops training (or judging) at the step in progress; the run returned is then marked
+ * interrupted and is not saved.
  */
-export function trainMnistGan(
+export async function trainMnistGan(
   classifier: MnistClassifier | (() => MnistClassifier),
   options: MnistGanOptions,
-): MnistGanRun {
+): Promise<MnistGanRun> {
   const o = normalize(options);
-  if (options.dir !== undefined) {
-    const saved = loadRun(options.dir, o);
+  const { dir } = options;
+  return withSeed(o.seed, async () => {
+    const saved = dir === undefined ? undefined : loadRun(dir, o);
     if (saved) return saved;
-  }
+    const run = await trainAndJudge(classifier, o, options.gridDir);
+    if (dir !== undefined && !run.interrupted) saveRun(dir, o, run);
+    return run;
+  });
+}
+
+async function trainAndJudge(
+  classifier: MnistClassifier | (() => MnistClassifier),
+  o: SavedRun['options'],
+  gridDir: string | undefined,
+): Promise<MnistGanRun> {
   const train = loadMnist('train', { limit: o.trainLimit });
   const stepsPerEpoch = Math.floor(train.size / o.batchSize);
   if (stepsPerEpoch < 1)
@@ -259,24 +298,35 @@ export function trainMnistGan(
     Object.fromEntries(
       Object.entries(generatorVars).map(([k, v]) => [k, v.dataSync().slice() as Float32Array]),
     );
+  const setGenerator = (weights: Record<string, Float32Array>): void => {
+    for (const [k, v] of Object.entries(generatorVars))
+      tf.tidy(() => v.assign(tf.tensor(weights[k], v.shape)));
+  };
   const epochWeights: Record<string, Float32Array>[] = [];
   const batches = imageBatches(train, o.batchSize);
-  let steps: History;
-  let grids: GanSnapshot[];
+  let run: GanRun;
   try {
-    const run = trainGan(trainer, batches, {
-      steps: stepsPerEpoch * o.epochs,
-      snapshotAt: Array.from({ length: o.epochs + 1 }, (_, e) => e * stepsPerEpoch),
-      label: `GAN, ${o.epochs} epoch${o.epochs > 1 ? 's' : ''} of ${stepsPerEpoch} steps`,
-      saveDir: options.gridDir,
-      onSnapshot: () => epochWeights.push(copyGenerator()),
-    });
-    steps = run.history;
-    grids = run.snapshots;
+    run = await runLoop(
+      'MNIST GAN',
+      () =>
+        trainGan(trainer, batches, {
+          steps: stepsPerEpoch * o.epochs,
+          snapshotAt: Array.from({ length: o.epochs + 1 }, (_, e) => e * stepsPerEpoch),
+          label: `GAN, ${o.epochs} epoch${o.epochs > 1 ? 's' : ''} of ${stepsPerEpoch} steps`,
+          saveDir: gridDir,
+          onSnapshot: () => epochWeights.push(copyGenerator()),
+        }),
+      { then: NOT_SAVED },
+    );
   } finally {
     batches.return(undefined);
     trainer.dispose();
   }
+  const steps = run.history;
+  const grids = run.snapshots;
+  const epochs = new History();
+  if (run.interrupted)
+    return { gan, steps, epochs, grids, floorFid: NaN, fromCheckpoint: false, interrupted: true };
   // Judge the generator of every epoch, then restore the final one.
   const judge = typeof classifier === 'function' ? classifier() : classifier;
   const realStats = statsOf(judge, loadMnist('test', { limit: o.evalSize }));
@@ -284,37 +334,51 @@ export function trainMnistGan(
     realStats,
     statsOf(judge, loadMnist('train', { limit: o.evalSize })),
   );
-  const epochs = new History();
-  epochWeights.forEach((weights, epoch) => {
-    for (const [k, v] of Object.entries(generatorVars))
-      tf.tidy(() => v.assign(tf.tensor(weights[k], v.shape)));
-    const m = judgeGenerator(gan, judge, realStats, o.evalSize);
-    const row: HistoryRow = {
-      epoch,
-      'modes covered': m.modesCovered,
-      'entropy (nats)': m.entropy,
-      'MNIST-FID': m.fid,
-    };
-    if (epoch > 0) {
-      const recent = steps.rows.slice((epoch - 1) * stepsPerEpoch, epoch * stepsPerEpoch);
-      row['D loss'] = recent.reduce((s, r) => s + r['D loss'], 0) / recent.length;
-      row['G loss'] = recent.reduce((s, r) => s + r['G loss'], 0) / recent.length;
-    }
-    epochs.push(row);
-  });
-  if (options.dir !== undefined) {
-    const tensors: Record<string, tf.Tensor> = { ...gan.namedVariables() };
-    grids.forEach((g, i) => (tensors[`grid.${i}`] = tf.tensor1d(g.samples)));
-    const saved: SavedRun = {
-      kind: 'gan-mnist',
-      options: o,
-      steps: steps.rows,
-      epochs: epochs.rows,
-      grids: grids.map(({ step, n }) => ({ step, n })),
-      floorFid,
-    };
-    saveCheckpoint(options.dir, saved, tensors);
-    grids.forEach((_, i) => tensors[`grid.${i}`].dispose());
-  }
-  return { gan, steps, epochs, grids, floorFid, fromCheckpoint: false };
+  const interrupted = await runLoop(
+    'judging the GAN of every epoch',
+    async (loop) => {
+      try {
+        for (const [epoch, weights] of epochWeights.entries()) {
+          if (await loop.shouldStop()) {
+            loop.stop(`epoch ${epoch} of ${o.epochs}`, 'the GAN is trained, its table incomplete');
+            return true;
+          }
+          setGenerator(weights);
+          const m = judgeGenerator(gan, judge, realStats, o.evalSize);
+          const row: HistoryRow = {
+            epoch,
+            'modes covered': m.modesCovered,
+            'entropy (nats)': m.entropy,
+            'MNIST-FID': m.fid,
+          };
+          if (epoch > 0) {
+            const recent = steps.rows.slice((epoch - 1) * stepsPerEpoch, epoch * stepsPerEpoch);
+            row['D loss'] = recent.reduce((s, r) => s + r['D loss'], 0) / recent.length;
+            row['G loss'] = recent.reduce((s, r) => s + r['G loss'], 0) / recent.length;
+          }
+          epochs.push(row);
+        }
+        return false;
+      } finally {
+        setGenerator(epochWeights[epochWeights.length - 1]);
+      }
+    },
+    { then: NOT_SAVED },
+  );
+  return { gan, steps, epochs, grids, floorFid, fromCheckpoint: false, interrupted };
+}
+
+function saveRun(dir: string, options: SavedRun['options'], run: MnistGanRun): void {
+  const tensors: Record<string, tf.Tensor> = { ...run.gan.namedVariables() };
+  run.grids.forEach((g, i) => (tensors[`grid.${i}`] = tf.tensor1d(g.samples)));
+  const saved: SavedRun = {
+    kind: 'gan-mnist',
+    options,
+    steps: run.steps.rows,
+    epochs: run.epochs.rows,
+    grids: run.grids.map(({ step, n }) => ({ step, n })),
+    floorFid: run.floorFid,
+  };
+  saveCheckpoint(dir, saved, tensors);
+  run.grids.forEach((_, i) => tensors[`grid.${i}`].dispose());
 }

@@ -3,7 +3,7 @@
  * coverage (modes covered, fraction of samples within 3 std of a mode) measured at every snapshot.
  */
 import { RingOptions, ringBatches, ringCoverage } from '../../data/ring';
-import { seed as seedRandom } from '../../runtime';
+import { runLoop, seed as seedRandom } from '../../runtime';
 import { checkOptions, OptionKeys } from '../../runtime/checks';
 import { History } from '../../training';
 import { GAN, MlpGanConfig, TOY_GAN } from './gan';
@@ -31,6 +31,7 @@ export interface RingExperimentOptions {
 
 export interface RingExperiment {
   gan: GAN;
+  /** The training run (`run.interrupted` when an interrupt stopped it early). */
   run: GanRun;
   /** One row per snapshot: step, 'modes covered', 'fraction near a mode'. */
   coverage: History;
@@ -49,7 +50,7 @@ const RING_EXPERIMENT_KEYS: OptionKeys<RingExperimentOptions> = {
 };
 
 /** Trains a GAN on the ring and measures its coverage over training. */
-export function trainRingGan(options: RingExperimentOptions): RingExperiment {
+export async function trainRingGan(options: RingExperimentOptions): Promise<RingExperiment> {
   checkOptions('trainRingGan', options, RING_EXPERIMENT_KEYS);
   const { steps, batchSize = 256 } = options;
   if (!Number.isInteger(steps) || steps < 1)
@@ -65,20 +66,25 @@ export function trainRingGan(options: RingExperimentOptions): RingExperiment {
   const coverage = new History();
   const batches = ringBatches(batchSize, options.ring);
   try {
-    const run = trainGan(trainer, batches, {
-      steps,
-      snapshotAt,
-      snapshotSize: options.snapshotSize ?? 1000,
-      label: options.label ?? 'ring GAN',
-      onSnapshot: (snap) => {
-        const c = ringCoverage(snap.samples, options.ring);
-        coverage.push({
-          step: snap.step,
-          'modes covered': c.modesCovered,
-          'fraction near a mode': c.fractionNearMode,
-        });
-      },
-    });
+    const run = await runLoop(
+      'ring experiment',
+      () =>
+        trainGan(trainer, batches, {
+          steps,
+          snapshotAt,
+          snapshotSize: options.snapshotSize ?? 1000,
+          label: options.label ?? 'ring GAN',
+          onSnapshot: (snap) => {
+            const c = ringCoverage(snap.samples, options.ring);
+            coverage.push({
+              step: snap.step,
+              'modes covered': c.modesCovered,
+              'fraction near a mode': c.fractionNearMode,
+            });
+          },
+        }),
+      { then: 'running the cell again starts the experiment over' },
+    );
     return { gan, run, coverage };
   } finally {
     batches.return(undefined);

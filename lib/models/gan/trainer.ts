@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { adam } from '../../training/adam';
 import { ImageDataset } from '../../data/mnist';
 import { imageGridPng } from '../../plot/image';
-import { nextSeed, progress } from '../../runtime';
+import { nextSeed, progress, runLoop } from '../../runtime';
 import {
   checkInteger,
   checkInterval,
@@ -276,14 +276,20 @@ export interface GanRun {
   /** One row per step: step, 'D loss', 'G loss', 'D(x)', 'D(G(z))', 'G grad norm'. */
   history: History;
   snapshots: GanSnapshot[];
+  /** True when an interrupt stopped training early (the history holds the steps done). */
+  interrupted: boolean;
 }
 
-/** Runs `steps` D+G steps on batches drawn from `batches` (which owns and disposes them). */
-export function trainGan(
+/**
+ * Runs `steps` D+G steps on batches drawn from `batches` (which owns and disposes them), as a kit
+ * loop: it lets the event loop run between steps and stops after the step in progress when
+ * interrupted.
+ */
+export async function trainGan(
   trainer: GanTrainer,
   batches: Iterator<tf.Tensor2D>,
   options: TrainGanOptions,
-): GanRun {
+): Promise<GanRun> {
   checkOptions('trainGan', options, TRAIN_GAN_KEYS);
   const { steps } = options;
   checkInteger('trainGan', 'steps', steps);
@@ -315,32 +321,49 @@ export function trainGan(
     }
     options.onSnapshot?.(snapshot, history);
   };
+  const label = options.label ?? 'GAN';
   try {
     if (snapshotAt.has(0)) snap(0);
-    // One redraw every 2 s: long synchronous loops that redraw more often have crashed tslab's
-    // iopub socket (EBUSY).
-    const bar = progress(steps, { label: options.label ?? 'GAN', redrawMs: 2000 });
-    for (let step = 1; step <= steps; step++) {
-      const next = batches.next();
-      if (next.done)
-        throw new Error(`trainGan: the batch source ran out after ${step - 1} of ${steps} steps`);
-      const s = trainer.step(next.value);
-      history.push({
-        step,
-        'D loss': s.discriminatorLoss,
-        'G loss': s.generatorLoss,
-        'D(x)': s.dReal,
-        'D(G(z))': s.dFake,
-        'G grad norm': s.generatorGradNorm,
-      });
-      bar.tick({ 'D loss': s.discriminatorLoss, 'G loss': s.generatorLoss, 'D(G(z))': s.dFake });
-      if (snapshotAt.has(step)) snap(step);
-    }
-    bar.done();
+    const interrupted = await runLoop(
+      label,
+      async (loop) => {
+        const bar = progress(steps, { label });
+        for (let step = 1; step <= steps; step++) {
+          if (await loop.shouldStop()) {
+            bar.stop();
+            loop.stop(`step ${step - 1}/${steps}`, 'G and D keep their last completed step');
+            return true;
+          }
+          const next = batches.next();
+          if (next.done)
+            throw new Error(
+              `trainGan: the batch source ran out after ${step - 1} of ${steps} steps`,
+            );
+          const s = trainer.step(next.value);
+          history.push({
+            step,
+            'D loss': s.discriminatorLoss,
+            'G loss': s.generatorLoss,
+            'D(x)': s.dReal,
+            'D(G(z))': s.dFake,
+            'G grad norm': s.generatorGradNorm,
+          });
+          bar.tick({
+            'D loss': s.discriminatorLoss,
+            'G loss': s.generatorLoss,
+            'D(G(z))': s.dFake,
+          });
+          if (snapshotAt.has(step)) snap(step);
+        }
+        bar.done();
+        return false;
+      },
+      { then: 'trainGan with the same trainer and batches continues' },
+    );
+    return { history, snapshots, interrupted };
   } finally {
     fixedZ.dispose();
   }
-  return { history, snapshots };
 }
 
 /**
@@ -358,36 +381,42 @@ export function* imageBatches(dataset: ImageDataset, batchSize: number): Generat
 /**
  * The lecture's "discriminator too strong" failure, measured: G stays fixed while D trains for
  * `steps` steps; before each, record mean D(G(z)) and ‖∇φ L_G‖ of both generator losses on the same
- * latent codes. Rows: 'D steps', 'D(G(z))', 'minimax', 'non-saturating'.
+ * latent codes. Rows: 'D steps', 'D(G(z))', 'minimax', 'non-saturating' (fewer when interrupted).
  */
-export function gradientsAsDiscriminatorWins(
+export async function gradientsAsDiscriminatorWins(
   trainer: GanTrainer,
   batches: Iterator<tf.Tensor2D>,
   steps: number,
   latentCount = 64,
-): History {
+): Promise<History> {
   checkInteger('gradientsAsDiscriminatorWins', 'steps', steps);
   const { gan } = trainer;
   const z = gan.sampleLatent(latentCount);
   const history = new History();
   try {
-    for (let step = 0; step <= steps; step++) {
-      const dFake = tf.tidy(() => tf.mean(gan.discriminate(gan.generate(z))));
-      history.push({
-        'D steps': step,
-        'D(G(z))': dFake.dataSync()[0],
-        minimax: generatorGradientNorm(gan, 'minimax', z),
-        'non-saturating': generatorGradientNorm(gan, 'nonSaturating', z),
-      });
-      dFake.dispose();
-      if (step === steps) break;
-      const next = batches.next();
-      if (next.done)
-        throw new Error(
-          `gradientsAsDiscriminatorWins: the batch source ran out after ${step} steps`,
-        );
-      trainer.discriminatorStep(next.value);
-    }
+    await runLoop('D against a fixed G', async (loop) => {
+      for (let step = 0; step <= steps; step++) {
+        if (await loop.shouldStop()) {
+          loop.stop(`D step ${step}/${steps}`, 'the rows measured so far are returned');
+          return;
+        }
+        const dFake = tf.tidy(() => tf.mean(gan.discriminate(gan.generate(z))));
+        history.push({
+          'D steps': step,
+          'D(G(z))': dFake.dataSync()[0],
+          minimax: generatorGradientNorm(gan, 'minimax', z),
+          'non-saturating': generatorGradientNorm(gan, 'nonSaturating', z),
+        });
+        dFake.dispose();
+        if (step === steps) break;
+        const next = batches.next();
+        if (next.done)
+          throw new Error(
+            `gradientsAsDiscriminatorWins: the batch source ran out after ${step} steps`,
+          );
+        trainer.discriminatorStep(next.value);
+      }
+    });
   } finally {
     z.dispose();
   }

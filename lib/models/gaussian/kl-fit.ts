@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { adam } from '../../training/adam';
+import { runLoop } from '../../runtime/loop';
 import { nextSeed } from '../../runtime/random';
 import { GaussianFit } from './mle';
 
@@ -31,10 +32,10 @@ export interface ReverseKlOptions {
  * z = mu + sigma * eps (the reparameterization trick). `logP` maps a tensor of points to log p
  * there.
  */
-export function fitGaussianReverseKl(
+export async function fitGaussianReverseKl(
   logP: (z: tf.Tensor1D) => tf.Tensor1D,
   options: ReverseKlOptions,
-): { fit: GaussianFit; trajectory: GaussianFit[] } {
+): Promise<{ fit: GaussianFit; trajectory: GaussianFit[]; interrupted: boolean }> {
   const { init } = options;
   if (!(init.sigma > 0))
     throw new Error(`fitGaussianReverseKl: init.sigma must be positive, got ${init.sigma}`);
@@ -43,20 +44,28 @@ export function fitGaussianReverseKl(
   const logSigma = tf.tidy(() => tf.variable(tf.scalar(Math.log(init.sigma))));
   const optimizer = adam(options.learningRate ?? 0.02);
   const trajectory: GaussianFit[] = [];
+  const steps = options.steps ?? 1500;
   try {
-    for (let step = 0; step < (options.steps ?? 1500); step++) {
-      optimizer.minimize(() =>
-        tf.tidy(() => {
-          const eps = tf.randomNormal([samples], 0, 1, 'float32', nextSeed()) as tf.Tensor1D;
-          const z = tf.add(mu, tf.mul(tf.exp(logSigma), eps)) as tf.Tensor1D;
-          // E_q[log q(z)] = -entropy(q) = -(log sigma + (1 + log 2 pi) / 2); the constant does not
-          // matter
-          return tf.sub(tf.neg(logSigma), tf.mean(logP(z))) as tf.Scalar;
-        }),
-      );
-      trajectory.push({ mu: mu.dataSync()[0], sigma: Math.exp(logSigma.dataSync()[0]) });
-    }
-    return { fit: trajectory[trajectory.length - 1], trajectory };
+    const interrupted = await runLoop('reverse-KL fit', async (loop) => {
+      for (let step = 0; step < steps; step++) {
+        if (await loop.shouldStop()) {
+          loop.stop(`step ${step}/${steps}`, 'the fit is the last completed step');
+          return true;
+        }
+        optimizer.minimize(() =>
+          tf.tidy(() => {
+            const eps = tf.randomNormal([samples], 0, 1, 'float32', nextSeed()) as tf.Tensor1D;
+            const z = tf.add(mu, tf.mul(tf.exp(logSigma), eps)) as tf.Tensor1D;
+            // E_q[log q(z)] = -entropy(q) = -(log sigma + (1 + log 2 pi) / 2); the constant does
+            // not matter
+            return tf.sub(tf.neg(logSigma), tf.mean(logP(z))) as tf.Scalar;
+          }),
+        );
+        trajectory.push({ mu: mu.dataSync()[0], sigma: Math.exp(logSigma.dataSync()[0]) });
+      }
+      return false;
+    });
+    return { fit: trajectory[trajectory.length - 1] ?? init, trajectory, interrupted };
   } finally {
     tf.dispose([mu, logSigma]);
     optimizer.dispose();

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { adam } from '../../training/adam';
 import { LOG_2PI } from '../../distributions/util';
+import { runLoop } from '../../runtime/loop';
 import { randn } from '../../runtime/random';
 
 export interface GaussianFit {
@@ -78,10 +79,10 @@ export interface AscentOptions {
  * Maximizes the average log-likelihood over (mu, log sigma) with Adam; returns the fit and its
  * path. Optimizing log sigma keeps sigma > 0 without constraints.
  */
-export function fitGaussianByGradientAscent(
+export async function fitGaussianByGradientAscent(
   x: ArrayLike<number>,
   options: AscentOptions = {},
-): { fit: GaussianFit; trajectory: AscentStep[] } {
+): Promise<{ fit: GaussianFit; trajectory: AscentStep[]; interrupted: boolean }> {
   checkData(x, 'fitGaussianByGradientAscent');
   const steps = options.steps ?? 2000;
   const init = options.init ?? { mu: 0, sigma: 1 };
@@ -92,31 +93,40 @@ export function fitGaussianByGradientAscent(
   const optimizer = adam(options.learningRate ?? 0.05);
   const trajectory: AscentStep[] = [];
   try {
-    for (let step = 0; step <= steps; step++) {
-      const loss = optimizer.minimize(
-        () =>
-          tf.tidy(() => {
-            // -(1/N) sum log N(x_i; mu, sigma^2), dropping nothing: the value is the average NLL in
-            // nats
-            const z = tf.div(tf.sub(data, mu), tf.exp(logSigma));
-            return tf.add(
-              tf.add(tf.mul(0.5, tf.mean(tf.square(z))), logSigma),
-              0.5 * LOG_2PI,
-            ) as tf.Scalar;
-          }),
-        true,
-        [mu, logSigma],
-      ) as tf.Scalar;
-      trajectory.push({
-        step,
-        mu: mu.dataSync()[0],
-        sigma: Math.exp(logSigma.dataSync()[0]),
-        logLikelihood: -loss.dataSync()[0],
-      });
-      loss.dispose();
-    }
-    const last = trajectory[trajectory.length - 1];
-    return { fit: { mu: last.mu, sigma: last.sigma }, trajectory };
+    const interrupted = await runLoop('gradient ascent', async (loop) => {
+      for (let step = 0; step <= steps; step++) {
+        if (await loop.shouldStop()) {
+          loop.stop(`step ${step}/${steps}`, 'the fit is the last completed step');
+          return true;
+        }
+        const loss = optimizer.minimize(
+          () =>
+            tf.tidy(() => {
+              // -(1/N) sum log N(x_i; mu, sigma^2), dropping nothing: the value is the average NLL
+              // in nats
+              const z = tf.div(tf.sub(data, mu), tf.exp(logSigma));
+              return tf.add(
+                tf.add(tf.mul(0.5, tf.mean(tf.square(z))), logSigma),
+                0.5 * LOG_2PI,
+              ) as tf.Scalar;
+            }),
+          true,
+          [mu, logSigma],
+        ) as tf.Scalar;
+        trajectory.push({
+          step,
+          mu: mu.dataSync()[0],
+          sigma: Math.exp(logSigma.dataSync()[0]),
+          logLikelihood: -loss.dataSync()[0],
+        });
+        loss.dispose();
+      }
+      return false;
+    });
+    const fit = trajectory.length
+      ? { mu: trajectory[trajectory.length - 1].mu, sigma: trajectory[trajectory.length - 1].sigma }
+      : init;
+    return { fit, trajectory, interrupted };
   } finally {
     tf.dispose([data, mu, logSigma]);
     optimizer.dispose();
@@ -161,12 +171,13 @@ export interface VarianceBiasRow {
 /**
  * The average of a variance estimator over `repetitions` data sets of each size N drawn from
  * N(0, 1) (true variance 1), one row per size: how a student checks their own estimator for bias.
+ * A kit loop: an interrupt stops it, and the rows of the sizes completed are returned.
  */
-export function averageVarianceEstimate(
+export async function averageVarianceEstimate(
   estimator: (x: number[]) => number,
   sizes: number[],
   repetitions: number,
-): Array<{ n: number; average: number }> {
+): Promise<{ rows: Array<{ n: number; average: number }>; interrupted: boolean }> {
   if (typeof estimator !== 'function')
     throw new Error(
       'averageVarianceEstimate: estimator must be a function (x: number[]) => number',
@@ -175,36 +186,59 @@ export function averageVarianceEstimate(
     throw new Error(
       `averageVarianceEstimate: repetitions must be a positive integer, got ${repetitions}`,
     );
-  return sizes.map((n) => {
+  for (const n of sizes)
     if (!Number.isInteger(n) || n < 2)
       throw new Error(`averageVarianceEstimate: every size must be an integer >= 2, got ${n}`);
-    let average = 0;
-    for (let r = 0; r < repetitions; r++) {
-      const estimate = estimator(Array.from({ length: n }, randn));
-      if (typeof estimate !== 'number' || !Number.isFinite(estimate))
-        throw new Error(
-          `averageVarianceEstimate: the estimator returned ${estimate} for a data set of ${n} ` +
-            'values; it must return a finite number',
-        );
-      average += estimate / repetitions;
+  const rows: Array<{ n: number; average: number }> = [];
+  const interrupted = await runLoop('variance experiment', async (loop) => {
+    for (const n of sizes) {
+      let average = 0;
+      for (let r = 0; r < repetitions; r++) {
+        if (await loop.shouldStop()) {
+          loop.stop(
+            `N = ${n}, repetition ${r}/${repetitions}`,
+            'the rows of the sizes done are kept',
+          );
+          return true;
+        }
+        const estimate = estimator(Array.from({ length: n }, randn));
+        if (typeof estimate !== 'number' || !Number.isFinite(estimate))
+          throw new Error(
+            `averageVarianceEstimate: the estimator returned ${estimate} for a data set of ${n} ` +
+              'values; it must return a finite number',
+          );
+        average += estimate / repetitions;
+      }
+      rows.push({ n, average });
     }
-    return { n, average };
+    return false;
   });
+  return { rows, interrupted };
 }
 
 /**
  * Draws `repetitions` data sets of each size N from N(0, 1) and averages both variance estimators:
  * E[sigma^2_MLE] = (N-1)/N sigma^2, biased low for small N, while the 1/(N-1) version is unbiased.
+ * A kit loop: an interrupt stops it, and the rows of the sizes completed are returned.
  */
-export function varianceEstimatorBias(sizes: number[], repetitions: number): VarianceBiasRow[] {
-  return averageVarianceEstimate((x) => gaussianMle(x).sigma ** 2, sizes, repetitions).map(
-    ({ n, average }) => ({
+export async function varianceEstimatorBias(
+  sizes: number[],
+  repetitions: number,
+): Promise<{ rows: VarianceBiasRow[]; interrupted: boolean }> {
+  const { rows, interrupted } = await averageVarianceEstimate(
+    (x) => gaussianMle(x).sigma ** 2,
+    sizes,
+    repetitions,
+  );
+  return {
+    rows: rows.map(({ n, average }) => ({
       n,
       mle: average,
       unbiased: (average * n) / (n - 1),
       expectedMle: (n - 1) / n,
-    }),
-  );
+    })),
+    interrupted,
+  };
 }
 
 /**

@@ -19,6 +19,7 @@ import {
   checkValues,
   OptionKeys,
 } from '../../runtime/checks';
+import { runLoop } from '../../runtime/loop';
 import { Categorical } from '../../distributions/categorical';
 import { Bernoulli } from '../../distributions/bernoulli';
 import { Independent } from '../../distributions/independent';
@@ -63,6 +64,8 @@ export interface BernoulliMixtureFit {
   /** The penalized objective (log-likelihood + log prior) per image, which EM never decreases. */
   objective: number[];
   converged: boolean;
+  /** True when an interrupt stopped EM early; `model` is then the last completed iteration's. */
+  interrupted: boolean;
 }
 
 function checkImages(data: BinaryImages, what: string): void {
@@ -185,12 +188,15 @@ export class BernoulliMixture {
     return this.k - 1 + this.k * this.dim;
   }
 
-  /** Fits K components by EM; initial means blend K random images with the mean image. */
-  static fit(
+  /**
+   * Fits K components by EM; initial means blend K random images with the mean image. A kit loop:
+   * an interrupt stops it at the next chunk of the E-step, keeping the last completed iteration.
+   */
+  static async fit(
     data: BinaryImages,
     k: number,
     options: BernoulliMixtureFitOptions = {},
-  ): BernoulliMixtureFit {
+  ): Promise<BernoulliMixtureFit> {
     const who = 'BernoulliMixture.fit';
     checkOptions(who, options, FIT_KEYS);
     checkImages(data, who);
@@ -208,52 +214,63 @@ export class BernoulliMixture {
     const logLikelihood: number[] = [];
     const objective: number[] = [];
     let converged = false;
-    for (let it = 0; it < iterations; it++) {
-      // E-step, accumulating the sufficient statistics N_k and sum_n r_nk x_n chunk by chunk
-      let nk = tf.zeros([k]);
-      let sx = tf.zeros([k, data.pixels]);
-      let total = 0;
-      for (const x of chunks(data, chunkSize)) {
-        const [nkNext, sxNext, ll] = tf.tidy(() => {
-          const joint = model.jointLogProb(x);
-          const logPx = tf.logSumExp(joint, 1, true);
-          const r = tf.exp(tf.sub(joint, logPx));
-          return [
-            tf.add(nk, tf.sum(r, 0)),
-            tf.add(sx, tf.matMul(tf.transpose(r), x)),
-            tf.sum(logPx),
-          ];
-        });
+    const interrupted = await runLoop('EM', async (loop) => {
+      for (let it = 0; it < iterations; it++) {
+        // E-step, accumulating the sufficient statistics N_k and sum_n r_nk x_n chunk by chunk
+        let nk = tf.zeros([k]);
+        let sx = tf.zeros([k, data.pixels]);
+        let total = 0;
+        for (const x of chunks(data, chunkSize)) {
+          if (await loop.shouldStop()) {
+            tf.dispose([nk, sx]);
+            loop.stop(
+              `iteration ${it + 1}/${iterations}`,
+              'the model keeps its last completed one',
+            );
+            return true;
+          }
+          const [nkNext, sxNext, ll] = tf.tidy(() => {
+            const joint = model.jointLogProb(x);
+            const logPx = tf.logSumExp(joint, 1, true);
+            const r = tf.exp(tf.sub(joint, logPx));
+            return [
+              tf.add(nk, tf.sum(r, 0)),
+              tf.add(sx, tf.matMul(tf.transpose(r), x)),
+              tf.sum(logPx),
+            ];
+          });
+          tf.dispose([nk, sx]);
+          nk = nkNext;
+          sx = sxNext;
+          total += ll.dataSync()[0];
+          ll.dispose();
+        }
+        const ll = total / data.size;
+        // log p(mu) = a sum_kd [log mu_kd + log(1 - mu_kd)] (+ a constant), per image
+        const prior = tf.tidy(() =>
+          tf.sum(tf.add(tf.log(model.probs), tf.log1p(tf.neg(model.probs)))).mul(a / data.size),
+        );
+        logLikelihood.push(ll);
+        objective.push(ll + prior.dataSync()[0]);
+        prior.dispose();
+        options.onIteration?.(it, ll);
+        // M-step
+        const [logWeights, probs] = tf.tidy(() => [
+          tf.log(tf.maximum(tf.div(nk, data.size), 1e-30)),
+          tf.div(tf.add(sx, a), tf.add(tf.expandDims(nk, 1), 2 * a)),
+        ]);
         tf.dispose([nk, sx]);
-        nk = nkNext;
-        sx = sxNext;
-        total += ll.dataSync()[0];
-        ll.dispose();
+        model.dispose();
+        model = new BernoulliMixture(logWeights as tf.Tensor1D, probs as tf.Tensor2D);
+        const n = objective.length;
+        if (n > 1 && Math.abs(objective[n - 1] - objective[n - 2]) < tolerance) {
+          converged = true;
+          break;
+        }
       }
-      const ll = total / data.size;
-      // log p(mu) = a sum_kd [log mu_kd + log(1 - mu_kd)] (+ a constant), per image
-      const prior = tf.tidy(() =>
-        tf.sum(tf.add(tf.log(model.probs), tf.log1p(tf.neg(model.probs)))).mul(a / data.size),
-      );
-      logLikelihood.push(ll);
-      objective.push(ll + prior.dataSync()[0]);
-      prior.dispose();
-      options.onIteration?.(it, ll);
-      // M-step
-      const [logWeights, probs] = tf.tidy(() => [
-        tf.log(tf.maximum(tf.div(nk, data.size), 1e-30)),
-        tf.div(tf.add(sx, a), tf.add(tf.expandDims(nk, 1), 2 * a)),
-      ]);
-      tf.dispose([nk, sx]);
-      model.dispose();
-      model = new BernoulliMixture(logWeights as tf.Tensor1D, probs as tf.Tensor2D);
-      const n = objective.length;
-      if (n > 1 && Math.abs(objective[n - 1] - objective[n - 2]) < tolerance) {
-        converged = true;
-        break;
-      }
-    }
-    return { model, logLikelihood, objective, converged };
+      return false;
+    });
+    return { model, logLikelihood, objective, converged, interrupted };
   }
 
   /**

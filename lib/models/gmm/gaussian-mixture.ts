@@ -7,6 +7,7 @@
  * Each EM iteration cannot decrease the log-likelihood; fit() records it per iteration.
  */
 import * as tf from '@tensorflow/tfjs';
+import { runLoop } from '../../runtime/loop';
 import { Categorical } from '../../distributions/categorical';
 import { MixtureSameFamily } from '../../distributions/mixture';
 import { MultivariateNormal } from '../../distributions/mvn';
@@ -55,6 +56,8 @@ export interface GaussianMixtureFit {
    */
   logLikelihood: number[];
   converged: boolean;
+  /** True when an interrupt stopped EM early. */
+  interrupted: boolean;
 }
 
 function checkData(x: tf.Tensor, what: string): void {
@@ -203,13 +206,15 @@ export class GaussianMixture {
 
   /**
    * Fits K components to x [n, d] by EM from k-means++ initial means, the data covariance for every
-   * component and equal weights.
+   * component and equal weights; the best of `restarts` runs is kept. A kit loop: an interrupt
+   * stops it after the iteration in progress, and the best model so far (the interrupted run's
+   * included) is returned.
    */
-  static fit(
+  static async fit(
     x: tf.Tensor2D,
     k: number,
     options: GaussianMixtureFitOptions = {},
-  ): GaussianMixtureFit {
+  ): Promise<GaussianMixtureFit> {
     checkData(x, 'GaussianMixture.fit');
     const who = 'GaussianMixture.fit';
     checkOptions(who, options, FIT_KEYS);
@@ -223,34 +228,47 @@ export class GaussianMixture {
     const regularization = options.regularization ?? 1e-6;
     checkNonNegative(who, 'regularization', regularization);
     let best: GaussianMixtureFit | undefined;
-    for (let run = 0; run < restarts; run++) {
-      let model = GaussianMixture.initialize(x, k, regularization);
-      const history: number[] = [];
-      let converged = false;
-      for (let it = 0; it < iterations; it++) {
-        const step = model.emStep(x, regularization);
-        model.dispose();
-        model = step.model;
-        history.push(step.logLikelihood);
-        options.onIteration?.(it, step.logLikelihood);
-        if (it > 0 && Math.abs(history[it] - history[it - 1]) < tolerance) {
-          converged = true;
-          break;
+    const interrupted = await runLoop('EM', async (loop) => {
+      for (let run = 0; run < restarts; run++) {
+        let model = GaussianMixture.initialize(x, k, regularization);
+        const history: number[] = [];
+        let converged = false;
+        let stopped = false;
+        for (let it = 0; it < iterations; it++) {
+          if (await loop.shouldStop()) {
+            loop.stop(
+              `run ${run + 1}/${restarts}, iteration ${it}/${iterations}`,
+              'the best model so far is kept',
+            );
+            stopped = true;
+            break;
+          }
+          const step = model.emStep(x, regularization);
+          model.dispose();
+          model = step.model;
+          history.push(step.logLikelihood);
+          options.onIteration?.(it, step.logLikelihood);
+          if (it > 0 && Math.abs(history[it] - history[it - 1]) < tolerance) {
+            converged = true;
+            break;
+          }
         }
+        history.push(model.logLikelihood(x));
+        const fit = { model, logLikelihood: history, converged, interrupted: false };
+        if (
+          !best ||
+          history[history.length - 1] > best.logLikelihood[best.logLikelihood.length - 1]
+        ) {
+          best?.model.dispose();
+          best = fit;
+        } else {
+          model.dispose();
+        }
+        if (stopped) return true;
       }
-      history.push(model.logLikelihood(x));
-      const fit = { model, logLikelihood: history, converged };
-      if (
-        !best ||
-        history[history.length - 1] > best.logLikelihood[best.logLikelihood.length - 1]
-      ) {
-        best?.model.dispose();
-        best = fit;
-      } else {
-        model.dispose();
-      }
-    }
-    return best!;
+      return false;
+    });
+    return { ...best!, interrupted };
   }
 
   /**

@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../../data/mnist';
 import { pixelLogits } from '../../data/pixels';
-import { generatorState, restoreGeneratorState } from '../../runtime/random';
+import { runLoop } from '../../runtime/loop';
+import { generatorState, restoreGeneratorState, withSeed } from '../../runtime/random';
 import {
   checkInteger,
   checkOptions,
@@ -44,6 +45,8 @@ export interface SavedVaeConfig {
    * older saves: false).
    */
   outputBiasFromData?: boolean;
+  /** Seed of the training's random draws (absent in older saves: their draws were the caller's). */
+  seed?: number;
 }
 
 /** Checks a saved VAE's config.json field by field. */
@@ -56,6 +59,7 @@ function readSavedVae(raw: unknown): SavedVaeConfig {
   checkSavedTrainer(who, c);
   if (c.outputBiasFromData !== undefined && typeof c.outputBiasFromData !== 'boolean')
     throw new Error(`${who}: outputBiasFromData must be true or false`);
+  if (c.seed !== undefined) checkInteger(who, 'seed', c.seed, 0);
   return {
     ...(c as unknown as SavedVaeConfig),
     model,
@@ -71,6 +75,8 @@ export interface SaveVaeOptions {
    * PyTorch's start).
    */
   outputBiasFromData?: boolean;
+  /** Record the seed the training drew its random numbers from (see trainOrLoad). */
+  seed?: number;
   /** Writes one file; tests inject failures through it. */
   writeFile?: WriteFile;
 }
@@ -84,7 +90,12 @@ export async function saveVae(
   trainer: VaeTrainer,
   options: SaveVaeOptions = {},
 ): Promise<void> {
-  checkOptions('saveVae', options, { history: true, outputBiasFromData: true, writeFile: true });
+  checkOptions('saveVae', options, {
+    history: true,
+    outputBiasFromData: true,
+    seed: true,
+    writeFile: true,
+  });
   const optimizer = await optimizerTensors(trainer.optimizer);
   const config: SavedVaeConfig = {
     kind: 'vae',
@@ -95,6 +106,7 @@ export async function saveVae(
     optimizerWeights: optimizer.names,
     history: options.history ? options.history.rows : [],
     outputBiasFromData: options.outputBiasFromData ?? false,
+    seed: options.seed,
   };
   try {
     saveCheckpoint(
@@ -117,6 +129,7 @@ export async function loadVae(dir: string): Promise<{
   trainer: VaeTrainer;
   history: HistoryRow[];
   outputBiasFromData: boolean;
+  seed: number | undefined;
 }> {
   const { config, tensors } = loadCheckpoint(dir, readSavedVae);
   // The model's random initial weights are overwritten below: putting the kit's random stream back
@@ -135,6 +148,7 @@ export async function loadVae(dir: string): Promise<{
     trainer,
     history: config.history,
     outputBiasFromData: config.outputBiasFromData ?? false,
+    seed: config.seed,
   };
 }
 
@@ -151,6 +165,8 @@ export interface TrainOrLoadOptions extends TrainerOptions, FitOptions {
    * keeps PyTorch's default initialization throughout, as in the reference script.
    */
   outputBiasFromData?: boolean;
+  /** Seed of the training's random draws (default 0; see trainOrLoad). */
+  seed?: number;
 }
 
 const TRAIN_OR_LOAD_KEYS: OptionKeys<TrainOrLoadOptions> = {
@@ -165,6 +181,7 @@ const TRAIN_OR_LOAD_KEYS: OptionKeys<TrainOrLoadOptions> = {
   test: true,
   history: true,
   progress: true,
+  seed: true,
 };
 
 /**
@@ -178,14 +195,17 @@ export function outputBiasFromData(train: ImageDataset): tf.Tensor1D {
 
 /**
  * Loads the model saved under `name` if there is one with the same configuration (model, learning
- * rate, batch size, start of the output bias); if it has fewer epochs than asked, training
- * continues from where it stopped (weights and Adam state) and the result is saved again. Without a
- * saved model it trains from scratch (and saves it under `name`). Either way the history rows end
- * up in `options.history`.
+ * rate, batch size, start of the output bias, seed); if it has fewer epochs than asked, training
+ * continues from where it stopped (weights and Adam state). Without a saved model it trains from
+ * scratch. The model is saved after every epoch, so an interrupted run continues from its last
+ * completed epoch when the cell runs again. Either way the history rows end up in
+ * `options.history`. Initialization and training draw their random numbers from `seed`, not from
+ * the caller's stream, which they leave as it was: the model is the same whichever notebook trains
+ * it first, and the cells after this call draw the same numbers whether it trained or loaded.
  */
 export async function trainOrLoad(
   options: TrainOrLoadOptions,
-): Promise<{ model: VAE; trainer: VaeTrainer; loaded: boolean }> {
+): Promise<{ model: VAE; trainer: VaeTrainer; loaded: boolean; interrupted: boolean }> {
   checkOptions('trainOrLoad', options, TRAIN_OR_LOAD_KEYS);
   const dir = options.dir ?? (options.name ? modelDir(options.name) : undefined);
   const history = options.history ?? new History();
@@ -193,15 +213,35 @@ export async function trainOrLoad(
   const learningRate = options.learningRate ?? 1e-3;
   const batchSize = options.batchSize ?? 128;
   const fromData = options.outputBiasFromData !== false;
-  const { epochs, test, progress } = options;
-  const fit: FitOptions = { epochs, test, progress, history };
+  const seed = options.seed ?? 0;
+  checkInteger('trainOrLoad', 'seed', seed, 0);
+  const { test, progress } = options;
+  const trainEpochs = (trainer: VaeTrainer, epochs: number): Promise<boolean> =>
+    runLoop(
+      'VAE training',
+      async () => {
+        for (let e = 0; e < epochs; e++) {
+          const fit = await trainer.fit(options.train, { epochs: 1, test, progress, history });
+          if (fit.interrupted) return true;
+          if (dir) await saveVae(dir, trainer, { history, outputBiasFromData: fromData, seed });
+        }
+        return false;
+      },
+      {
+        then: dir
+          ? `completed epochs are saved in ${dir}, and running the cell again continues from ` +
+            `the last one`
+          : 'running the cell again trains from the start',
+      },
+    );
   if (dir && hasCheckpoint(dir)) {
     const saved = await loadVae(dir);
     const same =
       JSON.stringify(saved.model.config) === JSON.stringify(config) &&
       saved.trainer.learningRate === learningRate &&
       saved.trainer.batchSize === batchSize &&
-      saved.outputBiasFromData === fromData;
+      saved.outputBiasFromData === fromData &&
+      saved.seed === seed;
     if (same) {
       for (const row of saved.history) history.push(row);
       const remaining = options.epochs - saved.trainer.epochsDone;
@@ -210,11 +250,9 @@ export async function trainOrLoad(
           `epochs${remaining > 0 ? `; training ${remaining} more` : ''}; delete the folder to ` +
           `retrain)`,
       );
-      if (remaining > 0) {
-        await saved.trainer.fit(options.train, { ...fit, epochs: remaining });
-        await saveVae(dir, saved.trainer, { history, outputBiasFromData: fromData });
-      }
-      return { model: saved.model, trainer: saved.trainer, loaded: true };
+      const interrupted =
+        remaining > 0 && (await withSeed(seed, () => trainEpochs(saved.trainer, remaining)));
+      return { model: saved.model, trainer: saved.trainer, loaded: true, interrupted };
     }
     console.log(
       `${dir} holds a different configuration: training a new model (it will be replaced)`,
@@ -222,11 +260,12 @@ export async function trainOrLoad(
     saved.trainer.dispose();
     saved.model.dispose();
   }
-  const outputBias = fromData ? outputBiasFromData(options.train) : undefined;
-  const model = new VAE(config, { outputBias });
-  outputBias?.dispose();
-  const trainer = new VaeTrainer(model, { learningRate, batchSize });
-  await trainer.fit(options.train, fit);
-  if (dir) await saveVae(dir, trainer, { history, outputBiasFromData: fromData });
-  return { model, trainer, loaded: false };
+  return withSeed(seed, async () => {
+    const outputBias = fromData ? outputBiasFromData(options.train) : undefined;
+    const model = new VAE(config, { outputBias });
+    outputBias?.dispose();
+    const trainer = new VaeTrainer(model, { learningRate, batchSize });
+    const interrupted = await trainEpochs(trainer, options.epochs);
+    return { model, trainer, loaded: false, interrupted };
+  });
 }

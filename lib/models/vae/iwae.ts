@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../../data/mnist';
 import { checkInteger, checkOptions, OptionKeys } from '../../runtime/checks';
+import { runLoop, yieldToEventLoop } from '../../runtime/loop';
 import { progress } from '../../runtime/progress';
 import { diagonalGaussian, Labels, VAE } from './vae';
 
@@ -48,13 +49,16 @@ function checkIwae(
   return { samples, chunkRows };
 }
 
-/** L_K per image [n] for a batch x [n, inputDim] (nats; an estimate of log p(x), biased low). */
-export function importanceWeightedLogLikelihood(
+/**
+ * L_K per image [n] for a batch x [n, inputDim] (nats; an estimate of log p(x), biased low). It
+ * lets the event loop run between chunks of samples.
+ */
+export async function importanceWeightedLogLikelihood(
   model: VAE,
   x: tf.Tensor2D,
   labels?: Labels,
   options: IwaeOptions = {},
-): Float32Array {
+): Promise<Float32Array> {
   const who = 'importanceWeightedLogLikelihood';
   checkOptions(who, options, IWAE_KEYS);
   const { samples, chunkRows } = checkIwae(who, model, options);
@@ -69,6 +73,7 @@ export function importanceWeightedLogLikelihood(
   let running = tf.fill([n], -Infinity) as tf.Tensor1D;
   try {
     for (let done = 0; done < samples; done += perChunk) {
+      await yieldToEventLoop();
       const s = Math.min(perChunk, samples - done);
       const next = tf.tidy(() => {
         // z_k ~ q(z | x), s samples of every image: [s, n, d]
@@ -101,32 +106,53 @@ export function importanceWeightedLogLikelihood(
   }
 }
 
-/** L_K averaged over a data set (nats per image), with its standard error over images. */
-export function importanceWeightedLogLikelihoodOf(
+/**
+ * L_K averaged over a data set (nats per image), with its standard error over images, as a kit
+ * loop: when interrupted, over the images done (`perImage` holds them).
+ */
+export async function importanceWeightedLogLikelihoodOf(
   model: VAE,
   dataset: ImageDataset,
   options: IwaeDatasetOptions = {},
-): { mean: number; standardError: number; perImage: Float32Array } {
+): Promise<{
+  mean: number;
+  standardError: number;
+  perImage: Float32Array;
+  interrupted: boolean;
+}> {
   const who = 'importanceWeightedLogLikelihoodOf';
   checkOptions(who, options, IWAE_DATASET_KEYS);
   const iwae = checkIwae(who, model, options);
   const batchSize = options.batchSize ?? 100;
   checkInteger(who, 'batchSize', batchSize);
-  const perImage = new Float32Array(dataset.size);
+  const values = new Float32Array(dataset.size);
+  const batchCount = dataset.batchCount(batchSize);
   const bar =
     options.progress === false
       ? undefined
-      : progress(dataset.batchCount(batchSize), { label: `IWAE K=${iwae.samples}` });
+      : progress(batchCount, { label: `IWAE K=${iwae.samples}` });
   let offset = 0;
-  for (const batch of dataset.batches(batchSize, { shuffle: false })) {
-    const labels = model.config.classes > 0 ? batch.y : undefined;
-    perImage.set(importanceWeightedLogLikelihood(model, batch.x, labels, iwae), offset);
-    offset += batch.x.shape[0];
-    bar?.tick();
-  }
-  bar?.done();
+  const interrupted = await runLoop('IWAE', async (loop) => {
+    for (const batch of dataset.batches(batchSize, { shuffle: false })) {
+      if (await loop.shouldStop()) {
+        bar?.stop();
+        loop.stop(
+          `batch ${batch.index}/${batchCount}`,
+          `the estimate covers the first ${offset} of ${dataset.size} images`,
+        );
+        return true;
+      }
+      const labels = model.config.classes > 0 ? batch.y : undefined;
+      values.set(await importanceWeightedLogLikelihood(model, batch.x, labels, iwae), offset);
+      offset += batch.x.shape[0];
+      bar?.tick();
+    }
+    bar?.done();
+    return false;
+  });
+  const perImage = values.subarray(0, offset);
   const mean = perImage.reduce((a, b) => a + b, 0) / perImage.length;
   const variance =
     perImage.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, perImage.length - 1);
-  return { mean, standardError: Math.sqrt(variance / perImage.length), perImage };
+  return { mean, standardError: Math.sqrt(variance / perImage.length), perImage, interrupted };
 }
