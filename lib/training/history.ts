@@ -37,6 +37,11 @@ export class History {
     this.rows.push(row);
   }
 
+  /** Forgets every row (a figure drawn from this history keeps what it showed until the next push). */
+  clear(): void {
+    this.rows.length = 0;
+  }
+
   /** The values of one column, in order (NaN where a row lacks it). */
   column(name: string): number[] {
     return this.rows.map((r) => (name in r ? r[name] : NaN));

@@ -150,10 +150,16 @@ test(
       assert.equal(more.trainer.epochsDone, 2);
       assert.deepEqual(history.column('epoch'), [1, 2]);
       assert.match(said.join('\n'), /1 epochs; training 1 more/);
+      const third = await trainOrLoadMade({ ...options, epochs: 3, history });
+      assert.deepEqual(history.column('epoch'), [1, 2, 3], 'the same history again: no rows twice');
+      assert.deepEqual(
+        (await loadMade(dir)).history.map((r) => r.epoch),
+        [1, 2, 3],
+      );
       const other = await trainOrLoadMade({ ...options, learningRate: 3e-3 });
       assert.equal(other.loaded, false);
       assert.match(said.join('\n'), /holds a MADE trained otherwise/);
-      for (const r of [fresh, again, more, other]) {
+      for (const r of [fresh, again, more, third, other]) {
         r.model.dispose();
         r.trainer.dispose();
       }

@@ -356,6 +356,10 @@ test('history keeps rows, columns, CSV and a DataFrame', () => {
     /metric 'epoch' must be a number/,
   );
   assert.throws(() => h.figure('epoch', ['loss'], { ytitle: 'x' } as never), /'yTitle'/);
+  h.clear();
+  assert.deepEqual([h.rows, h.columns, h.last], [[], [], undefined]);
+  h.push({ epoch: 1, loss: 1 });
+  assert.equal(h.toCsv(), 'epoch,loss\n1,1\n');
   assert.deepEqual(training.historyRowsFromJson('t', 'rows', [{ a: 1, b: null }]), [
     { a: 1, b: NaN },
   ]);

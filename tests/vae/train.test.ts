@@ -240,7 +240,14 @@ test(
     const longer = await models.vae.trainOrLoad({ ...base, epochs: 3, history });
     assert.equal(longer.trainer.epochsDone, 3);
     assert.deepEqual(history.column('epoch'), [1, 2, 3]);
-    assert.equal((await loadVae(dir)).trainer.epochsDone, 3);
+    await models.vae.trainOrLoad({ ...base, epochs: 3, history });
+    assert.deepEqual(history.column('epoch'), [1, 2, 3], 'the same history again: no rows twice');
+    const saved = await loadVae(dir);
+    assert.equal(saved.trainer.epochsDone, 3);
+    assert.deepEqual(
+      saved.history.map((r) => r.epoch),
+      [1, 2, 3],
+    );
     const changed = await models.vae.trainOrLoad({
       ...base,
       model: { ...small, latentDim: 4 },

@@ -158,14 +158,16 @@ const TRAIN_OR_LOAD_KEYS: OptionKeys<TrainOrLoadMadeOptions> = {
  * training images and their binarization, start); with fewer epochs than asked, training continues.
  * Otherwise trains a new model. The model is saved under `name` after every epoch, so an
  * interrupted run (`interrupted`) continues from its last completed epoch when the cell runs
- * again. Either way the history rows end up in `options.history`.
+ * again. Either way `options.history` ends up holding the model's history rows (and only those).
  */
 export async function trainOrLoadMade(
   options: TrainOrLoadMadeOptions,
 ): Promise<{ model: MADE; trainer: MadeTrainer; loaded: boolean; interrupted: boolean }> {
   checkOptions('trainOrLoadMade', options, TRAIN_OR_LOAD_KEYS);
   const dir = options.dir ?? (options.name ? modelDir(options.name) : undefined);
+  // The model's own rows: rows of an earlier call (the same cell run again) must not pile up.
   const history = options.history ?? new History();
+  history.clear();
   const recipe: MadeRecipe = {
     model: madeConfig(options.model),
     learningRate: options.learningRate ?? 1e-3,

@@ -198,8 +198,8 @@ export function outputBiasFromData(train: ImageDataset): tf.Tensor1D {
  * rate, batch size, start of the output bias, seed); if it has fewer epochs than asked, training
  * continues from where it stopped (weights and Adam state). Without a saved model it trains from
  * scratch. The model is saved after every epoch, so an interrupted run continues from its last
- * completed epoch when the cell runs again. Either way the history rows end up in
- * `options.history`. Initialization and training draw their random numbers from `seed`, not from
+ * completed epoch when the cell runs again. Either way `options.history` ends up holding the
+ * model's history rows (and only those). Initialization and training draw their random numbers from `seed`, not from
  * the caller's stream, which they leave as it was: the model is the same whichever notebook trains
  * it first, and the cells after this call draw the same numbers whether it trained or loaded.
  */
@@ -208,7 +208,9 @@ export async function trainOrLoad(
 ): Promise<{ model: VAE; trainer: VaeTrainer; loaded: boolean; interrupted: boolean }> {
   checkOptions('trainOrLoad', options, TRAIN_OR_LOAD_KEYS);
   const dir = options.dir ?? (options.name ? modelDir(options.name) : undefined);
+  // The model's own rows: rows of an earlier call (the same cell run again) must not pile up.
   const history = options.history ?? new History();
+  history.clear();
   const config = vaeConfig(options.model);
   const learningRate = options.learningRate ?? 1e-3;
   const batchSize = options.batchSize ?? 128;
