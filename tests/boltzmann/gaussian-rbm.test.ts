@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { models, runtime, tf } from 'genlab';
+import { models, runtime, tf, training } from 'genlab';
 
 const { GaussianBernoulliRBM, CdTrainer, binaryStates, pixelMoments, trainOrLoadGaussianRbm } =
   models.boltzmann;
@@ -171,6 +171,18 @@ test('trainOrLoadGaussianRbm saves σ with the weights; bad inputs are clear err
       }),
       /training diverged in epoch 1 \(reconstruction error (NaN|Infinity)\); lower the learning rate/,
     );
+    // a saved σ of 0 (finite, so the file itself checks out) is refused, leaking nothing
+    const bad = path.join(dir, 'zero-sigma');
+    const { config, tensors } = training.loadCheckpoint(dir, (raw) => raw);
+    const zero = tf.tensor1d([1, 0, 1, 1]);
+    training.saveCheckpoint(bad, config, { ...tensors, sigma: zero });
+    tf.dispose([...Object.values(tensors), zero]);
+    const before = tf.memory().numTensors;
+    await assert.rejects(
+      trainOrLoadGaussianRbm(bad, images, 4, recipe),
+      /every sigma must be a finite number > 0/,
+    );
+    assert.equal(tf.memory().numTensors, before, 'a refused checkpoint leaks no tensors');
     [first, again].forEach((t) => t.rbm.dispose());
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

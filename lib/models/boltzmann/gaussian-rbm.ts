@@ -316,12 +316,19 @@ export async function trainOrLoadGaussianRbm(
   );
   if (saved) {
     const { sigma, ...variables } = saved.tensors;
-    const rbm = new GaussianBernoulliRBM(visible, recipe.hidden, {
-      sigma: sigma as tf.Tensor1D,
-      weightScale: 0,
-    });
-    assignVariables(rbm.namedVariables(), variables, dir);
-    tf.dispose(Object.values(saved.tensors));
+    let rbm: GaussianBernoulliRBM | undefined;
+    try {
+      rbm = new GaussianBernoulliRBM(visible, recipe.hidden, {
+        sigma: sigma as tf.Tensor1D,
+        weightScale: 0,
+      });
+      assignVariables(rbm.namedVariables(), variables, dir);
+    } catch (err) {
+      rbm?.dispose();
+      throw err;
+    } finally {
+      tf.dispose(Object.values(saved.tensors));
+    }
     return {
       rbm,
       history: saved.config.history,
