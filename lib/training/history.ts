@@ -37,7 +37,7 @@ export class History {
     this.rows.push(row);
   }
 
-  /** Forgets every row (a figure drawn from this history keeps what it showed until the next push). */
+  /** Forgets every row (a figure drawn from this history shows them until the next push). */
   clear(): void {
     this.rows.length = 0;
   }

@@ -199,9 +199,10 @@ export function outputBiasFromData(train: ImageDataset): tf.Tensor1D {
  * continues from where it stopped (weights and Adam state). Without a saved model it trains from
  * scratch. The model is saved after every epoch, so an interrupted run continues from its last
  * completed epoch when the cell runs again. Either way `options.history` ends up holding the
- * model's history rows (and only those). Initialization and training draw their random numbers from `seed`, not from
- * the caller's stream, which they leave as it was: the model is the same whichever notebook trains
- * it first, and the cells after this call draw the same numbers whether it trained or loaded.
+ * model's history rows (and only those). Initialization and training draw their random numbers
+ * from `seed`, not from the caller's stream, which they leave as it was: the model is the same
+ * whichever notebook trains it first, and the cells after this call draw the same numbers whether
+ * it trained or loaded.
  */
 export async function trainOrLoad(
   options: TrainOrLoadOptions,
