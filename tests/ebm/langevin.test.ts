@@ -193,7 +193,7 @@ test('Langevin rejects bad options with clear messages', () => {
   );
   assert.throws(
     () => langevin(gaussianEnergy, x, { steps: 1, stepSize: 1, stepsize: 2 } as never),
-    /unknown option 'stepsize'; the options are steps, stepSize/,
+    /unknown option 'stepsize' \(did you mean 'stepSize'\?\); the options are steps, stepSize/,
   );
   assert.throws(
     () => langevin(gaussianEnergy, tf.zeros([3]) as never, { steps: 1, stepSize: 1 }),

@@ -166,7 +166,7 @@ test('energy trainers reject bad inputs with clear messages', async () => {
   ]);
   await assert.rejects(
     dsm.fit(bad, { steps: 1 }),
-    /fit\(data\): value 1 is NaN; every value must be finite/,
+    /fit: data must be finite, got NaN at index \[0, 1\]/,
   );
   await assert.rejects(
     dsm.fit(tf.zeros([4, 3]) as tf.Tensor2D, { steps: 1 }),

@@ -140,7 +140,7 @@ test('autoregressive flows reject bad inputs with messages that name the problem
   );
   assert.throws(
     () => new MaskedAutoregressiveFlow(3, { hidden: [0] }),
-    /MAF hidden size must be a positive integer, got 0/,
+    /MAF: hidden size must be a positive integer, got 0/,
   );
   assert.throws(
     () => new MaskedAutoregressiveFlow(3, { hiden: [4] } as never),

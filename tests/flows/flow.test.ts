@@ -181,7 +181,7 @@ test('flows and training reject bad inputs with messages that name the parameter
   );
   await assert.rejects(
     () => fitReverseKl(flow, (z) => tf.sum(z, 1) as tf.Tensor1D, { steps: 1, learningRate: -1 }),
-    /learningRate must be > 0, got -1/,
+    /learningRate must be a finite number > 0, got -1/,
   );
   await assert.rejects(
     () => fitReverseKl(flow, (z) => tf.sum(z, 1) as tf.Tensor1D, { steps: 1, annealSteps: 0.5 }),

@@ -173,7 +173,7 @@ test(
 
 test('planar functions reject bad inputs with messages that name the parameter', async () => {
   await runtime.init({ seed: 0, report: false });
-  assert.throws(() => new PlanarFlow(0), /PlanarFlow dim must be a positive integer, got 0/);
+  assert.throws(() => new PlanarFlow(0), /PlanarFlow: dim must be a positive integer, got 0/);
   assert.throws(() => new PlanarFlow(2, { initScale: -1 }), /initScale must be > 0, got -1/);
   assert.throws(() => planarFlows(2, 0), /number of planar layers K must be a positive integer/);
   const layer = new PlanarFlow(2);

@@ -91,7 +91,7 @@ test("D's dropout acts in training steps only", () => {
   assert.notDeepEqual(Array.from(a.dataSync()), Array.from(c.dataSync()));
   assert.throws(
     () => new GAN({ ...SMALL, discriminatorDropout: 1.5 }),
-    /discriminatorDropout must be a rate in \[0, 1\), got 1.5/,
+    /discriminatorDropout must be a number in \[0, 1\), got 1.5/,
   );
   tf.dispose([x, a, b, c]);
   gan.dispose();

@@ -124,7 +124,7 @@ test('bad configurations and inputs are clear errors', async () => {
   );
   assert.throws(
     () => new GAN({ ...SMALL, generatorHidden: [16, -1] }),
-    /generatorHidden must be a list of positive integers, got \[16,-1\]/,
+    /generatorHidden\[1\] must be a positive integer, got -1/,
   );
   const gan = new GAN(SMALL);
   assert.throws(

@@ -15,6 +15,7 @@
  * which gives log Z exactly by enumerating h1 (H1 <= 20) and drives AIS (dbm-ais.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkInteger } from '../../runtime/checks';
 import {
   bernoulli,
   binaryStates,
@@ -70,16 +71,6 @@ function bernoulliEntropy(mu: tf.Tensor2D): tf.Tensor1D {
   });
 }
 
-function checkUnits(name: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`DeepBoltzmannMachine: ${name} must be a positive integer, got ${n}`);
-}
-
-function checkSteps(caller: string, name: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`${caller}: ${name} must be a positive integer, got ${n}`);
-}
-
 export class DeepBoltzmannMachine {
   readonly weights1: tf.Variable<tf.Rank.R2>;
   readonly weights2: tf.Variable<tf.Rank.R2>;
@@ -93,9 +84,9 @@ export class DeepBoltzmannMachine {
     readonly hidden1: number,
     readonly hidden2: number,
   ) {
-    checkUnits('visible', visible);
-    checkUnits('hidden1', hidden1);
-    checkUnits('hidden2', hidden2);
+    checkInteger('DeepBoltzmannMachine', 'visible', visible);
+    checkInteger('DeepBoltzmannMachine', 'hidden1', hidden1);
+    checkInteger('DeepBoltzmannMachine', 'hidden2', hidden2);
     this.weights1 = tf.variable(tf.zeros([visible, hidden1]));
     this.weights2 = tf.variable(tf.zeros([hidden1, hidden2]));
     this.visibleBias = tf.variable(tf.zeros([visible]));
@@ -138,7 +129,9 @@ export class DeepBoltzmannMachine {
     biasScale = 0.5,
   ): DeepBoltzmannMachine {
     const [d, h1, h2] = sizes;
-    [d, h1, h2].forEach((n, i) => checkUnits(['visible', 'hidden1', 'hidden2'][i], n));
+    [d, h1, h2].forEach((n, i) =>
+      checkInteger('DeepBoltzmannMachine', ['visible', 'hidden1', 'hidden2'][i], n),
+    );
     const p = tf.tidy(() => ({
       weights1: tf.randomNormal([d, h1], 0, weightScale) as tf.Tensor2D,
       weights2: tf.randomNormal([h1, h2], 0, weightScale) as tf.Tensor2D,
@@ -240,7 +233,7 @@ export class DeepBoltzmannMachine {
 
   /** n random joint states (each unit on with probability 1/2): where persistent chains start. */
   randomState(n: number): DbmState {
-    checkSteps('randomState', 'n', n);
+    checkInteger('randomState', 'n', n);
     return tf.tidy(() => ({
       v: bernoulli(tf.fill([n, this.visible], 0.5)) as tf.Tensor2D,
       h1: bernoulli(tf.fill([n, this.hidden1], 0.5)) as tf.Tensor2D,
@@ -254,7 +247,7 @@ export class DeepBoltzmannMachine {
    * of the last sweep (smoother to look at); the input state is not disposed.
    */
   gibbs(state: DbmState, steps: number): DbmState & { visibleProbs: tf.Tensor2D } {
-    checkSteps('DeepBoltzmannMachine.gibbs', 'steps', steps);
+    checkInteger('DeepBoltzmannMachine.gibbs', 'steps', steps);
     checkBinaryBatch('gibbs(state.v)', state.v, this.visible);
     checkBinaryBatch('gibbs(state.h1)', state.h1, this.hidden1);
     checkBinaryBatch('gibbs(state.h2)', state.h2, this.hidden2);
@@ -283,7 +276,7 @@ export class DeepBoltzmannMachine {
   meanField(v: tf.Tensor2D, options: MeanFieldOptions = {}): MeanField {
     checkBinaryBatch('meanField(v)', v, this.visible);
     const iterations = options.iterations ?? 10;
-    checkSteps('meanField', 'iterations', iterations);
+    checkInteger('meanField', 'iterations', iterations);
     const tolerance = options.tolerance ?? 0;
     if (!(tolerance >= 0))
       throw new Error(`meanField: tolerance must be a number >= 0, got ${tolerance}`);
@@ -357,7 +350,7 @@ export class DeepBoltzmannMachine {
           `${this.visible} pixels`,
       );
     const batchSize = options.batchSize ?? 1000;
-    checkSteps('averageVariationalBound', 'batchSize', batchSize);
+    checkInteger('averageVariationalBound', 'batchSize', batchSize);
     let total = 0;
     for (let start = 0; start < n; start += batchSize) {
       const m = Math.min(batchSize, n - start);

@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { runLoop } from '../../runtime/loop';
+import { checkInteger } from '../../runtime/checks';
 import {
   bernoulli,
   checkBinaryBatch,
@@ -108,11 +109,6 @@ export interface RbmInit {
   visibleBias?: tf.Tensor1D;
 }
 
-function checkUnits(name: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`RBM: ${name} must be a positive integer, got ${n}`);
-}
-
 export class RBM {
   readonly weights: tf.Variable<tf.Rank.R2>;
   readonly visibleBias: tf.Variable<tf.Rank.R1>;
@@ -123,8 +119,8 @@ export class RBM {
     readonly hidden: number,
     init: RbmInit = {},
   ) {
-    checkUnits('visible', visible);
-    checkUnits('hidden', hidden);
+    checkInteger('RBM', 'visible', visible);
+    checkInteger('RBM', 'hidden', hidden);
     const scale = init.weightScale ?? 0.01;
     if (!(scale >= 0) || !Number.isFinite(scale))
       throw new Error(`RBM: weightScale must be a finite number >= 0, got ${scale}`);

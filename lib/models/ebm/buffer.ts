@@ -5,8 +5,9 @@
  * keeps exploring.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkOptionNames } from '../../runtime/checks';
 import { nextSeed, random } from '../../runtime/random';
-import { checkOptionNames, checkPoints } from './checks';
+import { checkPoints } from './checks';
 
 /** Draws n fresh starting points [n, d]. */
 export type NoiseSource = (n: number) => tf.Tensor2D;

@@ -11,8 +11,8 @@
  * from fresh noise at every update: short-run MCMC).
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkOptionNames } from '../../runtime/checks';
 import { NoiseSource, ReplayBuffer, ReplayBufferOptions } from './buffer';
-import { checkOptionNames } from './checks';
 import { EnergyNetwork } from './energy';
 import { langevin, LangevinOptions, langevinSettings } from './langevin';
 import { EnergyMetrics, EnergyTrainer, EnergyTrainerOptions, TRAINER_OPTION_NAMES } from './train';

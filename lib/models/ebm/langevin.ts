@@ -7,8 +7,9 @@
  * clipping of the gradient's coordinates.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkOptionNames } from '../../runtime/checks';
 import { nextSeed } from '../../runtime/random';
-import { checkOptionNames, checkPoints } from './checks';
+import { checkPoints } from './checks';
 import { Energy, energyGradient } from './energy';
 
 export interface LangevinOptions {

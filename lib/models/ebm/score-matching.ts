@@ -7,8 +7,9 @@
  * learns p_σ, not p_data itself: σ trades that blur against the variance of the estimate.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkOptionNames } from '../../runtime/checks';
 import { nextSeed } from '../../runtime/random';
-import { checkOptionNames, checkPoints } from './checks';
+import { checkPoints } from './checks';
 import { Energy, energyGradient, EnergyNetwork } from './energy';
 import { EnergyMetrics, EnergyTrainer, EnergyTrainerOptions, TRAINER_OPTION_NAMES } from './train';
 

@@ -4,11 +4,12 @@
  * redraws its progress and can be interrupted), metrics per step.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkFiniteValues, checkOptionNames } from '../../runtime/checks';
 import { progress } from '../../runtime/progress';
 import { random } from '../../runtime/random';
 import { adam } from '../../training/adam';
 import { History } from '../../training/history';
-import { checkFinite, checkOptionNames, checkPoints } from './checks';
+import { checkPoints } from './checks';
 import { EnergyNetwork } from './energy';
 
 export type EnergyMetrics = Record<string, number>;
@@ -119,7 +120,7 @@ export abstract class EnergyTrainer {
       'historyEvery',
     ]);
     checkPoints(`${this.name}.fit(data)`, data, this.model.dim);
-    checkFinite(`${this.name}.fit(data)`, data);
+    checkFiniteValues(`${this.name}.fit`, 'data', data);
     const { steps, batchSize = 128, historyEvery = 10 } = options;
     for (const [name, value] of [
       ['steps', steps],

@@ -12,8 +12,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MADE } from '../autoregressive';
-import { checkCount, checkPoints } from './checks';
-import { checkOptionNames } from '../../runtime/checks';
+import { checkPoints } from './checks';
+import { checkInteger, checkOptionNames } from '../../runtime/checks';
 import { Flow, FlowResult } from './flow';
 
 export interface AutoregressiveOptions {
@@ -47,7 +47,7 @@ export abstract class AutoregressiveAffine implements Flow {
         `${kind} dim must be an integer >= 2 (one coordinate is not a sequence), got ${dim}`,
       );
     const hidden = options.hidden ?? [64, 64];
-    hidden.forEach((h) => checkCount(`${kind} hidden size`, h));
+    hidden.forEach((h) => checkInteger(kind, 'hidden size', h));
     const ordering = options.ordering ?? 'natural';
     if (ordering === 'natural' || ordering === 'reversed') {
       const natural = Array.from({ length: dim }, (_, i) => i);
@@ -167,7 +167,7 @@ export function autoregressiveFlows(
   checkOptionNames('autoregressiveFlows', options, ['hidden']);
   if (type !== 'maf' && type !== 'iaf')
     throw new Error(`autoregressiveFlows: unknown type '${type}': use maf or iaf`);
-  checkCount('number of autoregressive layers K', K);
+  checkInteger('autoregressiveFlows', 'the number of autoregressive layers K', K);
   const Layer = type === 'maf' ? MaskedAutoregressiveFlow : InverseAutoregressiveFlow;
   return Array.from(
     { length: K },

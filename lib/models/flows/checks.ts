@@ -1,10 +1,6 @@
 /** Input checks shared by the flow modules (not exported from the package). */
 import * as tf from '@tensorflow/tfjs';
-
-export function checkCount(what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`${what} must be a positive integer, got ${n}`);
-}
+import { checkInteger } from '../../runtime/checks';
 
 /** Throws unless `x` is a [batch, dim] tensor. */
 export function checkPoints(who: string, x: tf.Tensor, dim: number): void {
@@ -18,7 +14,7 @@ export function checkPoints(who: string, x: tf.Tensor, dim: number): void {
 
 /** Throws unless `levels` holds integers in 0..L-1 (one data sync). */
 export function checkLevels(who: string, levels: tf.Tensor, L: number): void {
-  checkCount(`${who}: the number of levels L`, L);
+  checkInteger(who, 'the number of levels L', L);
   const bad = tf.tidy(() =>
     tf.any(
       tf.logicalOr(

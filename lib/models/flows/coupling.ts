@@ -8,8 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Activation, MLP } from '../../nn';
-import { checkCount, checkPoints } from './checks';
-import { checkOptionNames } from '../../runtime/checks';
+import { checkPoints } from './checks';
+import { checkInteger, checkOptionNames } from '../../runtime/checks';
 import { Flow, FlowResult } from './flow';
 import { Scaling } from './elementwise';
 
@@ -73,7 +73,7 @@ export abstract class Coupling implements Flow {
       );
     }
     const hidden = options.hidden ?? [64, 64];
-    hidden.forEach((h) => checkCount(`${kind} hidden size`, h));
+    hidden.forEach((h) => checkInteger(kind, 'hidden size', h));
     this.name = options.name ?? 'coupling';
     this.net = new MLP([dim, ...hidden, outputs * dim], {
       hidden: options.activation ?? 'relu',
@@ -191,7 +191,7 @@ export function couplingFlows(
   options: CouplingFlowsOptions = {},
 ): Coupling[] {
   checkOptionNames('couplingFlows', options, ['type', ...NETWORK_OPTIONS]);
-  checkCount('number of coupling layers K', K);
+  checkInteger('couplingFlows', 'the number of coupling layers K', K);
   const { type = 'affine', ...layerOptions } = options;
   if (!COUPLING_TYPES.includes(type))
     throw new Error(`couplingFlows: unknown type '${type}': use ${COUPLING_TYPES.join(' or ')}`);

@@ -10,13 +10,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { nextSeed } from '../../runtime';
-import { checkCount, checkLevels, checkPoints } from './checks';
-import { checkOptionNames } from '../../runtime/checks';
+import { checkLevels, checkPoints } from './checks';
+import { checkInteger, checkOptionNames } from '../../runtime/checks';
 import { Flow, FlowResult, NormalizingFlow } from './flow';
 
 /** Pixels stored as k / (L - 1) in [0, 1] (as loadMnist returns them) back to their levels k. */
 export function pixelLevels(pixels: tf.Tensor2D, L = 256): tf.Tensor2D {
-  checkCount('pixelLevels: the number of levels L', L);
+  checkInteger('pixelLevels', 'the number of levels L', L);
   return tf.tidy(() => {
     const levels = tf.round(tf.mul(pixels, L - 1)) as tf.Tensor2D;
     checkLevels('pixelLevels', levels, L);
@@ -48,7 +48,7 @@ export function dequantize(levels: tf.Tensor2D, L = 256): tf.Tensor2D {
 
 /** Bits per dimension of a negative log-likelihood in nats per point of D numbers. */
 export function bitsPerDim(nats: number, D: number): number {
-  checkCount('bitsPerDim: the dimension D', D);
+  checkInteger('bitsPerDim', 'the dimension D', D);
   if (!Number.isFinite(nats)) throw new Error(`bitsPerDim: the NLL must be finite, got ${nats}`);
   return nats / (D * Math.LN2);
 }
@@ -73,7 +73,7 @@ export function dequantizedLogLikelihood(
   checkPoints('dequantizedLogLikelihood', k, flow.dim);
   const L = options.levels ?? 256;
   const samples = options.samples ?? 1;
-  checkCount('dequantizedLogLikelihood: samples', samples);
+  checkInteger('dequantizedLogLikelihood', 'samples', samples);
   checkLevels('dequantizedLogLikelihood', k, L);
   return tf.tidy(() => {
     let sum = tf.zeros([k.shape[0]]);
@@ -101,7 +101,7 @@ export class LogitTransform implements Flow {
     options: { alpha?: number; name?: string } = {},
   ) {
     checkOptionNames('LogitTransform', options, ['alpha', 'name']);
-    checkCount('LogitTransform dim', dim);
+    checkInteger('LogitTransform', 'dim', dim);
     this.alpha = options.alpha ?? 0.05;
     if (!(this.alpha >= 0 && this.alpha < 0.5))
       throw new Error(`LogitTransform: alpha must be in [0, 0.5), got ${this.alpha}`);

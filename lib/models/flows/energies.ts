@@ -11,7 +11,8 @@
  * KL(q || p) in nats are exact to quadrature error.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkCount, checkPoints } from './checks';
+import { checkPoints } from './checks';
+import { checkInteger } from '../../runtime/checks';
 
 export type EnergyName = 'U1' | 'U2' | 'U3' | 'U4';
 export const ENERGY_NAMES: EnergyName[] = ['U1', 'U2', 'U3', 'U4'];
@@ -124,7 +125,7 @@ export function gridValues(
   halfWidth: number,
   n: number,
 ): { values: Float32Array; x: number[]; cellArea: number } {
-  checkCount('grid size', n);
+  checkInteger('gridValues', 'grid size', n);
   if (!(halfWidth > 0)) throw new Error(`grid halfWidth must be > 0, got ${halfWidth}`);
   const h = (2 * halfWidth) / n;
   const x = Array.from({ length: n }, (_, i) => -halfWidth + (i + 0.5) * h);

@@ -3,7 +3,7 @@
  * learned).
  */
 import { figure, Figure, SEQUENTIAL, Trace } from '../../plot';
-import { checkCount } from './checks';
+import { checkInteger } from '../../runtime/checks';
 
 /**
  * A normalized 2D histogram of points (row-major [n, 2]) on `bins` × `bins` cells over [-L, L]²:
@@ -15,7 +15,7 @@ export function histogramDensity(
   halfWidth: number,
   bins: number,
 ): { x: number[]; z: number[][] } {
-  checkCount('bins', bins);
+  checkInteger('histogramDensity', 'bins', bins);
   if (!(halfWidth > 0)) throw new Error(`halfWidth must be > 0, got ${halfWidth}`);
   if (points.length % 2 !== 0)
     throw new Error(`points must hold [n, 2] coordinates, got ${points.length} numbers`);

@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Independent, Normal } from '../../distributions';
-import { checkCount, checkPoints } from './checks';
+import { checkPoints } from './checks';
+import { checkInteger } from '../../runtime/checks';
 
 /**
  * The output of one direction of a flow: the transformed points and log |det J| of that direction,
@@ -51,14 +52,14 @@ const standardNormals = new Map<number, BaseDistribution>();
  * tensors behind.
  */
 export function standardNormal(dim: number): BaseDistribution {
-  checkCount('standardNormal dimension', dim);
+  checkInteger('standardNormal', 'dimension', dim);
   const cached = standardNormals.get(dim);
   if (cached) return cached;
   const normal = new Independent(new Normal(tf.zeros([dim]), tf.ones([dim])), 1);
   const base: BaseDistribution = {
     dim,
     sample: (n) => {
-      checkCount('sample size n', n);
+      checkInteger('standardNormal.sample', 'sample size n', n);
       return normal.sample(n) as tf.Tensor2D;
     },
     logProb: (z) => {
@@ -118,7 +119,7 @@ export class NormalizingFlow {
    * ∂f_k/∂z_{k-1}|.
    */
   sample(n: number): { x: tf.Tensor2D; logProb: tf.Tensor1D } {
-    checkCount('sample size n', n);
+    checkInteger('NormalizingFlow.sample', 'sample size n', n);
     return tf.tidy(() => {
       const z0 = this.base.sample(n);
       const { y, logDet } = this.forward(z0);

@@ -5,8 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { nextSeed } from '../../runtime';
-import { checkCount, checkPoints } from './checks';
+import { checkPoints } from './checks';
 import { Flow, FlowResult } from './flow';
+import { checkInteger } from '../../runtime/checks';
 
 function checkVector(who: string, what: string, v: tf.Tensor, dim: number): void {
   if (v.rank !== 1 || v.shape[0] !== dim)
@@ -157,7 +158,7 @@ export class PlanarFlow implements Flow {
     readonly dim: number,
     options: PlanarOptions = {},
   ) {
-    checkCount('PlanarFlow dim', dim);
+    checkInteger('PlanarFlow', 'dim', dim);
     const scale = options.initScale ?? 0.1;
     if (!(scale > 0)) throw new Error(`PlanarFlow initScale must be > 0, got ${scale}`);
     this.name = options.name ?? 'planar';
@@ -205,7 +206,7 @@ export function planarFlows(
   K: number,
   options: Omit<PlanarOptions, 'name'> = {},
 ): PlanarFlow[] {
-  checkCount('number of planar layers K', K);
+  checkInteger('planarFlows', 'the number of planar layers K', K);
   return Array.from(
     { length: K },
     (_, k) => new PlanarFlow(dim, { ...options, name: `planar.${k}` }),
@@ -230,8 +231,8 @@ export class PlanarStack implements Flow {
     readonly K: number,
     options: PlanarOptions = {},
   ) {
-    checkCount('PlanarStack dim', dim);
-    checkCount('number of planar layers K', K);
+    checkInteger('PlanarStack', 'dim', dim);
+    checkInteger('planarFlows', 'the number of planar layers K', K);
     const scale = options.initScale ?? 0.1;
     if (!(scale > 0)) throw new Error(`PlanarStack initScale must be > 0, got ${scale}`);
     this.name = options.name ?? 'planar';

@@ -9,8 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { adam } from '../../training/adam';
 import { nextSeed, Progress, runLoop } from '../../runtime';
-import { checkCount, checkLevels, checkPoints } from './checks';
-import { checkOptionNames } from '../../runtime/checks';
+import { checkLevels, checkPoints } from './checks';
+import { checkInteger, checkOptionNames, checkPositive } from '../../runtime/checks';
 import { dequantize } from './dequantize';
 import { NormalizingFlow } from './flow';
 
@@ -27,15 +27,17 @@ export interface FitOptions {
 const FIT_OPTIONS = ['steps', 'batchSize', 'learningRate', 'onStep', 'progress'];
 
 function checkFit(
+  who: string,
   flow: NormalizingFlow,
   options: FitOptions,
 ): { batchSize: number; learningRate: number } {
-  checkCount('steps', options.steps);
+  checkInteger(who, 'steps', options.steps);
   const batchSize = options.batchSize ?? 256;
-  checkCount('batchSize', batchSize);
+  checkInteger(who, 'batchSize', batchSize);
   const learningRate = options.learningRate ?? 1e-2;
-  if (!(learningRate > 0)) throw new Error(`learningRate must be > 0, got ${learningRate}`);
-  if (flow.variables().length === 0) throw new Error('the flow has no trainable variables to fit');
+  checkPositive(who, 'learningRate', learningRate);
+  if (flow.variables().length === 0)
+    throw new Error(`${who}: the flow has no trainable variables to fit`);
   return { batchSize, learningRate };
 }
 
@@ -105,7 +107,7 @@ export function reverseKlLoss(
   n: number,
   beta = 1,
 ): tf.Scalar {
-  checkCount('sample size n', n);
+  checkInteger('reverseKlLoss', 'sample size n', n);
   return tf.tidy(() => {
     const { x, logProb } = flow.sample(n);
     return tf.mean(tf.add(logProb, tf.mul(beta, energy(x)))) as tf.Scalar;
@@ -122,7 +124,7 @@ export async function fitReverseKl(
   options: ReverseKlOptions,
 ): Promise<FitResult> {
   checkOptionNames('fitReverseKl', options, [...FIT_OPTIONS, 'annealSteps']);
-  const { batchSize, learningRate } = checkFit(flow, options);
+  const { batchSize, learningRate } = checkFit('fitReverseKl', flow, options);
   const anneal = options.annealSteps ?? 0;
   if (!Number.isInteger(anneal) || anneal < 0)
     throw new Error(`annealSteps must be a non-negative integer, got ${anneal}`);
@@ -141,7 +143,7 @@ export function reverseKl(
   target: { energy: (z: tf.Tensor2D) => tf.Tensor1D; logZ: number },
   n = 20000,
 ): { kl: number; standardError: number } {
-  checkCount('sample size n', n);
+  checkInteger('reverseKl', 'sample size n', n);
   const terms = tf.tidy(() => {
     const { x, logProb } = flow.sample(n);
     return tf.add(logProb, target.energy(x));
@@ -182,7 +184,7 @@ export async function fitMaximumLikelihood(
 ): Promise<FitResult> {
   checkOptionNames('fitMaximumLikelihood', options, [...FIT_OPTIONS, 'levels']);
   checkPoints('fitMaximumLikelihood', x, flow.dim);
-  const { batchSize, learningRate } = checkFit(flow, options);
+  const { batchSize, learningRate } = checkFit('fitMaximumLikelihood', flow, options);
   const L = options.levels;
   const n = x.shape[0];
   const minibatch = () =>

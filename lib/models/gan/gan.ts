@@ -7,7 +7,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { Activation, ApplyOptions, MLP } from '../../nn';
 import { nextSeed } from '../../runtime';
-import { checkOptions, checkRecord, OptionKeys } from '../../runtime/checks';
+import {
+  checkArray,
+  checkInteger,
+  checkInterval,
+  checkOptions,
+  checkRecord,
+  isPositiveInteger,
+  OptionKeys,
+} from '../../runtime/checks';
 import { checkDcganConfig, DcganConfig, DcganDiscriminator, DcganGenerator } from './dcgan';
 
 /** What the GAN needs of a network: rows in, rows out (G: z to samples, D: samples to logits). */
@@ -98,13 +106,8 @@ export const TOY_GAN: MlpGanConfig = {
   output: 'linear',
 };
 
-function checkSizes(what: string, sizes: number[]): void {
-  if (!Array.isArray(sizes) || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
-    throw new Error(
-      `GAN config: ${what} must be a list of positive integers, got ${JSON.stringify(sizes)}`,
-    );
-  }
-}
+/** Who the config errors name. */
+const WHO = 'GAN config';
 
 const COMMON_KEYS: OptionKeys<GanConfigBase> = {
   latentDim: true,
@@ -137,13 +140,10 @@ export function ganDataDim(config: GanConfig): number {
 
 /** Checks the fields both architectures have, naming the bad one. */
 function checkCommon(config: GanConfigBase): void {
-  if (!Number.isInteger(config.latentDim) || config.latentDim < 1)
-    throw new Error(`GAN config: latentDim must be a positive integer, got ${config.latentDim}`);
-  if (config.pack !== undefined && (!Number.isInteger(config.pack) || config.pack < 1))
-    throw new Error(`GAN config: pack must be a positive integer, got ${config.pack}`);
+  checkInteger(WHO, 'latentDim', config.latentDim);
+  if (config.pack !== undefined) checkInteger(WHO, 'pack', config.pack);
   const rate = config.discriminatorDropout;
-  if (rate !== undefined && !(rate >= 0 && rate < 1))
-    throw new Error(`GAN config: discriminatorDropout must be a rate in [0, 1), got ${rate}`);
+  if (rate !== undefined) checkInterval(WHO, 'discriminatorDropout', rate, 0, 1, '[)');
   const range = config.dataRange;
   if (range === undefined) return;
   if (
@@ -168,10 +168,9 @@ function mlpConfig(
   config: MlpGanConfig,
 ): Required<Omit<MlpGanConfig, 'dataRange' | 'architecture'>> & MlpGanConfig {
   checkCommon(config);
-  if (!Number.isInteger(config.dataDim) || config.dataDim < 1)
-    throw new Error(`GAN config: dataDim must be a positive integer, got ${config.dataDim}`);
-  checkSizes('generatorHidden', config.generatorHidden);
-  checkSizes('discriminatorHidden', config.discriminatorHidden);
+  checkInteger(WHO, 'dataDim', config.dataDim);
+  for (const name of ['generatorHidden', 'discriminatorHidden'] as const)
+    checkArray(WHO, name, config[name], isPositiveInteger, 'a positive integer');
   return {
     hidden: 'leakyRelu',
     output: config.dataRange ? 'tanh' : 'linear',
@@ -196,7 +195,7 @@ export class GAN {
   constructor(config: GanConfig) {
     checkRecord('GAN', 'config', config);
     if (config.architecture === 'dcgan') {
-      checkOptions('GAN config', config, DCGAN_KEYS);
+      checkOptions(WHO, config, DCGAN_KEYS);
       checkCommon(config);
       if ((config.output ?? 'tanh') !== 'tanh')
         throw new Error(
@@ -209,7 +208,7 @@ export class GAN {
       this.generator = new DcganGenerator(config);
       this.discriminator = new DcganDiscriminator(config);
     } else if (config.architecture === undefined || config.architecture === 'mlp') {
-      checkOptions('GAN config', config, MLP_KEYS);
+      checkOptions(WHO, config, MLP_KEYS);
       const c = mlpConfig(config);
       this.config = c;
       this.pack = c.pack;
