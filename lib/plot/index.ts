@@ -3,3 +3,4 @@ export * from './image';
 export * from './show';
 export * from './export';
 export * from './grid';
+export * from './ranges';
