@@ -29,6 +29,7 @@ export * from './loop';
 export * from './progress';
 export * from './quick';
 export * from './random';
+export * from './timing';
 export * from './values';
 
 export interface InitOptions {

@@ -242,3 +242,13 @@ test('an interrupted fit keeps the losses of the steps done and leaks nothing', 
   ]);
   flow.dispose();
 });
+
+test('standardNormal first made inside a tidy scope still works after the scope ends', () => {
+  // dimension 7 is used by no other test: its cached distribution is made here, inside tidy
+  tf.tidy(() => models.flows.standardNormal(7).logProb(tf.zeros([1, 7]) as tf.Tensor2D));
+  const z = tf.tensor2d([[1, 0, 0, 0, 0, 0, -1]]);
+  const logProb = models.flows.standardNormal(7).logProb(z);
+  // log N(z; 0, I) = -½‖z‖² - (d/2) log 2π
+  assert.ok(Math.abs(logProb.dataSync()[0] - (-1 - 3.5 * Math.log(2 * Math.PI))) < 1e-5);
+  tf.dispose([z, logProb]);
+});

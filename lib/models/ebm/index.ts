@@ -7,3 +7,4 @@ export * from './grid';
 export * from './langevin';
 export * from './score-matching';
 export * from './train';
+export * from './values';

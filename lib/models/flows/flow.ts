@@ -55,7 +55,10 @@ export function standardNormal(dim: number): BaseDistribution {
   checkInteger('standardNormal', 'dimension', dim);
   const cached = standardNormals.get(dim);
   if (cached) return cached;
-  const normal = new Independent(new Normal(tf.zeros([dim]), tf.ones([dim])), 1);
+  const standard = new Normal(tf.zeros([dim]), tf.ones([dim]));
+  // cached for every later call: its tensors must outlive the tidy scope (if any) that made them
+  [standard.loc, standard.scale, standard.logScale].forEach((t) => tf.keep(t));
+  const normal = new Independent(standard, 1);
   const base: BaseDistribution = {
     dim,
     sample: (n) => {

@@ -11,3 +11,4 @@ export * from './train';
 export * from './jacobian';
 export * from './figures';
 export * from './autoregressive';
+export * from './values';
