@@ -5,9 +5,8 @@
  * helper frees the tensors it makes, so a cell needs no dispose, tidy or dataSync of its own.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkFunction } from '../../runtime/checks';
+import { checkFunction, checkInteger } from '../../runtime/checks';
 import { millisecondsPerCall } from '../../runtime/timing';
-import { checkCount } from './checks';
 import { EnergyName, gridValues, secondBranchShare, target, WINDOW } from './energies';
 import { NormalizingFlow } from './flow';
 
@@ -47,7 +46,7 @@ export function densityGrid(
 
 /** n samples of a flow as rows of coordinates [n][dim]. */
 export function sampleRows(flow: NormalizingFlow, n: number): number[][] {
-  checkCount('sampleRows: sample size n', n);
+  checkInteger('sampleRows', 'sample size n', n);
   return tf.tidy(() => flow.sample(n).x.arraySync());
 }
 
@@ -136,7 +135,7 @@ export function directionTimes(
   flow: NormalizingFlow,
   n: number,
 ): { densityMs: number; samplingMs: number } {
-  checkCount('directionTimes: the number of points n', n);
+  checkInteger('directionTimes', 'the number of points n', n);
   const z0 = tf.tidy(() => flow.base.sample(n));
   const x = tf.tidy(() => flow.forward(z0).y);
   const densityMs = millisecondsPerCall(() => flow.inverseWithLogDet(x, 'directionTimes'));
