@@ -36,3 +36,20 @@ export function toArray(source: TensorSource): number[] {
   t.dispose();
   return values;
 }
+
+/**
+ * The rows of a rank-2 tensor (or of the tensor `f()` computes) as arrays, e.g. images for a
+ * figure, after which it is freed.
+ */
+export function toRows(source: TensorSource): number[][] {
+  const t = evaluate(source, 'toRows');
+  const shape = t.shape;
+  const rows = t.rank === 2 ? (t.arraySync() as number[][]) : undefined;
+  t.dispose();
+  if (!rows)
+    throw new Error(
+      `toRows: expected a rank-2 tensor [rows, columns], got shape [${shape.join(', ')}] ` +
+        `(use toArray for a flat list)`,
+    );
+  return rows;
+}

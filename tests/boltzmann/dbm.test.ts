@@ -372,6 +372,29 @@ test('trainOrLoadDbm: pretraining, joint training, save and reload of the same r
   }
 });
 
+test('DBM sampleImages: p(v | h1) of long chains averages to the exact E_P[v]', async () => {
+  await runtime.init({ seed: 8, report: false });
+  const dbm = DeepBoltzmannMachine.random([3, 2, 2], 1);
+  const ref = brute(dbm);
+  const exact = new Array(3).fill(0);
+  for (let s = 0; s < 8; s++) {
+    const v = bits(s, 3);
+    const p = Math.exp(ref.joint(v).logMarginal - ref.logZ);
+    v.forEach((x, i) => (exact[i] += p * x));
+  }
+  const before = tf.memory().numTensors;
+  const images = await dbm.sampleImages(4000, 30);
+  assert.equal(images.length, 4000);
+  exact.forEach((e, i) => {
+    const mean = images.reduce((t, row) => t + row[i], 0) / images.length;
+    assert.ok(Math.abs(mean - e) < 0.02, `E[v_${i}]: ${mean} vs ${e}`);
+  });
+  assert.equal(tf.memory().numTensors, before);
+  await assert.rejects(dbm.sampleImages(2, 0), /sampleImages: sweeps must be a positive integer/);
+  await assert.rejects(dbm.sampleImages(0, 3), /sampleImages: n \(chains\) must be a positive/);
+  dbm.dispose();
+});
+
 test('DBM functions reject bad inputs with clear messages', async () => {
   await runtime.init({ seed: 7, report: false });
   assert.throws(

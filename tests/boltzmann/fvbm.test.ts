@@ -147,3 +147,66 @@ test('FVBM rejects bad inputs', () => {
   tf.dispose(wrong);
   m.dispose();
 });
+
+test('FVBM: the Gibbs gradient error falls like 1/√C in the number of chains C', async () => {
+  await runtime.init({ seed: 2, report: false });
+  const m = FullyVisibleBM.random(6, 1, 0.5);
+  const data = m.sample(500);
+  const wrong = tf.zeros([2, 5]) as tf.Tensor2D;
+  const before = tf.memory().numTensors;
+  // Averaged over repeats, the RMS error with 64 times the chains is about 8 times smaller.
+  const meanError = (chains: number) =>
+    [1, 2, 3, 4].reduce((s) => s + m.gibbsGradientError(data, chains, 20), 0) / 4;
+  const ratio = meanError(50) / meanError(3200);
+  assert.ok(ratio > 5 && ratio < 12, `error ratio ${ratio} (theory 8)`);
+  assert.equal(tf.memory().numTensors, before);
+  runtime.seed(4);
+  const once = m.gibbsGradientError(data, 10, 2);
+  runtime.seed(4);
+  assert.equal(m.gibbsGradientError(data, 10, 2), once, 'same seed, same number');
+  assert.throws(() => m.gibbsGradientError(data, 10, 0), /gibbsGradientError: sweeps must be/);
+  assert.throws(
+    () => m.gibbsGradientError(data, 1.5, 1),
+    /gibbsGradientError: chains must be a positive integer, got 1.5/,
+  );
+  assert.throws(
+    () => m.gibbsGradientError(wrong, 10, 1),
+    /gibbsGradientError\(data\) must be a \[batch, 6\] tensor/,
+  );
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([data, wrong]);
+  m.dispose();
+});
+
+test('FVBM: persistent chains under a fixed machine average to the exact gradient', async () => {
+  await runtime.init({ seed: 3, report: false });
+  const m = FullyVisibleBM.random(5, 1, 0.5);
+  const data = m.sample(200);
+  const exact = m.exactGradient(data);
+  const before = tf.memory().numTensors;
+  const persistent = new models.boltzmann.PersistentGibbsGradient(m, 200);
+  let sum: tf.Tensor = tf.zerosLike(exact.weights);
+  for (let t = 0; t < 60; t++) {
+    const g = persistent.gradient(data);
+    // The first sweeps leave the random start behind; the rest sample the machine's equilibrium.
+    if (t >= 10) {
+      const next = tf.add(sum, g.weights);
+      sum.dispose();
+      sum = next;
+    }
+    tf.dispose([g.weights, g.bias]);
+  }
+  const average = tf.div(sum, 50);
+  const worst = tf.max(tf.abs(tf.sub(average, exact.weights))).dataSync()[0];
+  assert.ok(worst < 0.02, `largest error of the averaged gradient ${worst}`);
+  tf.dispose([sum, average]);
+  persistent.dispose();
+  assert.ok(tf.memory().numTensors <= before + 4, 'the chains are freed');
+  assert.throws(
+    () => new models.boltzmann.PersistentGibbsGradient(m, 10, 0),
+    /PersistentGibbsGradient: sweeps must be a positive integer, got 0/,
+  );
+  assert.throws(() => new models.boltzmann.PersistentGibbsGradient(m, -1), /got -1/);
+  tf.dispose([data, exact.weights, exact.bias]);
+  m.dispose();
+});

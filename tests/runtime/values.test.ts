@@ -39,3 +39,31 @@ test('toNumber and toArray refuse what is not one live tensor, and free it anywa
   gone.dispose();
   assert.throws(() => runtime.toNumber(gone), /already disposed/);
 });
+
+test('toRows returns the rows of a matrix, refuses other ranks, and frees the tensor', async () => {
+  await runtime.init({ seed: 0, report: false });
+  const before = tf.memory().numTensors;
+  assert.deepEqual(
+    runtime.toRows(
+      tf.tensor2d([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+    ),
+    [
+      [1, 2, 3],
+      [4, 5, 6],
+    ],
+  );
+  assert.deepEqual(
+    runtime.toRows(() => tf.ones([1, 2])),
+    [[1, 1]],
+  );
+  assert.throws(
+    () => runtime.toRows(tf.tensor1d([1, 2])),
+    /toRows: expected a rank-2 tensor \[rows, columns\], got shape \[2\] \(use toArray/,
+  );
+  assert.throws(() => runtime.toRows(tf.zeros([1, 2, 2])), /got shape \[1, 2, 2\]/);
+  assert.equal(tf.memory().numTensors, before);
+  assert.throws(() => runtime.toRows(NaN as unknown as tf.Tensor), /toRows: expected a tensor/);
+});

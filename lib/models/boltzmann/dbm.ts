@@ -16,6 +16,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkInteger } from '../../runtime/checks';
+import { runLoop } from '../../runtime/loop';
+import { toRows } from '../../runtime/values';
 import {
   bernoulli,
   binaryStates,
@@ -265,6 +267,32 @@ export class DeepBoltzmannMachine {
       current = next;
     }
     return current;
+  }
+
+  /**
+   * Samples for a figure: p(v | h1) after `sweeps` Gibbs sweeps from n random states, as n rows of
+   * pixel probabilities. A kit loop: an interrupt stops it after the sweep in progress (the rows
+   * are then those of the last completed sweep).
+   */
+  async sampleImages(n: number, sweeps: number): Promise<number[][]> {
+    checkInteger('sampleImages', 'n (chains)', n);
+    checkInteger('sampleImages', 'sweeps', sweeps);
+    const start = this.randomState(n);
+    let state = this.gibbs(start, 1);
+    tf.dispose([start.v, start.h1, start.h2]);
+    await runLoop('DBM Gibbs sampling', async (loop) => {
+      for (let done = 1; done < sweeps; done++) {
+        if (await loop.shouldStop()) {
+          loop.stop(`sweep ${done}/${sweeps}`, 'the figure shows the last completed sweep');
+          return;
+        }
+        const next = this.gibbs(state, 1);
+        tf.dispose([state.v, state.h1, state.h2, state.visibleProbs]);
+        state = next;
+      }
+    });
+    tf.dispose([state.v, state.h1, state.h2]);
+    return toRows(state.visibleProbs);
   }
 
   /**

@@ -5,6 +5,7 @@
  * estimate of the gradient can be compared with the truth.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkInteger } from '../../runtime/checks';
 import { FullConditionals, GibbsSampler } from '../../samplers/gibbs';
 import {
   bernoulli,
@@ -203,8 +204,7 @@ export class FullyVisibleBM {
   ): FvbmGradient & { chains: tf.Tensor2D } {
     checkBinaryBatch('gibbsGradient(data)', data, this.units);
     checkBinaryBatch('gibbsGradient(chains)', chains, this.units);
-    if (!Number.isInteger(sweeps) || sweeps < 1)
-      throw new Error(`gibbsGradient: sweeps must be a positive integer, got ${sweeps}`);
+    checkInteger('gibbsGradient', 'sweeps', sweeps);
     const sampler = new GibbsSampler(this.conditionals());
     let state = chains.clone();
     for (let s = 0; s < sweeps; s++) {
@@ -216,6 +216,37 @@ export class FullyVisibleBM {
     const g = this.gradientFrom(data, model);
     tf.dispose([model.first, model.second]);
     return { ...g, chains: state };
+  }
+
+  /** n states with every unit on with probability 1/2 (where Gibbs chains start), [n, d]. */
+  randomStates(n: number): tf.Tensor2D {
+    checkInteger('randomStates', 'n', n);
+    return tf.tidy(() => bernoulli(tf.fill([n, this.units], 0.5)) as tf.Tensor2D);
+  }
+
+  /**
+   * RMS error of the Gibbs-estimated weight gradient against the exact one, over the d^2 entries of
+   * dL/dW, for `chains` chains started at random states and run `sweeps` sweeps.
+   */
+  gibbsGradientError(data: tf.Tensor2D, chains: number, sweeps: number): number {
+    checkInteger('gibbsGradientError', 'sweeps', sweeps);
+    checkInteger('gibbsGradientError', 'chains', chains);
+    checkBinaryBatch('gibbsGradientError(data)', data, this.units);
+    const exact = this.exactGradient(data);
+    const start = this.randomStates(chains);
+    const estimate = this.gibbsGradient(data, start, sweeps);
+    const rms = tf.tidy(
+      () => tf.sqrt(tf.mean(tf.square(tf.sub(estimate.weights, exact.weights)))).dataSync()[0],
+    );
+    tf.dispose([
+      exact.weights,
+      exact.bias,
+      start,
+      estimate.weights,
+      estimate.bias,
+      estimate.chains,
+    ]);
+    return rms;
   }
 
   /** Gradient ascent step: theta += learningRate * gradient. Disposes the gradient. */
@@ -257,5 +288,36 @@ export class FullyVisibleBM {
 
   dispose(): void {
     tf.dispose([this.weights, this.bias]);
+  }
+}
+
+/**
+ * The Gibbs estimate of a fully visible BM's gradient with persistent chains: `chains` chains start
+ * at random states and each `gradient(data)` advances them by `sweeps` sweeps under the machine's
+ * current parameters before averaging <y y^T> over them. Biased while the machine changes (the
+ * chains lag behind its equilibrium), the more so the larger the steps between calls.
+ */
+export class PersistentGibbsGradient {
+  private states: tf.Tensor2D;
+
+  constructor(
+    readonly machine: FullyVisibleBM,
+    chains: number,
+    readonly sweeps = 1,
+  ) {
+    checkInteger('PersistentGibbsGradient', 'sweeps', sweeps);
+    this.states = machine.randomStates(chains);
+  }
+
+  /** Data minus model correlations, the model term from the advanced chains. */
+  gradient(data: tf.Tensor2D): FvbmGradient {
+    const estimate = this.machine.gibbsGradient(data, this.states, this.sweeps);
+    this.states.dispose();
+    this.states = estimate.chains;
+    return { weights: estimate.weights, bias: estimate.bias };
+  }
+
+  dispose(): void {
+    this.states.dispose();
   }
 }

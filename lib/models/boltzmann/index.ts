@@ -1,5 +1,6 @@
 export * from './ais';
 export * from './binary';
+export * from './chains';
 export * from './dbm';
 export * from './dbm-ais';
 export * from './dbm-train';

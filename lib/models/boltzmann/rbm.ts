@@ -237,6 +237,11 @@ export class RBM {
     );
   }
 
+  /** E[v | h] = p(v = 1 | h), as for the Gaussian-Bernoulli RBM's visibleMean. */
+  visibleMean(h: tf.Tensor2D): tf.Tensor2D {
+    return this.visibleProbs(h);
+  }
+
   /** h ~ p(h | v). */
   sampleHidden(v: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => bernoulli(this.hiddenProbs(v)) as tf.Tensor2D);
