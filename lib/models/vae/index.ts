@@ -4,3 +4,4 @@ export * from './iwae';
 export * from './latent';
 export * from './checkpoint';
 export * from './networks';
+export * from './codes';
