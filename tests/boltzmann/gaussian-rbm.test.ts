@@ -204,6 +204,15 @@ test('trainOrLoadGaussianRbm saves σ with the weights; bad inputs are clear err
     () => new CdTrainer(rbm).step(tf.zeros([2, 3]) as tf.Tensor2D),
     /CdTrainer.step\(v0\) must be a \[batch, 4\]/,
   );
+  // real-valued units take any finite value, negative or above 1
+  const values = Float32Array.from({ length: 40 }, (_, i) => i - 20);
+  values[5] = Infinity;
+  await assert.rejects(
+    () => new CdTrainer(rbm).epoch(values, 5),
+    /CdTrainer.epoch: images must be finite, got Infinity at index \[5\]/,
+  );
+  values[5] = 3;
+  assert.deepEqual(await new CdTrainer(rbm).epoch(values, 5), { batches: 2, of: 2 });
   assert.throws(
     () => new GaussianBernoulliRBM(4, 21).logPartitionExact(),
     /21 hidden units, more than the 20/,

@@ -227,6 +227,14 @@ test('RBM and trainer reject bad inputs with clear messages', async () => {
     () => new CdTrainer(rbm).epoch(new Float32Array(7)),
     /whole images of 4 pixels/,
   );
+  const bright = new Float32Array(40).fill(0.5);
+  bright[13] = 7;
+  await assert.rejects(
+    () => fitRbm(rbm, bright, { epochs: 1 }),
+    /CdTrainer.epoch: images must be pixel intensities in \[0, 1\], got 7 at index \[13\]/,
+  );
+  bright[13] = NaN;
+  await assert.rejects(() => new CdTrainer(rbm).epoch(bright), /got NaN at index \[13\]/);
   await assert.rejects(
     () => fitRbm(rbm, new Float32Array(40), { epochs: 1, momentumSwitch: 2 } as never),
     /fitRbm: unknown option 'momentumSwitch' \(did you mean 'momentumSwitchEpoch'\?\)/,

@@ -68,6 +68,10 @@ export class DoubledRbm implements ContrastiveModel {
     this.rbm.checkVisible(name, v);
   }
 
+  checkData(who: string, images: Float32Array): void {
+    this.rbm.checkData(who, images);
+  }
+
   /** p(h_j = 1 | v) = σ(b_j + m (v^T W)_j), m = 2 when the visible layer is doubled. */
   hiddenProbs(v: tf.Tensor2D): tf.Tensor2D {
     if (this.doubled === 'hidden') return this.rbm.hiddenProbs(v);

@@ -12,6 +12,7 @@
  * standardized pixels with unit variances that Hinton's guide recommends, in grey levels.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkFiniteValues } from '../../runtime/checks';
 import { nextSeed } from '../../runtime/random';
 import { progress } from '../../runtime/progress';
 import { seed } from '../../runtime/random';
@@ -95,6 +96,10 @@ export class GaussianBernoulliRBM implements ContrastiveModel {
         `${name} must be a [batch, ${this.visible}] tensor of real values, got ${got}`,
       );
     }
+  }
+  /** Gaussian units take any real values. */
+  checkData(who: string, images: Float32Array): void {
+    checkFiniteValues(who, 'images', images);
   }
 
   /** b + (v / σ)^T W, [batch, H]. */

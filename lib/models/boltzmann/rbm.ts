@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { runLoop } from '../../runtime/loop';
-import { checkInteger } from '../../runtime/checks';
+import { checkInteger, checkValues } from '../../runtime/checks';
 import {
   bernoulli,
   checkBinaryBatch,
@@ -198,6 +198,18 @@ export class RBM {
   /** Throws unless `v` is a [batch, D] tensor of binary units. */
   checkVisible(name: string, v: tf.Tensor): void {
     checkBinaryBatch(name, v, this.visible);
+  }
+
+  /** Binary units take data as {0, 1} states or as probabilities of 1 (grey levels in [0, 1]). */
+  checkData(who: string, images: Float32Array): void {
+    checkValues(
+      who,
+      'images',
+      images,
+      (v) => v >= 0 && v <= 1,
+      'pixel intensities in [0, 1]',
+      'Scale raw bytes by 1/255 (data.loadMnist does)',
+    );
   }
 
   /** The CD statistics of this energy (contrastiveGradients). */

@@ -72,6 +72,8 @@ export interface ContrastiveModel {
   readonly hiddenBias: tf.Variable<tf.Rank.R1>;
   /** Throws unless `v` is a [batch, visible] tensor of this model's visible states. */
   checkVisible(name: string, v: tf.Tensor): void;
+  /** Throws unless a data set's values [n * visible] suit the visible units (one pass). */
+  checkData(who: string, images: Float32Array): void;
   /** p(h_j = 1 | v), [batch, H]. */
   hiddenProbs(v: tf.Tensor2D): tf.Tensor2D;
   /** h ~ p(h | v). */
@@ -241,6 +243,7 @@ export class CdTrainer {
     label = 'RBM training',
   ): Promise<{ batches: number; of: number }> {
     const of = Math.floor(images.length / this.rbm.visible / batchSize);
+    this.rbm.checkData('CdTrainer.epoch', images);
     return runLoop(label, async (loop) => {
       let done = 0;
       for (const v0 of shuffledBatches('CdTrainer.epoch', images, this.rbm.visible, batchSize)) {
