@@ -89,6 +89,20 @@ test('builders produce plotly figures with labeled axes, palette colors and size
   assert.equal(hist.length, 2);
 });
 
+test('room for the mode bar above titles', () => {
+  assert.equal(plot.topMargin(undefined), plot.MODE_BAR_HEIGHT);
+  const one = plot.topMargin('loss');
+  const two = plot.topMargin('loss<br>per epoch');
+  assert.ok(one > plot.MODE_BAR_HEIGHT + 17, `one title line needs more than ${one} px`);
+  assert.ok(two - one >= 17, 'a second title line gets its own room');
+  const fig = plot.lines([{ x: [1, 2], y: [1, 2] }], { title: 'loss', height: 300 });
+  const title = fig.layout.title as { y: number; yref: string; yanchor: string };
+  // The title's top edge is the mode bar's bottom edge, in px from the top of the figure.
+  assert.deepEqual([title.yref, title.yanchor], ['container', 'top']);
+  assert.ok(Math.abs((1 - title.y) * 300 - plot.MODE_BAR_HEIGHT) < 1e-9);
+  assert.equal((fig.layout.margin as { t: number }).t, one);
+});
+
 test('bad inputs throw errors that name the problem', () => {
   assert.throws(
     () => plot.lines([{ name: 's', x: [1, 2, 3], y: [1, 2] }]),
