@@ -151,7 +151,30 @@ export function figure(data: Trace[], options: AxesOptions = {}): Figure {
 
 /** `figure` for the builders, whose options were checked against their own keys. */
 function build(data: Trace[], options: AxesOptions): Figure {
-  return { data, layout: baseLayout(options) };
+  const layout = baseLayout(options);
+  for (const key of ['x', 'y'] as const) {
+    const axis = layout[`${key}axis`] as Layout;
+    // Across a decade or more, only powers of ten are labeled (plotly would label 2, 3, ..., 9 in
+    // every decade and crowd the axis); within one decade the minor labels are all there is.
+    if (axis.type === 'log' && decadesSpanned(data, key) >= 1) axis.minorloglabels = 'none';
+  }
+  return { data, layout };
+}
+
+/** How many decades the positive values of the traces' x (or y) arrays span; 0 without any. */
+export function decadesSpanned(data: Trace[], key: 'x' | 'y'): number {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const trace of data) {
+    const values = trace[key];
+    if (!Array.isArray(values)) continue;
+    for (const v of values) {
+      if (typeof v !== 'number' || !(v > 0) || v === Infinity) continue;
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+  }
+  return hi >= lo ? Math.log10(hi / lo) : 0;
 }
 
 function checkSameLength(what: string, x: ArrayLike<number>, y: ArrayLike<number>): void {
