@@ -76,6 +76,23 @@ const AXES_KEYS: OptionKeys<AxesOptions> = {
   showLegend: true,
 };
 
+/** Height of plotly's mode bar (the toolbar drawn at the top right of a live figure), in px. */
+export const MODE_BAR_HEIGHT = 30;
+/** Space between a title and the plot area, in px. */
+const TITLE_PAD = 10;
+/** Height of one title line in px (a typeset formula is taller than its font). */
+const TITLE_LINE = 24;
+
+/**
+ * The top margin: room for the mode bar and, under it, the title's lines (`<br>` breaks them) and
+ * its padding, so that the toolbar never covers a title.
+ */
+export function topMargin(title: string | undefined): number {
+  if (!title) return MODE_BAR_HEIGHT;
+  const lines = title.split(/<br\s*\/?>/i).length;
+  return MODE_BAR_HEIGHT + lines * TITLE_LINE + TITLE_PAD;
+}
+
 /** The kit's base layout; `options` fill in titles and axis types. */
 export function baseLayout(options: AxesOptions = {}): Layout {
   const axis = (title: string | undefined, log: boolean | undefined) => ({
@@ -91,17 +108,27 @@ export function baseLayout(options: AxesOptions = {}): Layout {
     zeroline: false,
     exponentformat: 'power',
   });
+  const height = options.height ?? 420;
   const layout: Layout = {
+    // The title hangs from the bottom of the band where plotly draws its mode bar.
     title: options.title
-      ? { text: texLabel(options.title), x: 0.5, xanchor: 'center', font: { size: 17 } }
+      ? {
+          text: texLabel(options.title),
+          x: 0.5,
+          xanchor: 'center',
+          yref: 'container',
+          y: 1 - MODE_BAR_HEIGHT / height,
+          yanchor: 'top',
+          font: { size: 17 },
+        }
       : undefined,
     font: { family: 'Helvetica, Arial, sans-serif', size: 14, color: '#222' },
     colorway: PALETTE,
     paper_bgcolor: 'white',
     plot_bgcolor: 'white',
     width: options.width ?? 640,
-    height: options.height ?? 420,
-    margin: { l: 70, r: 30, t: options.title ? 60 : 30, b: 60 },
+    height,
+    margin: { l: 70, r: 30, t: topMargin(options.title), b: 60 },
     xaxis: axis(options.xTitle, options.logX),
     yaxis: {
       ...axis(options.yTitle, options.logY),
@@ -124,7 +151,30 @@ export function figure(data: Trace[], options: AxesOptions = {}): Figure {
 
 /** `figure` for the builders, whose options were checked against their own keys. */
 function build(data: Trace[], options: AxesOptions): Figure {
-  return { data, layout: baseLayout(options) };
+  const layout = baseLayout(options);
+  for (const key of ['x', 'y'] as const) {
+    const axis = layout[`${key}axis`] as Layout;
+    // Across a decade or more, only powers of ten are labeled (plotly would label 2, 3, ..., 9 in
+    // every decade and crowd the axis); within one decade the minor labels are all there is.
+    if (axis.type === 'log' && decadesSpanned(data, key) >= 1) axis.minorloglabels = 'none';
+  }
+  return { data, layout };
+}
+
+/** How many decades the positive values of the traces' x (or y) arrays span; 0 without any. */
+export function decadesSpanned(data: Trace[], key: 'x' | 'y'): number {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const trace of data) {
+    const values = trace[key];
+    if (!Array.isArray(values)) continue;
+    for (const v of values) {
+      if (typeof v !== 'number' || !(v > 0) || v === Infinity) continue;
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+  }
+  return hi >= lo ? Math.log10(hi / lo) : 0;
 }
 
 function checkSameLength(what: string, x: ArrayLike<number>, y: ArrayLike<number>): void {

@@ -109,6 +109,25 @@ export function tableGibbsSweep(
   return [x, inverseCdf(c.conditionalYgivenX[x], u[1])];
 }
 
+/**
+ * The transition matrix of one sweep of the tutorial's algorithm on a joint table: entry [from][to]
+ * is the probability that a sweep moves the state `from` to `to`, states indexed x * cols + y as in
+ * tableStateCodes. A sweep draws x' ~ P(X | y), then y' ~ P(Y | x'), so from (x, y) it reaches
+ * (x', y') with probability P(x' | y) P(y' | x'), whatever x was.
+ */
+export function tableSweepTransition(joint: number[][]): number[][] {
+  const c = tableConditionals(joint);
+  const rows = joint.length;
+  const cols = joint[0].length;
+  const states = rows * cols;
+  return Array.from({ length: states }, (_, from) =>
+    Array.from({ length: states }, (_, to) => {
+      const [y, xNew, yNew] = [from % cols, Math.floor(to / cols), to % cols];
+      return c.conditionalXgivenY[y][xNew] * c.conditionalYgivenX[xNew][yNew];
+    }),
+  );
+}
+
 /** Index of a state (x, y) of a rows x cols table in row-major order: x * cols + y. */
 export function tableStateCodes(
   run: { values: Float32Array; dims: number },

@@ -179,6 +179,35 @@ test('SVG export: well-formed XML with the requested size, text kept; LaTeX type
   assert.deepEqual(page.errors, []);
 });
 
+/** Texts of the tick labels of one axis ('xtick' or 'ytick') in an exported SVG. */
+function tickLabels(svg: string, axis: 'xtick' | 'ytick'): string[] {
+  const ticks = svg.match(new RegExp(`<g class="${axis}">.*?</g>`, 'g')) ?? [];
+  return ticks.map((t) => t.replace(/<[^>]+>|\u200b/g, ''));
+}
+
+test('titles hang below the mode bar; log axes across decades label only powers of ten', async () => {
+  const decades = plot.linspace(0, 3, 31).map((e) => 10 ** e);
+  const fig = plot.lines([{ name: 'error', x: decades, y: decades.map((n) => 1 / n) }], {
+    title: 'a title long enough to reach the toolbar at the top right of the figure',
+    xTitle: 'n',
+    yTitle: 'error',
+    logX: true,
+    logY: true,
+  });
+  const svg = await renderer.svg(fig);
+  // The title's top edge: its y plus its dy (the text hangs from y when dy is positive).
+  const title = /<text class="gtitle" x="[\d.]+" y="([\d.]+)"[^>]* dy="([\d.-]+)em"/.exec(svg);
+  assert.ok(title, 'the title is drawn');
+  const top = Number(title[1]) + (Number(title[2]) - 0.7) * 17;
+  assert.ok(top >= plot.MODE_BAR_HEIGHT - 1, `title top at ${top} px is under the mode bar`);
+  assert.ok(top + 17 <= (fig.layout.margin as { t: number }).t, 'the title runs into the plot');
+  assert.deepEqual(tickLabels(svg, 'xtick'), ['1', '10', '102', '103']);
+  assert.deepEqual(tickLabels(svg, 'ytick'), ['10−3', '10−2', '10−1', '1']);
+  // Within a decade the digits are the only labels there are, and they stay.
+  const within = plot.lines([{ x: [2, 8], y: [1, 2] }], { xTitle: 'n', yTitle: 'y', logX: true });
+  assert.ok(tickLabels(await renderer.svg(within), 'xtick').length >= 3);
+});
+
 const PAYLOAD =
   '</script><script>alert(1)</script><img src=x onerror=alert(2)><svg onload=alert(3)>';
 

@@ -89,6 +89,34 @@ test('builders produce plotly figures with labeled axes, palette colors and size
   assert.equal(hist.length, 2);
 });
 
+test('room for the mode bar above titles; decades spanned by log-axis data', () => {
+  assert.equal(plot.topMargin(undefined), plot.MODE_BAR_HEIGHT);
+  const one = plot.topMargin('loss');
+  const two = plot.topMargin('loss<br>per epoch');
+  assert.ok(one > plot.MODE_BAR_HEIGHT + 17, `one title line needs more than ${one} px`);
+  assert.ok(two - one >= 17, 'a second title line gets its own room');
+  const fig = plot.lines([{ x: [1, 2], y: [1, 2] }], { title: 'loss', height: 300 });
+  const title = fig.layout.title as { y: number; yref: string; yanchor: string };
+  // The title's top edge is the mode bar's bottom edge, in px from the top of the figure.
+  assert.deepEqual([title.yref, title.yanchor], ['container', 'top']);
+  assert.ok(Math.abs((1 - title.y) * 300 - plot.MODE_BAR_HEIGHT) < 1e-9);
+  assert.equal((fig.layout.margin as { t: number }).t, one);
+
+  const trace = (x: unknown[]) => ({ type: 'scatter', x, y: x });
+  assert.ok(Math.abs(plot.decadesSpanned([trace([1e-3, 0.5, 10])], 'x') - 4) < 1e-12);
+  // Zero, negatives, NaN and non-numbers cannot sit on a log axis and are ignored.
+  const messy = [trace([0, -5, NaN, 'a', 2]), trace([20, Infinity])];
+  assert.ok(Math.abs(plot.decadesSpanned(messy, 'y') - 1) < 1e-12);
+  assert.equal(plot.decadesSpanned([{ type: 'heatmap', z: [[1]] }], 'x'), 0);
+  const logAxes = (x: number[], logX: boolean) =>
+    plot.lines([{ x, y: x }], { logX, xTitle: 'n', yTitle: 'e' }).layout.xaxis as {
+      minorloglabels?: string;
+    };
+  assert.equal(logAxes([1, 100], true).minorloglabels, 'none');
+  assert.equal(logAxes([2, 8], true).minorloglabels, undefined);
+  assert.equal(logAxes([1, 100], false).minorloglabels, undefined);
+});
+
 test('bad inputs throw errors that name the problem', () => {
   assert.throws(
     () => plot.lines([{ name: 's', x: [1, 2, 3], y: [1, 2] }]),

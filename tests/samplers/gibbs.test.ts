@@ -244,3 +244,51 @@ test('an interrupted Gibbs run keeps the sweeps done, marked interrupted, and le
   ]);
   init.dispose();
 });
+
+test('tableSweepTransition: the exact law of tableGibbsSweep, and P is its stationary distribution', () => {
+  const joint = [
+    [0.05, 0.15, 0.1],
+    [0.3, 0.25, 0.15],
+  ];
+  const transition = samplers.tableSweepTransition(joint);
+  const cols = 3;
+  // Against the sweep itself: on a 400 x 400 grid of uniforms (u0, u1), the share of grid points
+  // that move each state to each other state is its probability, to the grid's resolution.
+  const grid = 400;
+  transition.forEach((row, from) => {
+    const counts = new Array(row.length).fill(0);
+    const state: [number, number] = [Math.floor(from / cols), from % cols];
+    for (let i = 0; i < grid; i++)
+      for (let j = 0; j < grid; j++) {
+        const [x, y] = samplers.tableGibbsSweep(joint, state, [(i + 0.5) / grid, (j + 0.5) / grid]);
+        counts[x * cols + y]++;
+      }
+    row.forEach((p, to) => assert.ok(Math.abs(counts[to] / grid ** 2 - p) < 2 / grid));
+    assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-12, 'a row sums to 1');
+  });
+  // Invariance: one sweep applied to P returns P.
+  const p = joint.flat();
+  const after = p.map((_, to) => p.reduce((s, pFrom, from) => s + pFrom * transition[from][to], 0));
+  after.forEach((v, k) => assert.ok(Math.abs(v - p[k]) < 1e-12, `state ${k}: ${v} vs ${p[k]}`));
+  // A distribution that is not P moves: the check can fail.
+  const uniform = p.map(() => 1 / p.length);
+  const moved = p.map((_, to) => uniform.reduce((s, u, from) => s + u * transition[from][to], 0));
+  assert.ok(moved.some((v, k) => Math.abs(v - uniform[k]) > 0.01));
+  assert.throws(() => samplers.tableSweepTransition([[0.5, 0.6]]), /at least 2 rows/);
+  assert.throws(
+    () =>
+      samplers.tableSweepTransition([
+        [0.5, NaN],
+        [0.2, 0.3],
+      ]),
+    /finite probabilities/,
+  );
+  assert.throws(
+    () =>
+      samplers.tableSweepTransition([
+        [0.5, 0],
+        [0.5, 0],
+      ]),
+    /every row and column needs positive probability/,
+  );
+});

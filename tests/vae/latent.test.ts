@@ -67,6 +67,14 @@ test('latentScatterFigure has one trace per digit plus the prior circles, and ch
   const fig = vae.latentScatterFigure(codes, [0, 9, 9], { priorCircles: true });
   assert.equal(fig.data.length, 12);
   assert.deepEqual((fig.data[9] as { x: number[] }).x, [1, 2]);
+  // One legend entry per series: the two circles are one entry that toggles both.
+  const shown = fig.data.filter((t) => t.showlegend !== false).map((t) => t.name);
+  assert.equal(new Set(shown).size, shown.length, `repeated legend entries in ${shown}`);
+  assert.deepEqual(shown.slice(10), ['N(0, I): radius 1 and 2']);
+  assert.deepEqual(
+    fig.data.slice(10).map((t) => t.legendgroup),
+    ['N(0, I): radius 1 and 2', 'N(0, I): radius 1 and 2'],
+  );
   assert.throws(() => vae.latentScatterFigure(codes, [0, 1]), /3 codes but 2 labels/);
   assert.throws(() => vae.latentScatterFigure([[0, 1, 2]], [0]), /codes must be 2-D, got 3-D/);
 });

@@ -24,13 +24,16 @@ export function snapshotPanels(
   const rows = Math.ceil(snapshots.length / columns);
   const range = options.range ?? 3;
   const size = 230;
+  // The first row's step labels sit above its panels: room for them under the figure's title.
+  const stepLabelRoom = 24;
   const base = baseLayout({
     title: options.title,
     width: columns * size + 80,
-    height: rows * (size + 40) + 90,
+    height: rows * (size + 40) + 90 + stepLabelRoom,
   });
   const layout: Record<string, unknown> = {
     ...base,
+    margin: { ...(base.margin as object), t: (base.margin as { t: number }).t + stepLabelRoom },
     showlegend: false,
     grid: { rows, columns, pattern: 'independent', xgap: 0.12, ygap: 0.32 },
     annotations: [] as unknown[],

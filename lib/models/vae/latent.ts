@@ -162,15 +162,19 @@ export function latentScatterFigure(
   });
   if (priorCircles) {
     const t = linspace(0, 2 * Math.PI, 100);
+    // One series, one legend entry: the two circles share it.
+    const name = 'N(0, I): radius 1 and 2';
     for (const r of [1, 2]) {
-      fig.data.push(
-        lineTrace({
-          name: `N(0, I): radius ${r}`,
+      fig.data.push({
+        ...lineTrace({
+          name,
           x: t.map((a) => r * Math.cos(a)),
           y: t.map((a) => r * Math.sin(a)),
           color: '#000000',
         }),
-      );
+        legendgroup: name,
+        showlegend: r === 1,
+      });
     }
   }
   return fig;
