@@ -437,7 +437,31 @@ test('DBM functions reject bad inputs with clear messages', async () => {
   );
   assert.throws(() => new DbmTrainer(dbm, { chains: 0 }), /chains must be a positive integer/);
   assert.throws(() => new DbmTrainer(dbm, { learningRate: NaN }), /learningRate must be a finite/);
-  assert.throws(() => new DbmTrainer(dbm, { momentum: 1 }), /momentum must be in \[0, 1\)/);
+  assert.throws(
+    () => new DbmTrainer(dbm, { momentum: 1 }),
+    /momentum must be a number in \[0, 1\)/,
+  );
+  assert.throws(
+    () => new DbmTrainer(dbm, { chain: 10 } as never),
+    /DbmTrainer: unknown option 'chain' \(did you mean 'chains'\?\)/,
+  );
+  assert.throws(
+    () => dbm.meanField(v, { iteration: 5 } as never),
+    /meanField: unknown option 'iteration' \(did you mean 'iterations'\?\)/,
+  );
+  assert.throws(
+    () => dbm.averageVariationalBound(new Float32Array(8), 0, { batchsize: 1 } as never),
+    /averageVariationalBound: unknown option 'batchsize' \(did you mean 'batchSize'\?\)/,
+  );
+  assert.ok(
+    Number.isFinite(
+      dbm.averageVariationalBound(new Float32Array(8), 0, { batchSize: 1, iterations: 2 }),
+    ),
+  );
+  await assert.rejects(
+    trainOrLoadDbm('/nonexistent', new Float32Array(8), { seeds: 1 } as never),
+    /trainOrLoadDbm: unknown option 'seeds' \(did you mean 'seed'\?\)/,
+  );
   assert.throws(
     () => new DbmTrainer(dbm).step(wrong),
     /DbmTrainer.step\(v0\) must be a \[batch, 4\]/,

@@ -195,6 +195,14 @@ test('trainOrLoadGaussianRbm saves σ with the weights; bad inputs are clear err
     () => new GaussianBernoulliRBM(4, 2, { visibleBias: tf.zeros([3]) as tf.Tensor1D }),
     /visibleBias must have shape \[4\], got \[3\]/,
   );
+  assert.throws(
+    () => new GaussianBernoulliRBM(4, 2, { weightscale: 0 } as never),
+    /GaussianBernoulliRBM: unknown option 'weightscale' \(did you mean 'weightScale'\?\)/,
+  );
+  await assert.rejects(
+    trainOrLoadGaussianRbm('/nonexistent', images, 4, { ...recipe, minsigma: 0.1 } as never),
+    /trainOrLoadGaussianRbm: unknown option 'minsigma' \(did you mean 'minSigma'\?\)/,
+  );
   const rbm = new GaussianBernoulliRBM(4, 2);
   assert.throws(
     () => rbm.freeEnergy(tf.zeros([2, 5]) as tf.Tensor2D),

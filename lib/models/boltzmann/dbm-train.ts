@@ -15,7 +15,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { pixelLogits } from '../../data/pixels';
-import { checkNonNegative, checkPositive } from '../../runtime/checks';
+import {
+  checkInteger,
+  checkInterval,
+  checkNonNegative,
+  checkOptions,
+  checkPositive,
+  OptionKeys,
+} from '../../runtime/checks';
 import { progress } from '../../runtime/progress';
 import { seed } from '../../runtime/random';
 import { assignVariables, saveCheckpoint } from '../../training/checkpoint';
@@ -165,6 +172,21 @@ export interface DbmTrainerOptions {
   weightDecay?: number;
 }
 
+const DBM_TRAINER_KEYS: OptionKeys<DbmTrainerOptions> = {
+  chains: true,
+  gibbsSteps: true,
+  meanFieldIterations: true,
+  learningRate: true,
+  momentum: true,
+  weightDecay: true,
+};
+
+/** The DbmTrainer options among `options` (a recipe's joint stage also holds its schedule). */
+function dbmTrainerOptions(options: DbmTrainerOptions): DbmTrainerOptions {
+  const { chains, gibbsSteps, meanFieldIterations, learningRate, momentum, weightDecay } = options;
+  return { chains, gibbsSteps, meanFieldIterations, learningRate, momentum, weightDecay };
+}
+
 /** Joint training of a DBM: mean field for the data term, persistent chains for the model term. */
 export class DbmTrainer {
   readonly chains: number;
@@ -181,24 +203,19 @@ export class DbmTrainer {
     readonly dbm: DeepBoltzmannMachine,
     options: DbmTrainerOptions = {},
   ) {
+    checkOptions('DbmTrainer', options, DBM_TRAINER_KEYS);
     this.chains = options.chains ?? 100;
     this.gibbsSteps = options.gibbsSteps ?? 1;
     this.meanFieldIterations = options.meanFieldIterations ?? 10;
-    for (const [name, value] of [
-      ['chains', this.chains],
-      ['gibbsSteps', this.gibbsSteps],
-      ['meanFieldIterations', this.meanFieldIterations],
-    ] as const) {
-      if (!Number.isInteger(value) || value < 1)
-        throw new Error(`DbmTrainer: ${name} must be a positive integer, got ${value}`);
-    }
+    checkInteger('DbmTrainer', 'chains', this.chains);
+    checkInteger('DbmTrainer', 'gibbsSteps', this.gibbsSteps);
+    checkInteger('DbmTrainer', 'meanFieldIterations', this.meanFieldIterations);
     this.learningRate = options.learningRate ?? 0.005;
     this.momentum = options.momentum ?? 0.5;
     this.weightDecay = options.weightDecay ?? 2e-4;
     checkPositive('DbmTrainer', 'learningRate', this.learningRate);
     checkNonNegative('DbmTrainer', 'weightDecay', this.weightDecay);
-    if (!(this.momentum >= 0 && this.momentum < 1))
-      throw new Error(`DbmTrainer: momentum must be in [0, 1), got ${this.momentum}`);
+    checkInterval('DbmTrainer', 'momentum', this.momentum, 0, 1, '[)');
     this.state = dbm.randomState(this.chains);
     const p = dbm.namedVariables();
     this.sgd = new MomentumSgd([
@@ -268,6 +285,15 @@ export interface DbmRecipe {
   images: number;
 }
 
+const DBM_RECIPE_KEYS: OptionKeys<DbmRecipe> = {
+  sizes: true,
+  bottom: true,
+  top: true,
+  joint: true,
+  seed: true,
+  images: true,
+};
+
 export interface DbmEpochRow {
   stage: 'bottom' | 'top' | 'joint';
   epoch: number;
@@ -331,6 +357,7 @@ export async function trainOrLoadDbm(
   recipe: DbmRecipe,
   onEpoch?: (row: DbmEpochRow) => void,
 ): Promise<TrainedDbm> {
+  checkOptions('trainOrLoadDbm', recipe, DBM_RECIPE_KEYS);
   const [d, h1, h2] = recipe.sizes;
   if (images.length !== recipe.images * d)
     throw new Error(
@@ -417,7 +444,7 @@ export async function trainOrLoadDbm(
     }
     dbm = composeDbm(bottom.rbm, top.rbm);
     if (recipe.joint.epochs > 0) {
-      const trainer = new DbmTrainer(dbm, recipe.joint);
+      const trainer = new DbmTrainer(dbm, dbmTrainerOptions(recipe.joint));
       const batchSize = recipe.joint.batchSize ?? 100;
       const bar = progress(recipe.joint.epochs * Math.floor(recipe.images / batchSize), {
         label: `DBM joint training (${recipe.sizes.join('-')})`,

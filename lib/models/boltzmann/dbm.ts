@@ -15,7 +15,7 @@
  * which gives log Z exactly by enumerating h1 (H1 <= 20) and drives AIS (dbm-ais.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkInteger } from '../../runtime/checks';
+import { checkInteger, checkOptions, OptionKeys } from '../../runtime/checks';
 import { runLoop } from '../../runtime/loop';
 import { toRows } from '../../runtime/values';
 import {
@@ -53,6 +53,8 @@ export interface MeanFieldOptions {
   /** Stop early once no μ moves by more than this in a sweep (default 0: run every sweep). */
   tolerance?: number;
 }
+
+const MEAN_FIELD_KEYS: OptionKeys<MeanFieldOptions> = { iterations: true, tolerance: true };
 
 export interface MeanField {
   /** q(h1_j = 1), [batch, H1]. */
@@ -303,6 +305,7 @@ export class DeepBoltzmannMachine {
    */
   meanField(v: tf.Tensor2D, options: MeanFieldOptions = {}): MeanField {
     checkBinaryBatch('meanField(v)', v, this.visible);
+    checkOptions('meanField', options, MEAN_FIELD_KEYS);
     const iterations = options.iterations ?? 10;
     checkInteger('meanField', 'iterations', iterations);
     const tolerance = options.tolerance ?? 0;
@@ -377,7 +380,8 @@ export class DeepBoltzmannMachine {
         `averageVariationalBound: ${images.length} values are not whole images of ` +
           `${this.visible} pixels`,
       );
-    const batchSize = options.batchSize ?? 1000;
+    checkOptions('averageVariationalBound', options, { ...MEAN_FIELD_KEYS, batchSize: true });
+    const { batchSize = 1000, ...meanField } = options;
     checkInteger('averageVariationalBound', 'batchSize', batchSize);
     let total = 0;
     for (let start = 0; start < n; start += batchSize) {
@@ -387,7 +391,7 @@ export class DeepBoltzmannMachine {
           m,
           this.visible,
         ]);
-        return tf.sum(this.variationalBound(v, logZ, options)).dataSync()[0];
+        return tf.sum(this.variationalBound(v, logZ, meanField)).dataSync()[0];
       });
     }
     return total / n;

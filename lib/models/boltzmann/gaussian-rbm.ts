@@ -12,7 +12,7 @@
  * standardized pixels with unit variances that Hinton's guide recommends, in grey levels.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkFiniteValues } from '../../runtime/checks';
+import { checkFiniteValues, checkOptions, OptionKeys } from '../../runtime/checks';
 import { nextSeed } from '../../runtime/random';
 import { progress } from '../../runtime/progress';
 import { seed } from '../../runtime/random';
@@ -39,6 +39,12 @@ export interface GaussianRbmInit {
   weightScale?: number;
 }
 
+const INIT_KEYS: OptionKeys<GaussianRbmInit> = {
+  sigma: true,
+  visibleBias: true,
+  weightScale: true,
+};
+
 function checkVector(name: string, t: tf.Tensor | undefined, n: number): void {
   if (t && (t.rank !== 1 || t.shape[0] !== n))
     throw new Error(
@@ -58,6 +64,7 @@ export class GaussianBernoulliRBM implements ContrastiveModel {
     readonly hidden: number,
     init: GaussianRbmInit = {},
   ) {
+    checkOptions('GaussianBernoulliRBM', init, INIT_KEYS);
     for (const [name, n] of [
       ['visible', visible],
       ['hidden', hidden],
@@ -275,6 +282,14 @@ export interface GaussianRbmRecipe {
   images: number;
 }
 
+const RECIPE_KEYS: OptionKeys<GaussianRbmRecipe> = {
+  hidden: true,
+  minSigma: true,
+  fit: true,
+  seed: true,
+  images: true,
+};
+
 export interface GaussianRbmEpochRow {
   epoch: number;
   /** Σ_i (v_i - E[v_i | h = p(h | v)])² per image on 1,000 training images (grey levels²). */
@@ -309,6 +324,7 @@ export async function trainOrLoadGaussianRbm(
   /** True when an interrupt stopped training early (such a model is not saved). */
   interrupted: boolean;
 }> {
+  checkOptions('trainOrLoadGaussianRbm', recipe, RECIPE_KEYS);
   if (images.length !== recipe.images * visible)
     throw new Error(
       `trainOrLoadGaussianRbm: recipe.images = ${recipe.images} but images hold ` +
