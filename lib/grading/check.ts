@@ -7,6 +7,7 @@
  * kernel, by the same rules (judge.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions } from '../runtime/checks';
 import { inNotebook } from '../runtime/display';
 import { CheckError } from './errors';
 import {
@@ -126,6 +127,14 @@ export function checkAt(
         'inputs: () => [runtime.randn()] }',
     );
   }
+  checkOptions('check', options, {
+    inputs: true,
+    trials: true,
+    name: true,
+    rtol: true,
+    atol: true,
+  });
+
   const trials = options.trials ?? 20;
   if (!Number.isInteger(trials) || trials < 1)
     throw new Error(`check: trials must be a positive integer, got ${trials}`);
@@ -209,6 +218,7 @@ export function checkCloseAt(
   expected: unknown,
   options: Tolerance & { what?: string } = {},
 ): void {
+  checkOptions('checkClose', options, { rtol: true, atol: true, what: true });
   validateTolerance('checkClose', options);
   const what = options.what ?? 'value';
   const e = encode(expected);
@@ -233,6 +243,7 @@ export function checkRangeAt(
   range: Range & { what?: string },
 ): void {
   validateRange('checkRange', range);
+  checkOptions('checkRange', range, { min: true, max: true, what: true });
   const what = range.what ?? 'result';
   const bounds = { min: range.min, max: range.max };
   site?.record({ method: 'checkRange', name: what, range: bounds });
@@ -260,6 +271,7 @@ export function checkAnswerAt(
   expected: string | number,
   options: AnswerOptions & { what?: string } = {},
 ): void {
+  checkOptions('checkAnswer', options, { choices: true, rtol: true, atol: true, what: true });
   validateAnswer('checkAnswer', expected, options);
   const what = options.what ?? 'answer';
   const answerOptions = { choices: options.choices, rtol: options.rtol, atol: options.atol };

@@ -10,6 +10,7 @@ import {
   BATCH_NORM_KERNEL,
   convKernelsActive,
 } from '../runtime/conv-kernels';
+import { checkOptions } from '../runtime/checks';
 import { Activation, activate, ApplyOptions, checkActivation } from './dense';
 
 export interface BatchNormOptions {
@@ -46,6 +47,12 @@ export class BatchNorm {
     readonly channels: number,
     options: BatchNormOptions = {},
   ) {
+    checkOptions('BatchNorm', options, {
+      momentum: true,
+      epsilon: true,
+      activation: true,
+      name: true,
+    });
     this.name = options.name ?? 'bn';
     const layer = `BatchNorm '${this.name}'`;
     if (!Number.isInteger(channels) || channels < 1)

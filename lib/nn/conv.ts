@@ -12,6 +12,7 @@ import {
   convKernelsActive,
   ConvPad,
 } from '../runtime/conv-kernels';
+import { checkOptions, OptionKeys } from '../runtime/checks';
 import { Activation, activate, checkActivation } from './dense';
 
 /** PyTorch's padding: p zero rows and columns on every side, or 'same' / 'valid' as in tfjs. */
@@ -39,6 +40,20 @@ export interface ConvTransposeOptions extends ConvOptions {
    * stride and this must be 0.
    */
   outputPadding?: Size2;
+}
+
+const CONV_KEYS: OptionKeys<ConvOptions> = {
+  stride: true,
+  padding: true,
+  activation: true,
+  bias: true,
+  name: true,
+};
+
+/** `options`, after checking that every key is one of `keys` (a misspelled key is an error). */
+function checkedOptions<T extends object>(layer: string, options: T, keys: OptionKeys<T>): T {
+  checkOptions(layer, options, keys);
+  return options;
 }
 
 const pair = (s: Size2): [number, number] => (typeof s === 'number' ? [s, s] : s);
@@ -339,7 +354,7 @@ export class Conv2d extends ConvLayer {
       inChannels,
       outChannels,
       kernelSize,
-      options,
+      checkedOptions('Conv2d', options, CONV_KEYS),
       (kh, kw) => [kh, kw, inChannels, outChannels],
       (kh, kw) => inChannels * kh * kw,
     );
@@ -394,7 +409,7 @@ export class ConvTranspose2d extends ConvLayer {
       inChannels,
       outChannels,
       kernelSize,
-      options,
+      checkedOptions('ConvTranspose2d', options, { ...CONV_KEYS, outputPadding: true }),
       (kh, kw) => [kh, kw, outChannels, inChannels],
       (kh, kw) => outChannels * kh * kw,
     );

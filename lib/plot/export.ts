@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { checkOptions } from '../runtime/checks';
 import { escapeHtml } from '../runtime/display';
 import { Figure } from './figure';
 
@@ -512,6 +513,7 @@ export async function saveFigure(
   file: string,
   options: SaveFigureOptions = {},
 ): Promise<string> {
+  checkOptions('saveFigure', options, { width: true, height: true, scale: true, renderer: true });
   checkFigure(fig, 'saveFigure');
   const ext = path.extname(file).slice(1).toLowerCase();
   if (ext !== 'png' && ext !== 'svg' && ext !== 'html')

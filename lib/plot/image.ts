@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
+import { OptionKeys } from '../runtime/checks';
 
 export interface ImageGridOptions {
   /** Height and width of one image in pixels (default: square images of √(pixels per image)). */
@@ -22,6 +23,15 @@ export interface ImageGridOptions {
   /** Invert (white background, dark strokes), as digits are often printed. Default false. */
   invert?: boolean;
 }
+
+export const IMAGE_GRID_KEYS: OptionKeys<ImageGridOptions> = {
+  imageShape: true,
+  columns: true,
+  pad: true,
+  scale: true,
+  normalize: true,
+  invert: true,
+};
 
 /**
  * Images as [n, pixels] or [n, h, w] values: a tensor, a flat array with imageShape, or nested

@@ -8,7 +8,8 @@
  */
 import { displayBundle, escapeHtml, inNotebook, LiveOutput, MimeBundle } from '../runtime/display';
 import { Figure, PLOTLY_MIME } from './figure';
-import { ImageBatch, ImageGridOptions, imageGridPng } from './image';
+import { IMAGE_GRID_KEYS, ImageBatch, ImageGridOptions, imageGridPng } from './image';
+import { checkOptions } from '../runtime/checks';
 
 export interface ShowOptions {
   /** Name of the figure within its notebook, e.g. 'elbo-gap' (letters, digits, '-' and '_'). */
@@ -48,6 +49,7 @@ function outputMetadata(name: string | undefined, kind: string): Record<string, 
 
 /** Shows a plotly figure in the notebook (or prints a one-line summary outside one). */
 export function show(fig: Figure, options: ShowOptions = {}): void {
+  checkOptions('show', options, { name: true });
   checkName(options.name);
   const bundle = figureBundle(fig, options.name);
   if (!displayBundle(bundle, outputMetadata(options.name, 'figure')))
@@ -76,6 +78,7 @@ export interface ShowImagesOptions extends ImageGridOptions, ShowOptions {
 
 /** Shows a grid of grayscale images as a PNG. */
 export function showImages(images: ImageBatch, options: ShowImagesOptions = {}): void {
+  checkOptions('showImages', options, { ...IMAGE_GRID_KEYS, name: true, caption: true });
   checkName(options.name);
   const png = imageGridPng(images, options);
   const name = options.name ? ' ' + options.name : '';
@@ -220,6 +223,7 @@ export function tableBundle(table: Row[] | DataFrameLike, options: TableOptions 
  * notebook, aligned text elsewhere. Named tables are exported to CSV by `npm run figures`.
  */
 export function showTable(table: Row[] | DataFrameLike, options: TableOptions = {}): void {
+  checkOptions('showTable', options, { name: true, digits: true, caption: true });
   checkName(options.name);
   const rows = tableRows(table);
   if (rows.length === 0) throw new Error('showTable: no rows');

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { runLoop } from '../../runtime/loop';
-import { checkInteger, checkValues } from '../../runtime/checks';
+import { checkInteger, checkOptions, checkValues } from '../../runtime/checks';
 import {
   bernoulli,
   checkBinaryBatch,
@@ -119,6 +119,7 @@ export class RBM {
     readonly hidden: number,
     init: RbmInit = {},
   ) {
+    checkOptions('RBM', init, { weightScale: true, visibleBias: true });
     checkInteger('RBM', 'visible', visible);
     checkInteger('RBM', 'hidden', hidden);
     const scale = init.weightScale ?? 0.01;

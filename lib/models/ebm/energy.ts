@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Dense } from '../../nn/dense';
 import { checkPoints } from './checks';
+import { checkOptions } from '../../runtime/checks';
 
 /** E(x) for each row of x [n, d]. */
 export type EnergyFunction = (x: tf.Tensor2D) => tf.Tensor1D;
@@ -79,6 +80,7 @@ export class EnergyNetwork implements EnergyModel {
     readonly hidden: number[],
     options: EnergyNetworkOptions = {},
   ) {
+    checkOptions('EnergyNetwork', options, { activation: true, name: true });
     if (!Number.isInteger(dim) || dim < 1)
       throw new Error(`EnergyNetwork: dim must be a positive integer, got ${dim}`);
     if (!Array.isArray(hidden) || hidden.some((h) => !Number.isInteger(h) || h < 1))

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkPoints } from './checks';
-import { checkInteger } from '../../runtime/checks';
+import { checkInteger, checkOptions } from '../../runtime/checks';
 
 export type EnergyName = 'U1' | 'U2' | 'U3' | 'U4';
 export const ENERGY_NAMES: EnergyName[] = ['U1', 'U2', 'U3', 'U4'];
@@ -152,6 +152,7 @@ function gridLogZ(energyValues: Float32Array, cellArea: number): number {
 /** The target exp(-U(z))/Z for one of U1-U4, normalized on a grid. */
 export function target(name: EnergyName, options: TargetOptions = {}): Target2D {
   checkEnergyName(name);
+  checkOptions('target', options, { gridSize: true });
   const energy = (z: tf.Tensor2D) =>
     tf.tidy(() => tf.add(rezendeEnergy(name, z), windowWall(z)) as tf.Tensor1D);
   const n = options.gridSize ?? 600;

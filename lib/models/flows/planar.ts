@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { nextSeed } from '../../runtime';
 import { checkPoints } from './checks';
 import { Flow, FlowResult } from './flow';
-import { checkInteger } from '../../runtime/checks';
+import { checkInteger, checkOptions, OptionKeys } from '../../runtime/checks';
 
 function checkVector(who: string, what: string, v: tf.Tensor, dim: number): void {
   if (v.rank !== 1 || v.shape[0] !== dim)
@@ -144,6 +144,8 @@ export interface PlanarOptions {
   initScale?: number;
 }
 
+const PLANAR_KEYS: OptionKeys<PlanarOptions> = { name: true, initScale: true };
+
 /**
  * One planar layer with parameters (u, w, b); u is the raw parameter and û = planarUHat(u, w) is
  * used.
@@ -158,6 +160,7 @@ export class PlanarFlow implements Flow {
     readonly dim: number,
     options: PlanarOptions = {},
   ) {
+    checkOptions('PlanarFlow', options, PLANAR_KEYS);
     checkInteger('PlanarFlow', 'dim', dim);
     const scale = options.initScale ?? 0.1;
     if (!(scale > 0)) throw new Error(`PlanarFlow initScale must be > 0, got ${scale}`);
@@ -231,6 +234,7 @@ export class PlanarStack implements Flow {
     readonly K: number,
     options: PlanarOptions = {},
   ) {
+    checkOptions('PlanarStack', options, PLANAR_KEYS);
     checkInteger('PlanarStack', 'dim', dim);
     checkInteger('planarFlows', 'the number of planar layers K', K);
     const scale = options.initScale ?? 0.1;

@@ -7,6 +7,7 @@ import { adam } from '../../training/adam';
 import { LOG_2PI } from '../../distributions/util';
 import { runLoop } from '../../runtime/loop';
 import { randn } from '../../runtime/random';
+import { checkOptions, OptionKeys } from '../../runtime/checks';
 
 export interface GaussianFit {
   mu: number;
@@ -75,6 +76,8 @@ export interface AscentOptions {
   init?: GaussianFit;
 }
 
+const ASCENT_KEYS: OptionKeys<AscentOptions> = { steps: true, learningRate: true, init: true };
+
 /**
  * Maximizes the average log-likelihood over (mu, log sigma) with Adam; returns the fit and its
  * path. Optimizing log sigma keeps sigma > 0 without constraints.
@@ -84,6 +87,7 @@ export async function fitGaussianByGradientAscent(
   options: AscentOptions = {},
 ): Promise<{ fit: GaussianFit; trajectory: AscentStep[]; interrupted: boolean }> {
   checkData(x, 'fitGaussianByGradientAscent');
+  checkOptions('fitGaussianByGradientAscent', options, ASCENT_KEYS);
   const steps = options.steps ?? 2000;
   const init = options.init ?? { mu: 0, sigma: 1 };
   checkSigma(init.sigma, 'fitGaussianByGradientAscent init');
