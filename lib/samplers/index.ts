@@ -1,3 +1,4 @@
 export * from './diagnostics';
 export * from './gibbs';
 export * from './targets';
+export * from './figures';
