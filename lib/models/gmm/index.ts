@@ -1,2 +1,3 @@
 export * from './bernoulli-mixture';
 export * from './gaussian-mixture';
+export * from './figures';
