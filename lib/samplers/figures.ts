@@ -10,6 +10,7 @@ import {
   PALETTE,
   Trace,
 } from '../plot/figure';
+import { checkOptions } from '../runtime/checks';
 
 function requireSameLength(what: string, a: ArrayLike<unknown>, b: ArrayLike<unknown>): void {
   if (a.length !== b.length)
@@ -72,6 +73,7 @@ export interface GibbsPathPanel {
  * Gaussian with correlation rho, on [-3.5, 3.5]².
  */
 export function gibbsPathsFigure(panels: GibbsPathPanel[], options: { title: string }): Figure {
+  checkOptions('gibbsPathsFigure', options, { title: true });
   const grid = linspace(-3.5, 3.5, 80);
   const traces: Trace[] = [];
   panels.forEach((p, k) => {
@@ -123,6 +125,7 @@ export function stackedTracesFigure(
   traces: { rho: number; values: ArrayLike<number> }[],
   options: { title: string },
 ): Figure {
+  checkOptions('stackedTracesFigure', options, { title: true });
   if (traces.length === 0) throw new Error('stackedTracesFigure: no traces given');
   const fig = figure(
     traces.map((t, k) => ({
@@ -220,6 +223,7 @@ export function burnInFigure(
   trace: ArrayLike<number>,
   options: { rho: number; start: number; burnIn: number; shown: number },
 ): Figure {
+  checkOptions('burnInFigure', options, { rho: true, start: true, burnIn: true, shown: true });
   const { rho, start, burnIn, shown } = options;
   if (!(Number.isInteger(burnIn) && burnIn >= 1 && shown > burnIn && shown <= trace.length))
     throw new Error(

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { data, grading, models, nn, plot, runtime, tf } from 'genlab';
+import { data, grading, models, nn, plot, runtime, samplers, tf } from 'genlab';
 
 const figure = () => plot.lines([{ name: 'a', x: [0, 1], y: [0, 1] }]);
 
@@ -82,6 +82,20 @@ const CASES: Array<[string, () => unknown, RegExp]> = [
   ],
   ['sampleRing', () => data.sampleRing(4, { mode: 8 } as never), /sampleRing: .*'mode'/],
   ['progress', () => runtime.progress(3, { lable: 'x' } as never), /progress: .*'lable'/],
+  [
+    'stackedTracesFigure',
+    () => samplers.stackedTracesFigure([{ rho: 0.5, values: [0, 1] }], { titel: 'x' } as never),
+    /stackedTracesFigure: .*'titel'/,
+  ],
+  [
+    'heldOutLikelihoodFigure',
+    () =>
+      models.gmm.heldOutLikelihoodFigure([1], { train: [0], heldOut: [0] }, {
+        title: 'x',
+        ytitle: 'y',
+      } as never),
+    /heldOutLikelihoodFigure: .*'ytitle'/,
+  ],
 ];
 
 test('options objects across the library refuse a misspelled key, naming the function', async () => {

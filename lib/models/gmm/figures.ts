@@ -8,6 +8,7 @@ import {
   PALETTE,
   scatterTrace,
 } from '../../plot/figure';
+import { checkOptions } from '../../runtime/checks';
 import { covarianceEllipse } from './gaussian-mixture';
 
 /** A fitted 2-D mixture in plain numbers: weights[j], means[j] = [m1, m2], covariances[j] 2x2. */
@@ -84,6 +85,7 @@ export function heldOutLikelihoodFigure(
   perPoint: { train: number[]; heldOut: number[] },
   options: { title: string; yTitle: string },
 ): Figure {
+  checkOptions('heldOutLikelihoodFigure', options, { title: true, yTitle: true });
   for (const values of [perPoint.train, perPoint.heldOut])
     if (values.length !== ks.length)
       throw new Error(
