@@ -33,11 +33,12 @@ test(
     // Peak memory: the same as loading the intact files as often, up to a few copies of the
     // largest intact file (the 1 GiB gzip bombs among the trials inflate no further than their
     // header allows). The corrupting run also holds its corrupted and compressed copies, and the
-    // garbage collector runs at other moments in the two runs: 8 copies leave room for both
-    // (measured: 2 MB, 5 copies, on a loaded machine), and a bomb would take 2,700.
+    // garbage collector runs at other moments in the two runs, so the peaks differ by a few MB of
+    // heap growth (measured: 5 copies, and 15 in a CI run on a loaded machine); 40 copies leave
+    // room for that noise, and a bomb would take 2,700.
     const extra = fuzz.maxRss - baseline.maxRss;
     assert.ok(
-      extra <= 8 * fuzz.largestValidFile,
+      extra <= 40 * fuzz.largestValidFile,
       `peak memory ${fuzz.maxRss} bytes, ${extra} above loading intact files ` +
         `(largest file ${fuzz.largestValidFile} bytes)`,
     );
