@@ -34,6 +34,7 @@ import {
   cdOptions,
   CdTrainer,
   checkpointOfRecipe,
+  restoreFromCheckpoint,
   recipeConfig,
   ContrastiveModel,
   MomentumSgd,
@@ -366,9 +367,11 @@ export async function trainOrLoadDbm(
     );
   const saved = checkpointOfRecipe(dir, recipe, recipeConfig<DbmCheckpointConfig>('dbm'));
   if (saved) {
-    const dbm = new DeepBoltzmannMachine(d, h1, h2);
-    assignVariables(dbm.namedVariables(), saved.tensors, dir);
-    tf.dispose(Object.values(saved.tensors));
+    const dbm = restoreFromCheckpoint(
+      saved.tensors,
+      () => new DeepBoltzmannMachine(d, h1, h2),
+      (model) => assignVariables(model.namedVariables(), saved.tensors, dir),
+    );
     return {
       dbm,
       history: saved.config.history,

@@ -24,6 +24,7 @@ import {
   cdOptions,
   CdTrainer,
   checkpointOfRecipe,
+  restoreFromCheckpoint,
   recipeConfig,
   ContrastiveModel,
   ScheduleOptions,
@@ -337,19 +338,15 @@ export async function trainOrLoadGaussianRbm(
   );
   if (saved) {
     const { sigma, ...variables } = saved.tensors;
-    let rbm: GaussianBernoulliRBM | undefined;
-    try {
-      rbm = new GaussianBernoulliRBM(visible, recipe.hidden, {
-        sigma: sigma as tf.Tensor1D,
-        weightScale: 0,
-      });
-      assignVariables(rbm.namedVariables(), variables, dir);
-    } catch (err) {
-      rbm?.dispose();
-      throw err;
-    } finally {
-      tf.dispose(Object.values(saved.tensors));
-    }
+    const rbm = restoreFromCheckpoint(
+      saved.tensors,
+      () =>
+        new GaussianBernoulliRBM(visible, recipe.hidden, {
+          sigma: sigma as tf.Tensor1D,
+          weightScale: 0,
+        }),
+      (model) => assignVariables(model.namedVariables(), variables, dir),
+    );
     return {
       rbm,
       history: saved.config.history,

@@ -397,6 +397,28 @@ export async function trainEpochs(
 }
 
 /**
+ * The model `make` builds, filled from a checkpoint's tensors by `fill`. The tensors are freed
+ * either way, and a model refused while being filled is freed too.
+ */
+export function restoreFromCheckpoint<M extends { dispose(): void }>(
+  tensors: Record<string, tf.Tensor>,
+  make: () => M,
+  fill: (model: M) => void,
+): M {
+  let model: M | undefined;
+  try {
+    model = make();
+    fill(model);
+    return model;
+  } catch (err) {
+    model?.dispose();
+    throw err;
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+}
+
+/**
  * The checkpoint in `dir` when it was saved for exactly `recipe` (its config has the same
  * `recipe`), else undefined; a trainOrLoad function then trains and saves.
  */
@@ -509,15 +531,11 @@ export async function trainOrLoadRbm(
     );
   const saved = checkpointOfRecipe(dir, recipe, readRbmConfig);
   if (saved) {
-    const rbm = new RBM(visible, recipe.hidden, { weightScale: 0 });
-    try {
-      assignVariables(rbm.namedVariables(), saved.tensors, dir);
-    } catch (err) {
-      rbm.dispose();
-      throw err;
-    } finally {
-      tf.dispose(Object.values(saved.tensors));
-    }
+    const rbm = restoreFromCheckpoint(
+      saved.tensors,
+      () => new RBM(visible, recipe.hidden, { weightScale: 0 }),
+      (model) => assignVariables(model.namedVariables(), saved.tensors, dir),
+    );
     return {
       rbm,
       history: saved.config.history,
