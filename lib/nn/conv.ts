@@ -13,6 +13,7 @@ import {
   ConvPad,
 } from '../runtime/conv-kernels';
 import { checkOptions, OptionKeys } from '../runtime/checks';
+import { KERNELS_TFJS_VERSION } from '../runtime/kernels';
 import { Activation, activate, checkActivation } from './dense';
 
 /** PyTorch's padding: p zero rows and columns on every side, or 'same' / 'valid' as in tfjs. */
@@ -169,10 +170,43 @@ function convolution(
       ...attrs,
     } as tf.NamedAttrMap) as tf.Tensor4D;
   }
-  return tf.tidy(() => {
-    const z = convolve(strides, padding);
-    return activate(b ? tf.add(z, b) : z, activation) as tf.Tensor4D;
-  });
+  const compute = () =>
+    tf.tidy(() => {
+      const z = convolve(strides, padding);
+      return activate(b ? tf.add(z, b) : z, activation) as tf.Tensor4D;
+    });
+  return convGradientsMissing()
+    ? withRefusedGradient(what, compute, b ? [x, w, b] : [x, w])
+    : compute();
+}
+
+/**
+ * True on wasm served by tfjs's own kernels (GENLAB_KERNELS=stock, or another TensorFlow.js
+ * version): they compute a convolution but not its gradient (no Conv2DBackpropFilter, tfjs issue
+ * 8474).
+ */
+function convGradientsMissing(): boolean {
+  return tf.getBackend() === 'wasm' && tf.getKernel('Conv2DBackpropFilter', 'wasm') === undefined;
+}
+
+/** `compute()`, whose gradient with respect to `inputs` throws an error that says what to do. */
+function withRefusedGradient(
+  what: string,
+  compute: () => tf.Tensor4D,
+  inputs: tf.Tensor[],
+): tf.Tensor4D {
+  const refused = tf.customGrad(() => ({
+    value: compute(),
+    gradFunc: () => {
+      throw new Error(
+        `${what}: cannot train a convolution on the wasm backend with TensorFlow.js's own ` +
+          `kernels, which have no convolution gradient. Use the kit's kernels: start the ` +
+          `kernel without GENLAB_KERNELS=stock (or call runtime.init({ kernels: 'kit' })) ` +
+          `with TensorFlow.js ${KERNELS_TFJS_VERSION} installed, or use another backend.`,
+      );
+    },
+  }));
+  return refused(...inputs) as tf.Tensor4D;
 }
 
 /**

@@ -104,3 +104,27 @@ test('an addon built from older sources is named with what it lacks; a current b
   }
   assert.deepEqual(runtime.missingNativeFunctions(require(runtime.NATIVE_ADDON_PATH)), []);
 });
+
+test("tfjs's own wasm kernels run a convolution, and refuse its gradient with what to do", () => {
+  const r = node(
+    `
+const { runtime, nn, tf } = require('genlab');
+runtime.init({ backend: 'wasm', report: false }).then(() => {
+  const conv = new nn.Conv2d(1, 2, 3, { padding: 'same' });
+  const x = tf.ones([1, 4, 4, 1]);
+  console.log(JSON.stringify(conv.apply(x).shape));
+  try {
+    tf.variableGrads(() => conv.apply(x).sum());
+    console.log('gradient computed');
+  } catch (e) {
+    console.log(e.message);
+  }
+});`,
+    { GENLAB_KERNELS: 'stock' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const [shape, gradient] = r.stdout.trim().split('\n');
+  assert.equal(shape, '[1,4,4,2]');
+  assert.match(gradient, /^conv2d: cannot train a convolution on the wasm backend with TensorFlow/);
+  assert.match(gradient, /without GENLAB_KERNELS=stock/);
+});
