@@ -10,7 +10,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BUILD_DIR, listNotebooks, readNotebook } from './jupyter';
 import { EXERCISE_KINDS } from './grading/format';
-import { serializeNotebook, studentVersion } from './grading/release';
+import {
+  EXERCISE_TABLE_HEADER,
+  exerciseTableRows,
+  serializeNotebook,
+  studentVersion,
+} from './grading/release';
 
 interface Args {
   keepHidden: boolean;
@@ -81,13 +86,7 @@ function main(): number {
         String(hidden.length),
         String(points),
       ]);
-      for (const e of report.exercises)
-        exerciseRows.push(
-          `| ${name} | ${e.number} (cell ${e.index + 1}) | ${e.kind} | ` +
-            `${e.tests.map((t) => `${t.id}${t.hidden ? ' (hidden)' : ''}`).join(', ')} | ` +
-            `${e.tests.reduce((s, t) => s + t.points, 0)} | ` +
-            `${e.forbid.map((f) => `\`${f}\``).join(', ') || '—'} |`,
-        );
+      exerciseRows.push(...exerciseTableRows(name, report.exercises));
     } catch (err) {
       failed++;
       console.error(`error: ${(err as Error).message}`);
@@ -95,15 +94,7 @@ function main(): number {
     }
   }
   const header = ['notebook', 'exercises', 'tests', 'hidden', 'points'];
-  if (args.markdown)
-    console.log(
-      [
-        '| notebook | exercise | kind | tests | points | must not call |',
-        '|---|---|---|---|---|---|',
-        ...exerciseRows,
-        '',
-      ].join('\n'),
-    );
+  if (args.markdown) console.log([...EXERCISE_TABLE_HEADER, ...exerciseRows, ''].join('\n'));
   const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
   const line = (r: string[]) =>
     r.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  ');

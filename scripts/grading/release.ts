@@ -199,6 +199,23 @@ function clean(cell: NotebookCell): NotebookCell {
   return copy;
 }
 
+/** The header and separator of `exerciseTableRows`' Markdown table (the README's exercise list). */
+export const EXERCISE_TABLE_HEADER = [
+  '| notebook | exercise | kind | tests | points | must not call |',
+  '|---|---|---|---|---|---|',
+];
+
+/** One Markdown table row per exercise of notebook `name`: kind, tests, points, forbidden calls. */
+export function exerciseTableRows(name: string, exercises: InstructorExercise[]): string[] {
+  return exercises.map(
+    (e) =>
+      `| ${name} | ${e.number} | ${e.kind} | ` +
+      `${e.tests.map((t) => `${t.id}${t.hidden ? ' (hidden)' : ''}`).join(', ')} | ` +
+      `${e.tests.reduce((s, t) => s + t.points, 0)} | ` +
+      `${e.forbid.map((f) => `\`${f}\``).join(', ') || '—'} |`,
+  );
+}
+
 export interface ReleaseReport {
   notebook: Notebook;
   /** The stubs' exercise names, `<notebook>-<n>`, one per solution region. */

@@ -1,14 +1,22 @@
 /**
  * The course notebooks follow the exercise format: every one releases cleanly (balanced solution
  * markers, valid and unique test ids, headers that match the metadata) and has the exercises the
- * course asks for (at least three in each of notebooks 01-05, two in each later one), each followed
- * by graded tests, visible ones except for interpretations.
+ * course asks for (at least three in each of notebooks 01-05, two in each later one, among them
+ * a build, an experiment and an interpret exercise), each followed by graded tests, visible ones
+ * except for interpretations; the README's exercise table is the one these notebooks produce.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'fs';
 import * as path from 'path';
-import { cellSource, listNotebooks, readNotebook } from '../../scripts/jupyter';
-import { studentVersion } from '../../scripts/grading/release';
+import { ROOT, cellSource, listNotebooks, readNotebook } from '../../scripts/jupyter';
+import {
+  EXERCISE_TABLE_HEADER,
+  exerciseTableRows,
+  studentVersion,
+} from '../../scripts/grading/release';
+
+const LEARNING_KINDS = ['build', 'experiment', 'interpret'] as const;
 
 for (const file of listNotebooks()) {
   const name = path.basename(file, '.ipynb');
@@ -21,6 +29,12 @@ for (const file of listNotebooks()) {
     assert.ok(
       report.exercises.length >= required,
       `${name} has ${report.exercises.length} exercise(s), needs at least ${required}`,
+    );
+    const kinds = new Set(report.exercises.map((e) => e.kind));
+    assert.deepEqual(
+      LEARNING_KINDS.filter((k) => !kinds.has(k)),
+      [],
+      `${name}: exercise kinds missing`,
     );
     // Students check their work with a visible test; an interpretation's tests are hidden.
     const unchecked = report.exercises.filter(
@@ -45,3 +59,19 @@ for (const file of listNotebooks()) {
       assert.ok(t.index > firstSolution, `test ${t.id} comes before any exercise`);
   });
 }
+
+test("the README's exercise table lists every notebook's exercises as they are", () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const block = /<!-- exercises: [^>]*-->\n([\s\S]*?)<!-- end of exercises -->/.exec(readme);
+  assert.ok(block, 'README.md has the exercise table between its markers');
+  const rows = listNotebooks().flatMap((file) => {
+    const name = path.basename(file, '.ipynb');
+    return exerciseTableRows(name, studentVersion(readNotebook(file), name).exercises);
+  });
+  assert.equal(
+    block[1],
+    [...EXERCISE_TABLE_HEADER, ...rows, ''].join('\n'),
+    "the README's exercise table is out of date: paste the table that " +
+      '`npm run assignments -- --markdown` prints between its markers',
+  );
+});
