@@ -183,7 +183,15 @@ test('greedy DBN: second layer learns from first-layer samples; samples are pixe
   assert.deepEqual(layersSeen, [0, 0, 0, 1, 1, 1]);
   await assert.rejects(
     () => pretrainDeepBeliefNet(images, [6, 5, 6], { epochs: 1, learningrate: 0.1 } as never),
-    /unknown option 'learningrate' \(did you mean 'learningRate'\?\)/,
+    /^Error: pretrainDeepBeliefNet: .*unknown option 'learningrate' \(did you mean 'learningRate'\?\)/,
+  );
+  await assert.rejects(
+    () => pretrainDeepBeliefNet(images, [6, 5, 6], { epochs: 1, learningRate: -1 }),
+    /learningRate/,
+  );
+  await assert.rejects(
+    () => pretrainDeepBeliefNet(images, [6, 5, 6], { epochs: 0.5 }),
+    /^Error: pretrainDeepBeliefNet: epochs/,
   );
   assert.equal(dbn.layers.length, 2);
   assert.equal((await dbn.propagateUp(images, 2)).length, 200 * 6);

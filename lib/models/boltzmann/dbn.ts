@@ -16,9 +16,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { pixelLogits } from '../../data/pixels';
 import { yieldToEventLoop } from '../../runtime/loop';
+import { checkOptions, OptionKeys } from '../../runtime/checks';
 import { bernoulli, checkBinaryBatch } from './binary';
 import { RBM } from './rbm';
-import { fitRbm, FitOptions } from './train';
+import { fitRbm, FitOptions, RECIPE_FIT_KEYS } from './train';
 
 export class DeepBeliefNet {
   constructor(readonly layers: RBM[]) {
@@ -198,6 +199,12 @@ export interface GreedyOptions extends Omit<FitOptions, 'onEpoch' | 'label'> {
   transposedStart?: boolean;
 }
 
+const GREEDY_KEYS: OptionKeys<GreedyOptions> = {
+  ...RECIPE_FIT_KEYS,
+  onLayerEpoch: true,
+  transposedStart: true,
+};
+
 /**
  * Greedy layer-wise pretraining: RBM 0 on the images, then each next RBM on binary samples of the
  * previous hidden layer, started from the RBM below transposed (see the file comment). `sizes` =
@@ -220,7 +227,7 @@ export async function pretrainDeepBeliefNet(
       `pretrainDeepBeliefNet: the given first RBM is ${first.visible}x${first.hidden}, expected ` +
         `${sizes[0]}x${sizes[1]}`,
     );
-  // fitRbm checks the other options' names and values.
+  checkOptions('pretrainDeepBeliefNet', options, GREEDY_KEYS);
   const { onLayerEpoch, transposedStart = true, ...fit } = options;
   // layer l - 1 (sizes[l - 1] x sizes[l]) starts as layer l - 2 transposed: sizes[l] = sizes[l - 2]
   const l = sizes.findIndex((s, k) => k >= 2 && s !== sizes[k - 2]);
@@ -246,11 +253,12 @@ export async function pretrainDeepBeliefNet(
         rbm = new RBM(sizes[l], sizes[l + 1], { visibleBias: bias });
         bias.dispose();
       }
-      const trained = await fitRbm(rbm, input, {
-        ...fit,
-        label: `DBN layer ${l + 1}`,
-        onEpoch: (epoch) => onLayerEpoch?.(l, epoch, rbm),
-      });
+      const trained = await fitRbm(
+        rbm,
+        input,
+        { ...fit, label: `DBN layer ${l + 1}`, onEpoch: (epoch) => onLayerEpoch?.(l, epoch, rbm) },
+        'pretrainDeepBeliefNet',
+      );
       trained.trainer.dispose();
       interrupted = trained.interrupted;
     }

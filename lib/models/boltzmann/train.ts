@@ -315,7 +315,7 @@ export interface FitOptions extends CdOptions, ScheduleOptions {
 /** The training options of a recipe: FitOptions without its callback and its label. */
 export type RecipeFitOptions = Omit<FitOptions, 'onEpoch' | 'label'>;
 
-const RECIPE_FIT_KEYS: OptionKeys<RecipeFitOptions> = {
+export const RECIPE_FIT_KEYS: OptionKeys<RecipeFitOptions> = {
   ...CD_KEYS,
   epochs: true,
   batchSize: true,
@@ -328,18 +328,19 @@ const FIT_KEYS: OptionKeys<FitOptions> = { ...RECIPE_FIT_KEYS, onEpoch: true, la
 /**
  * Trains `rbm` on `images` [n * D] with CD-k or PCD-k; returns the trainer (dispose it when done).
  * An interrupt stops it after the batch in progress (`interrupted`; `onEpoch` is not called for
- * the unfinished epoch).
+ * the unfinished epoch). `caller` names the function a bad option is reported against.
  */
 export async function fitRbm(
   rbm: ContrastiveModel,
   images: Float32Array,
   options: FitOptions,
+  caller = 'fitRbm',
 ): Promise<{ trainer: CdTrainer; interrupted: boolean }> {
-  checkOptions('fitRbm', options, FIT_KEYS);
+  checkOptions(caller, options, FIT_KEYS);
   const trainer = new CdTrainer(rbm, cdOptions(options));
   const label = options.label ?? 'RBM training';
   try {
-    const schedule = epochSchedule('fitRbm', trainer, options);
+    const schedule = epochSchedule(caller, trainer, options);
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
       schedule(epoch);
       const done = await trainer.epoch(
