@@ -7,6 +7,7 @@ export * from './bernoulli';
 export * from './categorical';
 export * from './distribution';
 export * from './estimators';
+export * from './figures';
 export * from './independent';
 export * from './kl';
 export * from './linalg';
