@@ -96,6 +96,11 @@ const CASES: Array<[string, () => unknown, RegExp]> = [
       } as never),
     /heldOutLikelihoodFigure: .*'ytitle'/,
   ],
+  [
+    'energyCurvesFigure',
+    () => models.ebm.energyCurvesFigure([], { titel: 'x' } as never),
+    /energyCurvesFigure: .*'titel'/,
+  ],
 ];
 
 test('options objects across the library refuse a misspelled key, naming the function', async () => {

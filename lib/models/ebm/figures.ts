@@ -1,5 +1,6 @@
-/** Figures for 2-D energy models: Langevin paths drawn over a density. */
-import { figure, Figure, PALETTE, SEQUENTIAL, Trace } from '../../plot/figure';
+/** Figures for energy models: Langevin paths drawn over a density, energies during training. */
+import { figure, Figure, lines, PALETTE, SEQUENTIAL, Trace } from '../../plot/figure';
+import { checkOptions } from '../../runtime/checks';
 import { GridDensity, gridRows } from './grid';
 
 /**
@@ -59,4 +60,36 @@ export function pathsOverDensity(
   };
   fig.layout.margin = { ...(fig.layout.margin as object), b: 110 };
   return fig;
+}
+
+/** The columns of a contrastive divergence history that energyCurvesFigure draws. */
+const ENERGY_COLUMNS = ['E(data)', 'E(samples)'];
+
+/**
+ * Mean energies of the data (solid) and of the samples (dashed) against the update, one colour
+ * per training run; each history has the columns 'step', 'E(data)' and 'E(samples)'.
+ */
+export function energyCurvesFigure(
+  runs: { label: string; history: { columns: string[]; column(name: string): number[] } }[],
+  options: { title?: string } = {},
+): Figure {
+  checkOptions('energyCurvesFigure', options, { title: true });
+  if (runs.length === 0) throw new Error('energyCurvesFigure: no runs given');
+  const series = runs.flatMap(({ label, history }, k) => {
+    for (const column of ['step', ...ENERGY_COLUMNS])
+      if (!history.columns.includes(column))
+        throw new Error(
+          `energyCurvesFigure: the history of '${label}' has no column '${column}' ` +
+            `(it has: ${history.columns.join(', ') || 'no rows'}); push the metrics of ` +
+            'ContrastiveDivergence.update with their step',
+        );
+    return ENERGY_COLUMNS.map((m) => ({
+      name: `${label}: ${m}`,
+      x: history.column('step'),
+      y: history.column(m),
+      color: PALETTE[k % PALETTE.length],
+      dash: m === 'E(samples)' ? ('dash' as const) : undefined,
+    }));
+  });
+  return lines(series, { title: options.title, xTitle: 'update', yTitle: 'mean energy' });
 }
