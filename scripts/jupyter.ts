@@ -221,9 +221,14 @@ export function jupyterEnv(extra: Record<string, string> = {}): NodeJS.ProcessEn
   };
 }
 
+/** What a notebook run says after a cell timeout: the limit is an option of the scripts. */
+const CELL_TIMEOUT_HINT =
+  'if the cell is just slow (a slow or busy machine, a full-size training), raise the limit: ' +
+  'npm run notebooks -- --timeout SECONDS (also for npm run full-runs)';
+
 /**
  * The first error output of an executed notebook, as "cell N: Name: message" with the cell's first
- * lines.
+ * lines (after a cell timeout, how to raise the limit).
  */
 export function firstError(nb: Notebook): string | undefined {
   for (const [i, cell] of nb.cells.entries()) {
@@ -235,7 +240,8 @@ export function firstError(nb: Notebook): string | undefined {
       .slice(0, 6)
       .map((l) => `  | ${l}`)
       .join('\n');
-    return `cell ${i + 1}: ${error.ename}: ${error.evalue}\n${source}`;
+    const hint = error.ename === 'CellTimeout' ? `\n  ${CELL_TIMEOUT_HINT}` : '';
+    return `cell ${i + 1}: ${error.ename}: ${error.evalue}${hint}\n${source}`;
   }
   return undefined;
 }

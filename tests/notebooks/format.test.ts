@@ -7,7 +7,9 @@ import * as path from 'path';
 import {
   cellSource,
   executeNotebook,
+  firstError,
   kernelSpec,
+  Notebook,
   listNotebooks,
   makeHtmlOffline,
   readNotebook,
@@ -178,4 +180,30 @@ test('a failing cell stops the run and is reported with its error message and it
     fs.rmSync(executedFile, { force: true });
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a failed run names the cell and its error; after a timeout, how to raise the limit', () => {
+  const failed = (ename: string): Notebook => ({
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {},
+    cells: [
+      { cell_type: 'markdown', id: 'm', metadata: {}, source: ['# Title'] },
+      {
+        cell_type: 'code',
+        id: 'c',
+        metadata: {},
+        source: ['await train();'],
+        execution_count: 1,
+        outputs: [{ output_type: 'error', ename, evalue: 'it stopped', traceback: [] }],
+      },
+    ],
+  });
+  const timeout = firstError(failed('CellTimeout'));
+  assert.match(timeout ?? '', /^cell 2: CellTimeout: it stopped\n {2}if the cell is just slow/);
+  assert.match(timeout ?? '', /npm run notebooks -- --timeout SECONDS/);
+  assert.equal(
+    firstError(failed('TypeError')),
+    'cell 2: TypeError: it stopped\n  | await train();',
+  );
 });
