@@ -101,6 +101,15 @@ const CASES: Array<[string, () => unknown, RegExp]> = [
     () => models.ebm.energyCurvesFigure([], { titel: 'x' } as never),
     /energyCurvesFigure: .*'titel'/,
   ],
+  [
+    'aisAgainstExactFigure',
+    () =>
+      models.boltzmann.aisAgainstExactFigure([{ K: 1, logZ: 0, se: 0 }], 0, {
+        runs: 1,
+        modle: 'x',
+      } as never),
+    /aisAgainstExactFigure: .*'modle'/,
+  ],
 ];
 
 test('options objects across the library refuse a misspelled key, naming the function', async () => {

@@ -302,7 +302,7 @@ export class PersistentGibbsGradient {
 
   constructor(
     readonly machine: FullyVisibleBM,
-    chains: number,
+    readonly chains: number,
     readonly sweeps = 1,
   ) {
     checkInteger('PersistentGibbsGradient', 'sweeps', sweeps);

@@ -5,6 +5,7 @@ export * from './dbm';
 export * from './dbm-ais';
 export * from './dbm-train';
 export * from './dbn';
+export * from './figures';
 export * from './fvbm';
 export * from './gaussian-rbm';
 export * from './rbm';
