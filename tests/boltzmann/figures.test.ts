@@ -2,8 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { models } from 'genlab';
 
-const { fvbmLearningFigure, fvbmKlFigure, rbmReconstructionFigure, aisAgainstExactFigure } =
-  models.boltzmann;
+const {
+  fvbmLearningFigure,
+  fvbmKlFigure,
+  rbmReconstructionFigure,
+  aisAgainstExactFigure,
+  dbmStageSummaryRows,
+} = models.boltzmann;
 
 type Trace = Record<string, unknown> & { name?: string; x: number[]; y: number[] };
 const traces = (fig: { data: unknown[] }) => fig.data as Trace[];
@@ -119,5 +124,33 @@ test('aisAgainstExactFigure: estimates with 2-s.e. bars against K and the exact 
   assert.throws(
     () => aisAgainstExactFigure(checks, 1, { runs: 1, modle: 'm' } as never),
     /aisAgainstExactFigure: .*'modle'/,
+  );
+});
+
+test('dbmStageSummaryRows: epochs, last error and own seconds per stage that ran', () => {
+  const history = [
+    { stage: 'bottom' as const, epoch: 1, reconstruction: 40, seconds: 10 },
+    { stage: 'bottom' as const, epoch: 2, reconstruction: 30, seconds: 20 },
+    { stage: 'top' as const, epoch: 1, reconstruction: 20, seconds: 25 },
+    { stage: 'joint' as const, epoch: 1, reconstruction: 28, seconds: 40 },
+    { stage: 'joint' as const, epoch: 2, reconstruction: 27, seconds: 51 },
+  ];
+  assert.deepEqual(dbmStageSummaryRows(history), [
+    { stage: 'bottom', epochs: 2, 'reconstruction error': 30, seconds: 20 },
+    { stage: 'top', epochs: 1, 'reconstruction error': 20, seconds: 5 },
+    { stage: 'joint', epochs: 2, 'reconstruction error': 27, seconds: 26 },
+  ]);
+  // a run interrupted in its bottom stage: no rows for the stages that did not run
+  assert.deepEqual(
+    dbmStageSummaryRows(history.slice(0, 2)).map((r) => r.stage),
+    ['bottom'],
+  );
+  assert.throws(
+    () => dbmStageSummaryRows([{ ...history[0], stage: 'middle' as never }]),
+    /history\[0\]\.stage is 'middle'; expected one of bottom, top, joint/,
+  );
+  assert.throws(
+    () => dbmStageSummaryRows([history[1], history[0]]),
+    /history\[1\]\.seconds must be finite and cumulative/,
   );
 });

@@ -1,6 +1,7 @@
-/** Figures of notebook 07 (Boltzmann machines): learning curves and the AIS check. */
+/** Figures and tables of notebook 07 (Boltzmann machines): learning curves, AIS checks, stages. */
 import { Figure, lines, PALETTE } from '../../plot/figure';
 import { checkOptions } from '../../runtime/checks';
+import { DbmEpochRow } from './dbm-train';
 import { RbmEpochRow } from './train';
 
 /** One evaluation of the two fully visible students against their teacher (nats). */
@@ -156,4 +157,41 @@ export function aisAgainstExactFigure(
       logX: true,
     },
   );
+}
+
+const DBM_STAGES: DbmEpochRow['stage'][] = ['bottom', 'top', 'joint'];
+
+/**
+ * One table row per stage of DBM training (bottom RBM, top RBM, joint) that ran: its epochs, the
+ * final reconstruction error and its own seconds (the history's seconds are cumulative).
+ */
+export function dbmStageSummaryRows(
+  history: DbmEpochRow[],
+): { stage: string; epochs: number; 'reconstruction error': number; seconds: number }[] {
+  history.forEach((r, i) => {
+    if (!DBM_STAGES.includes(r.stage))
+      throw new Error(
+        `dbmStageSummaryRows: history[${i}].stage is '${r.stage}'; expected one of ` +
+          DBM_STAGES.join(', '),
+      );
+    if (!Number.isFinite(r.seconds) || (i > 0 && r.seconds < history[i - 1].seconds))
+      throw new Error(
+        `dbmStageSummaryRows: history[${i}].seconds must be finite and cumulative (not below ` +
+          `the row before), got ${r.seconds}`,
+      );
+  });
+  return DBM_STAGES.flatMap((stage) => {
+    const first = history.findIndex((r) => r.stage === stage);
+    if (first < 0) return [];
+    const rows = history.filter((r) => r.stage === stage);
+    const last = rows[rows.length - 1];
+    return [
+      {
+        stage,
+        epochs: rows.length,
+        'reconstruction error': last.reconstruction,
+        seconds: last.seconds - (first > 0 ? history[first - 1].seconds : 0),
+      },
+    ];
+  });
 }
