@@ -5,3 +5,4 @@ export * from './latent';
 export * from './checkpoint';
 export * from './networks';
 export * from './codes';
+export * from './summary';
