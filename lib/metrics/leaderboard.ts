@@ -14,6 +14,7 @@ import * as path from 'path';
 import { fingerprint } from '../data/binarized';
 import { ImageDataset } from '../data/mnist';
 import { loopRegistry, runLoop } from '../runtime/loop';
+import { figure, Figure, PALETTE } from '../plot/figure';
 import { withSeed } from '../runtime/random';
 import { LogLikelihood } from './likelihood';
 
@@ -223,4 +224,48 @@ export async function cachedScore(
     fs.renameSync(temp, file);
   }
   return stored;
+}
+
+/**
+ * The leaderboard as a figure: each scored row's number with ± 2 standard errors, and the
+ * literature values beside them (one line per row: model and estimator).
+ */
+export function leaderboardFigure(rows: LeaderboardRow[]): Figure {
+  const label = (r: LeaderboardRow) => `${r.entry.model}<br>${r.entry.estimator}`;
+  const scored = rows.filter((r) => r.score !== undefined);
+  const literature = rows.flatMap((r) => r.entry.literature.map((l) => ({ row: r, value: l })));
+  return figure(
+    [
+      {
+        type: 'scatter',
+        mode: 'markers',
+        name: 'this kit (± 2 s.e.)',
+        y: scored.map(label),
+        x: scored.map((r) => r.score!.logLikelihood),
+        error_x: {
+          type: 'data',
+          array: scored.map((r) => 2 * r.score!.standardError),
+          visible: true,
+        },
+        marker: { size: 10, color: PALETTE[0] },
+      },
+      {
+        type: 'scatter',
+        mode: 'markers',
+        name: 'literature',
+        y: literature.map((l) => label(l.row)),
+        x: literature.map((l) => l.value.logLikelihood),
+        text: literature.map((l) => l.value.source),
+        marker: { size: 10, symbol: 'diamond-open', color: PALETTE[1] },
+      },
+    ],
+    {
+      title: 'Test log-likelihood on binarized MNIST',
+      xTitle: 'log p(x) (nats per test image)',
+      yTitle: '',
+      showLegend: true,
+      width: 900,
+      height: 520,
+    },
+  );
 }

@@ -411,10 +411,15 @@ export class Conv2d extends ConvLayer {
     ];
   }
 
+  /** Throws unless x is images [batch, height, width, inChannels] the kernel fits. */
+  checkInput(x: tf.Tensor4D): void {
+    checkImages(`${this.constructor.name} '${this.name}'`, x, this.inChannels);
+    this.outputSize(x.shape[1], x.shape[2]);
+  }
+
   /** y = act(conv(x, W) + b) for images x [batch, height, width, inChannels]. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    checkImages(`Conv2d '${this.name}'`, x, this.inChannels);
-    this.outputSize(x.shape[1], x.shape[2]);
+    this.checkInput(x);
     return conv2d(x, this.w, this.b, {
       stride: this.stride,
       padding: this.padding,

@@ -1,3 +1,4 @@
 export * from './dense';
 export * from './conv';
 export * from './batchnorm';
+export * from './masked-conv';

@@ -160,8 +160,8 @@ test('the kit rows: each family with the estimator it allows, literature beside'
     ['VAE', 'lower bound', true],
     ['VAE', 'lower bound', true],
     ['MADE', 'exact', true],
+    ['PixelCNN', 'exact', true],
     ['deep', 'estimate', false],
-    ['PixelCNN', 'exact', false],
   ]);
   assert.ok(entries.every((e) => e.literature.length > 0 || e.estimator.startsWith('ELBO')));
   assert.deepEqual(models.autoregressive.MNIST_MADE.model.hidden, [500]);
@@ -218,3 +218,41 @@ test(
     assert.ok(fs.existsSync(path.join(dir, 'scores.json')), 'a completed score is cached');
   },
 );
+
+test('the leaderboard figure: scored rows with ± 2 s.e., every literature value beside its row', () => {
+  const rows: metrics.LeaderboardRow[] = [
+    {
+      entry: {
+        model: 'A',
+        estimator: 'exact',
+        kind: 'exact',
+        literature: [
+          { logLikelihood: -80, source: 'paper 1' },
+          { logLikelihood: -82, source: 'paper 2' },
+        ],
+      },
+      score: {
+        logLikelihood: -90,
+        standardError: 0.5,
+        errorSource: 'over test images',
+        testImages: 10,
+        testFingerprint: 'f',
+      },
+    },
+    {
+      entry: {
+        model: 'B',
+        estimator: 'AIS',
+        kind: 'estimate',
+        literature: [{ logLikelihood: -85, source: 'paper 3' }],
+      },
+    },
+  ];
+  const [kit, literature] = metrics.leaderboardFigure(rows).data;
+  assert.deepEqual(kit.y, ['A<br>exact']);
+  assert.deepEqual(kit.x, [-90]);
+  assert.deepEqual((kit.error_x as { array: number[] }).array, [1]);
+  assert.deepEqual(literature.y, ['A<br>exact', 'A<br>exact', 'B<br>AIS']);
+  assert.deepEqual(literature.x, [-80, -82, -85]);
+  assert.deepEqual(literature.text, ['paper 1', 'paper 2', 'paper 3']);
+});

@@ -43,6 +43,16 @@ const CASES: Array<[string, () => unknown, RegExp]> = [
     /ConvTranspose2d: .*'outputpadding'/,
   ],
   ['BatchNorm', () => new nn.BatchNorm(2, { momentm: 0.1 } as never), /BatchNorm: .*'momentm'/],
+  [
+    'MaskedConv2d',
+    () => new nn.MaskedConv2d(1, 2, 3, 'A', { activaton: 'relu' } as never),
+    /MaskedConv2d: .*'activaton'/,
+  ],
+  [
+    'PixelCNN',
+    () => new models.autoregressive.PixelCNN({ imageShape: [4, 4], blocks: 2 } as never),
+    /PixelCNN config: .*'blocks'/,
+  ],
   ['show', () => plot.show(figure(), { nme: 'x' } as never), /show: .*'nme'/],
   [
     'showImages',

@@ -4,3 +4,5 @@ export * from './train';
 export * from './checkpoint';
 export * from './mnist';
 export * from './figures';
+export * from './pixelcnn';
+export * from './pixelcnn-figures';

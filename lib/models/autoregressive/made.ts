@@ -283,6 +283,11 @@ export class MADE {
     });
   }
 
+  /** log p_k(x) [n] of a mask k drawn uniformly (no check that x is binary): a training step's. */
+  trainingLogProb(x: tf.Tensor2D): tf.Tensor1D {
+    return this.logProbOfMask(x, Math.floor(random() * this.maskCount));
+  }
+
   /**
    * Exact log p(x) [n] of binary vectors x [n, D]: with K masks, of the uniform mixture,
    * log (1/K) sum_k p_k(x).
@@ -367,12 +372,12 @@ function checkDegrees(all: MadeDegrees[], config: MadeConfig): void {
   }
 }
 
-/** Throws unless every entry of x is 0 or 1. */
-export function checkBinary(x: tf.Tensor, what = 'x'): void {
+/** Throws unless every entry of x is 0 or 1 (`who`: the model, for the message). */
+export function checkBinary(x: tf.Tensor, what = 'x', who = 'MADE'): void {
   const ok = tf.tidy(() => tf.all(tf.logicalOr(tf.equal(x, 0), tf.equal(x, 1))).dataSync()[0]);
   if (!ok)
     throw new Error(
-      `MADE: ${what} must hold binary values (0 or 1); binarize images first, e.g. ` +
+      `${who}: ${what} must hold binary values (0 or 1); binarize images first, e.g. ` +
         `data.loadBinarizedMnist('test')`,
     );
 }

@@ -1,7 +1,8 @@
 /**
- * Training MADE by maximum likelihood: the exact log-likelihood is the objective, so training is
- * plain stochastic gradient descent on the average negative log-likelihood of a mini-batch (Adam,
- * PyTorch's defaults), one mask drawn per step when the model has several.
+ * Training an autoregressive model (MADE, PixelCNN) by maximum likelihood: the exact
+ * log-likelihood is the objective, so training is plain stochastic gradient descent on the average
+ * negative log-likelihood of a mini-batch (Adam, PyTorch's defaults); MADE draws one of its masks
+ * per step when it has several.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../../data/mnist';
@@ -9,12 +10,24 @@ import { LogLikelihood, logLikelihoodOfImages } from '../../metrics/likelihood';
 import { checkInteger, checkOneOf, checkOptions, OptionKeys } from '../../runtime/checks';
 import { runLoop } from '../../runtime/loop';
 import { progress } from '../../runtime/progress';
-import { random } from '../../runtime/random';
-import { AdamTrainer, AdamTrainerOptions } from '../../training/trainer';
+import { AdamTrainer, AdamTrainerOptions, TrainableModel } from '../../training/trainer';
 import { History } from '../../training/history';
 import { MADE } from './made';
+import { PixelCNN } from './pixelcnn';
 
-function checkDataset(model: MADE, dataset: ImageDataset, what: string): void {
+/** A model of binary vectors [n, inputDim] with an exact log-likelihood (MADE, PixelCNN). */
+export interface ExactBinaryModel extends TrainableModel {
+  readonly inputDim: number;
+  /** Checks x is [n, inputDim] and returns n. */
+  checkInput(x: tf.Tensor): number;
+  /** Exact log p(x) [n] of binary x (checked). */
+  logProb(x: tf.Tensor2D): tf.Tensor1D;
+  /** The log-likelihood [n] a training step maximizes (MADE: of one mask drawn at random). */
+  trainingLogProb(x: tf.Tensor2D): tf.Tensor1D;
+  variables(): tf.Variable[];
+}
+
+function checkDataset(model: ExactBinaryModel, dataset: ImageDataset, what: string): void {
   if (!(dataset instanceof ImageDataset))
     throw new Error(`${what}: expected a data set such as data.loadBinarizedMnist('test')`);
   if (dataset.pixels !== model.inputDim)
@@ -25,7 +38,7 @@ function checkDataset(model: MADE, dataset: ImageDataset, what: string): void {
 
 /** Exact log p(x) of every image of a binary data set (nats), in batches, summarized. */
 export function logLikelihoodOf(
-  model: MADE,
+  model: ExactBinaryModel,
   dataset: ImageDataset,
   options: { batchSize?: number } = {},
 ): LogLikelihood {
@@ -36,7 +49,7 @@ export function logLikelihoodOf(
 /** Adam's learning rate (default 1e-3) and the batch size (default 100). */
 export type MadeTrainerOptions = AdamTrainerOptions;
 
-export interface MadeFitOptions {
+export interface AutoregressiveFitOptions {
   epochs: number;
   /** Evaluated after every epoch: its exact negative log-likelihood per image. */
   test?: ImageDataset;
@@ -51,7 +64,10 @@ export interface MadeFitOptions {
   progress?: boolean;
 }
 
-const FIT_KEYS: OptionKeys<MadeFitOptions> = {
+/** MADE's fit options (every autoregressive model of the kit trains with the same). */
+export type MadeFitOptions = AutoregressiveFitOptions;
+
+const FIT_KEYS: OptionKeys<AutoregressiveFitOptions> = {
   epochs: true,
   test: true,
   binarize: true,
@@ -59,23 +75,30 @@ const FIT_KEYS: OptionKeys<MadeFitOptions> = {
   progress: true,
 };
 
-/** A MADE with its Adam optimizer and the count of epochs done (what a checkpoint must hold). */
-export class MadeTrainer extends AdamTrainer<MADE> {
-  constructor(model: MADE, options: MadeTrainerOptions = {}) {
-    super(model, options, 100, 'MadeTrainer');
+/**
+ * An autoregressive model with its Adam optimizer and the count of epochs done (what a checkpoint
+ * must hold). `what` names the trainer and `modelName` the model in messages.
+ */
+export class AutoregressiveTrainer<M extends ExactBinaryModel> extends AdamTrainer<M> {
+  constructor(
+    model: M,
+    options: AdamTrainerOptions,
+    readonly what: string,
+    readonly modelName: string,
+  ) {
+    super(model, options, 100, what);
   }
 
   /**
-   * One Adam step on a batch of binary vectors with one mask (drawn uniformly when there are
-   * several); returns the batch's mean negative log-likelihood (nats).
+   * One Adam step on a batch of binary vectors (for MADE with one mask, drawn uniformly when there
+   * are several); returns the batch's mean negative log-likelihood (nats).
    */
   step(x: tf.Tensor2D): number {
     const model = this.model;
     model.checkInput(x);
-    const mask = Math.floor(random() * model.maskCount);
-    // loss = -(1/n) sum_i log p_k(x_i), exact for the autoregressive model of mask k
+    // loss = -(1/n) Σ_n log p(x_n), exact (for MADE: of the autoregressive model of the mask drawn)
     const loss = this.optimizer.minimize(
-      () => tf.neg(tf.mean(model.logProbOfMask(x, mask))) as tf.Scalar,
+      () => tf.neg(tf.mean(model.trainingLogProb(x))) as tf.Scalar,
       true,
       model.variables(),
     );
@@ -98,23 +121,24 @@ export class MadeTrainer extends AdamTrainer<MADE> {
    */
   async fit(
     train: ImageDataset,
-    options: MadeFitOptions,
+    options: AutoregressiveFitOptions,
   ): Promise<{ train: number; test?: number; interrupted: boolean }> {
-    checkOptions('MadeTrainer.fit', options, FIT_KEYS);
-    checkInteger('MadeTrainer.fit', 'epochs', options.epochs);
-    const binarize = checkOneOf('MadeTrainer.fit', 'binarize', options.binarize ?? 'none', [
+    const who = `${this.what}.fit`;
+    checkOptions(who, options, FIT_KEYS);
+    checkInteger(who, 'epochs', options.epochs);
+    const binarize = checkOneOf(who, 'binarize', options.binarize ?? 'none', [
       'none',
       'dynamic',
     ] as const);
-    checkDataset(this.model, train, 'MadeTrainer.fit(train)');
-    if (binarize === 'none') checkBinaryImages(train, 'MadeTrainer.fit(train)');
+    checkDataset(this.model, train, `${who}(train)`);
+    if (binarize === 'none') checkBinaryImages(train, `${who}(train)`, this.modelName);
     if (options.test) {
-      checkDataset(this.model, options.test, 'MadeTrainer.fit(test)');
-      checkBinaryImages(options.test, 'MadeTrainer.fit(test)');
+      checkDataset(this.model, options.test, `${who}(test)`);
+      checkBinaryImages(options.test, `${who}(test)`, this.modelName);
     }
     const batchCount = train.batchCount(this.batchSize);
     let last: { train: number; test?: number } | undefined;
-    const interrupted = await runLoop('MADE training', async (loop) => {
+    const interrupted = await runLoop(`${this.modelName} training`, async (loop) => {
       for (let e = 0; e < options.epochs; e++) {
         const epoch = this.epochsDone + 1;
         const start = Date.now();
@@ -157,11 +181,25 @@ export class MadeTrainer extends AdamTrainer<MADE> {
   }
 }
 
-function checkBinaryImages(dataset: ImageDataset, what: string): void {
+/** A MADE with its Adam optimizer and the count of epochs done. */
+export class MadeTrainer extends AutoregressiveTrainer<MADE> {
+  constructor(model: MADE, options: MadeTrainerOptions = {}) {
+    super(model, options, 'MadeTrainer', 'MADE');
+  }
+}
+
+/** A PixelCNN with its Adam optimizer (default batch size 100) and the count of epochs done. */
+export class PixelCnnTrainer extends AutoregressiveTrainer<PixelCNN> {
+  constructor(model: PixelCNN, options: AdamTrainerOptions = {}) {
+    super(model, options, 'PixelCnnTrainer', 'PixelCNN');
+  }
+}
+
+function checkBinaryImages(dataset: ImageDataset, what: string, modelName: string): void {
   const bad = dataset.images.findIndex((v) => v !== 0 && v !== 1);
   if (bad >= 0)
     throw new Error(
-      `${what}: pixel ${bad} is ${dataset.images[bad]}, but MADE models binary vectors; ` +
+      `${what}: pixel ${bad} is ${dataset.images[bad]}, but ${modelName} models binary vectors; ` +
         `binarize first (data.loadBinarizedMnist) or train with binarize: 'dynamic'`,
     );
 }
