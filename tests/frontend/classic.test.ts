@@ -7,11 +7,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChildProcess, spawn, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { plot } from 'genlab';
 import {
   BUILD_DIR,
@@ -19,14 +18,28 @@ import {
   executeNotebook,
   exportHtml,
   findPython,
-  installKernelSpec,
   installNotebookExtension,
-  KERNEL_PATH,
   listNotebooks,
-  Notebook,
   readNotebook,
   ROOT,
 } from '../../scripts/jupyter';
+import {
+  cpuShare,
+  ERROR_CELLS,
+  FIGURE_CELLS,
+  INIT,
+  INTERRUPT_CELLS,
+  JupyterServer,
+  kernelPid,
+  launchChromium,
+  OfflineBrowser,
+  savedSize,
+  SHORTHAND_CELLS,
+  startJupyter,
+  TOKEN,
+  waitFor,
+  writeFixtures,
+} from './harness';
 
 /** Why the front-end tests cannot run here, or undefined. */
 function missing(): string | undefined {
@@ -44,89 +57,16 @@ function missing(): string | undefined {
 
 const SKIP = missing();
 const WORK = path.join(BUILD_DIR, 'frontend-test');
-const TOKEN = 'genlab-frontend-test';
-
-function notebook(cells: string[]): Notebook {
-  return {
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: {
-      kernelspec: { name: 'tslab', display_name: 'TypeScript (genlab)', language: 'typescript' },
-    },
-    cells: cells.map((source, i) => ({
-      cell_type: 'code',
-      id: `cell-${i}`,
-      source,
-      metadata: {},
-      outputs: [],
-      execution_count: null,
-    })),
-  };
-}
-
-const INIT =
-  "import { data, distributions, models, plot, runtime } from 'genlab';\n" +
-  'await runtime.init({ seed: 0 });';
-
 const FIXTURES: Record<string, string[]> = {
-  'figures.ipynb': [
-    INIT,
-    "plot.show(plot.lines([{ name: 'a', x: [0, 1, 2], y: [1, 0, 1] }], { xTitle: 'step', " +
-      "yTitle: 'loss (nats)' }), { name: 'curve' });\n" +
-      "plot.show(plot.scatter([{ name: 'b', x: [1, 2], y: [2, 1] }], { xTitle: 'x (cm)', " +
-      "yTitle: 'y (cm)' }), { name: 'points' });",
-    "const live = new plot.LiveFigure('live');\n" +
-      'for (let k = 1; k <= 3; k++) {\n' +
-      '  const x = [...Array(k).keys()];\n' +
-      "  live.update(plot.lines([{ name: 'loss', x, y: x }], { xTitle: 'epoch', " +
-      "yTitle: 'loss (nats)' }));\n" +
-      '  await new Promise((resolve) => setTimeout(resolve, 50));\n' +
-      '}',
-    'const a = 41;',
-    'console.log({ a });',
-  ],
-  'error.ipynb': [
-    INIT,
-    '// a negative standard deviation\nconst p = new distributions.Normal(0, -1);',
-    "console.log('not reached');",
-  ],
-  'interrupt.ipynb': [
-    INIT,
-    "const train = data.loadMnist('train');\n" +
-      'const model = new models.vae.VAE(models.vae.LECTURE_CONFIG);\n' +
-      'const trainer = new models.vae.VaeTrainer(model);',
-    'const result = await trainer.fit(train, { epochs: 20 });',
-    "console.log('next cell ran:', trainer.optimizer.iterations, 'steps');",
-  ],
+  'figures.ipynb': [INIT, ...FIGURE_CELLS, ...SHORTHAND_CELLS],
+  'error.ipynb': ERROR_CELLS,
+  'interrupt.ipynb': INTERRUPT_CELLS,
 };
 
-let server: ChildProcess | undefined;
-let browser: Browser | undefined;
+let server: JupyterServer | undefined;
+let chromium: OfflineBrowser | undefined;
 let context: BrowserContext | undefined;
 let port = 0;
-const blocked: string[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port: p } = s.address() as net.AddressInfo;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms: number) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value) return value as T;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** Opens a notebook of WORK in a new page and waits for its kernel. */
 async function open(name: string): Promise<Page> {
@@ -153,9 +93,7 @@ async function open(name: string): Promise<Page> {
 /** Closes the page and shuts its kernel down (one kernel at a time on a small machine). */
 async function close(page: Page): Promise<void> {
   await page.close();
-  const api = `http://127.0.0.1:${port}/api/sessions`;
-  const sessions = (await (await fetch(`${api}?token=${TOKEN}`)).json()) as Array<{ id: string }>;
-  for (const { id } of sessions) await fetch(`${api}/${id}?token=${TOKEN}`, { method: 'DELETE' });
+  await server!.closeSessions();
 }
 
 /** Run All, then wait until no cell is running. */
@@ -231,89 +169,25 @@ async function allDrawn(page: Page): Promise<PageState> {
   }
 }
 
-function savedSize(file: string): { bytes: number; imageBytes: number } {
-  const nb = readNotebook(file);
-  let imageBytes = 0;
-  for (const cell of nb.cells)
-    for (const output of cell.outputs ?? []) {
-      const png = (output.data as Record<string, unknown> | undefined)?.['image/png'];
-      if (png) imageBytes += (Array.isArray(png) ? png.join('') : String(png)).length;
-    }
-  return { bytes: fs.statSync(file).size, imageBytes };
-}
-
 describe('the classic Notebook in Chromium', { skip: SKIP, concurrency: 1 }, () => {
   before(async () => {
-    fs.rmSync(WORK, { recursive: true, force: true });
-    fs.mkdirSync(WORK, { recursive: true });
-    for (const [name, cells] of Object.entries(FIXTURES))
-      fs.writeFileSync(path.join(WORK, name), JSON.stringify(notebook(cells), null, 1));
-    installKernelSpec();
+    writeFixtures(WORK, FIXTURES);
     installNotebookExtension();
-    const config = path.join(WORK, '.config');
-    enableNotebookExtension(config);
-    port = await freePort();
-    server = spawn(
+    enableNotebookExtension(path.join(WORK, '.config'));
+    server = await startJupyter(
       findPython(),
-      [
-        '-m',
-        'notebook',
-        '--no-browser',
-        '--ip=127.0.0.1',
-        `--port=${port}`,
-        `--NotebookApp.token=${TOKEN}`,
-        `--notebook-dir=${WORK}`,
-        ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
-      ],
-      {
-        env: {
-          ...process.env,
-          JUPYTER_PATH: KERNEL_PATH,
-          JUPYTER_CONFIG_DIR: config,
-          JUPYTER_DATA_DIR: path.join(WORK, '.data'),
-          JUPYTER_RUNTIME_DIR: path.join(WORK, '.runtime'),
-          GENLAB_QUICK: '1',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-        detached: true,
-      },
+      ['-m', 'notebook', `--NotebookApp.token=${TOKEN}`, `--notebook-dir=${WORK}`],
+      WORK,
+      'the Notebook server',
     );
-    let log = '';
-    server.stderr!.on('data', (c: Buffer) => (log += c.toString()));
-    try {
-      await waitFor(
-        'the Notebook server',
-        async () => (await fetch(`http://127.0.0.1:${port}/api?token=${TOKEN}`)).ok || undefined,
-        60_000,
-      );
-    } catch (e) {
-      throw new Error(`${(e as Error).message}; its log:\n${log.slice(-2000)}`, { cause: e });
-    }
-    const { chromium } = require('playwright-core') as typeof import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: plot.findChromium()!,
-      // The kit's quiet flags without its proxy rules, which also cut off the local server;
-      // requests leaving the machine are blocked below instead.
-      args: plot.CHROMIUM_ARGS.filter((a) => !/^--(proxy|host-resolver)/.test(a)),
-    });
-    context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    await context.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (url.hostname === '127.0.0.1' && url.port === String(port)) return route.continue();
-      blocked.push(url.href);
-      return route.abort('blockedbyclient');
-    });
+    port = server.port;
+    chromium = await launchChromium(port);
+    context = chromium.context;
   });
 
   after(async () => {
-    await browser?.close();
-    if (server?.pid) {
-      try {
-        process.kill(-server.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
+    await chromium?.browser.close();
+    server?.stop();
   });
 
   test('run all: counts, figures drawn, the { a } shorthand across cells', async () => {
@@ -395,7 +269,7 @@ describe('the classic Notebook in Chromium', { skip: SKIP, concurrency: 1 }, () 
     await close(page);
     const html = fs.readFileSync(exportHtml(result.output!), 'utf8');
     const offline = await context!.newPage();
-    const before = blocked.length;
+    const before = chromium!.blocked.length;
     await offline.setContent(html, { waitUntil: 'load', timeout: 60_000 });
     const drawn = await waitFor(
       'the exported page to draw its figures',
@@ -408,7 +282,7 @@ describe('the classic Notebook in Chromium', { skip: SKIP, concurrency: 1 }, () 
       30_000,
     );
     assert.deepEqual(drawn, [s.figureOutputs, s.figureOutputs], 'exported page draws offline');
-    assert.deepEqual(blocked.slice(before), [], 'the exported page loads nothing');
+    assert.deepEqual(chromium!.blocked.slice(before), [], 'the exported page loads nothing');
     await offline.close();
   });
 
@@ -427,7 +301,7 @@ describe('the classic Notebook in Chromium', { skip: SKIP, concurrency: 1 }, () 
         async () => progress.exec((await state(page)).text) ?? undefined,
         120_000,
       );
-      const pid = kernelPid('interrupt.ipynb');
+      const pid = kernelPid(WORK);
       await page.click('#kernellink');
       await page.click('#int_kernel');
       const interruptedAt = Date.now();
@@ -453,30 +327,3 @@ describe('the classic Notebook in Chromium', { skip: SKIP, concurrency: 1 }, () 
     },
   );
 });
-
-/** The pid of the kernel process of the notebook `name` (its connection file is in WORK). */
-function kernelPid(name: string): number {
-  const sessions = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p));
-  const pids = sessions.filter((p) => {
-    try {
-      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      const cwd = fs.readlinkSync(`/proc/${p}/cwd`);
-      return cmd.includes(path.join('kernel', 'main.js')) && cwd === WORK;
-    } catch {
-      return false;
-    }
-  });
-  assert.ok(pids.length > 0, `no kernel process for ${name}`);
-  return Number(pids[pids.length - 1]);
-}
-
-/** The share of one core a process uses over `ms` milliseconds. */
-async function cpuShare(pid: number, ms: number): Promise<number> {
-  const ticks = () => {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  };
-  const t0 = ticks();
-  await new Promise((r) => setTimeout(r, ms));
-  return (ticks() - t0) / 100 / (ms / 1000);
-}
