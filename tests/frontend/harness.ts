@@ -8,7 +8,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import type { Browser, BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { plot } from 'genlab';
 import { installKernelSpec, KERNEL_PATH, Notebook, readNotebook } from '../../scripts/jupyter';
 
@@ -61,6 +61,14 @@ export const ERROR_CELLS = [
   '// a negative standard deviation\nconst p = new distributions.Normal(0, -1);',
   "console.log('not reached');",
 ];
+
+/** The error output of ERROR_CELLS' second cell: at most 8 lines, the problem, the cell line. */
+export function assertStudentError(error: string): void {
+  assert.ok(error.trim().split('\n').length <= 8, error);
+  assert.match(error, /scale must be positive/);
+  assert.match(error, /line 2 of this cell: const p = new distributions\.Normal\(0, -1\);/);
+  assert.doesNotMatch(error, /lib[\\/]dist|node_modules|tslab|evalmachine|at Object\./);
+}
 
 /** A notebook that trains the lecture's VAE at full size for 20 epochs, then prints its steps. */
 export const INTERRUPT_CELLS = [
@@ -245,4 +253,40 @@ export function savedSize(file: string): { bytes: number; imageBytes: number } {
       if (png) imageBytes += (Array.isArray(png) ? png.join('') : String(png)).length;
     }
   return { bytes: fs.statSync(file).size, imageBytes };
+}
+
+/** Waits until the page-side `expression` is true (e.g. no cell running). */
+export async function waitForPage(
+  page: Page,
+  what: string,
+  expression: string,
+  ms: number,
+): Promise<void> {
+  await waitFor(what, () => page.evaluate(expression) as Promise<boolean>, ms);
+}
+
+/**
+ * Waits until `outputText()`, the text of a page's outputs, matches `text`. A cell stops running
+ * with its execute reply, but what it printed travels on another channel and may arrive later;
+ * the messages on that channel keep their order, so once the last cell's output is in, so is
+ * every earlier output.
+ */
+export async function waitForOutput(text: RegExp, outputText: () => Promise<string>) {
+  await waitFor(`the outputs to show ${text}`, async () => text.test(await outputText()), 30_000);
+}
+
+/** Waits up to 30 s until `read()` returns a state that is `done`; returns the last state. */
+export async function settled<S>(what: string, read: () => Promise<S>, done: (s: S) => boolean) {
+  try {
+    return await waitFor(
+      what,
+      async () => {
+        const s = await read();
+        return done(s) ? s : undefined;
+      },
+      30_000,
+    );
+  } catch {
+    return read();
+  }
 }
