@@ -2,7 +2,7 @@
  * Figures of notebooks 02 (KL divergence: the Monte Carlo error, KL over a parameter grid) and 03
  * (the ELBO: its gap to log p(x), its ascent, and log p(x) estimated several ways).
  */
-import { Figure, heatmap, lines, PALETTE, scatterTrace, Series } from '../plot/figure';
+import { Figure, heatmap, levelSeries, lines, PALETTE, scatterTrace, Series } from '../plot/figure';
 import { checkOptions } from '../runtime/checks';
 
 /**
@@ -93,16 +93,6 @@ function checkFinite(who: string, what: string, value: number): void {
   if (!Number.isFinite(value)) throw new Error(`${who}: ${what} must be finite, got ${value}`);
 }
 
-/** A constant y = value across x, dotted black unless styled: a reference line such as log p(x). */
-function level(
-  name: string,
-  x: number[],
-  value: number,
-  style: Pick<Series, 'dash' | 'color'> = { dash: 'dot', color: PALETTE[7] },
-): Series {
-  return { name, x, y: x.map(() => value), ...style };
-}
-
 /**
  * The ELBO of q_t and log p(x) − KL(q_t ‖ p(z|x)) along a path of q_t (two curves that coincide),
  * under the exact log p(x).
@@ -117,7 +107,7 @@ export function elboGapFigure(
   checkFinite('elboGapFigure', 'log p(x)', logPx);
   return lines(
     [
-      level('log p(x) (exact)', ts, logPx),
+      levelSeries('log p(x) (exact)', ts, logPx),
       { name: 'ELBO(q_t)', x: ts, y: curves.elbo, color: PALETTE[0] },
       {
         name: 'log p(x) - KL(q_t || p(z|x))',
@@ -140,7 +130,7 @@ export function elboAscentFigure(history: number[], logPx: number): Figure {
   if (history.length === 0) throw new Error('elboAscentFigure: no steps yet');
   checkFinite('elboAscentFigure', 'log p(x)', logPx);
   const steps = history.map((_, i) => i);
-  return lines([{ name: 'ELBO(q)', x: steps, y: history }, level('log p(x)', steps, logPx)], {
+  return lines([{ name: 'ELBO(q)', x: steps, y: history }, levelSeries('log p(x)', steps, logPx)], {
     title: 'Maximizing the ELBO over Gaussian q',
     xTitle: 'Adam step',
     yTitle: 'nats',
@@ -176,12 +166,12 @@ export function evidenceEstimatesFigure(
         error: monteCarlo.spread,
         mode: 'lines+markers',
       },
-      level('quadrature log p(x0)', sizes, levels.quadrature),
-      level('ELBO, q = best uniform', sizes, levels.bestUniform, {
+      levelSeries('quadrature log p(x0)', sizes, levels.quadrature),
+      levelSeries('ELBO, q = best uniform', sizes, levels.bestUniform, {
         dash: 'dash',
         color: PALETTE[1],
       }),
-      level('ELBO, q = prior', sizes, levels.prior, { dash: 'dashdot', color: PALETTE[3] }),
+      levelSeries('ELBO, q = prior', sizes, levels.prior, { dash: 'dashdot', color: PALETTE[3] }),
     ],
     { title: 'log p(x0) three ways', xTitle: 'Monte Carlo draws N', yTitle: 'nats', logX: true },
   );

@@ -204,6 +204,21 @@ const SERIES_KEYS: OptionKeys<Series> = {
   error: true,
 };
 
+/**
+ * A horizontal reference line at `value` across the x values `x` (e.g. an exact log p(x) beside its
+ * estimates), dotted grey unless `style` says otherwise.
+ */
+export function levelSeries(
+  name: string,
+  x: ArrayLike<number>,
+  value: number,
+  style: Pick<Series, 'dash' | 'color'> = { dash: 'dot', color: PALETTE[7] },
+): Series {
+  if (!Number.isFinite(value))
+    throw new Error(`levelSeries: the level of '${name}' must be a finite number, got ${value}`);
+  return { name, x, y: Array.from(x, () => value), ...style };
+}
+
 /** Line trace for one series. */
 export function lineTrace(s: Series): Trace {
   checkOptions(`series '${s.name ?? ''}'`, s, SERIES_KEYS);

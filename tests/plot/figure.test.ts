@@ -117,6 +117,24 @@ test('room for the mode bar above titles; decades spanned by log-axis data', () 
   assert.equal(logAxes([1, 100], false).minorloglabels, undefined);
 });
 
+test('levelSeries: a constant line across the given x, dotted grey unless styled', () => {
+  const exact = plot.levelSeries('log p(x)', [1, 10, 100], -3.5);
+  assert.deepEqual(exact, {
+    name: 'log p(x)',
+    x: [1, 10, 100],
+    y: [-3.5, -3.5, -3.5],
+    dash: 'dot',
+    color: plot.PALETTE[7],
+  });
+  const styled = plot.levelSeries('teacher', new Float64Array([0, 5]), 2, { dash: 'dash' });
+  assert.deepEqual([styled.y, styled.dash, styled.color], [[2, 2], 'dash', undefined]);
+  for (const bad of [NaN, Infinity])
+    assert.throws(
+      () => plot.levelSeries('exact', [0, 1], bad),
+      /levelSeries: the level of 'exact' must be a finite number/,
+    );
+});
+
 test('bad inputs throw errors that name the problem', () => {
   assert.throws(
     () => plot.lines([{ name: 's', x: [1, 2, 3], y: [1, 2] }]),

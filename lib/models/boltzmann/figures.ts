@@ -1,5 +1,5 @@
 /** Figures and tables of notebook 07 (Boltzmann machines): learning curves, AIS checks, stages. */
-import { Figure, lines, PALETTE } from '../../plot/figure';
+import { Figure, levelSeries, lines, PALETTE } from '../../plot/figure';
 import { checkOptions } from '../../runtime/checks';
 import { DbmEpochRow } from './dbm-train';
 import { RbmEpochRow } from './train';
@@ -51,13 +51,10 @@ export function fvbmLearningFigure(
         y: rows.map((r) => r.gibbsLL),
         color: PALETTE[1],
       },
-      {
-        name: 'teacher',
-        x: [steps[0], steps[steps.length - 1]],
-        y: [teacher, teacher],
+      levelSeries('teacher', [steps[0], steps[steps.length - 1]], teacher, {
         dash: 'dash',
         color: PALETTE[7],
-      },
+      }),
     ],
     {
       title: `Fully visible BM (d = ${options.units}): learning with exact and sampled gradients`,
@@ -148,7 +145,7 @@ export function aisAgainstExactFigure(
         mode: 'lines+markers',
         color: PALETTE[0],
       },
-      { name: 'exact', x: ks, y: ks.map(() => exactLogZ), dash: 'dash', color: PALETTE[7] },
+      levelSeries('exact', ks, exactLogZ, { dash: 'dash', color: PALETTE[7] }),
     ],
     {
       title: `AIS against exact log Z (${options.model})`,

@@ -1,5 +1,13 @@
 /** Figures of notebook 01 (maximum likelihood for Gaussians): the ascent gap and the surface. */
-import { contour, Figure, lines, lineTrace, PALETTE, scatterTrace } from '../../plot/figure';
+import {
+  contour,
+  Figure,
+  levelSeries,
+  lines,
+  lineTrace,
+  PALETTE,
+  scatterTrace,
+} from '../../plot/figure';
 import { checkOptions } from '../../runtime/checks';
 import { GaussianFit } from './mle';
 
@@ -20,13 +28,10 @@ export function ascentGapFigure(steps: number[], gaps: number[], resolution: num
   return lines(
     [
       { name: 'gradient ascent', x: steps, y: gaps.map((g) => Math.max(g, resolution)) },
-      {
-        name: 'float32 resolution of ℓ/N',
-        x: [steps[0], steps[steps.length - 1]],
-        y: [resolution, resolution],
+      levelSeries('float32 resolution of ℓ/N', [steps[0], steps[steps.length - 1]], resolution, {
         dash: 'dash',
         color: PALETTE[7],
-      },
+      }),
     ],
     {
       title: 'Gap to the maximum average log-likelihood',
